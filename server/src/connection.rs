@@ -1,0 +1,406 @@
+//! One connection, from its first byte to its close: the request-handling
+//! core both variants share. The variants differ only in how connections
+//! are accepted and whether one may carry more than one request.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::files;
+use crate::limits::{
+    FILE_CHUNK, LINGER_TIMEOUT, MAX_DISCARDED_BODY, MAX_HEADER_BYTES, MAX_LINGER_BYTES, READ_CHUNK,
+    WRITE_TIMEOUT,
+};
+use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
+use crate::request::{self, Framing};
+use crate::resolve::{resolve_path, Resource};
+use crate::response::{self, Head, Problem};
+
+/// What every connection needs to know about the server.
+#[derive(Debug)]
+pub(crate) struct Context {
+    /// The canonical document root.
+    pub root: PathBuf,
+    pub read_timeout: Duration,
+    pub quiet: bool,
+}
+
+/// Why reading stopped before a complete message.
+enum Stop {
+    /// The peer closed (or the socket failed): nothing more to say.
+    Closed,
+    /// The deadline passed.
+    Timeout,
+}
+
+/// Why a request body could not be read.
+enum Fault {
+    /// Its framing is invalid.
+    Bad(Problem),
+    /// Reading stopped.
+    Stop(Stop),
+}
+
+impl From<Stop> for Fault {
+    fn from(stop: Stop) -> Fault {
+        Fault::Stop(stop)
+    }
+}
+
+/// What to send, decided while the request head is still borrowed.
+enum Reply {
+    Problem(Problem),
+    File { path: PathBuf, not_modified: bool },
+    Listing { dir: PathBuf, shown: String },
+    Redirect { location: String },
+}
+
+/// Serves `stream` until it closes. With `persistent` false (the single
+/// variant), the first response closes the connection.
+pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping: &AtomicBool) {
+    let peer = stream
+        .peer_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let mut conn = Connection {
+        stream,
+        buf: Vec::with_capacity(READ_CHUNK),
+        ctx,
+        peer,
+    };
+    while conn.exchange(persistent) && !stopping.load(Ordering::Relaxed) {}
+    conn.linger_close();
+}
+
+struct Connection<'c> {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    ctx: &'c Context,
+    peer: SocketAddr,
+}
+
+impl Connection<'_> {
+    /// Reads one request and answers it. Returns whether the connection
+    /// stays open for another.
+    fn exchange(&mut self, persistent: bool) -> bool {
+        let deadline = Instant::now() + self.ctx.read_timeout;
+        let head_len = loop {
+            match parse_request(&self.buf) {
+                Ok(Status::Complete((_, len))) => break len,
+                Ok(Status::Partial) => {}
+                Err(e) => return self.refuse(Problem::Parse(e), "", false),
+            }
+            match self.fill(deadline) {
+                Ok(()) => {}
+                // RFC 9110 §15.5.9: 408 "indicates that the server did not
+                // receive a complete request message within the time that it
+                // was prepared to wait". An idle connection just closes.
+                Err(Stop::Timeout) if !self.buf.is_empty() => {
+                    return self.refuse(Problem::Timeout, "", false)
+                }
+                Err(_) => return false,
+            }
+        };
+        let Ok(Status::Complete((request, _))) = parse_request(&self.buf[..head_len]) else {
+            return false;
+        };
+        let line = if self.ctx.quiet {
+            String::new()
+        } else {
+            format!(
+                "{} {} HTTP/{}.{}",
+                request.method, request.target, request.version.major, request.version.minor
+            )
+        };
+        let head_only = request.method == "HEAD";
+        let framing = request::framing(&request);
+        let mut close = !persistent || request::wants_close(&request);
+        let reply = match framing {
+            Ok(_) => self.plan(&request),
+            Err(problem) => Reply::Problem(problem),
+        };
+        drop(request);
+        self.buf.drain(..head_len);
+        let framing = match framing {
+            Ok(framing) => framing,
+            Err(problem) => return self.refuse(problem, &line, head_only),
+        };
+        match self.discard_body(framing, deadline) {
+            Ok(true) => {}
+            Ok(false) => close = true,
+            Err(Fault::Bad(problem)) => return self.refuse(problem, &line, head_only),
+            Err(Fault::Stop(Stop::Timeout)) => {
+                return self.refuse(Problem::Timeout, &line, head_only)
+            }
+            Err(Fault::Stop(Stop::Closed)) => return false,
+        }
+        let sent = match reply {
+            Reply::Problem(problem) => {
+                close |= problem.closes();
+                self.send(
+                    &response::problem(problem, close, head_only),
+                    problem.status(),
+                    &line,
+                )
+            }
+            Reply::Redirect { location } => {
+                let body = format!("301 Moved Permanently: {location}\n");
+                let mut head = Head::new(301);
+                head.header("Location", &location)
+                    .header("Content-Type", "text/plain; charset=utf-8");
+                let mut bytes = head.finish(body.len() as u64, close);
+                if !head_only {
+                    bytes.extend_from_slice(body.as_bytes());
+                }
+                self.send(&bytes, 301, &line)
+            }
+            Reply::Listing { dir, shown } => match files::listing(&dir, &shown) {
+                Ok(html) => {
+                    let mut head = Head::new(200);
+                    head.header("Content-Type", "text/html; charset=utf-8");
+                    let mut bytes = head.finish(html.len() as u64, close);
+                    if !head_only {
+                        bytes.extend_from_slice(html.as_bytes());
+                    }
+                    self.send(&bytes, 200, &line)
+                }
+                Err(_) => self.send(
+                    &response::problem(Problem::Internal, close, head_only),
+                    500,
+                    &line,
+                ),
+            },
+            Reply::File { path, not_modified } => {
+                self.send_file(&path, not_modified, head_only, close, &line)
+            }
+        };
+        sent && !close
+    }
+
+    /// Decides the answer to a well-framed request.
+    fn plan(&self, request: &parse::Request<'_>) -> Reply {
+        let target = match request::check(request) {
+            Ok(target) => target,
+            Err(problem) => return Reply::Problem(problem),
+        };
+        match resolve_path(&self.ctx.root, &target.path) {
+            Resource::File(path, meta) => {
+                let not_modified =
+                    files::not_modified(request, &files::etag(&meta), files::modified(&meta));
+                Reply::File { path, not_modified }
+            }
+            Resource::Listing(dir) => {
+                let shown = String::from_utf8_lossy(&target.path).into_owned();
+                Reply::Listing { dir, shown }
+            }
+            Resource::Redirect => Reply::Redirect {
+                location: format!("{}/{}", target.raw_path, target.query),
+            },
+            Resource::NotFound => Reply::Problem(Problem::NotFound),
+            Resource::Forbidden => Reply::Problem(Problem::Forbidden),
+        }
+    }
+
+    /// Answers a problem and reports that the connection closes.
+    fn refuse(&mut self, problem: Problem, line: &str, head_only: bool) -> bool {
+        self.send(
+            &response::problem(problem, true, head_only),
+            problem.status(),
+            line,
+        );
+        false
+    }
+
+    /// Reads more bytes into the buffer before `deadline`.
+    fn fill(&mut self, deadline: Instant) -> Result<(), Stop> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Stop::Timeout);
+        }
+        let _ = self.stream.set_read_timeout(Some(left));
+        let mut chunk = [0u8; READ_CHUNK];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => Err(Stop::Closed),
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(Stop::Timeout)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(_) => Err(Stop::Closed),
+        }
+    }
+
+    /// Reads and drops the request body so the next request starts where it
+    /// should (RFC 9112 §6.3). `Ok(false)` when the body is larger than this
+    /// server reads: the connection must then close after the response.
+    fn discard_body(&mut self, framing: Framing, deadline: Instant) -> Result<bool, Fault> {
+        match framing {
+            Framing::Empty => Ok(true),
+            Framing::Length(n) if n > MAX_DISCARDED_BODY => Ok(false),
+            Framing::Length(n) => Ok(self.skip(n, deadline).map(|()| true)?),
+            Framing::Chunked => {
+                let mut total = 0u64;
+                loop {
+                    let size = self.parse_with(parse_chunk_size, deadline)?;
+                    if size == 0 {
+                        self.parse_with(parse_trailer_section, deadline)?;
+                        return Ok(true);
+                    }
+                    total = total.saturating_add(size);
+                    if total > MAX_DISCARDED_BODY {
+                        return Ok(false);
+                    }
+                    self.skip(size, deadline)?;
+                    self.parse_with(parse::parse_chunk_end, deadline)?;
+                }
+            }
+        }
+    }
+
+    /// Runs `parse` on the buffer, reading more until it completes, and
+    /// consumes what it parsed.
+    fn parse_with<T>(
+        &mut self,
+        parse: fn(&[u8]) -> parse::Parsed<T>,
+        deadline: Instant,
+    ) -> Result<T, Fault> {
+        loop {
+            match parse(&self.buf) {
+                Ok(Status::Complete((value, len))) => {
+                    self.buf.drain(..len);
+                    return Ok(value);
+                }
+                Ok(Status::Partial) if self.buf.len() > MAX_HEADER_BYTES => {
+                    return Err(Fault::Bad(Problem::Parse(parse::Error::Chunk)))
+                }
+                Ok(Status::Partial) => self.fill(deadline)?,
+                Err(e) => return Err(Fault::Bad(Problem::Parse(e))),
+            }
+        }
+    }
+
+    /// Drops the next `n` body bytes, from the buffer and then the socket.
+    fn skip(&mut self, mut n: u64, deadline: Instant) -> Result<(), Stop> {
+        loop {
+            let here = n.min(self.buf.len() as u64) as usize;
+            self.buf.drain(..here);
+            n -= here as u64;
+            if n == 0 {
+                return Ok(());
+            }
+            self.fill(deadline)?;
+        }
+    }
+
+    /// Writes a whole response; logs it. Returns whether it was sent.
+    fn send(&mut self, bytes: &[u8], code: u16, line: &str) -> bool {
+        let sent = self.stream.write_all(bytes).is_ok();
+        self.log(line, code);
+        sent
+    }
+
+    fn send_file(
+        &mut self,
+        path: &PathBuf,
+        not_modified: bool,
+        head_only: bool,
+        close: bool,
+        line: &str,
+    ) -> bool {
+        let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m)));
+        let Ok((file, meta)) = opened else {
+            return self.send(
+                &response::problem(Problem::Internal, close, head_only),
+                500,
+                line,
+            );
+        };
+        let code = if not_modified { 304 } else { 200 };
+        let mut head = Head::new(code);
+        if !not_modified {
+            head.header("Content-Type", files::content_type(path));
+        }
+        head.header(
+            "Last-Modified",
+            &httpdate::fmt_http_date(files::modified(&meta)),
+        )
+        .header("ETag", &files::etag(&meta));
+        // RFC 9110 §8.6: a 304 may carry the Content-Length a 200 would have had.
+        let len = meta.len();
+        let mut bytes = head.finish(len, close);
+        if head_only || not_modified {
+            return self.send(&bytes, code, line);
+        }
+        self.log(line, code);
+        // Small files go out with the head in one write; large ones are
+        // streamed in fixed chunks, so memory does not grow with the file.
+        let mut file = file.take(len);
+        if len <= FILE_CHUNK as u64 {
+            return file.read_to_end(&mut bytes).is_ok_and(|n| n as u64 == len)
+                && self.stream.write_all(&bytes).is_ok();
+        }
+        if self.stream.write_all(&bytes).is_err() {
+            return false;
+        }
+        let mut chunk = vec![0u8; FILE_CHUNK];
+        let mut sent = 0u64;
+        loop {
+            match file.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if self.stream.write_all(&chunk[..n]).is_err() {
+                        return false;
+                    }
+                    sent += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        // A file that shrank while being sent broke its Content-Length: the
+        // only honest end is to close.
+        sent == len
+    }
+
+    fn log(&self, line: &str, code: u16) {
+        if !self.ctx.quiet {
+            let line = if line.is_empty() { "-" } else { line };
+            eprintln!("{} \"{}\" {}", self.peer, line, code);
+        }
+    }
+
+    /// Half-closes, then drains what the client still sends for a moment, so
+    /// the kernel does not answer unread bytes with a reset that would
+    /// destroy the response in flight.
+    fn linger_close(mut self) {
+        let _ = self.stream.flush();
+        if self.stream.shutdown(Shutdown::Write).is_err() {
+            return;
+        }
+        let deadline = Instant::now() + LINGER_TIMEOUT;
+        let mut drained = 0;
+        let mut chunk = [0u8; READ_CHUNK];
+        while drained < MAX_LINGER_BYTES {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
+                return;
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Static files: content types, validators, conditional requests, and
+//! directory listings.
+
+use std::fs::{self, Metadata};
+use std::io;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::parse::Request;
+
+/// The media type for a file name's extension.
+pub fn content_type(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "txt" | "text" => "text/plain; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "md" => "text/markdown; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "wasm" => "application/wasm",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "svg" => "image/svg+xml",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The file's modification time, truncated to whole seconds as HTTP-dates are.
+pub fn modified(meta: &Metadata) -> SystemTime {
+    let time = meta.modified().unwrap_or(UNIX_EPOCH);
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// A strong entity tag from the modification time and the size
+/// (RFC 9110 §8.8.3): it changes whenever either does.
+pub fn etag(meta: &Metadata) -> String {
+    let nanos = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("\"{nanos:x}-{:x}\"", meta.len())
+}
+
+/// Whether a GET or HEAD can be answered 304 (RFC 9110 §13.2.2): by
+/// `If-None-Match` when present, else by `If-Modified-Since`.
+pub fn not_modified(request: &Request<'_>, etag: &str, modified: SystemTime) -> bool {
+    let mut inm = request.values("If-None-Match").peekable();
+    if inm.peek().is_some() {
+        // RFC 9110 §13.1.2: "A recipient MUST use the weak comparison function
+        // when comparing entity tags for If-None-Match".
+        return inm.flat_map(|v| v.split(|&b| b == b',')).any(|tag| {
+            let tag = tag.trim_ascii();
+            tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag.as_bytes()
+        });
+    }
+    let mut ims = request.values("If-Modified-Since");
+    // RFC 9110 §13.1.3: "A recipient MUST ignore the If-Modified-Since header
+    // field if the received field value is not a valid HTTP-date, the field
+    // value has more than one member".
+    match (ims.next(), ims.next()) {
+        (Some(value), None) => std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .is_some_and(|since| modified <= since),
+        _ => false,
+    }
+}
+
+/// An HTML listing of `dir`: directories first, then files, each sorted by
+/// name; names HTML-escaped, links percent-encoded. `shown` is the path as
+/// the client asked for it.
+pub fn listing(dir: &Path, shown: &str) -> io::Result<String> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let is_dir = entry.file_type()?.is_dir();
+        entries.push((!is_dir, entry.file_name()));
+    }
+    entries.sort();
+    let title = escape_html(shown);
+    let mut html = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Index of {title}</title></head>\n\
+<body>\n<h1>Index of {title}</h1>\n<ul>\n<li><a href=\"../\">../</a></li>\n"
+    );
+    for (is_file, name) in entries {
+        let name = name.to_string_lossy();
+        let slash = if is_file { "" } else { "/" };
+        html.push_str(&format!(
+            "<li><a href=\"{}{slash}\">{}{slash}</a></li>\n",
+            encode_href(&name),
+            escape_html(&name)
+        ));
+    }
+    html.push_str("</ul>\n</body></html>\n");
+    Ok(html)
+}
+
+/// Escapes the five characters HTML gives meaning to in text and attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes a file name for a relative link: everything but
+/// RFC 3986 unreserved characters.
+fn encode_href(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_by_extension() {
+        for (name, expected) in [
+            ("a.html", "text/html; charset=utf-8"),
+            ("a.TXT", "text/plain; charset=utf-8"),
+            ("a.json", "application/json"),
+            ("a.png", "image/png"),
+            ("Makefile", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type(Path::new(name)), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn listing_escapes_names_and_puts_directories_first() {
+        let dir = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/root/listing"
+        ));
+        let html = listing(dir, "/listing/").unwrap();
+        let items: Vec<&str> = html.lines().filter(|l| l.starts_with("<li>")).collect();
+        assert_eq!(
+            items,
+            vec![
+                "<li><a href=\"../\">../</a></li>",
+                "<li><a href=\"sub/\">sub/</a></li>",
+                "<li><a href=\"a%26b%20%3Cc%3E%20%22d%22.txt\">a&amp;b &lt;c&gt; &quot;d&quot;.txt</a></li>",
+                "<li><a href=\"notes.txt\">notes.txt</a></li>",
+            ]
+        );
+    }
+
+    #[test]
+    fn escape_html_escapes_all_five() {
+        assert_eq!(
+            escape_html("<a href='x'>&\"</a>"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+        );
+    }
+}

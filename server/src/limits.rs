@@ -1,0 +1,50 @@
+//! Every limit and timeout of the server, in one place, each with the status
+//! code a request that crosses it receives.
+
+use std::time::Duration;
+
+/// Longest request-target accepted, in octets. Longer: 414 (URI Too Long).
+///
+/// RFC 9112 §3: "It is RECOMMENDED that all HTTP senders and recipients
+/// support, at a minimum, request-line lengths of 8000 octets."
+pub const MAX_TARGET_LEN: usize = 8000;
+
+/// Longest method token accepted, in octets. Longer: 501 (Not Implemented),
+/// since no method this server implements is that long (RFC 9112 §3).
+pub const MAX_METHOD_LEN: usize = 32;
+
+/// Largest header section (the field lines after the request-line, with
+/// their line ends), in octets. Larger: 431 (Request Header Fields Too Large).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Most field lines accepted in one request. More: 431.
+pub const MAX_FIELDS: usize = 100;
+
+/// Largest request body the server reads and discards to keep a persistent
+/// connection in sync. Larger: the response is sent with `Connection: close`
+/// and the rest of the body is never read.
+pub const MAX_DISCARDED_BODY: u64 = 1024 * 1024;
+
+/// Time a client has to send a complete request head once the server waits
+/// for one. Past it: 408 (Request Timeout) and close if some bytes arrived,
+/// a silent close if none did.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time a response write may block on a client that does not read.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time spent draining a client's unread bytes after the server half-closes,
+/// so the kernel sends FIN, not RST, and the client reads the response.
+pub const LINGER_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Most bytes drained during that linger.
+pub const MAX_LINGER_BYTES: usize = 1024 * 1024;
+
+/// Default cap on concurrent connections in threaded mode. Past it: 503.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Size of the chunks a file is streamed in: the memory a large file costs.
+pub const FILE_CHUNK: usize = 64 * 1024;
+
+/// Initial capacity of a connection's read buffer.
+pub const READ_CHUNK: usize = 8 * 1024;

@@ -1,0 +1,144 @@
+//! Mapping a decoded path to what lies under the root, and nothing outside it.
+
+use std::ffi::OsStr;
+use std::fs::{self, Metadata};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// What a path names under the root.
+#[derive(Debug)]
+pub enum Resource {
+    /// A regular file (or a directory's `index.html`).
+    File(PathBuf, Metadata),
+    /// A directory without an index, asked for with a trailing `/`.
+    Listing(PathBuf),
+    /// A directory asked for without its trailing `/`.
+    Redirect,
+    /// Nothing there, or not something this server serves.
+    NotFound,
+    /// The path leaves the root.
+    Forbidden,
+}
+
+/// Resolves the percent-decoded `path` under `root`, which must be canonical.
+///
+/// Dot-segments are removed first (RFC 3986 §5.2.4); one that would climb
+/// above the root is refused rather than clamped. Then the file system has
+/// the last word: the path is canonicalized, following symlinks, and must
+/// still lie under the root.
+pub fn resolve_path(root: &Path, path: &[u8]) -> Resource {
+    let mut segments: Vec<&[u8]> = Vec::new();
+    for segment in path.split(|&b| b == b'/') {
+        match segment {
+            b"" | b"." => {}
+            b".." => {
+                if segments.pop().is_none() {
+                    return Resource::Forbidden;
+                }
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut candidate = root.to_path_buf();
+    for segment in &segments {
+        candidate.push(OsStr::from_bytes(segment));
+    }
+    let wants_directory = path.ends_with(b"/") || segments.is_empty();
+    let (real, meta) = match canonical_under(root, &candidate) {
+        Ok(Some(found)) => found,
+        Ok(None) => return Resource::Forbidden,
+        Err(_) => return Resource::NotFound,
+    };
+    if meta.is_dir() {
+        if !wants_directory {
+            return Resource::Redirect;
+        }
+        return match canonical_under(root, &real.join("index.html")) {
+            Ok(Some((index, meta))) if meta.is_file() => Resource::File(index, meta),
+            Ok(Some(_)) | Err(_) => Resource::Listing(real),
+            Ok(None) => Resource::Forbidden,
+        };
+    }
+    if meta.is_file() && !wants_directory {
+        Resource::File(real, meta)
+    } else {
+        Resource::NotFound
+    }
+}
+
+/// The canonical form of `path` and its metadata, or `None` when it lies
+/// outside `root` (through a symlink).
+fn canonical_under(root: &Path, path: &Path) -> io::Result<Option<(PathBuf, Metadata)>> {
+    let real = fs::canonicalize(path)?;
+    if !real.starts_with(root) {
+        return Ok(None);
+    }
+    let meta = fs::metadata(&real)?;
+    Ok(Some((real, meta)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root")).unwrap()
+    }
+
+    fn kind(path: &str) -> &'static str {
+        match resolve_path(&root(), path.as_bytes()) {
+            Resource::File(..) => "file",
+            Resource::Listing(_) => "listing",
+            Resource::Redirect => "redirect",
+            Resource::NotFound => "not found",
+            Resource::Forbidden => "forbidden",
+        }
+    }
+
+    #[test]
+    fn paths_resolve_to_their_kinds() {
+        for (path, expected) in [
+            ("/", "file"),
+            ("/hello.txt", "file"),
+            ("/docs/", "file"),
+            ("/docs", "redirect"),
+            ("/listing/", "listing"),
+            ("/listing", "redirect"),
+            ("/listing/sub/", "listing"),
+            ("/listing/a&b <c> \"d\".txt", "file"),
+            ("/docs/../hello.txt", "file"),
+            ("/./hello.txt", "file"),
+            ("//hello.txt", "file"),
+            ("/hello.txt/", "not found"),
+            ("/missing", "not found"),
+            ("/..", "forbidden"),
+            ("/../../etc/passwd", "forbidden"),
+            ("/docs/../../etc/passwd", "forbidden"),
+            ("/%2e%2e/etc/passwd", "not found"),
+        ] {
+            assert_eq!(kind(path), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn symlink_out_of_the_root_is_forbidden() {
+        let dir = std::env::temp_dir().join(format!("resolve-symlink-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("root")).unwrap();
+        fs::write(dir.join("secret.txt"), "secret").unwrap();
+        std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("root/link.txt")).unwrap();
+        std::os::unix::fs::symlink(&dir, dir.join("root/up")).unwrap();
+        let root = fs::canonicalize(dir.join("root")).unwrap();
+        assert!(matches!(
+            resolve_path(&root, b"/link.txt"),
+            Resource::Forbidden
+        ));
+        assert!(matches!(
+            resolve_path(&root, b"/up/secret.txt"),
+            Resource::Forbidden
+        ));
+        assert!(matches!(resolve_path(&root, b"/up/"), Resource::Forbidden));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

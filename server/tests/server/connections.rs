@@ -1,0 +1,245 @@
+//! Connection management: keep-alive, pipelining, timeouts, the cap, and
+//! floods of bad input.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use rstest::rstest;
+use server::Mode;
+
+use crate::support::{
+    assert_refused, finish_writing, fixtures_root, is_closed, quiet_config, read_reply, TestServer,
+};
+
+const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
+
+fn fast_timeout_server(mode: Mode) -> TestServer {
+    let mut config = quiet_config(fixtures_root());
+    config.read_timeout = Duration::from_millis(300);
+    TestServer::start_with(mode, config)
+}
+
+#[test]
+fn threaded_keeps_the_connection_for_several_requests() {
+    let server = TestServer::start(Mode::Threaded);
+    let mut stream = server.connect();
+    for _ in 0..3 {
+        stream.write_all(GET_HELLO).unwrap();
+        let reply = read_reply(&mut stream, false);
+        assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+        assert_eq!(reply.header("Connection"), None);
+    }
+}
+
+#[test]
+fn threaded_answers_pipelined_requests_in_order() {
+    let server = TestServer::start(Mode::Threaded);
+    let mut stream = server.connect();
+    stream
+        .write_all(
+            b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n\
+GET /missing HTTP/1.1\r\nHost: a\r\n\r\n\
+HEAD /style.css HTTP/1.1\r\nHost: a\r\n\r\n\
+GET /data.json HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+    let first = read_reply(&mut stream, false);
+    let second = read_reply(&mut stream, false);
+    let third = read_reply(&mut stream, true);
+    let fourth = read_reply(&mut stream, false);
+    assert_eq!(first.body, b"Hello, world!\n");
+    assert_eq!(second.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(
+        third.header("Content-Type"),
+        Some("text/css; charset=utf-8")
+    );
+    assert_eq!(fourth.header("Content-Type"), Some("application/json"));
+    assert_eq!(fourth.header("Connection"), Some("close"));
+    assert!(is_closed(&mut stream));
+}
+
+#[test]
+fn single_answers_the_first_pipelined_request_and_closes() {
+    let server = TestServer::start(Mode::Single);
+    let mut stream = server.connect();
+    stream.write_all(&[GET_HELLO, GET_HELLO].concat()).unwrap();
+    let reply = read_reply(&mut stream, false);
+    assert_eq!(reply.header("Connection"), Some("close"));
+    assert!(is_closed(&mut stream));
+}
+
+#[rstest]
+fn body_on_get_is_discarded_and_the_next_request_is_in_sync(
+    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+) {
+    let server = TestServer::start(mode);
+    let mut stream = server.connect();
+    // The body looks like a request: answering it would be a desync.
+    let smuggled = b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n";
+    let first = format!(
+        "GET /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+        smuggled.len()
+    );
+    stream
+        .write_all(
+            &[
+                first.as_bytes(),
+                smuggled,
+                b"GET /data.json HTTP/1.1\r\nHost: a\r\n\r\n",
+            ]
+            .concat(),
+        )
+        .unwrap();
+    assert_eq!(read_reply(&mut stream, false).body, b"Hello, world!\n");
+    if server.closes_always() {
+        assert!(is_closed(&mut stream));
+    } else {
+        let next = read_reply(&mut stream, false);
+        assert_eq!(next.header("Content-Type"), Some("application/json"));
+    }
+}
+
+#[rstest]
+fn chunked_smuggling_attempt_is_refused_and_closed(
+    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+) {
+    let server = TestServer::start(mode);
+    let (reply, mut stream) = server.exchange(
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n\
+0\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
+    assert_refused(
+        &reply,
+        400,
+        "Transfer-Encoding and Content-Length in one request",
+        true,
+    );
+    assert!(
+        is_closed(&mut stream),
+        "the hidden request must not be answered"
+    );
+}
+
+#[rstest]
+fn partial_request_then_silence_is_408(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+    let server = fast_timeout_server(mode);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n")
+        .unwrap();
+    let reply = read_reply(&mut stream, false);
+    assert_refused(&reply, 408, "the request did not arrive in time", true);
+    assert!(is_closed(&mut stream));
+}
+
+#[rstest]
+fn slow_trickle_is_cut_off_with_408(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+    // Each byte resets no clock: the whole head must arrive within the timeout.
+    let server = fast_timeout_server(mode);
+    let mut stream = server.connect();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut reply = None;
+    for &byte in b"GET /hello.txt HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+        let _ = stream.write_all(&[byte]);
+        // The read is the pacing: it waits up to 50 ms for the server's answer.
+        let mut peek = [0u8; 1];
+        if stream.peek(&mut peek).is_ok() {
+            stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            reply = Some(read_reply(&mut stream, false));
+            break;
+        }
+    }
+    let reply = reply.expect("the server never cut the trickle off");
+    assert_refused(&reply, 408, "the request did not arrive in time", true);
+}
+
+#[rstest]
+fn idle_connection_is_closed_silently(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+    let server = fast_timeout_server(mode);
+    let mut stream = server.connect();
+    assert!(
+        is_closed(&mut stream),
+        "an idle connection gets no response, only a close"
+    );
+}
+
+#[rstest]
+fn client_half_close_mid_request_ends_quietly(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+    let server = TestServer::start(mode);
+    let mut stream = server.connect();
+    stream.write_all(b"GET /hello.txt HTTP/1.1\r\nHo").unwrap();
+    finish_writing(&stream);
+    assert!(is_closed(&mut stream));
+    let (reply, _) = server.exchange(GET_HELLO);
+    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn threaded_answers_503_past_the_connection_cap_and_recovers() {
+    let mut config = quiet_config(fixtures_root());
+    config.max_connections = 2;
+    let server = TestServer::start_with(Mode::Threaded, config);
+    // Two connections that have each been answered are certainly registered.
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.write_all(GET_HELLO).unwrap();
+            assert_eq!(
+                read_reply(&mut stream, false).status_line,
+                "HTTP/1.1 200 OK"
+            );
+            stream
+        })
+        .collect();
+    let (reply, mut refused) = server.exchange(GET_HELLO);
+    assert_refused(&reply, 503, "too many connections; try again", true);
+    assert!(is_closed(&mut refused));
+    // Free one slot: the server closes after this response.
+    let mut leaving = held.pop().unwrap();
+    leaving
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    read_reply(&mut leaving, false);
+    assert!(is_closed(&mut leaving));
+    drop(leaving);
+    // The worker unregisters right after its close; a few refusals may
+    // still arrive before it has.
+    let served = (0..1000).any(|_| server.exchange(GET_HELLO).0.status_line == "HTTP/1.1 200 OK");
+    assert!(served, "the server did not recover a slot");
+}
+
+#[rstest]
+fn flood_of_malformed_requests_leaves_the_server_serving(
+    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+) {
+    let server = TestServer::start(mode);
+    let garbage: [&[u8]; 8] = [
+        b"\x00\x01\x02\x03\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+        b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
+        b"\xff\xfe GET",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"GET /../../../../etc/passwd HTTP/1.1\r\nHost: a\r\n\r\n",
+    ];
+    for round in 0..25 {
+        for bytes in garbage {
+            let mut stream = server.connect();
+            let _ = stream.write_all(bytes);
+            finish_writing(&stream);
+            // Some are answered, some only closed; reading to the end is enough.
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stream, &mut sink);
+            assert!(
+                !String::from_utf8_lossy(&sink).contains("root:"),
+                "round {round}"
+            );
+        }
+    }
+    let (reply, _) = server.exchange(GET_HELLO);
+    assert_eq!(reply.body, b"Hello, world!\n");
+}

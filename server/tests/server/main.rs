@@ -1,0 +1,8 @@
+//! Integration tests of the reference server, one binary split by topic.
+//! Every test starts its own servers on 127.0.0.1:0 and stops them.
+
+mod connections;
+mod files;
+mod lifecycle;
+mod semantics;
+mod support;

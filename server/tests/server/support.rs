@@ -1,0 +1,227 @@
+//! Shared helpers: in-process servers on ephemeral ports, a raw-bytes
+//! client, and exact assertions on response heads.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use server::{Config, Mode, Server, ShutdownHandle};
+
+/// A client read that takes longer than this is a failing test, not a wait.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn fixtures_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root"))
+}
+
+/// A server running on 127.0.0.1:0 in this process; stopped on drop.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub mode: Mode,
+    stop: ShutdownHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(mode: Mode) -> TestServer {
+        TestServer::start_with(mode, quiet_config(fixtures_root()))
+    }
+
+    pub fn start_with(mode: Mode, config: Config) -> TestServer {
+        let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
+        let addr = server.local_addr();
+        let stop = server.shutdown_handle();
+        let thread = Some(std::thread::spawn(move || server.run(mode)));
+        TestServer {
+            addr,
+            mode,
+            stop,
+            thread,
+        }
+    }
+
+    /// Whether this variant closes after every response.
+    pub fn closes_always(&self) -> bool {
+        self.mode == Mode::Single
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.addr).expect("connect");
+        stream.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+        stream
+    }
+
+    /// Sends `bytes` on a new connection and reads one response.
+    pub fn exchange(&self, bytes: &[u8]) -> (Reply, TcpStream) {
+        let mut stream = self.connect();
+        // The server may answer and close before reading everything (a
+        // rejected oversized head): a failed write is not a failed test.
+        let _ = stream.write_all(bytes);
+        let reply = read_reply(&mut stream, bytes.starts_with(b"HEAD "));
+        (reply, stream)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.shutdown();
+        if let Some(thread) = self.thread.take() {
+            // A panic in the server thread fails the test that owned it.
+            if thread.join().is_err() && !std::thread::panicking() {
+                panic!("the server thread panicked");
+            }
+        }
+    }
+}
+
+pub fn quiet_config(root: PathBuf) -> Config {
+    let mut config = Config::new(root);
+    config.quiet = true;
+    config
+}
+
+/// One response as received.
+#[derive(Debug)]
+pub struct Reply {
+    pub status_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response: the head, then `Content-Length` body bytes (none for HEAD).
+pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            other => panic!(
+                "connection ended inside a head ({other:?}) after {:?}",
+                text(&head)
+            ),
+        }
+    }
+    let head = text(&head);
+    let mut lines = head.trim_end_matches("\r\n").split("\r\n");
+    let status_line = lines.next().unwrap_or_default().to_owned();
+    let headers: Vec<(String, String)> = lines
+        .map(|line| {
+            let (name, value) = line
+                .split_once(": ")
+                .unwrap_or_else(|| panic!("bad line {line:?}"));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect();
+    let mut reply = Reply {
+        status_line,
+        headers,
+        body: Vec::new(),
+    };
+    let no_body = head_request || reply.status_line.starts_with("HTTP/1.1 304 ");
+    if !no_body {
+        let len: usize = reply
+            .header("Content-Length")
+            .expect("Content-Length")
+            .parse()
+            .unwrap();
+        reply.body.resize(len, 0);
+        stream.read_exact(&mut reply.body).expect("the whole body");
+    }
+    reply
+}
+
+/// Whether the server has closed the connection: the next read is end-of-stream.
+pub fn is_closed(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Err(e) if e.kind() == ErrorKind::ConnectionReset => true,
+        Ok(_) => false,
+        Err(e) => panic!("no answer and no close: {e}"),
+    }
+}
+
+/// Half-closes our side so a server waiting for more sees end-of-stream.
+pub fn finish_writing(stream: &TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts a reply exactly: the status line; `Date` first, as an IMF-fixdate;
+/// then exactly `headers`, in order; then the body.
+pub fn assert_reply(reply: &Reply, status_line: &str, headers: &[(&str, &str)], body: &[u8]) {
+    assert_eq!(reply.status_line, status_line);
+    let (first, rest) = reply.headers.split_first().expect("at least Date");
+    assert_eq!(first.0, "Date");
+    assert_imf_fixdate(&first.1);
+    let rest: Vec<(&str, &str)> = rest.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    assert_eq!(rest, headers, "headers of {status_line}");
+    assert_eq!(text(&reply.body), text(body), "body of {status_line}");
+}
+
+/// RFC 9110 §5.6.7: `IMF-fixdate = day-name "," SP date1 SP time-of-day SP GMT`,
+/// e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn assert_imf_fixdate(value: &str) {
+    let b = value.as_bytes();
+    let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    let ok = b.len() == 29
+        && days.contains(&&value[0..3])
+        && &value[3..5] == ", "
+        && digits(5..7)
+        && b[7] == b' '
+        && months.contains(&&value[8..11])
+        && b[11] == b' '
+        && digits(12..16)
+        && b[16] == b' '
+        && digits(17..19)
+        && b[19] == b':'
+        && digits(20..22)
+        && b[22] == b':'
+        && digits(23..25)
+        && &value[25..] == " GMT";
+    assert!(ok, "not an IMF-fixdate: {value:?}");
+    assert!(
+        httpdate::parse_http_date(value).is_ok(),
+        "not a real date: {value:?}"
+    );
+}
+
+/// The exact reply to a refused request: a `text/plain` body naming the
+/// problem, `Allow` on 405, `Connection: close` when the server closes.
+pub fn assert_refused(reply: &Reply, code: u16, message: &str, close: bool) {
+    let reason = server::response::reason(code);
+    let body = format!("{code} {reason}: {message}\n");
+    let len = body.len().to_string();
+    let mut headers = vec![("Content-Type", "text/plain; charset=utf-8")];
+    if code == 405 {
+        headers.push(("Allow", "GET, HEAD"));
+    }
+    headers.push(("Content-Length", &len));
+    if close {
+        headers.push(("Connection", "close"));
+    }
+    assert_reply(
+        reply,
+        &format!("HTTP/1.1 {code} {reason}"),
+        &headers,
+        body.as_bytes(),
+    );
+}
