@@ -2,7 +2,7 @@
 //! core both variants share. The variants differ only in how connections
 //! are accepted and whether one may carry more than one request.
 
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -53,9 +53,18 @@ impl From<Stop> for Fault {
 /// What to send, decided while the request head is still borrowed.
 enum Reply {
     Problem(Problem),
-    File { path: PathBuf, not_modified: bool },
-    Listing { dir: PathBuf, shown: String },
-    Redirect { location: String },
+    File {
+        path: PathBuf,
+        meta: Metadata,
+        not_modified: bool,
+    },
+    Listing {
+        dir: PathBuf,
+        shown: String,
+    },
+    Redirect {
+        location: String,
+    },
 }
 
 /// Serves `stream` until it closes. With `persistent` false (the single
@@ -71,6 +80,8 @@ pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping
         buf: Vec::with_capacity(READ_CHUNK),
         ctx,
         peer,
+        clean: true,
+        timeout: None,
     };
     while conn.exchange(persistent) && !stopping.load(Ordering::Relaxed) {}
     conn.linger_close();
@@ -81,6 +92,10 @@ struct Connection<'c> {
     buf: Vec<u8>,
     ctx: &'c Context,
     peer: SocketAddr,
+    /// False once a request was refused: the client may still be sending.
+    clean: bool,
+    /// The socket's read timeout as last set, to skip a syscall per request.
+    timeout: Option<Duration>,
 }
 
 impl Connection<'_> {
@@ -174,9 +189,11 @@ impl Connection<'_> {
                     &line,
                 ),
             },
-            Reply::File { path, not_modified } => {
-                self.send_file(&path, not_modified, head_only, close, &line)
-            }
+            Reply::File {
+                path,
+                meta,
+                not_modified,
+            } => self.send_file(&path, &meta, not_modified, head_only, close, &line),
         };
         sent && !close
     }
@@ -191,7 +208,11 @@ impl Connection<'_> {
             Resource::File(path, meta) => {
                 let not_modified =
                     files::not_modified(request, &files::etag(&meta), files::modified(&meta));
-                Reply::File { path, not_modified }
+                Reply::File {
+                    path,
+                    meta,
+                    not_modified,
+                }
             }
             Resource::Listing(dir) => {
                 let shown = String::from_utf8_lossy(&target.path).into_owned();
@@ -207,6 +228,7 @@ impl Connection<'_> {
 
     /// Answers a problem and reports that the connection closes.
     fn refuse(&mut self, problem: Problem, line: &str, head_only: bool) -> bool {
+        self.clean = false;
         self.send(
             &response::problem(problem, true, head_only),
             problem.status(),
@@ -217,28 +239,38 @@ impl Connection<'_> {
 
     /// Reads more bytes into the buffer before `deadline`.
     fn fill(&mut self, deadline: Instant) -> Result<(), Stop> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Stop::Timeout);
-        }
-        let _ = self.stream.set_read_timeout(Some(left));
+        /// How far past the deadline a read may block before the timeout is
+        /// set again: the socket keeps one timeout across requests.
+        const SLACK: Duration = Duration::from_millis(20);
         let mut chunk = [0u8; READ_CHUNK];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => Err(Stop::Closed),
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(())
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Stop::Timeout);
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Err(Stop::Timeout)
+            if self.timeout.is_none_or(|t| t > left + SLACK) {
+                let _ = self.stream.set_read_timeout(Some(left));
+                self.timeout = Some(left);
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(_) => Err(Stop::Closed),
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Err(Stop::Closed),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(());
+                }
+                // The timeout may have been set for an earlier, shorter
+                // deadline: only the deadline itself ends the wait.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    self.timeout = None;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Stop::Closed),
+            }
         }
     }
 
@@ -311,16 +343,19 @@ impl Connection<'_> {
         sent
     }
 
+    /// Sends a file with the validators of `meta`, taken when the path was
+    /// resolved. Should the file change before it is read, the length sent
+    /// is still `meta`'s, and a short read closes the connection.
     fn send_file(
         &mut self,
         path: &PathBuf,
+        meta: &Metadata,
         not_modified: bool,
         head_only: bool,
         close: bool,
         line: &str,
     ) -> bool {
-        let opened = File::open(path).and_then(|f| f.metadata().map(|m| (f, m)));
-        let Ok((file, meta)) = opened else {
+        let Ok(file) = File::open(path) else {
             return self.send(
                 &response::problem(Problem::Internal, close, head_only),
                 500,
@@ -334,9 +369,9 @@ impl Connection<'_> {
         }
         head.header(
             "Last-Modified",
-            &httpdate::fmt_http_date(files::modified(&meta)),
+            &httpdate::fmt_http_date(files::modified(meta)),
         )
-        .header("ETag", &files::etag(&meta));
+        .header("ETag", &files::etag(meta));
         // RFC 9110 §8.6: a 304 may carry the Content-Length a 200 would have had.
         let len = meta.len();
         let mut bytes = head.finish(len, close);
@@ -381,17 +416,32 @@ impl Connection<'_> {
         }
     }
 
-    /// Half-closes, then drains what the client still sends for a moment, so
-    /// the kernel does not answer unread bytes with a reset that would
-    /// destroy the response in flight.
+    /// Half-closes, then, if the client may still be sending, drains what it
+    /// sends for a moment, so the kernel does not answer unread bytes with a
+    /// reset that would destroy the response in flight (RFC 9112 §9.6:
+    /// close in stages). After a clean exchange with nothing left unread the
+    /// close is immediate: the single variant must not wait a round trip for
+    /// every client's own close.
     fn linger_close(mut self) {
         let _ = self.stream.flush();
         if self.stream.shutdown(Shutdown::Write).is_err() {
             return;
         }
+        let mut chunk = [0u8; READ_CHUNK];
+        if self.clean && self.buf.is_empty() {
+            if self.stream.set_nonblocking(true).is_err() {
+                return;
+            }
+            match self.stream.read(&mut chunk) {
+                Ok(n) if n > 0 => {}
+                _ => return,
+            }
+            if self.stream.set_nonblocking(false).is_err() {
+                return;
+            }
+        }
         let deadline = Instant::now() + LINGER_TIMEOUT;
         let mut drained = 0;
-        let mut chunk = [0u8; READ_CHUNK];
         while drained < MAX_LINGER_BYTES {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {

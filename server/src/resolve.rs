@@ -69,13 +69,35 @@ pub fn resolve_path(root: &Path, path: &[u8]) -> Resource {
 
 /// The canonical form of `path` and its metadata, or `None` when it lies
 /// outside `root` (through a symlink).
+///
+/// `root` is canonical and `path` is `root` joined with plain segments, so
+/// unless a component below the root is a symlink, `path` is already
+/// canonical: one `lstat` per segment instead of one per component of the
+/// whole absolute path. A symlink anywhere sends it through `canonicalize`.
 fn canonical_under(root: &Path, path: &Path) -> io::Result<Option<(PathBuf, Metadata)>> {
-    let real = fs::canonicalize(path)?;
-    if !real.starts_with(root) {
+    let Ok(below) = path.strip_prefix(root) else {
         return Ok(None);
+    };
+    let mut walked = root.to_path_buf();
+    let mut meta = None;
+    for component in below.components() {
+        walked.push(component);
+        let found = fs::symlink_metadata(&walked)?;
+        if found.file_type().is_symlink() {
+            let real = fs::canonicalize(path)?;
+            if !real.starts_with(root) {
+                return Ok(None);
+            }
+            let meta = fs::metadata(&real)?;
+            return Ok(Some((real, meta)));
+        }
+        meta = Some(found);
     }
-    let meta = fs::metadata(&real)?;
-    Ok(Some((real, meta)))
+    let meta = match meta {
+        Some(meta) => meta,
+        None => fs::metadata(root)?,
+    };
+    Ok(Some((walked, meta)))
 }
 
 #[cfg(test)]

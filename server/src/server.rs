@@ -8,8 +8,8 @@ use std::net::{
 };
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -180,8 +180,17 @@ impl Server {
         }
     }
 
+    /// Each connection gets a worker thread of its own for its lifetime.
+    /// Workers are kept after their connection closes and reused, so a
+    /// new connection costs a hand-over, not a thread spawn; the pool grows
+    /// to the peak number of concurrent connections (at most the cap).
     fn run_threaded(self) {
         let ctx = Arc::new(self.ctx);
+        let (jobs, queue) = mpsc::channel::<(u64, TcpStream)>();
+        let queue = Arc::new(Mutex::new(queue));
+        // Workers waiting for a connection and not yet promised one.
+        let idle = Arc::new(AtomicUsize::new(0));
+        let mut workers = Vec::new();
         for stream in self.listener.incoming() {
             if self.shared.stopping.load(Ordering::SeqCst) {
                 break;
@@ -201,22 +210,68 @@ impl Server {
             let Some(id) = self.shared.register(&stream) else {
                 continue;
             };
-            let ctx = Arc::clone(&ctx);
-            let shared = Arc::clone(&self.shared);
-            let spawned = thread::Builder::new()
+            let claimed =
+                idle.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+            if claimed.is_ok() {
+                if jobs.send((id, stream)).is_err() {
+                    self.shared.unregister(id);
+                }
+                continue;
+            }
+            let worker = Worker {
+                ctx: Arc::clone(&ctx),
+                shared: Arc::clone(&self.shared),
+                queue: Arc::clone(&queue),
+                idle: Arc::clone(&idle),
+            };
+            match thread::Builder::new()
                 .name("http-conn".into())
-                .spawn(move || {
-                    let _done = Unregister {
-                        shared: &shared,
-                        id,
-                    };
-                    serve(stream, &ctx, true, &shared.stopping);
-                });
-            if spawned.is_err() {
-                self.shared.unregister(id);
+                .spawn(move || worker.run(id, stream))
+            {
+                Ok(handle) => workers.push(handle),
+                Err(_) => self.shared.unregister(id),
             }
         }
+        // Idle workers see the closed queue and end; busy ones end after
+        // their connection, which shutdown has asked to close.
+        drop(jobs);
         self.shared.wait_until_all_closed();
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// A pooled connection worker of the threaded variant.
+struct Worker {
+    ctx: Arc<Context>,
+    shared: Arc<Shared>,
+    queue: Arc<Mutex<mpsc::Receiver<(u64, TcpStream)>>>,
+    idle: Arc<AtomicUsize>,
+}
+
+impl Worker {
+    /// Serves `stream`, then each connection handed over, until the queue closes.
+    fn run(self, mut id: u64, mut stream: TcpStream) {
+        loop {
+            {
+                let _done = Unregister {
+                    shared: &self.shared,
+                    id,
+                };
+                serve(stream, &self.ctx, true, &self.shared.stopping);
+            }
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            let next = self
+                .queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .recv();
+            match next {
+                Ok((next_id, next_stream)) => (id, stream) = (next_id, next_stream),
+                Err(_) => return,
+            }
+        }
     }
 }
 
