@@ -260,17 +260,25 @@ fn origin_of(target: &str) -> Result<&str, Problem> {
         return Ok(target);
     }
     let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
-    let rest = if lower.starts_with("http://") {
-        &target[7..]
+    let (rest, secure) = if lower.starts_with("http://") {
+        (&target[7..], false)
     } else if lower.starts_with("https://") {
-        &target[8..]
+        (&target[8..], true)
     } else {
         return Err(Problem::TargetForm);
     };
     let path_start = rest.find(['/', '?']).unwrap_or(rest.len());
     let authority = &rest.as_bytes()[..path_start];
+    // RFC 9110 §4.2.1: a URI with an empty host "MUST" be rejected as
+    // invalid; §4.2.4: userinfo is treated as an error (it fails `is_host`).
     if authority.is_empty() || !is_host(authority) {
         return Err(Problem::TargetForm);
+    }
+    // RFC 9110 §4.2.2, §7.4: "a request for an https resource MUST be
+    // rejected unless it has been received over a connection that has been
+    // secured"; 421 says this connection is the wrong one for it.
+    if secure {
+        return Err(Problem::Misdirected);
     }
     match &rest[path_start..] {
         // RFC 3986 §6.2.3: an empty path is equivalent to "/".
@@ -465,7 +473,18 @@ mod tests {
                 .path,
             b"/"
         );
-        for bad in ["localhost:80", "*", "ftp://localhost/", "http:///", "a"] {
+        assert_eq!(
+            check_of("GET https://localhost/ HTTP/1.1", "Host: x\r\n"),
+            Err(Problem::Misdirected)
+        );
+        for bad in [
+            "localhost:80",
+            "*",
+            "ftp://localhost/",
+            "http:///",
+            "http://u@h/",
+            "a",
+        ] {
             let line = format!("GET {bad} HTTP/1.1");
             assert_eq!(
                 check_of(&line, "Host: x\r\n"),

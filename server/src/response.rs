@@ -18,6 +18,7 @@ pub fn reason(code: u16) -> &'static str {
         405 => "Method Not Allowed",
         408 => "Request Timeout",
         414 => "URI Too Long",
+        421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
@@ -56,6 +57,8 @@ pub enum Problem {
     UnknownMethod,
     /// A request-target form that this method cannot use (`*`, authority-form).
     TargetForm,
+    /// An `https` target on this unencrypted connection.
+    Misdirected,
     /// A `%` not followed by two hex digits.
     BadEscape,
     /// A `%00` in the path.
@@ -90,6 +93,7 @@ impl Problem {
             Problem::NotAllowed => 405,
             Problem::UnknownMethod => 501,
             Problem::TargetForm | Problem::BadEscape | Problem::DecodedNul => 400,
+            Problem::Misdirected => 421,
             Problem::Forbidden => 403,
             Problem::NotFound => 404,
             Problem::Timeout => 408,
@@ -111,6 +115,7 @@ impl Problem {
             Problem::NotAllowed
                 | Problem::UnknownMethod
                 | Problem::TargetForm
+                | Problem::Misdirected
                 | Problem::BadEscape
                 | Problem::DecodedNul
                 | Problem::Forbidden
@@ -140,6 +145,9 @@ impl fmt::Display for Problem {
             Problem::UnknownMethod => f.write_str("unknown method (methods are case-sensitive)"),
             Problem::TargetForm => {
                 f.write_str("this request-target form is not allowed with this method")
+            }
+            Problem::Misdirected => {
+                f.write_str("an https target cannot be served on this unencrypted connection")
             }
             Problem::BadEscape => f.write_str("a % in the path is not followed by two hex digits"),
             Problem::DecodedNul => f.write_str("the path contains an encoded NUL"),

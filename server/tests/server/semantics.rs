@@ -255,6 +255,11 @@ fn malformed_request_is_refused_and_closed(
     400,
     "this request-target form is not allowed with this method"
 )]
+#[case::https_target(
+    b"GET https://localhost/hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    421,
+    "an https target cannot be served on this unencrypted connection"
+)]
 #[case::bad_escape(
     b"GET /%zz HTTP/1.1\r\nHost: a\r\n\r\n",
     400,
