@@ -1,14 +1,33 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! A conformance suite for HTTP/1.1 servers: cases that send raw bytes over
+//! TCP and grade the answers against the RFC 9110 / RFC 9112 sentences they
+//! quote.
+//!
+//! The pieces, in the order a run uses them:
+//!
+//! - [`case`] loads and validates the catalogue (`fixtures/cases/*.toml`);
+//! - [`wire`] is the raw TCP client that plays a case's steps and records
+//!   what came back;
+//! - [`verdict`] grades each recorded outcome against the case;
+//! - [`run`] runs many cases concurrently against one target;
+//! - [`snapshot`] renders the heads for exact snapshot tests;
+//! - [`report`] renders a run as text, JSON, JUnit or Markdown;
+//! - [`baseline`] reads the list of known failures a CI run tolerates;
+//! - [`limits`] holds every bound the client puts on a peer and itself.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod baseline;
+pub mod case;
+pub mod date;
+pub mod escape;
+pub mod limits;
+pub mod report;
+pub mod run;
+pub mod snapshot;
+pub mod verdict;
+pub mod wire;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use case::{Case, Check, Expect, Group, Level, Step, Token};
+pub use run::{run_cases, CaseResult, RunOptions, StepResult};
+pub use verdict::Grade;
+pub use wire::{Outcome, Response};

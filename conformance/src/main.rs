@@ -1,1 +1,522 @@
-fn main() {}
+//! `conformance`: run the case catalogue against an HTTP/1.1 server, list
+//! the cases, or explain one.
+//!
+//! Exit codes: 0 conformant, 1 a `must` failed (outside the baseline),
+//! 2 usage error or empty selection, 3 target unreachable.
+#![forbid(unsafe_code)]
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use conformance::baseline::Baseline;
+use conformance::case::{self, Case, Level};
+use conformance::report::{self, Format, ReportContext, Summary};
+use conformance::run::{self, RunOptions};
+use conformance::{escape, wire};
+use std::fmt;
+use std::io::Write;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit code: no `must` failed (outside the baseline).
+const EXIT_CONFORMANT: u8 = 0;
+/// Exit code: a `must` case failed (and is not in the baseline).
+const EXIT_NONCONFORMANT: u8 = 1;
+/// Exit code: bad arguments, a bad case or baseline file, an empty selection.
+const EXIT_USAGE: u8 = 2;
+/// Exit code: the target did not accept a connection before any case ran.
+const EXIT_UNREACHABLE: u8 = 3;
+/// Request bytes longer than this are shown by `explain` as the case file
+/// writes them (with repeats) instead of byte by byte.
+const EXPLAIN_BYTES: usize = 1024;
+/// How many near ids an unknown id suggests.
+const SUGGESTIONS: usize = 3;
+
+/// What the user typed.
+#[derive(Parser)]
+#[command(
+    name = "conformance",
+    version,
+    about = "Raw-socket HTTP/1.1 conformance cases with RFC verdicts"
+)]
+struct Cli {
+    /// Directory of case files [default: fixtures/cases]
+    #[arg(long, global = true, value_name = "DIR")]
+    cases: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run cases against a server and grade its answers
+    Run(RunArgs),
+    /// List the cases: id, level, group, title
+    List(Selection),
+    /// Show a case's request, requirement, acceptable outcomes and explanation
+    Explain {
+        /// The case id
+        id: String,
+    },
+}
+
+/// Which cases to take.
+#[derive(Args)]
+struct Selection {
+    /// Only cases whose id starts with PREFIX (repeatable)
+    #[arg(long, value_name = "PREFIX")]
+    filter: Vec<String>,
+    /// Leave out cases whose id starts with PREFIX (repeatable)
+    #[arg(long, value_name = "PREFIX")]
+    exclude: Vec<String>,
+    /// Only cases of at least this level
+    #[arg(long, value_enum)]
+    level: Option<LevelArg>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The server to test
+    #[arg(long, value_name = "HOST:PORT")]
+    target: String,
+    /// A name for the target in reports [default: the target]
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
+    /// Per-step timeout in milliseconds (a case's own timeout_ms raises it)
+    #[arg(long, value_name = "MS", default_value_t = conformance::limits::DEFAULT_TIMEOUT.as_millis() as u64)]
+    timeout: u64,
+    /// How many cases run at once (1 for a server that serves one connection at a time)
+    #[arg(long, value_name = "N", default_value_t = conformance::limits::DEFAULT_JOBS)]
+    jobs: usize,
+    /// Report format
+    #[arg(long, value_enum, default_value = "text")]
+    format: FormatArg,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Known failures, one case id per line: they do not fail the run
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the ids of this run's failures to FILE as a baseline
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LevelArg {
+    Must,
+    Should,
+    May,
+    Info,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Junit,
+    Markdown,
+}
+
+/// Why the command could not do its job; each maps to one exit code.
+enum Failure {
+    /// Bad arguments or input files: exit 2.
+    Usage(String),
+    /// The target refused or did not answer the first connect: exit 3.
+    Unreachable(String),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(message) | Failure::Unreachable(message) => f.write_str(message),
+        }
+    }
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => EXIT_USAGE,
+            Failure::Unreachable(_) => EXIT_UNREACHABLE,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own output, success.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return fail(&Failure::Usage(first_line_of_clap_error(&e))),
+    };
+    let dir = cli.cases.unwrap_or_else(case::default_catalogue_dir);
+    let result = match cli.command {
+        Command::Run(args) => run_command(&dir, args),
+        Command::List(selection) => list_command(&dir, &selection),
+        Command::Explain { id } => explain_command(&dir, &id),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(failure) => fail(&failure),
+    }
+}
+
+fn fail(failure: &Failure) -> ExitCode {
+    eprintln!("conformance: {failure}");
+    ExitCode::from(failure.exit_code())
+}
+
+fn first_line_of_clap_error(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or("invalid arguments");
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+fn load(dir: &Path) -> Result<Vec<Case>, Failure> {
+    case::load_catalogue(dir).map_err(|e| match e {
+        case::CatalogueError::Invalid(errors) if errors.len() > 1 => Failure::Usage(format!(
+            "{} (and {} more invalid case files)",
+            errors[0],
+            errors.len() - 1
+        )),
+        other => Failure::Usage(other.to_string()),
+    })
+}
+
+fn select<'c>(cases: &'c [Case], selection: &Selection) -> Vec<&'c Case> {
+    let floor = selection.level.map(|l| match l {
+        LevelArg::Must => Level::Must,
+        LevelArg::Should => Level::Should,
+        LevelArg::May => Level::May,
+        LevelArg::Info => Level::Info,
+    });
+    cases
+        .iter()
+        .filter(|c| {
+            selection.filter.is_empty() || selection.filter.iter().any(|p| c.id.starts_with(p))
+        })
+        .filter(|c| !selection.exclude.iter().any(|p| c.id.starts_with(p)))
+        .filter(|c| floor.is_none_or(|floor| c.level.at_least(floor)))
+        .collect()
+}
+
+/// A validated `run`: everything checked before the first connect.
+struct RunPlan {
+    /// Every address the target resolves to; the first that accepts a
+    /// connection is tested.
+    addresses: Vec<SocketAddr>,
+    target_text: String,
+    name: String,
+    cases: Vec<Case>,
+    options: RunOptions,
+    format: Format,
+    output: Option<PathBuf>,
+    baseline: Option<Baseline>,
+    write_baseline: Option<PathBuf>,
+}
+
+fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
+    if args.timeout == 0 {
+        return Err(Failure::Usage("--timeout must be at least 1 ms".into()));
+    }
+    if args.jobs == 0 {
+        return Err(Failure::Usage("--jobs must be at least 1".into()));
+    }
+    let host_port_ok = args
+        .target
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !host_port_ok {
+        return Err(Failure::Usage(format!(
+            "--target must be HOST:PORT, got \"{}\"",
+            args.target
+        )));
+    }
+    let catalogue = load(dir)?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(read_baseline(path, &catalogue)?),
+        None => None,
+    };
+    let cases: Vec<Case> = select(&catalogue, &args.selection)
+        .into_iter()
+        .cloned()
+        .collect();
+    if cases.is_empty() {
+        return Err(Failure::Usage("no cases match the selection".into()));
+    }
+    let addresses: Vec<SocketAddr> = args
+        .target
+        .to_socket_addrs()
+        .map_err(|e| Failure::Unreachable(format!("cannot resolve {}: {e}", args.target)))?
+        .collect();
+    if addresses.is_empty() {
+        return Err(Failure::Unreachable(format!(
+            "{} has no address",
+            args.target
+        )));
+    }
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Markdown => Format::Markdown,
+    };
+    Ok(RunPlan {
+        addresses,
+        name: args.name.unwrap_or_else(|| args.target.clone()),
+        target_text: args.target,
+        cases,
+        options: RunOptions {
+            timeout: Duration::from_millis(args.timeout),
+            jobs: args.jobs,
+            timeout_cap: None,
+        },
+        format,
+        output: args.output,
+        baseline,
+        write_baseline: args.write_baseline,
+    })
+}
+
+fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::Usage(format!("cannot read baseline {}: {e}", path.display())))?;
+    let baseline = Baseline::parse(&text)
+        .and_then(|b| b.check_known(catalogue).map(|()| b))
+        .map_err(|e| Failure::Usage(format!("baseline {}: {e}", path.display())))?;
+    Ok(baseline)
+}
+
+fn run_command(dir: &Path, args: RunArgs) -> Result<u8, Failure> {
+    let plan = plan_run(dir, args)?;
+    let target = reachable_address(&plan)?;
+    let results = run::run_cases(target, &plan.cases, &plan.options);
+    let context = ReportContext {
+        name: &plan.name,
+        target: &plan.target_text,
+        baseline: plan.baseline.as_ref(),
+    };
+    let text = report::render(plan.format, &results, &context);
+    let summary = Summary::of(&results, plan.baseline.as_ref());
+    match &plan.output {
+        Some(path) => {
+            write_atomically(path, &text)
+                .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+            println!("{}", summary.line());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not worth an error message.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+        }
+    }
+    if let Some(path) = &plan.write_baseline {
+        let failing = results
+            .iter()
+            .filter(|r| r.grade == conformance::Grade::Fail)
+            .map(|r| r.case.id.clone());
+        let header = format!(
+            "Known failures of {} ({}), written by `conformance run --write-baseline`.",
+            plan.name, plan.target_text
+        );
+        write_atomically(path, &Baseline::from_ids(failing).render(&header))
+            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(if summary.is_conformant() {
+        EXIT_CONFORMANT
+    } else {
+        EXIT_NONCONFORMANT
+    })
+}
+
+/// The first of the target's addresses that accepts a connection: one
+/// connect before any case, so an unreachable target is exit 3, not a run
+/// of harness errors.
+fn reachable_address(plan: &RunPlan) -> Result<SocketAddr, Failure> {
+    let mut last_error = None;
+    for &address in &plan.addresses {
+        match wire::probe(address, plan.options.timeout) {
+            Ok(()) => return Ok(address),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let why = last_error.map_or_else(|| "no address".to_string(), |e| e.to_string());
+    Err(Failure::Unreachable(format!(
+        "cannot reach {}: {why}",
+        plan.target_text
+    )))
+}
+
+/// Writes `text` to a temporary file beside `path` and renames it over
+/// `path`, so a reader never sees a half-written report.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let temp = dir.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::File::create(&temp).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    match written.and_then(|()| std::fs::rename(&temp, path)) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+fn list_command(dir: &Path, selection: &Selection) -> Result<u8, Failure> {
+    let catalogue = load(dir)?;
+    let cases = select(&catalogue, selection);
+    if cases.is_empty() {
+        return Err(Failure::Usage("no cases match the selection".into()));
+    }
+    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for case in cases {
+        out.push_str(&format!(
+            "{:<width$}  {:<6}  {:<13}  {}\n",
+            case.id,
+            case.level.as_str(),
+            case.group.as_str(),
+            case.title
+        ));
+    }
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    Ok(EXIT_CONFORMANT)
+}
+
+fn explain_command(dir: &Path, id: &str) -> Result<u8, Failure> {
+    let catalogue = load(dir)?;
+    let Some(case) = catalogue.iter().find(|c| c.id == id) else {
+        let near = suggest(id, &catalogue);
+        let hint = if near.is_empty() {
+            "see `conformance list`".to_string()
+        } else {
+            format!("did you mean {}?", near.join(", "))
+        };
+        return Err(Failure::Usage(format!("no case `{id}`; {hint}")));
+    };
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(render_explanation(case).as_bytes());
+    Ok(EXIT_CONFORMANT)
+}
+
+fn render_explanation(case: &Case) -> String {
+    let mut out = format!("{}: {}\n", case.id, case.title);
+    out.push_str(&format!("level: {}, group: {}\n", case.level, case.group));
+    out.push_str(&format!("requirement: {} {}\n", case.rfc, case.url));
+    out.push_str(&format!(
+        "  \"{}\"\n",
+        case.quote.split_whitespace().collect::<Vec<_>>().join(" ")
+    ));
+    let single = case.steps.len() == 1;
+    for (index, step) in case.steps.iter().enumerate() {
+        let indent = if single {
+            ""
+        } else {
+            out.push_str(&format!("step {}", index + 1));
+            if step.pause_ms > 0 {
+                out.push_str(&format!(" (after {} ms)", step.pause_ms));
+            }
+            out.push_str(":\n");
+            "  "
+        };
+        match (&step.send, &step.send_source) {
+            (Some(bytes), Some(source)) => {
+                out.push_str(&format!("{indent}request:\n"));
+                if bytes.len() > EXPLAIN_BYTES {
+                    out.push_str(&format!(
+                        "{indent}  {source}\n{indent}  ({} bytes, as the case file writes them)\n",
+                        bytes.len()
+                    ));
+                } else {
+                    for line in escape::encode_lines(bytes) {
+                        out.push_str(&format!("{indent}  {line}\n"));
+                    }
+                }
+            }
+            _ => out.push_str(&format!("{indent}(reads the next response)\n")),
+        }
+        if let Some(expect) = &step.expect {
+            out.push_str(&format!(
+                "{indent}acceptable: {}\n",
+                report::describe_expect(expect)
+            ));
+        }
+    }
+    out.push_str("explanation:\n");
+    for line in case.explain.trim().lines() {
+        out.push_str(&format!("  {line}\n").replace("  \n", "\n"));
+    }
+    out
+}
+
+/// Ids close to `id`: those containing it, then those within a small edit
+/// distance, nearest first.
+fn suggest(id: &str, catalogue: &[Case]) -> Vec<String> {
+    let mut scored: Vec<(usize, &str)> = catalogue
+        .iter()
+        .filter_map(|c| {
+            let distance = if c.id.contains(id) {
+                0
+            } else {
+                edit_distance(id, &c.id)
+            };
+            (distance <= (id.len() / 3).max(2)).then_some((distance, c.id.as_str()))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(SUGGESTIONS)
+        .map(|(_, id)| id.to_string())
+        .collect()
+}
+
+/// Levenshtein distance over bytes (ids are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.as_bytes().iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_then_levenshtein() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

@@ -1,1 +1,193 @@
-fn main() {}
+//! `make conformance`: both variants of the reference server, started in
+//! this process on ephemeral ports, answer every case of the catalogue.
+//!
+//! Each (variant, case) is one trial that checks two things: the RFC grade
+//! (the reference server passes every `must` and `should` case, and no case
+//! fails or errors), and an exact insta snapshot of the normalised heads in
+//! `snapshots/<variant>/<case-id>.snap`. New or changed snapshots fail;
+//! `make snapshots` accepts them.
+//!
+//! The cases run concurrently before the trials (the single variant serves
+//! one connection at a time, so its cases run one at a time too), and a
+//! per-group summary is printed first.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use conformance::case::{default_catalogue_dir, load_catalogue};
+use conformance::report::Summary;
+use conformance::snapshot::{self, SnapshotOptions};
+use conformance::{run_cases, Case, CaseResult, Grade, Group, Level, RunOptions};
+use libtest_mimic::{Arguments, Failed, Trial};
+use server::{Config, Mode, Server};
+
+/// The read timeout the reference servers run with here: short, so the
+/// cases that wait for a 408 cost well under their own timeout.
+const SERVER_READ_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Cases at once against the threaded variant.
+const THREADED_JOBS: usize = 32;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn snapshot_dir(mode: Mode) -> PathBuf {
+    workspace().join("snapshots").join(mode.name())
+}
+
+/// Whether this run writes snapshots instead of checking them (`make snapshots`).
+fn accepting() -> bool {
+    std::env::var("INSTA_UPDATE").is_ok_and(|v| v == "always")
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let cases = match load_catalogue(&default_catalogue_dir()) {
+        Ok(cases) => cases,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            std::process::exit(2);
+        }
+    };
+    let cases: &'static [Case] = Box::leak(cases.into_boxed_slice());
+    let mut trials = Vec::new();
+    for mode in [Mode::Single, Mode::Threaded] {
+        let started = Instant::now();
+        let results = run_against(mode, cases);
+        print_summary(mode, &results, started.elapsed());
+        trials.push(orphan_trial(mode, cases));
+        trials.extend(results.into_iter().map(|result| case_trial(mode, result)));
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
+
+/// Starts `mode` on 127.0.0.1:0 serving fixtures/root, runs every case
+/// against it, and stops it.
+fn run_against(mode: Mode, cases: &'static [Case]) -> Vec<CaseResult<'static>> {
+    let mut config = Config::new(workspace().join("fixtures/root"));
+    config.quiet = true;
+    config.read_timeout = SERVER_READ_TIMEOUT;
+    let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
+    let addr = server.local_addr();
+    let stop = server.shutdown_handle();
+    let running = std::thread::spawn(move || server.run(mode));
+    let jobs = match mode {
+        // One connection at a time: a queued case would spend its timeout
+        // waiting for the cases ahead of it.
+        Mode::Single => 1,
+        Mode::Threaded => THREADED_JOBS,
+    };
+    let results = run_cases(addr, cases, &RunOptions { jobs, ..RunOptions::default() });
+    stop.shutdown();
+    running.join().expect("the server thread panicked");
+    results
+}
+
+fn print_summary(mode: Mode, results: &[CaseResult<'_>], elapsed: Duration) {
+    println!("\n{} variant: {} cases in {:.2} s", mode.name(), results.len(), elapsed.as_secs_f64());
+    println!("  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}", "group", "pass", "warn", "fail", "info", "error");
+    for group in Group::ALL {
+        let count = |grade: Grade| {
+            results.iter().filter(|r| r.case.group == group && r.grade == grade).count()
+        };
+        println!(
+            "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            group.as_str(),
+            count(Grade::Pass),
+            count(Grade::Warn),
+            count(Grade::Fail),
+            count(Grade::Info),
+            count(Grade::Error),
+        );
+    }
+    println!("  {}", Summary::of(results, None).line());
+}
+
+/// One trial: the grade the reference server must earn, then the snapshot.
+fn case_trial(mode: Mode, result: CaseResult<'static>) -> Trial {
+    let name = format!("{}::{}", mode.name(), result.case.id);
+    Trial::test(name, move || {
+        check_grade(&result)?;
+        check_snapshot(mode, &result)
+    })
+}
+
+fn check_grade(result: &CaseResult<'_>) -> Result<(), Failed> {
+    let case = result.case;
+    let required = case.level.at_least(Level::Should);
+    let acceptable = match result.grade {
+        Grade::Pass => true,
+        Grade::Warn => !required,
+        Grade::Info => case.level == Level::Info,
+        Grade::Fail | Grade::Error => false,
+    };
+    if acceptable {
+        return Ok(());
+    }
+    let outcomes = conformance::report::describe_outcomes(result);
+    Err(format!(
+        "{} graded {:?} on a {} case ({}).\nexpected: {}\nactual: {outcomes}",
+        case.id,
+        result.grade,
+        case.level.as_str(),
+        case.rfc,
+        case.steps
+            .iter()
+            .filter_map(|s| s.expect.as_ref())
+            .map(conformance::report::describe_expect)
+            .collect::<Vec<_>>()
+            .join(" | "),
+    )
+    .into())
+}
+
+fn check_snapshot(mode: Mode, result: &CaseResult<'_>) -> Result<(), Failed> {
+    let rendered = snapshot::render(result, &SnapshotOptions::default());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot_dir(mode));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(&result.case.file);
+    settings.set_description(format!("{} — {}", result.case.id, result.case.title));
+    let id = result.case.id.clone();
+    // insta reports a mismatch by panicking; turn it into this trial's failure.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(id, rendered));
+    }))
+    .map_err(|_| Failed::from(format!("the snapshot of {} changed (see the diff above; `make snapshots` accepts it)", result.case.id)))
+}
+
+/// A trial that fails when `snapshots/<variant>/` holds a snapshot of a case
+/// that no longer exists (and removes it under `make snapshots`).
+fn orphan_trial(mode: Mode, cases: &'static [Case]) -> Trial {
+    Trial::test(format!("{}::no-orphan-snapshots", mode.name()), move || {
+        let ids: BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+        let orphans = orphans(&snapshot_dir(mode), &ids);
+        if orphans.is_empty() {
+            return Ok(());
+        }
+        if accepting() {
+            for orphan in &orphans {
+                fs::remove_file(orphan).map_err(|e| format!("{}: {e}", orphan.display()))?;
+            }
+            return Ok(());
+        }
+        Err(format!("snapshots of removed cases (`make snapshots` deletes them): {orphans:?}").into())
+    })
+}
+
+fn orphans(dir: &Path, ids: &BTreeSet<&str>) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let mut orphans: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.strip_suffix(".snap").is_some_and(|id| !ids.contains(id))
+        })
+        .collect();
+    orphans.sort();
+    orphans
+}

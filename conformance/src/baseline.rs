@@ -1,0 +1,155 @@
+//! A baseline: the case ids a target is known to fail, one per line, so CI
+//! can fail on regressions only.
+//!
+//! ```text
+//! # known failures of example-server 2.1
+//! rfc9112-5.1-space-before-colon
+//! rfc9112-6.1-te-and-cl    # tracked in issue 42
+//! ```
+
+use crate::case::Case;
+use std::fmt;
+
+/// The ids of known failures, in file order without duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    ids: Vec<String>,
+}
+
+/// What can be wrong with a baseline file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaselineError {
+    /// A line holds more than one word before any `#`.
+    Malformed {
+        /// 1-based line number.
+        line: usize,
+        /// The line as written.
+        text: String,
+    },
+    /// Ids that name no case in the catalogue.
+    UnknownIds(Vec<String>),
+}
+
+impl fmt::Display for BaselineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaselineError::Malformed { line, text } => {
+                write!(f, "line {line}: expected one case id, found \"{text}\"")
+            }
+            BaselineError::UnknownIds(ids) => {
+                write!(f, "unknown case id(s): {}", ids.join(", "))
+            }
+        }
+    }
+}
+
+impl std::error::Error for BaselineError {}
+
+impl Baseline {
+    /// Parses a baseline: one id per line; `#` starts a comment; blank
+    /// lines are ignored.
+    pub fn parse(text: &str) -> Result<Baseline, BaselineError> {
+        let mut ids: Vec<String> = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let content = line.split('#').next().unwrap_or_default().trim();
+            if content.is_empty() {
+                continue;
+            }
+            if content.split_whitespace().count() > 1 {
+                return Err(BaselineError::Malformed {
+                    line: index + 1,
+                    text: line.to_string(),
+                });
+            }
+            if !ids.iter().any(|id| id == content) {
+                ids.push(content.to_string());
+            }
+        }
+        Ok(Baseline { ids })
+    }
+
+    /// A baseline of the given ids.
+    pub fn from_ids(ids: impl IntoIterator<Item = String>) -> Baseline {
+        let mut baseline = Baseline::default();
+        for id in ids {
+            if !baseline.contains(&id) {
+                baseline.ids.push(id);
+            }
+        }
+        baseline
+    }
+
+    /// Fails if any id names no case in `catalogue`.
+    pub fn check_known(&self, catalogue: &[Case]) -> Result<(), BaselineError> {
+        let unknown: Vec<String> = self
+            .ids
+            .iter()
+            .filter(|id| !catalogue.iter().any(|c| &c.id == *id))
+            .cloned()
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(BaselineError::UnknownIds(unknown))
+        }
+    }
+
+    /// Whether `id` is a known failure.
+    pub fn contains(&self, id: &str) -> bool {
+        self.ids.iter().any(|known| known == id)
+    }
+
+    /// The ids, in file order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// The file text for this baseline, ids sorted, with a header comment.
+    pub fn render(&self, header: &str) -> String {
+        let mut ids = self.ids.clone();
+        ids.sort();
+        let mut out = String::new();
+        for line in header.lines() {
+            out.push_str(&format!("# {line}\n"));
+        }
+        for id in ids {
+            out.push_str(&id);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_comments_and_blanks_then_ids_only() {
+        let baseline =
+            Baseline::parse("# header\n\nrfc9112-5.1-a\n  rfc9112-5.1-b  # why\nrfc9112-5.1-a\n")
+                .unwrap();
+        assert_eq!(baseline.ids(), ["rfc9112-5.1-a", "rfc9112-5.1-b"]);
+        assert!(baseline.contains("rfc9112-5.1-b"));
+        assert!(!baseline.contains("rfc9112-5.1"));
+    }
+
+    #[test]
+    fn two_words_on_a_line_then_malformed_with_line_number() {
+        assert_eq!(
+            Baseline::parse("a\nb c\n"),
+            Err(BaselineError::Malformed {
+                line: 2,
+                text: "b c".into()
+            })
+        );
+    }
+
+    #[test]
+    fn render_then_sorted_with_header_and_parses_back() {
+        let baseline = Baseline::from_ids(["b".to_string(), "a".to_string()]);
+        let text = baseline.render("known failures\nof x");
+        assert_eq!(text, "# known failures\n# of x\na\nb\n");
+        assert_eq!(Baseline::parse(&text).unwrap().ids(), ["a", "b"]);
+    }
+}

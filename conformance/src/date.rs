@@ -1,0 +1,205 @@
+//! IMF-fixdate, the one date form a sender may generate (RFC 9110 §5.6.7):
+//! a strict check for the `date` check, and a formatter for responders.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const DAY_NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTH_NAMES: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+/// `Sun, 06 Nov 1994 08:49:37 GMT` is always this long.
+const IMF_FIXDATE_LEN: usize = 29;
+const SECONDS_PER_DAY: u64 = 86_400;
+/// 1970-01-01 was a Thursday: index 3 in [`DAY_NAMES`].
+const EPOCH_WEEKDAY: u64 = 3;
+
+/// A calendar date and time of day in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DateTime {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+}
+
+/// Whether `value` is a valid IMF-fixdate: the exact shape, real month and
+/// day names, a day that exists in that month, and the weekday that date
+/// really falls on.
+///
+/// ```text
+/// IMF-fixdate  = day-name "," SP date1 SP time-of-day SP GMT
+/// date1        = day SP month SP year     ; e.g., 02 Jun 1982
+/// time-of-day  = hour ":" minute ":" second
+///              ; 00:00:00 - 23:59:60 (leap second)
+/// ```
+pub fn is_imf_fixdate(value: &str) -> bool {
+    parse_imf_fixdate(value).is_some()
+}
+
+fn parse_imf_fixdate(value: &str) -> Option<DateTime> {
+    let b = value.as_bytes();
+    if b.len() != IMF_FIXDATE_LEN
+        || &b[3..5] != b", "
+        || b[7] != b' '
+        || b[11] != b' '
+        || b[16] != b' '
+        || b[19] != b':'
+        || b[22] != b':'
+        || &b[25..] != b" GMT"
+    {
+        return None;
+    }
+    let weekday = DAY_NAMES.iter().position(|d| d.as_bytes() == &b[0..3])?;
+    let month = MONTH_NAMES.iter().position(|m| m.as_bytes() == &b[8..11])? as u32 + 1;
+    let date = DateTime {
+        year: digits(&b[12..16])?,
+        month,
+        day: digits(&b[5..7])?,
+        hour: digits(&b[17..19])?,
+        minute: digits(&b[20..22])?,
+        second: digits(&b[23..25])?,
+    };
+    let valid = (1..=days_in_month(date.year, date.month)).contains(&date.day)
+        && date.hour <= 23
+        && date.minute <= 59
+        && date.second <= 60
+        && weekday_of(date.year, date.month, date.day) == weekday;
+    valid.then_some(date)
+}
+
+/// Formats a time as IMF-fixdate, for a `Date` header.
+pub fn format_imf_fixdate(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let days = secs / SECONDS_PER_DAY;
+    let rest = secs % SECONDS_PER_DAY;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAY_NAMES[((days + EPOCH_WEEKDAY) % 7) as usize],
+        day,
+        MONTH_NAMES[(month - 1) as usize],
+        year,
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+fn is_leap(year: u32) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Index into [`DAY_NAMES`] of the weekday of a proleptic Gregorian date.
+fn weekday_of(year: u32, month: u32, day: u32) -> usize {
+    // Zeller-style count of days since a Monday, 0000-03-01 shifted so that
+    // January and February belong to the previous year.
+    let (y, m) = if month <= 2 {
+        (i64::from(year) - 1, i64::from(month) + 12)
+    } else {
+        (i64::from(year), i64::from(month))
+    };
+    let d = i64::from(day);
+    let h = (d + (13 * (m + 1)) / 5 + y + y / 4 - y / 100 + y / 400).rem_euclid(7);
+    // h: 0 = Saturday, 1 = Sunday, 2 = Monday, …
+    ((h + 5) % 7) as usize
+}
+
+/// (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, restricted to dates after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc_example_then_valid() {
+        assert!(is_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"));
+    }
+
+    #[test]
+    fn leap_day_and_leap_second_then_valid() {
+        assert!(is_imf_fixdate("Thu, 29 Feb 2024 23:59:60 GMT"));
+    }
+
+    #[test]
+    fn obsolete_forms_then_invalid() {
+        // RFC 850 and asctime forms are for recipients only (RFC 9110 §5.6.7).
+        assert!(!is_imf_fixdate("Sunday, 06-Nov-94 08:49:37 GMT"));
+        assert!(!is_imf_fixdate("Sun Nov  6 08:49:37 1994"));
+    }
+
+    #[test]
+    fn near_misses_then_invalid() {
+        for bad in [
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+            "sun, 06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:60:00 GMT",
+            "Sun, 06 Nov 1994 08:49:61 GMT",
+            "Mon, 06 Nov 1994 08:49:37 GMT",
+            "Fri, 29 Feb 2023 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT ",
+            "Sun,  06 Nov 1994 08:49:37 GMT",
+            "",
+        ] {
+            assert!(!is_imf_fixdate(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn format_epoch_then_thursday() {
+        assert_eq!(
+            format_imf_fixdate(UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn format_rfc_example_then_same_text() {
+        let t = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(format_imf_fixdate(t), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn formatted_dates_over_decades_then_valid() {
+        for day in (0..30_000u64).step_by(37) {
+            let t = UNIX_EPOCH + Duration::from_secs(day * SECONDS_PER_DAY + 45_296);
+            let text = format_imf_fixdate(t);
+            assert!(is_imf_fixdate(&text), "{text}");
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Rendering a case result's heads for exact snapshot tests.
+//!
+//! A snapshot is the status line and header fields of every response a case
+//! read, in order and byte for byte, with the few values that vary between
+//! runs redacted. Bytes are rendered in the case notation (`\r`, `\n`,
+//! `\t`, `\0`, `\\`, `\xHH`), one head line per snapshot line, so that line
+//! endings and stray bytes are part of what is compared: insta would
+//! otherwise fold CRLF to LF and trim trailing spaces.
+//!
+//! ```text
+//! --- step 1 ---
+//! HTTP/1.1 200 OK\r\n
+//! Date: [redacted]\r\n
+//! Content-Length: 14\r\n
+//! \r\n
+//! [body: 14 bytes]
+//! --- step 2 ---
+//! [closed]
+//! ```
+
+use crate::escape;
+use crate::run::CaseResult;
+use crate::wire::{BodyEnd, Outcome, Response};
+
+/// Header fields whose values differ on every run or every checkout.
+pub const VARYING_FIELDS: [&str; 3] = ["Date", "ETag", "Last-Modified"];
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// Extra choices for rendering.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotOptions {
+    /// More header field names (case-insensitive) whose values are
+    /// redacted, e.g. `Server` for a third-party server whose version moves.
+    pub redact: Vec<String>,
+}
+
+/// One normalisation applied to each line of a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Normalization {
+    /// Replace the values of [`VARYING_FIELDS`] with [`REDACTED`].
+    RedactVarying,
+    /// Replace the values of [`SnapshotOptions::redact`] with [`REDACTED`].
+    RedactExtra,
+    /// Render every byte visibly in the case notation.
+    Escape,
+}
+
+/// The normalisations, in the order they run. New ones go at the end, so
+/// that snapshots taken before them keep passing.
+pub const NORMALIZATIONS: [Normalization; 3] = [
+    Normalization::RedactVarying,
+    Normalization::RedactExtra,
+    Normalization::Escape,
+];
+
+/// Renders every reading step of a case result. Steps are headed
+/// `--- step N ---` when the case reads more than once.
+pub fn render(result: &CaseResult<'_>, options: &SnapshotOptions) -> String {
+    let reading: Vec<_> = result.reading_steps().collect();
+    let mut out = String::new();
+    for (number, _, step) in &reading {
+        if reading.len() > 1 {
+            out.push_str(&format!("--- step {number} ---\n"));
+        }
+        if let Some(outcome) = &step.exchange.outcome {
+            out.push_str(&render_outcome(outcome, options));
+        }
+    }
+    out
+}
+
+/// Renders one outcome: a response's heads and a body line, or one
+/// bracketed word for anything else.
+pub fn render_outcome(outcome: &Outcome, options: &SnapshotOptions) -> String {
+    match outcome {
+        Outcome::Response(response) => render_response(response, options),
+        Outcome::Closed => "[closed]\n".into(),
+        Outcome::Reset => "[reset]\n".into(),
+        Outcome::Timeout => "[timeout]\n".into(),
+        Outcome::Invalid { reason } => format!("[invalid: {reason}]\n"),
+        Outcome::Error(error) => format!("[error: {error}]\n"),
+    }
+}
+
+fn render_response(response: &Response, options: &SnapshotOptions) -> String {
+    let mut out = String::new();
+    for head in response.interim.iter().chain([&response.head]) {
+        for line in normalize_head(head, options) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    let end = match response.body_end {
+        BodyEnd::Complete => "",
+        BodyEnd::Closed => ", closed early",
+        BodyEnd::Reset => ", reset",
+        BodyEnd::Deadline => ", deadline",
+        BodyEnd::Truncated => ", truncated",
+    };
+    out.push_str(&format!("[body: {} bytes{end}]\n", response.body_len));
+    if let Some(after) = response.after.filter(|a| a.bytes > 0) {
+        out.push_str(&format!("[then: {} bytes]\n", after.bytes));
+    }
+    out
+}
+
+/// Splits a raw head into lines (each keeps its line end) and runs every
+/// [`NORMALIZATIONS`] step over each.
+pub fn normalize_head(head: &[u8], options: &SnapshotOptions) -> Vec<String> {
+    head.split_inclusive(|&b| b == b'\n')
+        .enumerate()
+        .map(|(index, line)| {
+            let is_field = index > 0;
+            let line = NORMALIZATIONS.iter().fold(line.to_vec(), |line, &step| {
+                apply(step, is_field, line, options)
+            });
+            String::from_utf8_lossy(&line).into_owned()
+        })
+        .collect()
+}
+
+/// Applies one normalisation to one line; `is_field` is false for the
+/// status line, which is never redacted.
+fn apply(step: Normalization, is_field: bool, line: Vec<u8>, options: &SnapshotOptions) -> Vec<u8> {
+    match step {
+        Normalization::RedactVarying if is_field => {
+            redact_if_named(line, VARYING_FIELDS.iter().copied())
+        }
+        Normalization::RedactExtra if is_field => {
+            redact_if_named(line, options.redact.iter().map(String::as_str))
+        }
+        Normalization::RedactVarying | Normalization::RedactExtra => line,
+        Normalization::Escape => escape::encode(&line).into_bytes(),
+    }
+}
+
+/// `Name: value\r\n` → `Name: [redacted]\r\n` when the name is one of
+/// `names`: keeps the name, the colon, the whitespace after it, and the line
+/// end exactly as received.
+fn redact_if_named<'a>(line: Vec<u8>, mut names: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return line;
+    };
+    let name = &line[..colon];
+    if !names.any(|n| n.as_bytes().eq_ignore_ascii_case(name)) {
+        return line;
+    }
+    let value_start = colon
+        + 1
+        + line[colon + 1..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+    let line_end = line.len()
+        - line
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+    let mut out = line[..value_start.min(line_end)].to_vec();
+    out.extend_from_slice(REDACTED.as_bytes());
+    out.extend_from_slice(&line[line_end..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{After, AfterEnd, Framing};
+
+    fn lines(head: &[u8]) -> Vec<String> {
+        normalize_head(head, &SnapshotOptions::default())
+    }
+
+    #[test]
+    fn crlf_head_then_one_escaped_line_each() {
+        assert_eq!(
+            lines(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n"),
+            [r"HTTP/1.1 200 OK\r\n", r"Content-Length: 14\r\n", r"\r\n"]
+        );
+    }
+
+    #[test]
+    fn bare_lf_and_stray_bytes_then_visible() {
+        assert_eq!(
+            lines(b"HTTP/1.1 200 OK\nX: a\x01\xff \t\n\n"),
+            [r"HTTP/1.1 200 OK\n", r"X: a\x01\xff \t\n", r"\n"]
+        );
+    }
+
+    #[test]
+    fn varying_fields_then_redacted_whatever_their_case() {
+        assert_eq!(
+            lines(b"HTTP/1.1 200 OK\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\nETag:\"x\"\r\nLast-Modified:  y \r\n\r\n"),
+            [
+                r"HTTP/1.1 200 OK\r\n",
+                r"date: [redacted]\r\n",
+                r"ETag:[redacted]\r\n",
+                r"Last-Modified:  [redacted]\r\n",
+                r"\r\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn similar_names_then_not_redacted() {
+        assert_eq!(
+            lines(b"HTTP/1.1 200 OK\r\nX-Date: 1\r\nDate : 2\r\n\r\n"),
+            [
+                r"HTTP/1.1 200 OK\r\n",
+                r"X-Date: 1\r\n",
+                r"Date : 2\r\n",
+                r"\r\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn status_line_with_colon_then_never_redacted() {
+        assert_eq!(lines(b"Date: x\r\n\r\n"), [r"Date: x\r\n", r"\r\n"]);
+    }
+
+    #[test]
+    fn extra_redaction_then_applied_after_varying() {
+        let options = SnapshotOptions {
+            redact: vec!["server".into()],
+        };
+        assert_eq!(
+            normalize_head(b"HTTP/1.1 200 OK\r\nServer: nginx/1.25.3\r\n\r\n", &options),
+            [r"HTTP/1.1 200 OK\r\n", r"Server: [redacted]\r\n", r"\r\n"]
+        );
+    }
+
+    #[test]
+    fn redacted_value_with_backslash_then_escape_runs_last() {
+        let options = SnapshotOptions {
+            redact: vec!["X".into()],
+        };
+        assert_eq!(
+            normalize_head(b"HTTP/1.1 200 OK\r\nX: \\\r\nY: \\\r\n\r\n", &options),
+            [
+                r"HTTP/1.1 200 OK\r\n",
+                r"X: [redacted]\r\n",
+                r"Y: \\\r\n",
+                r"\r\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn non_responses_then_bracketed_words() {
+        let options = SnapshotOptions::default();
+        assert_eq!(render_outcome(&Outcome::Closed, &options), "[closed]\n");
+        assert_eq!(render_outcome(&Outcome::Reset, &options), "[reset]\n");
+        assert_eq!(render_outcome(&Outcome::Timeout, &options), "[timeout]\n");
+        let invalid = Outcome::Invalid {
+            reason: "garbage".into(),
+        };
+        assert_eq!(render_outcome(&invalid, &options), "[invalid: garbage]\n");
+    }
+
+    #[test]
+    fn response_then_interim_heads_first_and_body_line_last() {
+        let response = Response {
+            version: "HTTP/1.1".into(),
+            code: 200,
+            reason: "OK".into(),
+            headers: Vec::new(),
+            head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(),
+            interim: vec![b"HTTP/1.1 100 Continue\r\n\r\n".to_vec()],
+            framing: Framing::Length(14),
+            body: Vec::new(),
+            body_len: 3,
+            body_end: BodyEnd::Closed,
+            after: Some(After {
+                bytes: 2,
+                end: AfterEnd::Closed,
+            }),
+        };
+        assert_eq!(
+            render_outcome(&Outcome::Response(response), &SnapshotOptions::default()),
+            "HTTP/1.1 100 Continue\\r\\n\n\\r\\n\nHTTP/1.1 200 OK\\r\\n\n\\r\\n\n\
+             [body: 3 bytes, closed early]\n[then: 2 bytes]\n"
+        );
+    }
+}

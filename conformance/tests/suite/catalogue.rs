@@ -1,0 +1,76 @@
+//! The real catalogue in `fixtures/cases` follows the README's format, and
+//! every quote is verbatim RFC text.
+
+use conformance::case::{load_catalogue, Case, Group};
+use std::path::{Path, PathBuf};
+
+/// The catalogue must not shrink below this (it grows as cases are added).
+const MIN_CASES: usize = 150;
+
+pub fn catalogue_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/cases")
+}
+
+pub fn real_catalogue() -> Vec<Case> {
+    match load_catalogue(&catalogue_dir()) {
+        Ok(cases) => cases,
+        Err(e) => panic!("the catalogue does not load:\n{e}"),
+    }
+}
+
+/// The vendored RFC text with all whitespace removed.
+fn rfc_text(number: u32) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("rfc/rfc{number}.txt"));
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(text.split_whitespace().collect())
+}
+
+#[test]
+fn real_catalogue_then_loads_and_is_sorted_by_id() {
+    let cases = real_catalogue();
+    assert!(cases.windows(2).all(|w| w[0].id < w[1].id));
+}
+
+#[test]
+fn real_catalogue_then_at_least_min_cases() {
+    let count = real_catalogue().len();
+    assert!(
+        count >= MIN_CASES,
+        "{count} cases, expected at least {MIN_CASES}"
+    );
+}
+
+#[test]
+fn real_catalogue_then_every_group_represented() {
+    let cases = real_catalogue();
+    let missing: Vec<Group> = Group::ALL
+        .into_iter()
+        .filter(|g| !cases.iter().any(|c| c.group == *g))
+        .collect();
+    assert!(missing.is_empty(), "groups without a case: {missing:?}");
+}
+
+#[test]
+fn real_catalogue_quotes_then_verbatim_in_rfc_text() {
+    let texts = [(9110, rfc_text(9110)), (9112, rfc_text(9112))];
+    let mut wrong = Vec::new();
+    for case in real_catalogue() {
+        // RFC 6585 (431) is not vendored; its quotes are not checked.
+        if case.rfc.starts_with("RFC 6585 ") {
+            continue;
+        }
+        let text = case
+            .rfc_number()
+            .and_then(|n| texts.iter().find(|(number, _)| *number == n))
+            .and_then(|(_, text)| text.as_deref());
+        let Some(text) = text else {
+            wrong.push(format!("{}: no local text for {}", case.id, case.rfc));
+            continue;
+        };
+        let quote: String = case.quote.split_whitespace().collect();
+        if !text.contains(&quote) {
+            wrong.push(format!("{}: quote not found in {}", case.id, case.rfc));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

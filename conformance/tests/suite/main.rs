@@ -1,0 +1,11 @@
+//! The crate's integration tests, one binary split by topic.
+//!
+//! Every server here is an in-test responder bound to `127.0.0.1:0` first
+//! and handed over by address; none sleeps to wait for another.
+
+mod catalogue;
+mod cli;
+mod hostile;
+mod run;
+mod support;
+mod wrong;

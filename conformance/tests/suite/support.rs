@@ -1,0 +1,245 @@
+//! Test responders: tiny TCP servers on `127.0.0.1:0`, each answering in one
+//! fixed (wrong or hostile) way, and helpers to build cases.
+
+use conformance::case::{self, Case};
+use conformance::date::format_imf_fixdate;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::SystemTime;
+
+/// The most request bytes a responder buffers while looking for a head end.
+const REQUEST_HEAD_LIMIT: usize = 1024 * 1024;
+
+/// A running responder; dropping it stops the accept loop. Connection
+/// threads end when their client closes.
+pub struct Responder {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Responder {
+    /// Binds `127.0.0.1:0` first, then serves each connection with `serve`
+    /// on its own thread.
+    pub fn start(serve: impl Fn(TcpStream) + Send + Sync + 'static) -> Responder {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local_addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let serve = Arc::new(serve);
+        let accept = thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                for conn in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = conn else { continue };
+                    let serve = Arc::clone(&serve);
+                    thread::spawn(move || serve(stream));
+                }
+            }
+        });
+        Responder {
+            addr,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `HOST:PORT` for the command line.
+    pub fn target(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocked accept so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+/// An address nothing listens on: bound, then released.
+pub fn unused_addr() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("local_addr")
+}
+
+/// Reads request heads one after another from a connection.
+pub struct Requests {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Requests {
+    pub fn new(stream: TcpStream) -> Requests {
+        Requests {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next head (up to its blank line, CRLF or bare LF), or `None` at
+    /// end of stream.
+    pub fn next_head(&mut self) -> Option<Vec<u8>> {
+        loop {
+            if let Some(end) = head_end(&self.buf) {
+                return Some(self.buf.drain(..end).collect());
+            }
+            if self.buf.len() > REQUEST_HEAD_LIMIT {
+                return None;
+            }
+            let mut chunk = [0u8; 8192];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    pub fn stream(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+}
+
+fn head_end(buf: &[u8]) -> Option<usize> {
+    (0..buf.len()).find_map(|i| match &buf[i..] {
+        [b'\n', b'\n', ..] => Some(i + 2),
+        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
+        _ => None,
+    })
+}
+
+/// A complete response with a valid Date and an empty body.
+pub fn response(status: &str, extra: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nDate: {}\r\nContent-Length: 0\r\n{extra}\r\n",
+        format_imf_fixdate(SystemTime::now())
+    )
+    .into_bytes()
+}
+
+/// Wrong: answers `200 OK` (Date, Content-Length: 0) to every request head
+/// and keeps the connection open.
+pub fn ok_to_everything() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        while requests.next_head().is_some() {
+            if requests
+                .stream()
+                .write_all(&response("200 OK", ""))
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+}
+
+/// Wrong: answers `status` (Date, Content-Length: 0, Connection: close) as
+/// soon as any bytes arrive, then closes: half-close first and read to the
+/// end, so the answer is not lost to a reset (RFC 9112 §9.6).
+pub fn answer_then_close(status: &'static str) -> Responder {
+    Responder::start(move |mut stream| {
+        let mut chunk = [0u8; 8192];
+        if !matches!(stream.read(&mut chunk), Ok(n) if n > 0) {
+            return;
+        }
+        let _ = stream.write_all(&response(status, "Connection: close\r\n"));
+        let _ = stream.shutdown(Shutdown::Write);
+        drain(&mut stream);
+    })
+}
+
+/// Wrong: reads a request head (or whatever arrives before the client
+/// stops sending) and closes without answering.
+pub fn close_without_answer() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        let _ = requests.next_head();
+        let _ = requests.stream().shutdown(Shutdown::Write);
+        drain(requests.stream());
+    })
+}
+
+/// Wrong: parses request-lines but never reads a request body, so a body
+/// is taken for the next request (the desync behind request smuggling).
+/// Answers `200` to a head whose request-line is `GET` or `HEAD`, a target
+/// and `HTTP/1.1`, `400` to any other head, and keeps the connection open.
+pub fn ignore_bodies() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(head) = requests.next_head() {
+            let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+            let served = matches!(
+                words.as_slice(),
+                [b"GET" | b"HEAD", target, b"HTTP/1.1"] if target.starts_with(b"/")
+            );
+            let status = if served { "200 OK" } else { "400 Bad Request" };
+            if requests.stream().write_all(&response(status, "")).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Reads and discards until the client closes.
+pub fn drain(stream: &mut TcpStream) {
+    let mut chunk = [0u8; 8192];
+    while matches!(stream.read(&mut chunk), Ok(n) if n > 0) {}
+}
+
+/// Writes `bytes` again and again until the client goes away.
+pub fn write_forever(stream: &mut TcpStream, bytes: &[u8]) {
+    while stream.write_all(bytes).is_ok() {}
+}
+
+/// Parses a case from TOML text, as if it were the file `<stem>.toml`.
+pub fn case_from(stem: &str, text: &str) -> Case {
+    match case::parse_case(stem, text) {
+        Ok(case) => case,
+        Err(problem) => panic!("test case {stem}: {problem}"),
+    }
+}
+
+/// A case file's text with the common fields filled in.
+pub fn case_text(id: &str, level: &str, group: &str, body: &str) -> String {
+    let mut parts = id.splitn(3, '-');
+    let number = parts.next().unwrap_or_default().trim_start_matches("rfc");
+    let section = parts.next().unwrap_or_default();
+    format!(
+        r#"id = "{id}"
+title = "Test case {id}"
+group = "{group}"
+rfc = "RFC {number} §{section}"
+url = "https://www.rfc-editor.org/rfc/rfc{number}#section-{section}"
+quote = "A test sentence."
+level = "{level}"
+explain = """
+Why this matters.
+Second line.
+"""
+{body}"#
+    )
+}
+
+/// Writes case files into `dir`.
+pub fn write_cases(dir: &Path, cases: &[(&str, String)]) {
+    for (id, text) in cases {
+        std::fs::write(dir.join(format!("{id}.toml")), text).expect("write case file");
+    }
+}

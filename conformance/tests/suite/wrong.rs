@@ -1,0 +1,135 @@
+//! Tests of the tests: every `must` case in the catalogue has to be able to
+//! fail. Each is run against deliberately wrong responders and must grade
+//! `fail` against at least one of them.
+
+use crate::catalogue::real_catalogue;
+use crate::support::{
+    answer_then_close, close_without_answer, ignore_bodies, ok_to_everything, Responder,
+};
+use conformance::case::{Case, Level};
+use conformance::run::{run_cases, RunOptions};
+use conformance::Grade;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Wrong responders answer at once; nothing needs a case's long timeout.
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+fn options() -> RunOptions {
+    RunOptions {
+        timeout: TIMEOUT,
+        jobs: 32,
+        timeout_cap: Some(TIMEOUT),
+    }
+}
+
+/// The wrong servers, each a real kind of bug:
+///
+/// - `200 to everything`: accepts anything (the lenient parser); catches
+///   every case that demands a rejection.
+/// - `400 to everything`: rejects anything, then closes; catches every case
+///   that demands a request be served.
+/// - `ignores request bodies`: parses heads but takes a body for the next
+///   request (the smuggling desync); catches the body-framing cases that
+///   pipeline a request behind a body.
+/// - `closes without answering`: drops the connection instead of
+///   answering, which the limit cases call out as not allowed. It is the
+///   last resort: the cases only it can break are printed, because their
+///   likelier failure modes are graded `warn`.
+fn wrong_responders() -> Vec<(&'static str, Responder)> {
+    vec![
+        ("200 to everything", ok_to_everything()),
+        ("400 to everything", answer_then_close("400 Bad Request")),
+        ("ignores request bodies", ignore_bodies()),
+        ("closes without answering", close_without_answer()),
+    ]
+}
+
+fn must_cases() -> Vec<Case> {
+    real_catalogue()
+        .into_iter()
+        .filter(|c| c.level == Level::Must)
+        .collect()
+}
+
+#[test]
+fn every_must_case_then_fails_against_some_wrong_responder() {
+    let cases = must_cases();
+    let responders = wrong_responders();
+    // The responders are independent: run them side by side.
+    let runs: Vec<(&str, Vec<(String, Grade)>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = responders
+            .iter()
+            .map(|(name, responder)| {
+                let cases = &cases;
+                scope.spawn(move || {
+                    let grades = run_cases(responder.addr(), cases, &options())
+                        .into_iter()
+                        .map(|r| (r.case.id.clone(), r.grade))
+                        .collect();
+                    (*name, grades)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("responder run"))
+            .collect()
+    });
+    let mut caught_by: Vec<(&str, BTreeSet<String>)> = Vec::new();
+    let mut errors = Vec::new();
+    for (name, grades) in runs {
+        let mut caught = BTreeSet::new();
+        for (id, grade) in grades {
+            match grade {
+                Grade::Fail => {
+                    caught.insert(id);
+                }
+                Grade::Error => errors.push(format!("{id} vs {name}")),
+                _ => {}
+            }
+        }
+        caught_by.push((name, caught));
+    }
+    assert!(errors.is_empty(), "harness errors: {errors:?}");
+    let (last_resort, rest) = caught_by.split_last().expect("responders");
+    let only_last: Vec<&String> = last_resort
+        .1
+        .iter()
+        .filter(|id| !rest.iter().any(|(_, caught)| caught.contains(*id)))
+        .collect();
+    if !only_last.is_empty() {
+        eprintln!(
+            "must cases only `{}` makes fail: {only_last:#?}",
+            last_resort.0
+        );
+    }
+    let caught: BTreeSet<&String> = caught_by.iter().flat_map(|(_, c)| c).collect();
+    let uncaught: Vec<&str> = cases
+        .iter()
+        .map(|c| c.id.as_str())
+        .filter(|id| !caught.iter().any(|c| c == id))
+        .collect();
+    assert!(
+        uncaught.is_empty(),
+        "must cases that no wrong responder makes fail: {uncaught:#?}"
+    );
+}
+
+#[test]
+fn ok_responder_then_its_date_headers_pass_the_date_check() {
+    // The 200 responder is wrong about status codes only: every response
+    // it sends carries a valid IMF-fixdate, so the `date` check (a `must`)
+    // holds on all of them and a case it fails fails on its outcome.
+    let responder = ok_to_everything();
+    let cases = must_cases();
+    for result in run_cases(responder.addr(), &cases, &options()) {
+        for step in result.steps.iter().filter_map(|s| s.verdict.as_ref()) {
+            let broken: Vec<_> = step
+                .broken_checks()
+                .filter(|(check, _)| *check == conformance::Check::Date)
+                .collect();
+            assert!(broken.is_empty(), "{}: {broken:?}", result.case.id);
+        }
+    }
+}
