@@ -80,18 +80,36 @@ fn run_against(mode: Mode, cases: &'static [Case]) -> Vec<CaseResult<'static>> {
         Mode::Single => 1,
         Mode::Threaded => THREADED_JOBS,
     };
-    let results = run_cases(addr, cases, &RunOptions { jobs, ..RunOptions::default() });
+    let results = run_cases(
+        addr,
+        cases,
+        &RunOptions {
+            jobs,
+            ..RunOptions::default()
+        },
+    );
     stop.shutdown();
     running.join().expect("the server thread panicked");
     results
 }
 
 fn print_summary(mode: Mode, results: &[CaseResult<'_>], elapsed: Duration) {
-    println!("\n{} variant: {} cases in {:.2} s", mode.name(), results.len(), elapsed.as_secs_f64());
-    println!("  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}", "group", "pass", "warn", "fail", "info", "error");
+    println!(
+        "\n{} variant: {} cases in {:.2} s",
+        mode.name(),
+        results.len(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "group", "pass", "warn", "fail", "info", "error"
+    );
     for group in Group::ALL {
         let count = |grade: Grade| {
-            results.iter().filter(|r| r.case.group == group && r.grade == grade).count()
+            results
+                .iter()
+                .filter(|r| r.case.group == group && r.grade == grade)
+                .count()
         };
         println!(
             "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
@@ -157,7 +175,12 @@ fn check_snapshot(mode: Mode, result: &CaseResult<'_>) -> Result<(), Failed> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         settings.bind(|| insta::assert_snapshot!(id, rendered));
     }))
-    .map_err(|_| Failed::from(format!("the snapshot of {} changed (see the diff above; `make snapshots` accepts it)", result.case.id)))
+    .map_err(|_| {
+        Failed::from(format!(
+            "the snapshot of {} changed (see the diff above; `make snapshots` accepts it)",
+            result.case.id
+        ))
+    })
 }
 
 /// A trial that fails when `snapshots/<variant>/` holds a snapshot of a case
@@ -175,17 +198,23 @@ fn orphan_trial(mode: Mode, cases: &'static [Case]) -> Trial {
             }
             return Ok(());
         }
-        Err(format!("snapshots of removed cases (`make snapshots` deletes them): {orphans:?}").into())
+        Err(
+            format!("snapshots of removed cases (`make snapshots` deletes them): {orphans:?}")
+                .into(),
+        )
     })
 }
 
 fn orphans(dir: &Path, ids: &BTreeSet<&str>) -> Vec<PathBuf> {
-    let Ok(entries) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut orphans: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.strip_suffix(".snap").is_some_and(|id| !ids.contains(id))
+            name.strip_suffix(".snap")
+                .is_some_and(|id| !ids.contains(id))
         })
         .collect();
     orphans.sort();
