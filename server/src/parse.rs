@@ -206,7 +206,9 @@ fn parse_field_section(buf: &[u8], start: usize) -> Result<Status<(Vec<Field<'_>
             Some(b'\r') | Some(b'\n') => {
                 return match parse_line_end(buf, pos)? {
                     Status::Complete(end) => Ok(Status::Complete((fields, end))),
-                    Status::Partial => partial_within(buf.len() - start, MAX_HEADER_BYTES),
+                    // The field lines end at `pos`, within the limit: only
+                    // the LF of the empty line is missing.
+                    Status::Partial => Ok(Status::Partial),
                 };
             }
             Some(_) => {}
@@ -809,6 +811,30 @@ X-Empty:\r\nX-Spaced: \t a b \t\r\n\r\n";
         let mut bytes = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
         bytes.resize(bytes.len() + MAX_HEADER_BYTES, b'a');
         assert_eq!(error(&bytes), Error::HeaderTooLarge);
+    }
+
+    /// Regression: a header section of exactly `MAX_HEADER_BYTES` was
+    /// accepted when its last LF arrived with the rest, but refused (431)
+    /// when the final CR ended a read — the answer depended on how the
+    /// bytes were split.
+    #[test]
+    fn header_section_at_limit_is_partial_until_its_last_byte() {
+        const LINE: &[u8] = b"GET / HTTP/1.1\r\n";
+        let mut bytes = LINE.to_vec();
+        bytes.extend_from_slice(b"X-Big: ");
+        bytes.resize(LINE.len() + MAX_HEADER_BYTES - 2, b'a');
+        bytes.extend_from_slice(b"\r\n\r\n");
+        let Ok(Status::Complete((_, len))) = parse(&bytes) else {
+            panic!("not complete")
+        };
+        assert_eq!(len, bytes.len());
+        for len in (bytes.len() - 4)..bytes.len() {
+            assert_eq!(parse(&bytes[..len]), Ok(Status::Partial), "{len} bytes");
+        }
+        // One octet more, and the section is too large however it arrives.
+        bytes.insert(LINE.len() + 8, b'a');
+        assert_eq!(error(&bytes), Error::HeaderTooLarge);
+        assert_eq!(error(&bytes[..bytes.len() - 1]), Error::HeaderTooLarge);
     }
 
     #[test]

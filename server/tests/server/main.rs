@@ -2,7 +2,11 @@
 //! Every test starts its own servers on 127.0.0.1:0 and stops them.
 
 mod connections;
+mod faults;
 mod files;
 mod lifecycle;
+mod load;
+mod properties;
 mod semantics;
 mod support;
+mod traversal;

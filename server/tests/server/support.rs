@@ -1,9 +1,12 @@
 //! Shared helpers: in-process servers on ephemeral ports, a raw-bytes
 //! client, and exact assertions on response heads.
 
+use std::collections::HashSet;
+use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -40,6 +43,11 @@ impl TestServer {
             stop,
             thread,
         }
+    }
+
+    /// Stops the server and returns once `run` has: every connection closed.
+    pub fn stop(self) {
+        drop(self);
     }
 
     /// Whether this variant closes after every response.
@@ -224,4 +232,113 @@ pub fn assert_refused(reply: &Reply, code: u16, message: &str, close: bool) {
         &headers,
         body.as_bytes(),
     );
+}
+
+/// A temporary directory holding `root/`, the document root, removed on drop.
+pub struct TempRoot {
+    pub dir: PathBuf,
+}
+
+impl TempRoot {
+    /// A new directory, named after `tag` for whoever finds it left over.
+    pub fn new(tag: &str) -> TempRoot {
+        // Tests run in parallel: the tag alone does not make a name unique.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "http-server-{tag}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("root")).unwrap();
+        // Canonical, so paths the server opens compare equal to it.
+        let dir = dir.canonicalize().unwrap();
+        TempRoot { dir }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// Writes `bytes` to `path` under the root.
+    pub fn file(&self, path: &str, bytes: &[u8]) -> &TempRoot {
+        fs::write(self.root().join(path), bytes).unwrap();
+        self
+    }
+
+    /// A sparse file of `len` zero bytes under the root: large, and cheap.
+    pub fn large_file(&self, path: &str, len: u64) -> &TempRoot {
+        fs::File::create(self.root().join(path))
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+        self
+    }
+}
+
+impl Drop for TempRoot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Open descriptors of this process that belong to one server: TCP sockets
+/// with an end on its port (connections, not the listener) and files under
+/// its root. Other tests run in this process at the same time, so the
+/// plain count of `/proc/self/fd` moves for reasons of their own; this one
+/// moves only with the server under test and its clients.
+pub fn server_fds(addr: SocketAddr, root: &Path) -> usize {
+    let sockets = connection_inodes(addr.port());
+    let Ok(fds) = fs::read_dir("/proc/self/fd") else {
+        panic!("/proc/self/fd is not readable");
+    };
+    fds.filter_map(|fd| fs::read_link(fd.ok()?.path()).ok())
+        .filter(|target| {
+            let text = target.to_string_lossy();
+            match text
+                .strip_prefix("socket:[")
+                .and_then(|t| t.strip_suffix(']'))
+            {
+                Some(inode) => sockets.contains(inode),
+                None => target.starts_with(root),
+            }
+        })
+        .count()
+}
+
+/// Every open descriptor of this process (for the record; see `server_fds`).
+pub fn process_fds() -> usize {
+    fs::read_dir("/proc/self/fd").map_or(0, |fds| fds.count())
+}
+
+/// Inodes of the TCP sockets, other than listeners, with either end on
+/// `port`, from `/proc/self/net/tcp` and `tcp6`.
+fn connection_inodes(port: u16) -> HashSet<String> {
+    /// `st` of a listening socket in /proc/net/tcp.
+    const LISTEN: &str = "0A";
+    // An address is `HEXIP:PORT`; no other column has four hex digits
+    // after a colon. The tables hold every socket of the machine (tens of
+    // thousands in TIME_WAIT after a load test): filter before splitting.
+    let port = format!(":{port:04X} ");
+    let mut inodes = HashSet::new();
+    for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1).filter(|line| line.contains(&port)) {
+            // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() > 9 && cols[3] != LISTEN {
+                inodes.insert(cols[9].to_owned());
+            }
+        }
+    }
+    inodes
+}
+
+/// The resident memory of this process in KiB (Linux `VmRSS`).
+pub fn rss_kib() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
