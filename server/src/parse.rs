@@ -428,28 +428,13 @@ fn parse_request_line<'b>(
 /// ```
 /// (RFC 9112 §3.1), followed by one SP.
 fn parse_method<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Status<&'b str>, Error> {
-    let start = *pos;
-    let mut i = start;
-    while let Some(&b) = buf.get(i) {
-        if b == b' ' {
-            if i == start {
-                return Err(Error::RequestLine);
-            }
-            *pos = i + 1;
-            return Ok(Status::Complete(ascii(&buf[start..i])));
-        }
-        if !TOKEN[b as usize] {
-            return Err(match b {
-                b'\t' | b'\r' | b'\n' => Error::RequestLine,
-                _ => Error::Method,
-            });
-        }
-        if i - start == MAX_METHOD_LEN {
-            return Err(Error::MethodTooLong);
-        }
-        i += 1;
-    }
-    Ok(Status::Partial)
+    let word = Word {
+        class: &TOKEN,
+        max: MAX_METHOD_LEN,
+        invalid: Error::Method,
+        too_long: Error::MethodTooLong,
+    };
+    parse_word(buf, pos, word)
 }
 
 /// ```text
@@ -457,7 +442,32 @@ fn parse_method<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Status<&'b str>, E
 /// ```
 /// (RFC 9112 §3.2), followed by one SP. Only the characters are checked
 /// here; which form is allowed with which method is decided later.
+///
+/// RFC 9112 §3: "A server that receives a request-target longer than any URI
+/// it wishes to parse MUST respond with a 414 (URI Too Long) status code";
+/// that is known before the rest of the target arrives.
 fn parse_target<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Status<&'b str>, Error> {
+    let word = Word {
+        class: &URI,
+        max: MAX_TARGET_LEN,
+        invalid: Error::Target,
+        too_long: Error::TargetTooLong,
+    };
+    parse_word(buf, pos, word)
+}
+
+/// The shape the method and the request-target share: a non-empty run of
+/// bytes from one class, at most `max` long, ended by one SP.
+struct Word {
+    class: &'static [bool; 256],
+    max: usize,
+    /// The error for a byte outside the class.
+    invalid: Error,
+    /// The error for a run longer than `max`.
+    too_long: Error,
+}
+
+fn parse_word<'b>(buf: &'b [u8], pos: &mut usize, word: Word) -> Result<Status<&'b str>, Error> {
     let start = *pos;
     let mut i = start;
     while let Some(&b) = buf.get(i) {
@@ -468,19 +478,16 @@ fn parse_target<'b>(buf: &'b [u8], pos: &mut usize) -> Result<Status<&'b str>, E
             *pos = i + 1;
             return Ok(Status::Complete(ascii(&buf[start..i])));
         }
-        if !URI[b as usize] {
+        if !word.class[b as usize] {
             return Err(match b {
-                // A line that ends after the target is an HTTP/0.9-style
-                // request-line (no version): RFC 9112 §3 has no such form.
+                // A tab is not SP; a line that ends after the target is an
+                // HTTP/0.9-style request-line, a form RFC 9112 §3 does not have.
                 b'\t' | b'\r' | b'\n' => Error::RequestLine,
-                _ => Error::Target,
+                _ => word.invalid,
             });
         }
-        // RFC 9112 §3: "A server that receives a request-target longer than
-        // any URI it wishes to parse MUST respond with a 414 (URI Too Long)
-        // status code". Known before the rest arrives.
-        if i - start == MAX_TARGET_LEN {
-            return Err(Error::TargetTooLong);
+        if i - start == word.max {
+            return Err(word.too_long);
         }
         i += 1;
     }
