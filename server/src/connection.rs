@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use crate::files;
 use crate::limits::{
-    FILE_CHUNK, LINGER_TIMEOUT, MAX_DISCARDED_BODY, MAX_HEADER_BYTES, MAX_LINGER_BYTES, READ_CHUNK,
-    WRITE_TIMEOUT,
+    FILE_CHUNK, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
+    MAX_LINGER_BYTES, READ_CHUNK, WRITE_TIMEOUT,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::request::{self, Framing};
@@ -26,6 +26,7 @@ pub(crate) struct Context {
     pub root: PathBuf,
     pub read_timeout: Duration,
     pub quiet: bool,
+    pub small_files: files::SmallFiles,
 }
 
 /// Why reading stopped before a complete message.
@@ -355,13 +356,6 @@ impl Connection<'_> {
         close: bool,
         line: &str,
     ) -> bool {
-        let Ok(file) = File::open(path) else {
-            return self.send(
-                &response::problem(Problem::Internal, close, head_only),
-                500,
-                line,
-            );
-        };
         let code = if not_modified { 304 } else { 200 };
         let mut head = Head::new(code);
         if !not_modified {
@@ -378,14 +372,23 @@ impl Connection<'_> {
         if head_only || not_modified {
             return self.send(&bytes, code, line);
         }
-        self.log(line, code);
         // Small files go out with the head in one write; large ones are
         // streamed in fixed chunks, so memory does not grow with the file.
-        let mut file = file.take(len);
-        if len <= FILE_CHUNK as u64 {
-            return file.read_to_end(&mut bytes).is_ok_and(|n| n as u64 == len)
-                && self.stream.write_all(&bytes).is_ok();
+        let failed = || response::problem(Problem::Internal, close, head_only);
+        if len <= MAX_CACHED_FILE {
+            return match self.ctx.small_files.content(path, meta) {
+                Ok(content) => {
+                    bytes.extend_from_slice(&content);
+                    self.send(&bytes, code, line)
+                }
+                Err(_) => self.send(&failed(), 500, line),
+            };
         }
+        let Ok(file) = File::open(path) else {
+            return self.send(&failed(), 500, line);
+        };
+        self.log(line, code);
+        let mut file = file.take(len);
         if self.stream.write_all(&bytes).is_err() {
             return false;
         }

@@ -1,10 +1,15 @@
 //! Static files: content types, validators, conditional requests, and
 //! directory listings.
 
-use std::fs::{self, Metadata};
-use std::io;
-use std::path::Path;
+use std::collections::HashMap;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::limits::{MAX_CACHED_FILE, MAX_CACHE_BYTES};
 
 use crate::parse::Request;
 
@@ -62,6 +67,84 @@ pub fn etag(meta: &Metadata) -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("\"{nanos:x}-{:x}\"", meta.len())
+}
+
+/// The content of small files, kept between requests while each file is
+/// unchanged: a request for one costs no open, read or close.
+///
+/// Every request has just `lstat`ed the file to resolve it; an entry is used
+/// only when that stat (device, inode, size, modification and change times)
+/// is the one the content was read under, so an edited file is read again.
+#[derive(Debug, Default)]
+pub struct SmallFiles {
+    entries: RwLock<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    files: HashMap<PathBuf, (Stamp, Arc<[u8]>)>,
+    bytes: usize,
+}
+
+/// What identifies one version of a file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &Metadata) -> Stamp {
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+impl SmallFiles {
+    /// The content of the file at `path`, which `meta` describes and which
+    /// is at most `MAX_CACHED_FILE` long. Fails if the file cannot be read
+    /// or no longer has `meta`'s length.
+    pub fn content(&self, path: &Path, meta: &Metadata) -> io::Result<Arc<[u8]>> {
+        let stamp = Stamp::of(meta);
+        let cache = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached, bytes)) = cache.files.get(path) {
+            if *cached == stamp {
+                return Ok(Arc::clone(bytes));
+            }
+        }
+        drop(cache);
+        let mut bytes = Vec::with_capacity(stamp.len as usize);
+        File::open(path)?
+            .take(MAX_CACHED_FILE)
+            .read_to_end(&mut bytes)?;
+        if bytes.len() as u64 != stamp.len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file changed size",
+            ));
+        }
+        let bytes: Arc<[u8]> = bytes.into();
+        let mut cache = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, old)) = cache.files.remove(path) {
+            cache.bytes -= old.len();
+        }
+        // Past the budget, new files are served uncached rather than evicting.
+        if cache.bytes + bytes.len() <= MAX_CACHE_BYTES {
+            cache.bytes += bytes.len();
+            cache
+                .files
+                .insert(path.to_path_buf(), (stamp, Arc::clone(&bytes)));
+        }
+        Ok(bytes)
+    }
 }
 
 /// Whether a GET or HEAD can be answered 304 (RFC 9110 §13.2.2): by
@@ -182,6 +265,28 @@ mod tests {
                 "<li><a href=\"notes.txt\">notes.txt</a></li>",
             ]
         );
+    }
+
+    #[test]
+    fn small_files_are_read_again_when_they_change() {
+        let dir = std::env::temp_dir().join(format!("small-files-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.txt");
+        fs::write(&path, "first").unwrap();
+        let cache = SmallFiles::default();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        assert_eq!(&*cache.content(&path, &meta).unwrap(), b"first");
+        assert_eq!(&*cache.content(&path, &meta).unwrap(), b"first");
+        fs::write(&path, "second!").unwrap();
+        let meta = fs::symlink_metadata(&path).unwrap();
+        assert_eq!(&*cache.content(&path, &meta).unwrap(), b"second!");
+        // A file that changes between its stat and its read is refused.
+        let other = dir.join("b.txt");
+        fs::write(&other, "abc").unwrap();
+        let stale = fs::symlink_metadata(&other).unwrap();
+        fs::write(&other, "abcdef").unwrap();
+        assert!(cache.content(&other, &stale).is_err());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -46,5 +46,12 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// Size of the chunks a file is streamed in: the memory a large file costs.
 pub const FILE_CHUNK: usize = 64 * 1024;
 
+/// Largest file whose content is kept in memory between requests (it is
+/// sent with its head in one write). Larger files are streamed.
+pub const MAX_CACHED_FILE: u64 = FILE_CHUNK as u64;
+
+/// Most bytes of file content kept in memory at once.
+pub const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
+
 /// Initial capacity of a connection's read buffer.
 pub const READ_CHUNK: usize = 8 * 1024;

@@ -126,6 +126,7 @@ impl Server {
                 root,
                 read_timeout: config.read_timeout,
                 quiet: config.quiet,
+                small_files: Default::default(),
             },
             max_connections: config.max_connections.max(1),
             shared: Arc::new(Shared {
