@@ -3,16 +3,23 @@ CARGO ?= cargo
 # Debian packages a target needs, installed only when their command is missing.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
-.PHONY: conformance test snapshots serve bench bench-deps lint
+.PHONY: conformance test test-deps snapshots serve bench bench-deps lint fuzz
 
 ## Both server variants on ephemeral ports, every case against each: grades and snapshots.
 conformance:
 	$(CARGO) test -q -p conformance --test conformance
 
 ## The whole workspace's tests (the conformance run included), then fmt and clippy.
-test:
+test: test-deps
 	$(CARGO) test --workspace
 	$(MAKE) lint
+
+## The HTML report's browser test needs Debian's chromium (SKIP_BROWSER_TEST=1 skips it).
+test-deps:
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$SKIP_BROWSER_TEST" ]; then \
+	  echo "installing chromium from Debian's packages (for the HTML report's browser test)"; \
+	  apt-get update -qq && $(APT_INSTALL) chromium; \
+	fi
 
 lint:
 	$(CARGO) fmt --all --check
@@ -42,3 +49,27 @@ bench-deps:
 bench: bench-deps
 	$(CARGO) build --release -q -p server --bin http-server
 	python3 bench/run.py target/release/http-server
+
+## Fuzz the request parser for FUZZ_SECONDS with cargo-fuzz (RUSTC_BOOTSTRAP lets its
+## nightly-only flags through on stable). Reads the committed corpus, server/fuzz/corpus/;
+## new inputs go to server/fuzz/target/corpus/, crashes to server/fuzz/artifacts/.
+## No sanitizer: the crate forbids unsafe code and ASan costs 4x the executions;
+## debug assertions keep integer overflow checks on.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	mkdir -p server/fuzz/target/corpus/parse_request
+	cd server && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run --sanitizer none --debug-assertions parse_request \
+	  fuzz/target/corpus/parse_request fuzz/corpus/parse_request \
+	  -- -max_total_time=$(FUZZ_SECONDS) -dict=fuzz/parse_request.dict
+
+## Every case against nginx, Apache httpd, lighttpd, h2o, Caddy, mini_httpd, webfs, BusyBox
+## httpd, Python's http.server and both reference variants, each serving fixtures/root on
+## loopback (configs in bench/ and matrix/servers/; missing servers are installed from
+## Debian's packages). Writes snapshots/<server>/, matrix/results.json, docs/matrix.md,
+## docs/report.html and the scores in README.md. MATRIX_ONLY="nginx apache" reruns a few.
+.PHONY: matrix
+MATRIX_ONLY ?=
+matrix:
+	$(CARGO) build --release -q -p server -p conformance --bins
+	python3 matrix/run.py $(foreach name,$(MATRIX_ONLY),--only $(name))

@@ -89,6 +89,16 @@ pub fn format_imf_fixdate(time: SystemTime) -> String {
     )
 }
 
+/// Formats a time's UTC calendar date as `YYYY-MM-DD`, for the date of a
+/// matrix.
+pub fn format_iso_date(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let (year, month, day) = civil_from_days(secs / SECONDS_PER_DAY);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0u32, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
@@ -142,6 +152,12 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn rfc_example_time_then_iso_date() {
+        let time = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        assert_eq!(format_iso_date(time), "1994-11-06");
+    }
 
     #[test]
     fn rfc_example_then_valid() {

@@ -11,6 +11,10 @@
 //! - [`run`] runs many cases concurrently against one target;
 //! - [`snapshot`] renders the heads for exact snapshot tests;
 //! - [`report`] renders a run as text, JSON, JUnit or Markdown;
+//! - [`matrix`] records how several servers answered, for `make matrix`,
+//!   and renders it as Markdown; [`page`] renders it as a self-contained
+//!   HTML report;
+//! - [`diff`] compares the answers of several targets to the same cases;
 //! - [`baseline`] reads the list of known failures a CI run tolerates;
 //! - [`limits`] holds every bound the client puts on a peer and itself.
 #![forbid(unsafe_code)]
@@ -19,8 +23,11 @@
 pub mod baseline;
 pub mod case;
 pub mod date;
+pub mod diff;
 pub mod escape;
 pub mod limits;
+pub mod matrix;
+pub mod page;
 pub mod report;
 pub mod run;
 pub mod snapshot;

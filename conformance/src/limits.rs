@@ -39,3 +39,8 @@ pub const MAX_DECODED_BYTES: usize = 16 * 1024 * 1024;
 
 /// How many bytes of each direction a text report shows per step.
 pub const SHOWN_BYTES: usize = 2048;
+
+/// How many received bytes per step a matrix keeps for its detail views:
+/// enough for a head and the start of a body, small enough that a matrix of
+/// a dozen servers stays a file people can commit and a page that loads fast.
+pub const MATRIX_SHOWN_BYTES: usize = 1024;

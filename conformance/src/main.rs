@@ -1,5 +1,6 @@
 //! `conformance`: run the case catalogue against an HTTP/1.1 server, list
-//! the cases, or explain one.
+//! the cases, explain one, compare several servers, or render a matrix of
+//! servers as a report.
 //!
 //! Exit codes: 0 conformant, 1 a `must` failed (outside the baseline),
 //! 2 usage error or empty selection, 3 target unreachable.
@@ -8,9 +9,13 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use conformance::baseline::Baseline;
 use conformance::case::{self, Case, Level};
+use conformance::diff::{self, Target};
+use conformance::matrix::{self, Matrix, MatrixError, ServerAnswers};
 use conformance::report::{self, Format, ReportContext, Summary};
 use conformance::run::{self, RunOptions};
-use conformance::{escape, wire};
+use conformance::snapshot::{self, SnapshotOptions};
+use conformance::{date, escape, page, wire};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -53,14 +58,52 @@ enum Command {
     Run(RunArgs),
     /// List the cases: id, level, group, title
     List(Selection),
-    /// Show a case's request, requirement, acceptable outcomes and explanation
+    /// Show a case's request, requirement, acceptable outcomes and explanation,
+    /// and what each server in the matrix answered
     Explain {
         /// The case id
         id: String,
+        /// The matrix to show answers from [default: matrix/results.json]
+        #[arg(long, value_name = "FILE")]
+        matrix: Option<PathBuf>,
     },
+    /// Run the cases against two or more targets and list only the cases
+    /// they answer differently, grouped by kind of difference
+    Diff(DiffArgs),
+    /// Render a matrix (written by `run --matrix`) as a self-contained HTML
+    /// page or as Markdown
+    Report(ReportArgs),
 }
 
 /// Which cases to take.
+/// How fast and how patiently cases run, shared by `run` and `diff`.
+#[derive(Args)]
+struct Pace {
+    /// Per-step timeout in milliseconds (a case's own timeout_ms raises it)
+    #[arg(long, value_name = "MS", default_value_t = conformance::limits::DEFAULT_TIMEOUT.as_millis() as u64)]
+    timeout: u64,
+    /// How many cases run at once against each target (1 for a server that serves one connection at a time)
+    #[arg(long, value_name = "N", default_value_t = conformance::limits::DEFAULT_JOBS)]
+    jobs: usize,
+}
+
+impl Pace {
+    /// The run options, once both values are known to be usable.
+    fn options(&self) -> Result<RunOptions, Failure> {
+        if self.timeout == 0 {
+            return Err(Failure::Usage("--timeout must be at least 1 ms".into()));
+        }
+        if self.jobs == 0 {
+            return Err(Failure::Usage("--jobs must be at least 1".into()));
+        }
+        Ok(RunOptions {
+            timeout: Duration::from_millis(self.timeout),
+            jobs: self.jobs,
+            timeout_cap: None,
+        })
+    }
+}
+
 #[derive(Args)]
 struct Selection {
     /// Only cases whose id starts with PREFIX (repeatable)
@@ -84,12 +127,8 @@ struct RunArgs {
     name: Option<String>,
     #[command(flatten)]
     selection: Selection,
-    /// Per-step timeout in milliseconds (a case's own timeout_ms raises it)
-    #[arg(long, value_name = "MS", default_value_t = conformance::limits::DEFAULT_TIMEOUT.as_millis() as u64)]
-    timeout: u64,
-    /// How many cases run at once (1 for a server that serves one connection at a time)
-    #[arg(long, value_name = "N", default_value_t = conformance::limits::DEFAULT_JOBS)]
-    jobs: usize,
+    #[command(flatten)]
+    pace: Pace,
     /// Report format
     #[arg(long, value_enum, default_value = "text")]
     format: FormatArg,
@@ -102,6 +141,61 @@ struct RunArgs {
     /// Write the ids of this run's failures to FILE as a baseline
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
+    /// Write each case's normalised heads to DIR/<case-id>.snap (only files
+    /// whose text changed; snapshots of cases no longer in the catalogue go)
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Also redact this header field's value in snapshots (repeatable), e.g.
+    /// Server for a server whose version moves
+    #[arg(long, value_name = "FIELD")]
+    redact: Vec<String>,
+    /// Sort the comma-separated members of this header field in snapshots
+    /// (repeatable), for a set a server lists in an order that changes from
+    /// run to run (Apache's Allow)
+    #[arg(long, value_name = "FIELD")]
+    unordered: Vec<String>,
+    /// Record this run's answers in the matrix FILE (created if missing;
+    /// an earlier entry of the same --name is replaced)
+    #[arg(long, value_name = "FILE")]
+    matrix: Option<PathBuf>,
+    /// The server's exact version, for the matrix
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    server_version: String,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// A server to compare, as NAME=HOST:PORT or HOST:PORT (at least two)
+    #[arg(long = "target", value_name = "[NAME=]HOST:PORT", required = true)]
+    targets: Vec<String>,
+    #[command(flatten)]
+    selection: Selection,
+    #[command(flatten)]
+    pace: Pace,
+    /// Also ignore this header field's value when comparing heads (repeatable)
+    #[arg(long, value_name = "FIELD")]
+    redact: Vec<String>,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The matrix to render [default: matrix/results.json]
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// html: the self-contained page; markdown: the scores and one table per
+    /// group; scores: the scores table alone
+    #[arg(long, value_enum, default_value = "html")]
+    format: ReportFormatArg,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReportFormatArg {
+    Html,
+    Markdown,
+    Scores,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -159,7 +253,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run_command(&dir, args),
         Command::List(selection) => list_command(&dir, &selection),
-        Command::Explain { id } => explain_command(&dir, &id),
+        Command::Explain { id, matrix } => explain_command(&dir, &id, matrix),
+        Command::Diff(args) => diff_command(&dir, args),
+        Command::Report(args) => report_command(&dir, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -219,25 +315,18 @@ struct RunPlan {
     output: Option<PathBuf>,
     baseline: Option<Baseline>,
     write_baseline: Option<PathBuf>,
+    snapshots: Option<PathBuf>,
+    redact: Vec<String>,
+    unordered: Vec<String>,
+    matrix: Option<PathBuf>,
+    server_version: String,
+    /// Every id in the catalogue: a snapshot of any other id is an orphan.
+    catalogue_ids: BTreeSet<String>,
 }
 
 fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
-    if args.timeout == 0 {
-        return Err(Failure::Usage("--timeout must be at least 1 ms".into()));
-    }
-    if args.jobs == 0 {
-        return Err(Failure::Usage("--jobs must be at least 1".into()));
-    }
-    let host_port_ok = args
-        .target
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-    if !host_port_ok {
-        return Err(Failure::Usage(format!(
-            "--target must be HOST:PORT, got \"{}\"",
-            args.target
-        )));
-    }
+    let options = args.pace.options()?;
+    check_host_port(&args.target)?;
     let catalogue = load(dir)?;
     let baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, &catalogue)?),
@@ -250,17 +339,7 @@ fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
     if cases.is_empty() {
         return Err(Failure::Usage("no cases match the selection".into()));
     }
-    let addresses: Vec<SocketAddr> = args
-        .target
-        .to_socket_addrs()
-        .map_err(|e| Failure::Unreachable(format!("cannot resolve {}: {e}", args.target)))?
-        .collect();
-    if addresses.is_empty() {
-        return Err(Failure::Unreachable(format!(
-            "{} has no address",
-            args.target
-        )));
-    }
+    let addresses = resolve(&args.target)?;
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -272,16 +351,44 @@ fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
         name: args.name.unwrap_or_else(|| args.target.clone()),
         target_text: args.target,
         cases,
-        options: RunOptions {
-            timeout: Duration::from_millis(args.timeout),
-            jobs: args.jobs,
-            timeout_cap: None,
-        },
+        options,
         format,
         output: args.output,
         baseline,
         write_baseline: args.write_baseline,
+        snapshots: args.snapshots,
+        redact: args.redact,
+        unordered: args.unordered,
+        matrix: args.matrix,
+        server_version: args.server_version,
+        catalogue_ids: catalogue.iter().map(|c| c.id.clone()).collect(),
     })
+}
+
+/// `HOST:PORT` with a host and a numeric port, else a usage error.
+fn check_host_port(target: &str) -> Result<(), Failure> {
+    let ok = target
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!(
+            "--target must be HOST:PORT, got \"{target}\""
+        )))
+    }
+}
+
+/// Every address `target` resolves to.
+fn resolve(target: &str) -> Result<Vec<SocketAddr>, Failure> {
+    let addresses: Vec<SocketAddr> = target
+        .to_socket_addrs()
+        .map_err(|e| Failure::Unreachable(format!("cannot resolve {target}: {e}")))?
+        .collect();
+    if addresses.is_empty() {
+        return Err(Failure::Unreachable(format!("{target} has no address")));
+    }
+    Ok(addresses)
 }
 
 fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
@@ -295,7 +402,7 @@ fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
 
 fn run_command(dir: &Path, args: RunArgs) -> Result<u8, Failure> {
     let plan = plan_run(dir, args)?;
-    let target = reachable_address(&plan)?;
+    let target = first_reachable(&plan.addresses, &plan.target_text, plan.options.timeout)?;
     let results = run::run_cases(target, &plan.cases, &plan.options);
     let context = ReportContext {
         name: &plan.name,
@@ -330,6 +437,35 @@ fn run_command(dir: &Path, args: RunArgs) -> Result<u8, Failure> {
         write_atomically(path, &Baseline::from_ids(failing).render(&header))
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
+    if let Some(dir) = &plan.snapshots {
+        let options = SnapshotOptions {
+            redact: plan.redact.clone(),
+            port: Some(target.port()),
+            unordered: plan.unordered.clone(),
+        };
+        let ids: BTreeSet<&str> = plan.catalogue_ids.iter().map(String::as_str).collect();
+        let written =
+            snapshot::write_dir(dir, &results, &options, "conformance run --snapshots", &ids)
+                .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", dir.display())))?;
+        eprintln!(
+            "snapshots in {}: {} written, {} unchanged, {} removed",
+            dir.display(),
+            written.written,
+            written.unchanged,
+            written.removed
+        );
+    }
+    if let Some(path) = &plan.matrix {
+        let mut matrix = match Matrix::read(path) {
+            Ok(matrix) => matrix,
+            Err(MatrixError::Missing(_)) => Matrix::default(),
+            Err(e) => return Err(Failure::Usage(e.to_string())),
+        };
+        let answers = ServerAnswers::from_results(&plan.name, &plan.server_version, &results);
+        matrix.record(answers, date::format_iso_date(std::time::SystemTime::now()));
+        write_atomically(path, &matrix.to_json())
+            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
     Ok(if summary.is_conformant() {
         EXIT_CONFORMANT
     } else {
@@ -340,18 +476,21 @@ fn run_command(dir: &Path, args: RunArgs) -> Result<u8, Failure> {
 /// The first of the target's addresses that accepts a connection: one
 /// connect before any case, so an unreachable target is exit 3, not a run
 /// of harness errors.
-fn reachable_address(plan: &RunPlan) -> Result<SocketAddr, Failure> {
+fn first_reachable(
+    addresses: &[SocketAddr],
+    target_text: &str,
+    timeout: Duration,
+) -> Result<SocketAddr, Failure> {
     let mut last_error = None;
-    for &address in &plan.addresses {
-        match wire::probe(address, plan.options.timeout) {
+    for &address in addresses {
+        match wire::probe(address, timeout) {
             Ok(()) => return Ok(address),
             Err(e) => last_error = Some(e),
         }
     }
     let why = last_error.map_or_else(|| "no address".to_string(), |e| e.to_string());
     Err(Failure::Unreachable(format!(
-        "cannot reach {}: {why}",
-        plan.target_text
+        "cannot reach {target_text}: {why}"
     )))
 }
 
@@ -404,7 +543,7 @@ fn list_command(dir: &Path, selection: &Selection) -> Result<u8, Failure> {
     Ok(EXIT_CONFORMANT)
 }
 
-fn explain_command(dir: &Path, id: &str) -> Result<u8, Failure> {
+fn explain_command(dir: &Path, id: &str, matrix: Option<PathBuf>) -> Result<u8, Failure> {
     let catalogue = load(dir)?;
     let Some(case) = catalogue.iter().find(|c| c.id == id) else {
         let near = suggest(id, &catalogue);
@@ -415,9 +554,141 @@ fn explain_command(dir: &Path, id: &str) -> Result<u8, Failure> {
         };
         return Err(Failure::Usage(format!("no case `{id}`; {hint}")));
     };
-    let _ = std::io::stdout()
-        .lock()
-        .write_all(render_explanation(case).as_bytes());
+    let path = matrix.unwrap_or_else(matrix::default_matrix_file);
+    let mut text = render_explanation(case);
+    text.push_str(&render_matrix_answers(case, &path, Matrix::read(&path)));
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(EXIT_CONFORMANT)
+}
+
+/// What each server in the matrix answered to `case`; a matrix that cannot
+/// be read is said in one line, never an error: explaining a case does not
+/// need one.
+fn render_matrix_answers(case: &Case, path: &Path, matrix: Result<Matrix, MatrixError>) -> String {
+    let matrix = match matrix {
+        Ok(matrix) => matrix,
+        Err(MatrixError::Missing(_)) => {
+            return format!(
+                "What servers answered: no matrix at {} (`make matrix` writes one).\n",
+                path.display()
+            )
+        }
+        Err(e) => return format!("What servers answered: {e}.\n"),
+    };
+    let mut out = format!("What servers answered (matrix of {}):\n", matrix.generated);
+    if matrix.servers.is_empty() {
+        out.push_str("  (no servers recorded)\n");
+    }
+    let width = matrix
+        .servers
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0);
+    for server in &matrix.servers {
+        match server.answer(&case.id) {
+            Some(answer) => out.push_str(&format!(
+                "  {:<width$}  {:<5} {}\n",
+                server.name,
+                answer.grade.as_str(),
+                answer.outcome()
+            )),
+            None => out.push_str(&format!("  {:<width$}  (not run)\n", server.name)),
+        }
+    }
+    out
+}
+
+/// A validated `diff` target: its name, its text, its addresses.
+struct DiffTarget {
+    name: String,
+    text: String,
+    addresses: Vec<SocketAddr>,
+}
+
+fn diff_command(dir: &Path, args: DiffArgs) -> Result<u8, Failure> {
+    if args.targets.len() < 2 {
+        return Err(Failure::Usage(
+            "diff needs at least two --target options".into(),
+        ));
+    }
+    let options = args.pace.options()?;
+    let mut named = Vec::new();
+    for spec in &args.targets {
+        let (name, text) = match spec.split_once('=') {
+            Some((name, text)) if !name.is_empty() => (name.to_string(), text.to_string()),
+            _ => (spec.clone(), spec.clone()),
+        };
+        check_host_port(&text)?;
+        if named.iter().any(|(n, _): &(String, String)| *n == name) {
+            return Err(Failure::Usage(format!("two targets are named \"{name}\"")));
+        }
+        named.push((name, text));
+    }
+    let catalogue = load(dir)?;
+    let cases: Vec<Case> = select(&catalogue, &args.selection)
+        .into_iter()
+        .cloned()
+        .collect();
+    if cases.is_empty() {
+        return Err(Failure::Usage("no cases match the selection".into()));
+    }
+    let mut resolved = Vec::new();
+    for (name, text) in named {
+        let addresses = resolve(&text)?;
+        resolved.push(DiffTarget {
+            name,
+            text,
+            addresses,
+        });
+    }
+    // Every target is checked before any case runs: exit 3 costs no run.
+    let mut reachable = Vec::new();
+    for target in &resolved {
+        reachable.push(first_reachable(
+            &target.addresses,
+            &target.text,
+            options.timeout,
+        )?);
+    }
+    let targets: Vec<Target> = resolved
+        .iter()
+        .zip(&reachable)
+        .map(|(t, address)| Target {
+            name: t.name.clone(),
+            address: t.text.clone(),
+            options: SnapshotOptions {
+                redact: args.redact.clone(),
+                port: Some(address.port()),
+                unordered: Vec::new(),
+            },
+        })
+        .collect();
+    let results: Vec<_> = reachable
+        .iter()
+        .map(|&address| run::run_cases(address, &cases, &options))
+        .collect();
+    let entries = diff::compare(&targets, &results);
+    let text = diff::render_text(&targets, cases.len(), &entries);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(EXIT_CONFORMANT)
+}
+
+fn report_command(dir: &Path, args: ReportArgs) -> Result<u8, Failure> {
+    let path = args.input.unwrap_or_else(matrix::default_matrix_file);
+    let matrix = Matrix::read(&path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let text = match args.format {
+        ReportFormatArg::Scores => matrix::render_scores(&matrix),
+        ReportFormatArg::Markdown => matrix::render_markdown(&matrix, &load(dir)?),
+        ReportFormatArg::Html => page::render_html(&matrix, &load(dir)?),
+    };
+    match &args.output {
+        Some(output) => write_atomically(output, &text)
+            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", output.display())))?,
+        None => {
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+    }
     Ok(EXIT_CONFORMANT)
 }
 

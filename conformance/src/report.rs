@@ -287,7 +287,8 @@ fn write_bytes(out: &mut String, bytes: &[u8], total: u64) {
     }
 }
 
-fn fold_whitespace(text: &str) -> String {
+/// Runs of whitespace (line breaks included) folded to one space.
+pub(crate) fn fold_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -624,7 +625,7 @@ fn write_junit_case(
 }
 
 /// Escapes text for a Markdown table cell.
-fn md_cell(text: &str) -> String {
+pub(crate) fn md_cell(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace(['\r', '\n'], " ")

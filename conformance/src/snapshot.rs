@@ -21,11 +21,17 @@
 use crate::escape;
 use crate::run::CaseResult;
 use crate::wire::{BodyEnd, Outcome, Response};
+use std::collections::BTreeSet;
+use std::path::Path;
 
 /// Header fields whose values differ on every run or every checkout.
 pub const VARYING_FIELDS: [&str; 3] = ["Date", "ETag", "Last-Modified"];
 /// What a redacted value is replaced with.
 pub const REDACTED: &str = "[redacted]";
+/// What the target's port is replaced with in field values.
+pub const PORT_REDACTED: &str = "[port]";
+/// The extension of a snapshot file.
+pub const SNAPSHOT_EXTENSION: &str = "snap";
 
 /// Extra choices for rendering.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +39,14 @@ pub struct SnapshotOptions {
     /// More header field names (case-insensitive) whose values are
     /// redacted, e.g. `Server` for a third-party server whose version moves.
     pub redact: Vec<String>,
+    /// The port of the target, replaced in field values: a server that
+    /// writes absolute URLs (`Location: http://localhost:41234/docs/`)
+    /// names the port it was started on, which differs on every run.
+    pub port: Option<u16>,
+    /// Header field names (case-insensitive) whose comma-separated members
+    /// are sorted: for a list that is a set (RFC 9110 §10.2.1: `Allow`) and
+    /// that a server writes in an order that changes from run to run.
+    pub unordered: Vec<String>,
 }
 
 /// One normalisation applied to each line of a head.
@@ -44,14 +58,21 @@ pub enum Normalization {
     RedactExtra,
     /// Render every byte visibly in the case notation.
     Escape,
+    /// Replace `:<port>` in field values with `:[port]` when
+    /// [`SnapshotOptions::port`] is set.
+    RedactPort,
+    /// Sort the members of the fields in [`SnapshotOptions::unordered`].
+    SortUnordered,
 }
 
 /// The normalisations, in the order they run. New ones go at the end, so
 /// that snapshots taken before them keep passing.
-pub const NORMALIZATIONS: [Normalization; 3] = [
+pub const NORMALIZATIONS: [Normalization; 5] = [
     Normalization::RedactVarying,
     Normalization::RedactExtra,
     Normalization::Escape,
+    Normalization::RedactPort,
+    Normalization::SortUnordered,
 ];
 
 /// Renders every reading step of a case result. Steps are headed
@@ -130,9 +151,153 @@ fn apply(step: Normalization, is_field: bool, line: Vec<u8>, options: &SnapshotO
         Normalization::RedactExtra if is_field => {
             redact_if_named(line, options.redact.iter().map(String::as_str))
         }
-        Normalization::RedactVarying | Normalization::RedactExtra => line,
+        Normalization::RedactPort if is_field => match options.port {
+            Some(port) => redact_port(&line, port),
+            None => line,
+        },
+        Normalization::SortUnordered if is_field => {
+            sort_if_named(line, options.unordered.iter().map(String::as_str))
+        }
+        Normalization::RedactVarying
+        | Normalization::RedactExtra
+        | Normalization::RedactPort
+        | Normalization::SortUnordered => line,
         Normalization::Escape => escape::encode(&line).into_bytes(),
     }
+}
+
+/// `Allow: POST,GET, HEAD\r\n` → `Allow: GET,HEAD,POST\r\n` when the name
+/// is one of `names`: members trimmed and sorted, joined with `,` (or `, `
+/// when the value had a space after a comma); name, colon, leading
+/// whitespace and line end kept as received.
+fn sort_if_named<'a>(line: Vec<u8>, mut names: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return line;
+    };
+    if !names.any(|n| n.as_bytes().eq_ignore_ascii_case(&line[..colon])) {
+        return line;
+    }
+    let value_start = colon + 1 + line[colon + 1..].iter().take_while(|&&b| b == b' ').count();
+    // The line is escaped by now: its end is the text `\r\n` or `\n`.
+    let end = [&b"\\r\\n"[..], b"\\n"]
+        .iter()
+        .find(|ending| line.ends_with(ending))
+        .map_or(line.len(), |ending| line.len() - ending.len());
+    let value = &line[value_start.min(end)..end];
+    let separator: &[u8] = if value.windows(2).any(|w| w == b", ") {
+        b", "
+    } else {
+        b","
+    };
+    let mut members: Vec<&[u8]> = value
+        .split(|&b| b == b',')
+        .map(|m| m.trim_ascii())
+        .collect();
+    members.sort_unstable();
+    let mut out = line[..value_start.min(end)].to_vec();
+    out.extend_from_slice(&members.join(separator));
+    out.extend_from_slice(&line[end..]);
+    out
+}
+
+/// Replaces every `:<port>` not followed by another digit with `:[port]`.
+fn redact_port(line: &[u8], port: u16) -> Vec<u8> {
+    let needle = format!(":{port}").into_bytes();
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        let rest = &line[i..];
+        let followed_by_digit = rest.get(needle.len()).is_some_and(u8::is_ascii_digit);
+        if rest.starts_with(&needle) && !followed_by_digit {
+            out.push(b':');
+            out.extend_from_slice(PORT_REDACTED.as_bytes());
+            i += needle.len();
+        } else {
+            out.push(line[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The text of a snapshot file for `result`, in the form insta writes for
+/// `make conformance` (a small YAML header, then [`render`]), so that every
+/// `snapshots/<target>/` folder reads the same way.
+pub fn file_text(result: &CaseResult<'_>, options: &SnapshotOptions, source: &str) -> String {
+    let case = result.case;
+    let description = format!("{} — {}", case.id, case.title);
+    let input_file = case.file.to_string_lossy().replace('\\', "/");
+    format!(
+        "---\nsource: {}\ndescription: {}\ninput_file: {}\n---\n{}",
+        yaml_scalar(source),
+        yaml_scalar(&description),
+        yaml_scalar(&input_file),
+        render(result, options)
+    )
+}
+
+/// A YAML scalar: as it is when plain YAML reads it back unchanged, else
+/// double-quoted (JSON string syntax is valid YAML).
+fn yaml_scalar(text: &str) -> String {
+    let plain = !text.is_empty()
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.ends_with(':')
+        && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c == ' ')
+        && !text.ends_with(' ')
+        && text.chars().all(|c| !c.is_control());
+    if plain {
+        text.to_string()
+    } else {
+        serde_json::to_string(text).unwrap_or_default()
+    }
+}
+
+/// What [`write_dir`] changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteSummary {
+    /// Snapshot files written because they were new or their text changed.
+    pub written: usize,
+    /// Snapshot files whose text was already the same (left untouched).
+    pub unchanged: usize,
+    /// Snapshot files of cases not in the catalogue, removed.
+    pub removed: usize,
+}
+
+/// Writes one `<case-id>.snap` per result into `dir` (created if missing),
+/// touching only files whose text changed, and removes snapshot files whose
+/// id is not in `catalogue_ids` (cases that were deleted or renamed).
+pub fn write_dir(
+    dir: &Path,
+    results: &[CaseResult<'_>],
+    options: &SnapshotOptions,
+    source: &str,
+    catalogue_ids: &BTreeSet<&str>,
+) -> std::io::Result<WriteSummary> {
+    std::fs::create_dir_all(dir)?;
+    let mut summary = WriteSummary::default();
+    for result in results {
+        let path = dir.join(format!("{}.{SNAPSHOT_EXTENSION}", result.case.id));
+        let text = file_text(result, options, source);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            summary.unchanged += 1;
+        } else {
+            std::fs::write(&path, text)?;
+            summary.written += 1;
+        }
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let orphan = name
+            .strip_suffix(".snap")
+            .is_some_and(|id| !catalogue_ids.contains(id));
+        if orphan {
+            std::fs::remove_file(&path)?;
+            summary.removed += 1;
+        }
+    }
+    Ok(summary)
 }
 
 /// `Name: value\r\n` → `Name: [redacted]\r\n` when the name is one of
@@ -225,6 +390,7 @@ mod tests {
     fn extra_redaction_then_applied_after_varying() {
         let options = SnapshotOptions {
             redact: vec!["server".into()],
+            ..SnapshotOptions::default()
         };
         assert_eq!(
             normalize_head(b"HTTP/1.1 200 OK\r\nServer: nginx/1.25.3\r\n\r\n", &options),
@@ -236,6 +402,7 @@ mod tests {
     fn redacted_value_with_backslash_then_escape_runs_last() {
         let options = SnapshotOptions {
             redact: vec!["X".into()],
+            ..SnapshotOptions::default()
         };
         assert_eq!(
             normalize_head(b"HTTP/1.1 200 OK\r\nX: \\\r\nY: \\\r\n\r\n", &options),
@@ -246,6 +413,62 @@ mod tests {
                 r"\r\n"
             ]
         );
+    }
+
+    #[test]
+    fn port_in_field_value_then_redacted_but_not_longer_numbers() {
+        let options = SnapshotOptions {
+            port: Some(4123),
+            ..SnapshotOptions::default()
+        };
+        assert_eq!(
+            normalize_head(
+                b"HTTP/1.1 301 Moved :4123\r\nLocation: http://localhost:4123/docs/\r\nX: :41234 a:4123\r\n\r\n",
+                &options
+            ),
+            [
+                r"HTTP/1.1 301 Moved :4123\r\n",
+                r"Location: http://localhost:[port]/docs/\r\n",
+                r"X: :41234 a:[port]\r\n",
+                r"\r\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn unordered_field_then_members_sorted_and_line_end_kept() {
+        let options = SnapshotOptions {
+            unordered: vec!["allow".into()],
+            ..SnapshotOptions::default()
+        };
+        assert_eq!(
+            normalize_head(
+                b"HTTP/1.1 405 No\r\nAllow: POST,OPTIONS,HEAD,GET\r\nVary: b, a\r\nallow: b, a\n\r\n",
+                &options
+            ),
+            [
+                r"HTTP/1.1 405 No\r\n",
+                r"Allow: GET,HEAD,OPTIONS,POST\r\n",
+                r"Vary: b, a\r\n",
+                r"allow: a, b\n",
+                r"\r\n"
+            ]
+        );
+    }
+
+    #[test]
+    fn no_port_given_then_numbers_kept() {
+        assert_eq!(
+            lines(b"HTTP/1.1 301 Moved\r\nLocation: http://localhost:4123/\r\n\r\n")[1],
+            r"Location: http://localhost:4123/\r\n"
+        );
+    }
+
+    #[test]
+    fn yaml_scalars_then_plain_or_quoted() {
+        assert_eq!(yaml_scalar("a — b"), "a — b");
+        assert_eq!(yaml_scalar("a: b"), "\"a: b\"");
+        assert_eq!(yaml_scalar("\"quoted\" start"), "\"\\\"quoted\\\" start\"");
     }
 
     #[test]

@@ -4,11 +4,11 @@
 use crate::case::{Check, Expect, Level, Token};
 use crate::date::is_imf_fixdate;
 use crate::wire::{AfterEnd, BodyEnd, Framing, Outcome, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The grade of a step or a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Grade {
     /// An acceptable outcome, every check held.

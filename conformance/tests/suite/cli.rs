@@ -327,7 +327,13 @@ fn list_then_one_line_per_case_id_first() {
 #[test]
 fn explain_single_request_then_exact_lines() {
     let dir = case_dir();
-    let out = stdout_with_code(conformance(dir.path()).args(["explain", MISSING_HOST]), 0);
+    let no_matrix = dir.path().join("no-matrix.json");
+    let out = stdout_with_code(
+        conformance(dir.path())
+            .args(["explain", MISSING_HOST, "--matrix"])
+            .arg(&no_matrix),
+        0,
+    );
     assert_eq!(
         out,
         format!(
@@ -341,7 +347,9 @@ fn explain_single_request_then_exact_lines() {
              acceptable: pass 400; checks date (must), content-length (must)\n\
              explanation:\n\
              \x20 Why this matters.\n\
-             \x20 Second line.\n"
+             \x20 Second line.\n\
+             What servers answered: no matrix at {} (`make matrix` writes one).\n",
+            no_matrix.display()
         )
     );
 }

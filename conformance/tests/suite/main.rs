@@ -3,9 +3,11 @@
 //! Every server here is an in-test responder bound to `127.0.0.1:0` first
 //! and handed over by address; none sleeps to wait for another.
 
+mod browser;
 mod catalogue;
 mod cli;
 mod hostile;
+mod matrix;
 mod run;
 mod support;
 mod wrong;

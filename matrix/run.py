@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""`make matrix`: the whole case catalogue against real HTTP servers and both
+variants of the reference server, each serving fixtures/root on a loopback
+port with a config kept in this repository.
+
+For each server: install it from Debian's packages if its command is missing,
+start it on a free 127.0.0.1 port, wait until it accepts, record its exact
+version, run `conformance run --matrix ... --snapshots snapshots/<name>`,
+and stop it. Then write matrix/results.json, docs/matrix.md, docs/report.html
+and the scores block of README.md.
+
+Every server started is stopped again, also when a step fails or on SIGINT /
+SIGTERM. The exit status is non-zero only when the harness itself broke: a
+server failing cases is data; a server that cannot be installed or started
+is reported and skipped, unless fewer than MIN_REAL_SERVERS real servers ran.
+
+Usage: matrix/run.py [--only NAME ...] [--no-install]
+  (from `make matrix`, which first builds target/release/{http-server,conformance})
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ROOT = REPO / "fixtures" / "root"
+CONFIGS = REPO / "matrix" / "servers"
+BENCH = REPO / "bench"
+SERVER_BIN = REPO / "target" / "release" / "http-server"
+CONFORMANCE_BIN = REPO / "target" / "release" / "conformance"
+RESULTS = REPO / "matrix" / "results.json"
+MARKDOWN = REPO / "docs" / "matrix.md"
+REPORT = REPO / "docs" / "report.html"
+README = REPO / "README.md"
+SCORES_BEGIN = "<!-- matrix-scores:begin (make matrix writes this block) -->"
+SCORES_END = "<!-- matrix-scores:end -->"
+
+# Fewer real servers than this is a broken harness, not a result.
+MIN_REAL_SERVERS = 5
+# How long a server gets to accept its first connection.
+START_SECONDS = 15
+# How long a server gets to exit after SIGTERM before SIGKILL.
+STOP_SECONDS = 5
+# Header fields whose values move with the server's version or build, so a
+# snapshot diff shows answers that changed, not a version bump.
+REDACT = ["Server"]
+# Header fields that list a set in an order that changes from run to run
+# (Apache's Allow): their members are sorted in snapshots.
+UNORDERED = ["Allow"]
+APT_INSTALL = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+
+
+class HarnessError(Exception):
+    """The harness itself broke: exit non-zero."""
+
+
+class Server:
+    """A server the matrix runs: how to install, start and name it."""
+
+    def __init__(self, name, command, package=None, version=None, jobs=8, reference=False):
+        self.name = name
+        self.command = command  # the executable that must exist
+        self.package = package  # Debian package that provides it, if any
+        self.version = version  # argv whose output names the version, and a regex
+        self.jobs = jobs
+        self.reference = reference
+
+    def argv(self, port, run):
+        """The command line (and extra environment) that serves ROOT on port."""
+        raise NotImplementedError
+
+
+def render(template, port, run, directory=CONFIGS):
+    """Fills a config template's @PORT@/@ROOT@/@RUN@ into run/."""
+    text = (directory / template).read_text()
+    out = run / template
+    out.write_text(text.replace("@PORT@", str(port)).replace("@ROOT@", str(ROOT)).replace("@RUN@", str(run)))
+    return out
+
+
+class Nginx(Server):
+    def argv(self, port, run):
+        return ["nginx", "-c", str(render("nginx.conf", port, run, BENCH)), "-p", str(run)], {}
+
+
+class Apache(Server):
+    def argv(self, port, run):
+        return ["apache2", "-f", str(render("apache2.conf", port, run)), "-DFOREGROUND"], {}
+
+
+class Lighttpd(Server):
+    def argv(self, port, run):
+        return ["lighttpd", "-D", "-f", str(render("lighttpd.conf", port, run, BENCH))], {}
+
+
+class H2o(Server):
+    def argv(self, port, run):
+        return ["h2o", "-c", str(render("h2o.conf", port, run))], {}
+
+
+class Caddy(Server):
+    def argv(self, port, run):
+        conf = render("Caddyfile", port, run)
+        env = {"XDG_DATA_HOME": str(run), "XDG_CONFIG_HOME": str(run), "HOME": str(run)}
+        return ["caddy", "run", "--config", str(conf), "--adapter", "caddyfile"], env
+
+
+class MiniHttpd(Server):
+    def argv(self, port, run):
+        return ["mini_httpd", "-D", "-h", "127.0.0.1", "-p", str(port), "-d", str(ROOT),
+                "-l", str(run / "mini_httpd.log")], {}
+
+
+class Webfs(Server):
+    def argv(self, port, run):
+        return ["webfsd", "-F", "-4", "-i", "127.0.0.1", "-p", str(port), "-r", str(ROOT),
+                "-f", "index.html"], {}
+
+
+class Busybox(Server):
+    def argv(self, port, run):
+        return ["busybox", "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", str(ROOT)], {}
+
+
+class PythonHttpServer(Server):
+    def argv(self, port, run):
+        return [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                "--directory", str(ROOT)], {}
+
+
+class Reference(Server):
+    """The reference server: binds :0 itself and prints the port."""
+
+    def __init__(self, mode, jobs):
+        super().__init__(mode, str(SERVER_BIN), jobs=jobs, reference=True,
+                         version=([str(SERVER_BIN), "--version"], r"(http-server \S+)"))
+        self.mode = mode
+
+    def argv(self, port, run):
+        # Like `make conformance`, a short read timeout: the cases that wait
+        # for a 408 get it within their own timeout.
+        return [str(SERVER_BIN), "--mode", self.mode, "--bind", "127.0.0.1:0", "--root", str(ROOT),
+                "--read-timeout", "1", "--quiet"], {}
+
+
+SERVERS = [
+    # single serves one connection at a time: its cases run one at a time.
+    Reference("single", jobs=1),
+    Reference("threaded", jobs=8),
+    Nginx("nginx", "nginx", "nginx", (["nginx", "-v"], r"(nginx/\S+)")),
+    Apache("apache", "apache2", "apache2", (["apache2", "-v"], r"Server version: (\S+)")),
+    Lighttpd("lighttpd", "lighttpd", "lighttpd", (["lighttpd", "-v"], r"(lighttpd/\S+)")),
+    H2o("h2o", "h2o", "h2o", (["h2o", "--version"], r"h2o version (\S+)")),
+    Caddy("caddy", "caddy", "caddy", (["caddy", "version"], r"(v?\d+\.\d+\.\d+\S*)")),
+    MiniHttpd("mini_httpd", "mini_httpd", "mini-httpd", (["mini_httpd", "-V"], r"(mini_httpd/\S+)")),
+    Webfs("webfs", "webfsd", "webfs", None),
+    Busybox("busybox", "busybox", "busybox", (["busybox"], r"BusyBox (v\S+)")),
+    PythonHttpServer("python", sys.executable, None, ([sys.executable, "--version"], r"(Python \S+)")),
+]
+
+
+def log(message):
+    print(f"matrix: {message}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def install_missing(servers):
+    """Installs the Debian packages of servers whose command is missing;
+    a failed install is reported, and those servers are skipped later."""
+    missing = sorted({s.package for s in servers if s.package and not shutil.which(s.command)})
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        log(f"not root or no apt-get: cannot install {' '.join(missing)}; those servers are skipped")
+        return
+    log(f"installing {' '.join(missing)} from Debian's packages")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    update = subprocess.run(["apt-get", "update", "-qq"], env=env)
+    install = subprocess.run(APT_INSTALL + missing, env=env) if update.returncode == 0 else update
+    if install.returncode != 0:
+        log(f"apt-get failed ({install.returncode}); servers still missing are skipped")
+
+
+def package_version(package):
+    if not package or not shutil.which("dpkg-query"):
+        return None
+    out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else None
+
+
+def version_of(server):
+    """The server's own version string, and its Debian package's version."""
+    own = None
+    if server.version:
+        argv, pattern = server.version
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        match = re.search(pattern, out.stdout + out.stderr)
+        own = match.group(1) if match else None
+    if server.name == "caddy" and own:
+        own = f"Caddy {own}"
+    if server.name == "h2o" and own:
+        own = f"h2o/{own}"
+    if server.name == "busybox" and own:
+        own = f"BusyBox httpd {own}"
+    if server.name == "python" and own:
+        own = f"{own} http.server"
+    if server.reference:
+        return f"{own or 'http-server'} (this repository, --mode {server.mode})"
+    package = package_version(server.package)
+    parts = [own or server.name]
+    if package:
+        parts.append(f"(Debian {server.package} {package})")
+    return " ".join(parts)
+
+
+class Running:
+    """A started server: its process group is stopped on exit."""
+
+    def __init__(self, server, run):
+        self.server = server
+        self.run = run
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        port = None if self.server.reference else free_port()
+        argv, env = self.server.argv(port, self.run)
+        self.log = open(self.run / f"{self.server.name}.out", "w+b")
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE if self.server.reference else self.log,
+            stderr=self.log,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ, **env),
+            start_new_session=True,  # its own process group, stopped whole
+        )
+        if self.server.reference:
+            line = self.proc.stdout.readline().decode(errors="replace")
+            match = re.match(r"listening on http://[\d.]+:(\d+)", line)
+            if not match:
+                raise StartError(f"printed {line.strip()!r} instead of `listening on http://IP:PORT`")
+            port = int(match.group(1))
+        self.port = port
+        self.wait_until_accepting()
+        return self
+
+    def wait_until_accepting(self):
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise StartError(f"exited with {self.proc.returncode} before listening: {self.output()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise StartError(f"did not accept on port {self.port} within {START_SECONDS} s")
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        text = self.log.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else "(no output)"
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        except ProcessLookupError:
+            pass
+        finally:
+            # Workers that left the group (none of these servers does) or
+            # outlived the leader: the group is ours, end what is left.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+class StartError(Exception):
+    """A server could not be started: it is skipped."""
+
+
+def conformance(*args, check=True):
+    # From the repository root with a relative catalogue, so snapshots name
+    # their case file as `fixtures/cases/<id>.toml` on every machine.
+    out = subprocess.run([str(CONFORMANCE_BIN), "--cases", "fixtures/cases", *args],
+                         capture_output=True, text=True, cwd=REPO)
+    if check and out.returncode != 0:
+        raise HarnessError(f"conformance {' '.join(args)} exited {out.returncode}: {out.stderr.strip()}")
+    return out
+
+
+def run_server(server, run, matrix_file):
+    """Runs the catalogue against one server. Returns a one-line result, or
+    raises StartError (skip) or HarnessError (stop)."""
+    running = Running(server, run)
+    try:
+        running.start()
+        version = version_of(server)
+        args = ["run", "--target", f"127.0.0.1:{running.port}", "--name", server.name,
+                "--jobs", str(server.jobs), "--output", str(run / f"{server.name}.txt"),
+                "--matrix", str(matrix_file), "--server-version", version]
+        if not server.reference:
+            # The reference variants' snapshots are `make conformance`'s.
+            args += ["--snapshots", str(REPO / "snapshots" / server.name)]
+            for field in REDACT:
+                args += ["--redact", field]
+            for field in UNORDERED:
+                args += ["--unordered", field]
+        started = time.monotonic()
+        out = conformance(*args, check=False)
+        if out.returncode == 3:
+            raise StartError(f"unreachable once started: {out.stderr.strip()}")
+        if out.returncode not in (0, 1):
+            raise HarnessError(f"conformance run against {server.name} exited {out.returncode}: "
+                               f"{out.stderr.strip()}")
+        return f"{version}: {out.stdout.strip()} in {time.monotonic() - started:.1f} s"
+    finally:
+        running.stop()
+
+
+def update_readme():
+    scores = conformance("report", "--input", str(RESULTS), "--format", "scores").stdout
+    text = README.read_text()
+    begin, end = text.find(SCORES_BEGIN), text.find(SCORES_END)
+    if begin < 0 or end < begin:
+        log(f"README.md has no {SCORES_BEGIN} … {SCORES_END} block; not updated")
+        return
+    text = text[: begin + len(SCORES_BEGIN)] + "\n" + scores + text[end:]
+    README.write_text(text)
+
+
+def on_signal(number, _frame):
+    raise KeyboardInterrupt(f"signal {number}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only these servers, updating the committed matrix in place")
+    parser.add_argument("--no-install", action="store_true", help="do not install missing servers")
+    options = parser.parse_args()
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    servers = [s for s in SERVERS if not options.only or s.name in options.only]
+    if options.only and len(servers) != len(set(options.only)):
+        known = ", ".join(s.name for s in SERVERS)
+        raise HarnessError(f"--only names a server that is not one of: {known}")
+    for binary in (SERVER_BIN, CONFORMANCE_BIN):
+        if not binary.is_file():
+            raise HarnessError(f"{binary} is missing: `make matrix` builds it")
+    if not options.no_install:
+        install_missing(servers)
+
+    run = Path(tempfile.mkdtemp(prefix="network-tools-matrix-"))
+    # Servers that drop root (Apache's workers, h2o, mini_httpd) read their
+    # config and write logs here.
+    run.chmod(0o755)
+    matrix_file = run / "results.json"
+    if options.only and RESULTS.is_file():
+        shutil.copy(RESULTS, matrix_file)  # a partial run updates the matrix in place
+    started = time.monotonic()
+    ran, skipped = [], []
+    try:
+        for server in servers:
+            if not shutil.which(server.command):
+                skipped.append(f"{server.name}: {server.command} is not installed")
+                log(skipped[-1])
+                continue
+            try:
+                result = run_server(server, run, matrix_file)
+            except StartError as e:
+                skipped.append(f"{server.name}: {e}")
+                log(f"skipped {skipped[-1]}")
+                continue
+            ran.append(server)
+            log(f"{server.name:<10} {result}")
+        real = [s for s in ran if not s.reference]
+        if not options.only and len(real) < MIN_REAL_SERVERS:
+            raise HarnessError(f"only {len(real)} real servers ran (at least {MIN_REAL_SERVERS} needed)")
+        if not ran:
+            raise HarnessError("no server ran")
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(matrix_file, RESULTS)
+        MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
+        conformance("report", "--input", str(RESULTS), "--format", "markdown", "--output", str(MARKDOWN))
+        conformance("report", "--input", str(RESULTS), "--format", "html", "--output", str(REPORT))
+        update_readme()
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+    log(f"{len(ran)} servers in {time.monotonic() - started:.0f} s; wrote "
+        f"{RESULTS.relative_to(REPO)}, {MARKDOWN.relative_to(REPO)}, {REPORT.relative_to(REPO)}, "
+        f"snapshots/<server>/ and the scores in README.md")
+    for line in skipped:
+        log(f"skipped {line}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except HarnessError as e:
+        sys.exit(f"matrix: harness error: {e}")
+    except KeyboardInterrupt as e:
+        sys.exit(f"matrix: interrupted ({e or 'SIGINT'}); every server started was stopped")
