@@ -285,21 +285,27 @@ fn load(dir: &Path) -> Result<Vec<Case>, Failure> {
     })
 }
 
-fn select<'c>(cases: &'c [Case], selection: &Selection) -> Vec<&'c Case> {
+/// The cases the selection names; an empty selection is a usage error
+/// (exit 2), since a run of nothing would report a conformance it never tested.
+fn select<'c>(cases: &'c [Case], selection: &Selection) -> Result<Vec<&'c Case>, Failure> {
     let floor = selection.level.map(|l| match l {
         LevelArg::Must => Level::Must,
         LevelArg::Should => Level::Should,
         LevelArg::May => Level::May,
         LevelArg::Info => Level::Info,
     });
-    cases
+    let selected = cases
         .iter()
         .filter(|c| {
             selection.filter.is_empty() || selection.filter.iter().any(|p| c.id.starts_with(p))
         })
         .filter(|c| !selection.exclude.iter().any(|p| c.id.starts_with(p)))
         .filter(|c| floor.is_none_or(|floor| c.level.at_least(floor)))
-        .collect()
+        .collect::<Vec<_>>();
+    if selected.is_empty() {
+        return Err(Failure::Usage("no cases match the selection".into()));
+    }
+    Ok(selected)
 }
 
 /// A validated `run`: everything checked before the first connect.
@@ -332,13 +338,10 @@ fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
         Some(path) => Some(read_baseline(path, &catalogue)?),
         None => None,
     };
-    let cases: Vec<Case> = select(&catalogue, &args.selection)
+    let cases: Vec<Case> = select(&catalogue, &args.selection)?
         .into_iter()
         .cloned()
         .collect();
-    if cases.is_empty() {
-        return Err(Failure::Usage("no cases match the selection".into()));
-    }
     let addresses = resolve(&args.target)?;
     let format = match args.format {
         FormatArg::Text => Format::Text,
@@ -524,10 +527,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 fn list_command(dir: &Path, selection: &Selection) -> Result<u8, Failure> {
     let catalogue = load(dir)?;
-    let cases = select(&catalogue, selection);
-    if cases.is_empty() {
-        return Err(Failure::Usage("no cases match the selection".into()));
-    }
+    let cases = select(&catalogue, selection)?;
     let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
     let mut out = String::new();
     for case in cases {
@@ -626,13 +626,10 @@ fn diff_command(dir: &Path, args: DiffArgs) -> Result<u8, Failure> {
         named.push((name, text));
     }
     let catalogue = load(dir)?;
-    let cases: Vec<Case> = select(&catalogue, &args.selection)
+    let cases: Vec<Case> = select(&catalogue, &args.selection)?
         .into_iter()
         .cloned()
         .collect();
-    if cases.is_empty() {
-        return Err(Failure::Usage("no cases match the selection".into()));
-    }
     let mut resolved = Vec::new();
     for (name, text) in named {
         let addresses = resolve(&text)?;
