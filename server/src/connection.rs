@@ -154,15 +154,9 @@ impl Connection<'_> {
             }
             Err(Fault::Stop(Stop::Closed)) => return false,
         }
-        let sent = match reply {
-            Reply::Problem(problem) => {
-                close |= problem.closes();
-                self.send(
-                    &response::problem(problem, close, head_only),
-                    problem.status(),
-                    &line,
-                )
-            }
+        // Every failure to answer as planned becomes a problem, answered below.
+        let answered = match reply {
+            Reply::Problem(problem) => Err(problem),
             Reply::Redirect { location } => {
                 let body = format!("301 Moved Permanently: {location}\n");
                 let mut head = Head::new(301);
@@ -172,7 +166,7 @@ impl Connection<'_> {
                 if !head_only {
                     bytes.extend_from_slice(body.as_bytes());
                 }
-                self.send(&bytes, 301, &line)
+                Ok(self.send(&bytes, 301, &line))
             }
             Reply::Listing { dir, shown } => match files::listing(&dir, &shown) {
                 Ok(html) => {
@@ -182,19 +176,23 @@ impl Connection<'_> {
                     if !head_only {
                         bytes.extend_from_slice(html.as_bytes());
                     }
-                    self.send(&bytes, 200, &line)
+                    Ok(self.send(&bytes, 200, &line))
                 }
-                Err(_) => self.send(
-                    &response::problem(Problem::Internal, close, head_only),
-                    500,
-                    &line,
-                ),
+                Err(_) => Err(Problem::Internal),
             },
             Reply::File {
                 path,
                 meta,
                 not_modified,
             } => self.send_file(&path, &meta, not_modified, head_only, close, &line),
+        };
+        let sent = match answered {
+            Ok(sent) => sent,
+            Err(problem) => {
+                close |= problem.closes();
+                let bytes = response::problem(problem, close, head_only);
+                self.send(&bytes, problem.status(), &line)
+            }
         };
         sent && !close
     }
@@ -345,8 +343,10 @@ impl Connection<'_> {
     }
 
     /// Sends a file with the validators of `meta`, taken when the path was
-    /// resolved. Should the file change before it is read, the length sent
-    /// is still `meta`'s, and a short read closes the connection.
+    /// resolved. Returns whether it was sent, or the problem to answer when
+    /// the file cannot be read before anything was written. Should a large
+    /// file shrink while it is streamed, the length sent is still `meta`'s,
+    /// and the short read closes the connection.
     fn send_file(
         &mut self,
         path: &PathBuf,
@@ -355,7 +355,7 @@ impl Connection<'_> {
         head_only: bool,
         close: bool,
         line: &str,
-    ) -> bool {
+    ) -> Result<bool, Problem> {
         let code = if not_modified { 304 } else { 200 };
         let mut head = Head::new(code);
         if !not_modified {
@@ -370,27 +370,21 @@ impl Connection<'_> {
         let len = meta.len();
         let mut bytes = head.finish(len, close);
         if head_only || not_modified {
-            return self.send(&bytes, code, line);
+            return Ok(self.send(&bytes, code, line));
         }
         // Small files go out with the head in one write; large ones are
         // streamed in fixed chunks, so memory does not grow with the file.
-        let failed = || response::problem(Problem::Internal, close, head_only);
         if len <= MAX_CACHED_FILE {
-            return match self.ctx.small_files.content(path, meta) {
-                Ok(content) => {
-                    bytes.extend_from_slice(&content);
-                    self.send(&bytes, code, line)
-                }
-                Err(_) => self.send(&failed(), 500, line),
-            };
+            let content = self.ctx.small_files.content(path, meta);
+            let content = content.map_err(|_| Problem::Internal)?;
+            bytes.extend_from_slice(&content);
+            return Ok(self.send(&bytes, code, line));
         }
-        let Ok(file) = File::open(path) else {
-            return self.send(&failed(), 500, line);
-        };
+        let file = File::open(path).map_err(|_| Problem::Internal)?;
         self.log(line, code);
         let mut file = file.take(len);
         if self.stream.write_all(&bytes).is_err() {
-            return false;
+            return Ok(false);
         }
         let mut chunk = vec![0u8; FILE_CHUNK];
         let mut sent = 0u64;
@@ -399,7 +393,7 @@ impl Connection<'_> {
                 Ok(0) => break,
                 Ok(n) => {
                     if self.stream.write_all(&chunk[..n]).is_err() {
-                        return false;
+                        return Ok(false);
                     }
                     sent += n as u64;
                 }
@@ -409,7 +403,7 @@ impl Connection<'_> {
         }
         // A file that shrank while being sent broke its Content-Length: the
         // only honest end is to close.
-        sent == len
+        Ok(sent == len)
     }
 
     fn log(&self, line: &str, code: u16) {

@@ -4,7 +4,9 @@
 use rstest::rstest;
 use server::Mode;
 
-use crate::support::{assert_refused, assert_reply, is_closed, TestServer};
+use std::path::PathBuf;
+
+use crate::support::{assert_refused, assert_reply, is_closed, quiet_config, TestServer};
 
 /// Requests the server must refuse, with the code and the message the body
 /// names. Every one of them closes the connection.
@@ -451,4 +453,18 @@ fn long_but_fine_header_section_is_served(#[values(Mode::Single, Mode::Threaded)
     let request = format!("GET /hello.txt HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
     let (reply, _) = server.exchange(request.as_bytes());
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+}
+
+/// A file whose size changes between its stat and its read is a handler
+/// failure: `/proc` files stat as empty and then read as text.
+#[rstest]
+fn handler_failure_is_500_and_the_server_keeps_serving(
+    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+) {
+    let server = TestServer::start_with(mode, quiet_config(PathBuf::from("/proc/self")));
+    let (reply, mut stream) = server.exchange(b"GET /status HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_refused(&reply, 500, "the server failed to answer", true);
+    assert!(is_closed(&mut stream));
+    let (next, _) = server.exchange(b"GET /no-such-entry HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_refused(&next, 404, "no such file", server.closes_always());
 }
