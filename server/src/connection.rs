@@ -71,9 +71,12 @@ enum Reply {
 /// Serves `stream` until it closes. With `persistent` false (the single
 /// variant), the first response closes the connection.
 pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping: &AtomicBool) {
-    let peer = stream
-        .peer_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    // Only the access log needs the peer: no system call for it when quiet.
+    let peer = if ctx.quiet {
+        None
+    } else {
+        stream.peer_addr().ok()
+    };
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut conn = Connection {
@@ -92,7 +95,8 @@ struct Connection<'c> {
     stream: TcpStream,
     buf: Vec<u8>,
     ctx: &'c Context,
-    peer: SocketAddr,
+    /// The client's address, for the access log.
+    peer: Option<SocketAddr>,
     /// False once a request was refused: the client may still be sending.
     clean: bool,
     /// The socket's read timeout as last set, to skip a syscall per request.
@@ -409,7 +413,10 @@ impl Connection<'_> {
     fn log(&self, line: &str, code: u16) {
         if !self.ctx.quiet {
             let line = if line.is_empty() { "-" } else { line };
-            eprintln!("{} \"{}\" {}", self.peer, line, code);
+            match self.peer {
+                Some(peer) => eprintln!("{peer} \"{line}\" {code}"),
+                None => eprintln!("- \"{line}\" {code}"),
+            }
         }
     }
 
