@@ -12,7 +12,7 @@
 //! `SKIP_BROWSER_TEST=1` says to skip it (`.ci/run` installs Chromium).
 
 use crate::matrix::{case_dir, record_matrix, ACCEPTS, CODES, HEADS, SAME};
-use assert_cmd::cargo::cargo_bin_cmd;
+use crate::support::conformance;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -229,9 +229,7 @@ fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
     let dir = case_dir();
     let matrix = record_matrix(dir.path());
     let page = dir.path().join("report.html");
-    cargo_bin_cmd!("conformance")
-        .arg("--cases")
-        .arg(dir.path())
+    conformance(dir.path())
         .args(["report", "--input"])
         .arg(&matrix)
         .arg("--output")

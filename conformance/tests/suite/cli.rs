@@ -2,8 +2,10 @@
 //! `list` and `explain`. Each test owns a small case directory, so the
 //! catalogue growing never changes these answers.
 
-use crate::support::{answer_then_close, case_text, unused_addr, write_cases, Responder};
-use assert_cmd::cargo::cargo_bin_cmd;
+use crate::support::{
+    answer_then_close, case_text, conformance, stdout_with_code, unused_addr, write_cases,
+    Responder,
+};
 use assert_cmd::Command;
 use predicates::prelude::*;
 use std::path::Path;
@@ -68,22 +70,10 @@ fn case_dir() -> TempDir {
     dir
 }
 
-fn conformance(dir: &Path) -> Command {
-    let mut cmd = cargo_bin_cmd!("conformance");
-    cmd.arg("--cases").arg(dir);
-    cmd
-}
-
 fn run(dir: &Path, responder: &Responder) -> Command {
     let mut cmd = conformance(dir);
     cmd.args(["run", "--target", &responder.target(), "--timeout", "300"]);
     cmd
-}
-
-/// Runs the command, checks its exit code, returns its standard output.
-fn stdout_with_code(cmd: &mut Command, code: i32) -> String {
-    let assert = cmd.assert().code(code);
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 /// Exactly one line on stderr, starting `conformance: ` and containing `text`.

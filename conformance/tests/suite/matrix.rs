@@ -2,9 +2,9 @@
 //! of `explain`, against two in-test responders that answer the same four
 //! cases in the ways a diff tells apart.
 
-use crate::support::{case_text, response, write_cases, Requests, Responder};
-use assert_cmd::cargo::cargo_bin_cmd;
-use assert_cmd::Command;
+use crate::support::{
+    case_text, conformance, response, stdout_with_code, write_cases, Requests, Responder,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;
@@ -74,17 +74,6 @@ pub fn responder(strict: bool) -> Responder {
             }
         }
     })
-}
-
-fn conformance(dir: &Path) -> Command {
-    let mut cmd = cargo_bin_cmd!("conformance");
-    cmd.arg("--cases").arg(dir);
-    cmd
-}
-
-fn stdout_of(cmd: &mut Command, code: i32) -> String {
-    let assert = cmd.assert().code(code);
-    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
 
 /// Records both responders into `<dir>/matrix.json` as `lenient` and
@@ -253,7 +242,7 @@ fn report_html_then_one_row_per_case_and_one_column_per_server() {
 fn report_markdown_then_scores_and_one_row_per_case() {
     let dir = case_dir();
     let matrix = record_matrix(dir.path());
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path())
             .args(["report", "--format", "markdown", "--input"])
             .arg(&matrix),
@@ -277,7 +266,7 @@ fn report_markdown_then_scores_and_one_row_per_case() {
 fn report_scores_then_table_alone() {
     let dir = case_dir();
     let matrix = record_matrix(dir.path());
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path())
             .args(["report", "--format", "scores", "--input"])
             .arg(&matrix),
@@ -303,7 +292,7 @@ fn diff_of_two_responders_then_grouped_by_kind() {
     let dir = case_dir();
     let lenient = responder(false);
     let strict = responder(true);
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path()).args([
             "diff",
             "--timeout",
@@ -339,7 +328,7 @@ fn diff_of_two_responders_then_grouped_by_kind() {
 fn diff_of_a_server_with_itself_then_no_differences() {
     let dir = case_dir();
     let server = responder(true);
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path()).args([
             "diff",
             "--target",
@@ -436,7 +425,7 @@ fn explain_with_matrix_then_each_server_answer_listed() {
     let dir = case_dir();
     let matrix = dir.path().join("results.json");
     std::fs::write(&matrix, FIXTURE_MATRIX).unwrap();
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path())
             .args(["explain", CODES, "--matrix"])
             .arg(&matrix),
@@ -450,7 +439,7 @@ fn explain_with_matrix_then_each_server_answer_listed() {
         ),
         "{out}"
     );
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path())
             .args(["explain", SAME, "--matrix"])
             .arg(&matrix),
@@ -466,7 +455,7 @@ fn explain_with_matrix_then_each_server_answer_listed() {
 fn explain_without_matrix_then_says_so_and_exit_0() {
     let dir = case_dir();
     let missing = dir.path().join("none.json");
-    let out = stdout_of(
+    let out = stdout_with_code(
         conformance(dir.path())
             .args(["explain", CODES, "--matrix"])
             .arg(&missing),

@@ -1,6 +1,8 @@
 //! Test responders: tiny TCP servers on `127.0.0.1:0`, each answering in one
 //! fixed (wrong or hostile) way, and helpers to build cases.
 
+use assert_cmd::cargo::cargo_bin_cmd;
+use assert_cmd::Command;
 use conformance::case::{self, Case};
 use conformance::date::format_imf_fixdate;
 use std::io::{Read, Write};
@@ -242,4 +244,17 @@ pub fn write_cases(dir: &Path, cases: &[(&str, String)]) {
     for (id, text) in cases {
         std::fs::write(dir.join(format!("{id}.toml")), text).expect("write case file");
     }
+}
+
+/// The `conformance` binary reading its cases from `dir`.
+pub fn conformance(dir: &Path) -> Command {
+    let mut cmd = cargo_bin_cmd!("conformance");
+    cmd.arg("--cases").arg(dir);
+    cmd
+}
+
+/// Runs the command, checks its exit code, returns its standard output.
+pub fn stdout_with_code(cmd: &mut Command, code: i32) -> String {
+    let assert = cmd.assert().code(code);
+    String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
