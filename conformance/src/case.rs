@@ -5,12 +5,19 @@
 //! [`Step`], so everything after loading deals only with steps.
 
 use crate::escape::{self, EscapeError};
+use crate::template::{Template, Var};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Where the catalogue lives inside the repository.
+/// Where the catalogue lives inside the repository; the compiled-in
+/// catalogue's cases name their files under it.
 pub const CATALOGUE_DIR: &str = "fixtures/cases";
+
+/// The catalogue compiled into this crate by `build.rs`.
+mod compiled {
+    include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+}
 
 /// A requirement's strength: `must` cases fail the run when broken,
 /// `should` and `may` cases warn, `info` cases are recorded, never scored.
@@ -158,12 +165,16 @@ pub enum Token {
     Reset,
     /// `"timeout"`: nothing arrived before the case's timeout.
     Timeout,
+    /// `"control"`: a response with the status code the control GET got,
+    /// for a request that is to be served normally.
+    Control,
 }
 
 impl Token {
     /// Parses a token as written in a case file.
     pub fn parse(text: &str) -> Option<Token> {
         match text {
+            "control" => return Some(Token::Control),
             "close" => return Some(Token::Close),
             "reset" => return Some(Token::Reset),
             "timeout" => return Some(Token::Timeout),
@@ -192,6 +203,7 @@ impl fmt::Display for Token {
             Token::Close => f.write_str("close"),
             Token::Reset => f.write_str("reset"),
             Token::Timeout => f.write_str("timeout"),
+            Token::Control => f.write_str("control"),
         }
     }
 }
@@ -267,6 +279,54 @@ impl fmt::Display for Check {
     }
 }
 
+/// What a case requires of the target beyond HTTP itself; without it the
+/// case is graded `skip`, with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Need {
+    /// `fixture-root`: the target serves this repository's `fixtures/root`
+    /// (the run says so with `--fixture-root`).
+    FixtureRoot,
+    /// `etag`: the control response carried an `ETag`.
+    Etag,
+    /// `last-modified`: the control response carried a `Last-Modified`.
+    LastModified,
+}
+
+impl Need {
+    /// Every need, in the README's order.
+    pub const ALL: [Need; 3] = [Need::FixtureRoot, Need::Etag, Need::LastModified];
+
+    /// The name used in case files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Need::FixtureRoot => "fixture-root",
+            Need::Etag => "etag",
+            Need::LastModified => "last-modified",
+        }
+    }
+
+    /// Parses a need as written in a case file.
+    pub fn parse(name: &str) -> Option<Need> {
+        Need::ALL.into_iter().find(|n| n.as_str() == name)
+    }
+
+    /// The need a template variable implies: its value comes from the
+    /// control response, which may lack it.
+    pub fn of_var(var: Var) -> Option<Need> {
+        match var {
+            Var::Etag => Some(Need::Etag),
+            Var::LastModified => Some(Need::LastModified),
+            Var::Path | Var::Host | Var::Length => None,
+        }
+    }
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The acceptable outcomes of one response, and the checks on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expect {
@@ -283,8 +343,9 @@ pub struct Expect {
 pub struct Step {
     /// Milliseconds to wait before sending (fragmented writes).
     pub pause_ms: u64,
-    /// The exact bytes to write; `None` reads the next response only.
-    pub send: Option<Vec<u8>>,
+    /// The bytes to write, as a template the run fills in; `None` reads the
+    /// next response only.
+    pub send: Option<Template>,
     /// `send` as the case file writes it (escapes, repeats), for `explain`.
     pub send_source: Option<String>,
     /// What to read and how to grade it; `None` only writes.
@@ -314,6 +375,9 @@ pub struct Case {
     pub timeout_ms: Option<u64>,
     /// The writes and reads, in order (at least one step reads).
     pub steps: Vec<Step>,
+    /// What the case requires of the target: the file's `needs`, and those
+    /// its variables imply; sorted, each once.
+    pub needs: Vec<Need>,
     /// The file the case was loaded from.
     pub file: PathBuf,
 }
@@ -435,6 +499,8 @@ pub enum Problem {
     },
     /// `timeout_ms = 0`.
     ZeroTimeout,
+    /// A `needs` entry that is not one of the README's.
+    UnknownNeed(String),
 }
 
 impl fmt::Display for Problem {
@@ -513,6 +579,11 @@ impl fmt::Display for Problem {
                 write!(f, "{field}: check `{check}` is listed more than once")
             }
             Problem::ZeroTimeout => f.write_str("timeout_ms must be more than 0"),
+            Problem::UnknownNeed(need) => write!(
+                f,
+                "unknown need `{need}` (expected one of: {})",
+                join(Need::ALL.iter().map(|n| n.as_str()))
+            ),
         }
     }
 }
@@ -563,22 +634,43 @@ impl fmt::Display for CatalogueError {
 
 impl std::error::Error for CatalogueError {}
 
-/// The catalogue directory to use when none is given: `fixtures/cases`
-/// under the current directory if it exists, else the one next to this
-/// crate in the repository.
-pub fn default_catalogue_dir() -> PathBuf {
-    let here = PathBuf::from(CATALOGUE_DIR);
-    if here.is_dir() {
-        return here;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(CATALOGUE_DIR)
+/// The catalogue compiled into this crate: every case file of
+/// `fixtures/cases` as it was at build time, sorted by id. A binary needs no
+/// checkout to find its cases; `--cases DIR` reads another catalogue
+/// ([`load_catalogue`]).
+pub fn builtin_catalogue() -> Result<Vec<Case>, CatalogueError> {
+    parse_catalogue(
+        compiled::FILES
+            .iter()
+            .map(|&(name, text)| (Path::new(CATALOGUE_DIR).join(name), text.to_string())),
+    )
+}
+
+/// How many cases the compiled-in catalogue has, and its fingerprint (the
+/// short content hash `--version` shows).
+pub fn builtin_fingerprint() -> (usize, &'static str) {
+    (compiled::FILES.len(), compiled::FINGERPRINT)
+}
+
+/// The fingerprint of a catalogue's files, as `--version` names the
+/// compiled-in one: `(file name, text)` pairs in any order.
+pub fn fingerprint(files: &[(String, String)]) -> String {
+    let mut sorted: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    sorted.sort();
+    crate::fingerprint::fingerprint(sorted)
 }
 
 /// Loads every `*.toml` file in `dir`, sorted by id. Every invalid file is
 /// reported, not just the first.
 pub fn load_catalogue(dir: &Path) -> Result<Vec<Case>, CatalogueError> {
+    parse_catalogue(read_catalogue_files(dir)?)
+}
+
+/// Every `*.toml` file in `dir` with its text.
+pub fn read_catalogue_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, CatalogueError> {
     let read_dir_error = |e: std::io::Error| CatalogueError::ReadDir {
         dir: dir.to_path_buf(),
         error: e.to_string(),
@@ -593,12 +685,41 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<Case>, CatalogueError> {
     if files.is_empty() {
         return Err(CatalogueError::Empty(dir.to_path_buf()));
     }
-    let mut cases = Vec::with_capacity(files.len());
+    files.sort();
+    let mut texts = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
     for file in files {
-        match load_case(&file) {
-            Ok(case) => cases.push(case),
-            Err(e) => errors.push(e),
+        match std::fs::read_to_string(&file) {
+            Ok(text) => texts.push((file, text)),
+            Err(e) => errors.push(CaseError {
+                file,
+                problem: Problem::Read(e.to_string()),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CatalogueError::Invalid(errors));
+    }
+    Ok(texts)
+}
+
+/// Parses and validates case files given as (path, text), sorted by id.
+fn parse_catalogue(
+    files: impl IntoIterator<Item = (PathBuf, String)>,
+) -> Result<Vec<Case>, CatalogueError> {
+    let mut cases = Vec::new();
+    let mut errors = Vec::new();
+    for (file, text) in files {
+        let stem = file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match parse_case(&stem, &text) {
+            Ok(mut case) => {
+                case.file = file;
+                cases.push(case);
+            }
+            Err(problem) => errors.push(CaseError { file, problem }),
         }
     }
     if !errors.is_empty() {
@@ -638,6 +759,8 @@ struct RawCase {
     level: String,
     explain: String,
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    needs: Vec<String>,
     request: Option<String>,
     expect: Option<RawExpect>,
     steps: Option<Vec<RawStep>>,
@@ -725,6 +848,16 @@ pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
             validate_steps(raw_steps)?
         }
     };
+    let mut needs = Vec::new();
+    for name in raw.needs {
+        needs.push(Need::parse(&name).ok_or(Problem::UnknownNeed(name))?);
+    }
+    for step in &steps {
+        let vars = step.send.as_ref().map(Template::vars).unwrap_or_default();
+        needs.extend(vars.into_iter().filter_map(Need::of_var));
+    }
+    needs.sort();
+    needs.dedup();
     Ok(Case {
         id: raw.id,
         title: raw.title,
@@ -736,6 +869,7 @@ pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
         explain: raw.explain,
         timeout_ms: raw.timeout_ms,
         steps,
+        needs,
         file: PathBuf::new(),
     })
 }
@@ -770,15 +904,15 @@ fn validate_steps(raw_steps: Vec<RawStep>) -> Result<Vec<Step>, Problem> {
     Ok(steps)
 }
 
-fn decode_send(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
-    let bytes = escape::decode(text).map_err(|error| Problem::Escape {
+fn decode_send(field: &str, text: &str) -> Result<Template, Problem> {
+    let template = escape::decode_template(text).map_err(|error| Problem::Escape {
         field: field.to_string(),
         error,
     })?;
-    if bytes.is_empty() {
+    if template.is_empty() {
         return Err(Problem::EmptySend(field.to_string()));
     }
-    Ok(bytes)
+    Ok(template)
 }
 
 fn validate_expect(field: &str, raw: RawExpect) -> Result<Expect, Problem> {
@@ -906,7 +1040,7 @@ checks = ["date", "content-length"]
         let step = &case.steps[0];
         assert_eq!(step.pause_ms, 0);
         assert_eq!(
-            step.send.as_deref(),
+            step.send.as_ref().and_then(Template::as_literal),
             Some(&b"GET / HTTP/1.1\r\nHost : localhost\r\n\r\n"[..])
         );
         let expect = step.expect.as_ref().unwrap();
@@ -952,7 +1086,7 @@ expect = { pass = ["close", "timeout"], checks = ["closed"] }
 
     #[test]
     fn token_display_then_round_trips() {
-        for text in ["400", "4xx", "close", "reset", "timeout"] {
+        for text in ["400", "4xx", "close", "reset", "timeout", "control"] {
             assert_eq!(Token::parse(text).unwrap().to_string(), text);
         }
     }
@@ -1166,6 +1300,65 @@ expect = { pass = ["close", "timeout"], checks = ["closed"] }
     fn empty_request_then_rejected() {
         let body = SINGLE.replace(r"'GET / HTTP/1.1\r\nHost : localhost\r\n\r\n'", "''");
         assert_eq!(problem(&body), Problem::EmptySend("request".into()));
+    }
+
+    #[test]
+    fn needs_then_parsed_with_those_variables_imply() {
+        let body = SINGLE.replace(
+            r"'GET / HTTP/1.1\r\nHost : localhost\r\n\r\n'",
+            r"'GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-Match: {etag}\r\n\r\n'",
+        );
+        let text = case_text(&format!("needs = [\"fixture-root\"]\n{body}"));
+        let case = parse_case(STEM, &text).unwrap();
+        assert_eq!(case.needs, [Need::FixtureRoot, Need::Etag]);
+        let send = case.steps[0].send.as_ref().unwrap();
+        assert_eq!(send.vars(), [Var::Path, Var::Host, Var::Etag]);
+    }
+
+    #[test]
+    fn no_needs_and_no_captured_variables_then_none() {
+        let case = parse_case(STEM, &case_text(SINGLE)).unwrap();
+        assert!(case.needs.is_empty());
+    }
+
+    #[test]
+    fn unknown_need_then_named() {
+        let text = case_text(&format!("needs = [\"docroot\"]\n{SINGLE}"));
+        assert_eq!(
+            parse_case(STEM, &text).unwrap_err(),
+            Problem::UnknownNeed("docroot".into())
+        );
+    }
+
+    #[test]
+    fn unknown_variable_then_field_and_column_named() {
+        let body = SINGLE.replace(r"Host : localhost", r"Host: {hots}");
+        match problem(&body) {
+            Problem::Escape { field, error } => {
+                assert_eq!(field, "request");
+                assert_eq!(error.kind, escape::EscapeErrorKind::UnknownVariable);
+                assert_eq!(error.column, 25);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn builtin_catalogue_then_every_compiled_file_parses() {
+        let cases = builtin_catalogue().unwrap();
+        let (count, fingerprint) = builtin_fingerprint();
+        assert_eq!(cases.len(), count);
+        assert_eq!(fingerprint.len(), 12);
+        assert!(cases[0].file.starts_with(CATALOGUE_DIR));
+    }
+
+    #[test]
+    fn fingerprint_then_independent_of_order_and_sensitive_to_content() {
+        let a = ("a.toml".to_string(), "x".to_string());
+        let b = ("b.toml".to_string(), "y".to_string());
+        let one = fingerprint(&[a.clone(), b.clone()]);
+        assert_eq!(one, fingerprint(&[b.clone(), a.clone()]));
+        assert_ne!(one, fingerprint(&[a, ("b.toml".into(), "z".into())]));
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! notation for reports and snapshots.
 //!
 //! The notation (fixtures/cases/README.md) makes every byte visible so that
-//! editors and git cannot change what is sent: `\r \n \t \0 \\ \xHH`, and
-//! `\{N:TEXT}` for TEXT repeated N times.
+//! editors and git cannot change what is sent: `\r \n \t \0 \\ \xHH`,
+//! `\{N:TEXT}` for TEXT repeated N times, and `{name}` for a variable the
+//! run fills in ([`crate::template`]).
 
 use crate::limits::MAX_DECODED_BYTES;
+use crate::template::{Part, Template, Var};
 use std::fmt;
 
 /// The most digits a repeat count may have; anything longer is over
@@ -47,6 +49,14 @@ pub enum EscapeErrorKind {
     NestedRepeat,
     /// The decoded bytes would exceed [`MAX_DECODED_BYTES`].
     TooLarge,
+    /// `{name}` with a name that is not a variable.
+    UnknownVariable,
+    /// `{` with no closing `}`.
+    UnterminatedVariable,
+    /// A raw `{` inside a repeat, where no variable may stand.
+    BraceInRepeat,
+    /// A variable where only fixed bytes may stand.
+    Variable,
 }
 
 impl fmt::Display for EscapeErrorKind {
@@ -63,6 +73,17 @@ impl fmt::Display for EscapeErrorKind {
             Self::UnterminatedRepeat => "repeat is missing its closing '}'",
             Self::NestedRepeat => "a repeat cannot contain another repeat",
             Self::TooLarge => "decodes to more than 16 MiB",
+            Self::UnknownVariable => {
+                "unknown variable (expected {path}, {host}, {etag}, {last-modified} or {length}; \
+                 write a literal { as \\x7b)"
+            }
+            Self::UnterminatedVariable => {
+                "variable is missing its closing '}' (write a literal { as \\x7b)"
+            }
+            Self::BraceInRepeat => {
+                "'{' inside a repeat (a variable cannot be repeated; write a literal { as \\x7b)"
+            }
+            Self::Variable => "a variable cannot be used here",
         })
     }
 }
@@ -75,34 +96,88 @@ impl fmt::Display for EscapeError {
 
 impl std::error::Error for EscapeError {}
 
-/// Decodes a case-format string into the bytes it stands for.
+/// Decodes a case-format string that has no variables into the bytes it
+/// stands for.
+pub fn decode(text: &str) -> Result<Vec<u8>, EscapeError> {
+    let template = decode_template(text)?;
+    match template.as_literal() {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => {
+            let at = text.find('{').unwrap_or(0);
+            Err(error_at(text[..at].chars().count(), EscapeErrorKind::Variable))
+        }
+    }
+}
+
+/// Decodes a case-format string into a template: bytes and variables.
 ///
 /// ```text
-/// escaped = *( plain / escape / repeat )
-/// plain   = %x20-5B / %x5D-7E              ; printable ASCII except "\"
-/// escape  = "\r" / "\n" / "\t" / "\0" / "\\" / "\x" 2HEXDIG
-/// repeat  = "\{" 1*DIGIT ":" 1*( plain-but-"}" / escape ) "}"
+/// escaped  = *( plain / escape / repeat / variable )
+/// plain    = %x20-5B / %x5D-7A / %x7C-7E   ; printable ASCII except "\" and "{"
+/// escape   = "\r" / "\n" / "\t" / "\0" / "\\" / "\x" 2HEXDIG
+/// repeat   = "\{" 1*DIGIT ":" 1*( plain-but-"}" / escape ) "}"
+/// variable = "{" ( "path" / "host" / "etag" / "last-modified" / "length" ) "}"
 /// ```
-pub fn decode(text: &str) -> Result<Vec<u8>, EscapeError> {
+pub fn decode_template(text: &str) -> Result<Template, EscapeError> {
     let chars: Vec<char> = text.chars().collect();
+    let mut parts = Vec::new();
     let mut out = Vec::with_capacity(chars.len());
+    let mut total = 0;
     let mut i = 0;
     while i < chars.len() {
+        let before = out.len();
+        if chars[i] == '{' {
+            let (var, next) = decode_variable(&chars, i)?;
+            parts.push(Part::Bytes(std::mem::take(&mut out)));
+            parts.push(Part::Var(var));
+            i = next;
+            continue;
+        }
         if chars[i] == '\\' && chars.get(i + 1) == Some(&'{') {
-            i = decode_repeat(&chars, i, &mut out)?;
+            i = decode_repeat(&chars, i, total, &mut out)?;
         } else {
             i = decode_one(&chars, i, &mut out)?;
         }
-        if out.len() > MAX_DECODED_BYTES {
+        total += out.len() - before;
+        if total > MAX_DECODED_BYTES {
             return Err(error_at(i.saturating_sub(1), EscapeErrorKind::TooLarge));
         }
     }
-    Ok(out)
+    parts.push(Part::Bytes(out));
+    Ok(Template::from_parts(parts))
+}
+
+/// Decodes `{name}` starting at `start` (the brace); returns the variable
+/// and the index after the closing brace.
+fn decode_variable(chars: &[char], start: usize) -> Result<(Var, usize), EscapeError> {
+    let name_start = start + 1;
+    let mut i = name_start;
+    while i < chars.len() && (chars[i].is_ascii_lowercase() || chars[i] == '-') {
+        i += 1;
+    }
+    if chars.get(i) != Some(&'}') {
+        let kind = if i == chars.len() || i > name_start {
+            EscapeErrorKind::UnterminatedVariable
+        } else {
+            EscapeErrorKind::UnknownVariable
+        };
+        return Err(error_at(start, kind));
+    }
+    let name: String = chars[name_start..i].iter().collect();
+    match Var::parse(&name) {
+        Some(var) => Ok((var, i + 1)),
+        None => Err(error_at(start, EscapeErrorKind::UnknownVariable)),
+    }
 }
 
 /// Decodes `\{N:TEXT}` starting at `start` (the backslash); returns the index
 /// after the closing brace.
-fn decode_repeat(chars: &[char], start: usize, out: &mut Vec<u8>) -> Result<usize, EscapeError> {
+fn decode_repeat(
+    chars: &[char],
+    start: usize,
+    so_far: usize,
+    out: &mut Vec<u8>,
+) -> Result<usize, EscapeError> {
     let mut i = start + 2;
     let digits_start = i;
     while i < chars.len() && chars[i].is_ascii_digit() {
@@ -127,6 +202,7 @@ fn decode_repeat(chars: &[char], start: usize, out: &mut Vec<u8>) -> Result<usiz
             Some('\\') if chars.get(i + 1) == Some(&'{') => {
                 return Err(error_at(i, EscapeErrorKind::NestedRepeat))
             }
+            Some('{') => return Err(error_at(i, EscapeErrorKind::BraceInRepeat)),
             Some(_) => i = decode_one(chars, i, &mut unit)?,
         }
     }
@@ -136,7 +212,7 @@ fn decode_repeat(chars: &[char], start: usize, out: &mut Vec<u8>) -> Result<usiz
     let total = unit
         .len()
         .checked_mul(count)
-        .and_then(|n| n.checked_add(out.len()));
+        .and_then(|n| n.checked_add(so_far));
     match total {
         Some(n) if n <= MAX_DECODED_BYTES => {}
         _ => return Err(error_at(start, EscapeErrorKind::TooLarge)),
@@ -193,7 +269,8 @@ fn error_at(index: usize, kind: EscapeErrorKind) -> EscapeError {
 }
 
 /// Renders bytes in the case notation: printable ASCII as itself, `\` as
-/// `\\`, CR LF HT NUL as `\r \n \t \0`, every other byte as `\xHH`.
+/// `\\`, CR LF HT NUL as `\r \n \t \0`, every other byte (and `{`, which
+/// would start a variable) as `\xHH`.
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
@@ -208,6 +285,30 @@ pub fn encode_lines(bytes: &[u8]) -> Vec<String> {
     bytes.split_inclusive(|&b| b == b'\n').map(encode).collect()
 }
 
+/// A template in the case notation, one string per line like
+/// [`encode_lines`], its variables written `{name}`.
+pub fn encode_template_lines(template: &Template) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for part in template.parts() {
+        match part {
+            Part::Bytes(bytes) => {
+                for &b in bytes {
+                    push_escaped(&mut line, b);
+                    if b == b'\n' {
+                        lines.push(std::mem::take(&mut line));
+                    }
+                }
+            }
+            Part::Var(var) => line.push_str(&var.to_string()),
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn push_escaped(out: &mut String, b: u8) {
     match b {
         b'\\' => out.push_str("\\\\"),
@@ -215,6 +316,7 @@ fn push_escaped(out: &mut String, b: u8) {
         b'\n' => out.push_str("\\n"),
         b'\t' => out.push_str("\\t"),
         0 => out.push_str("\\0"),
+        b'{' => out.push_str("\\x7b"),
         0x20..=0x7e => out.push(b as char),
         _ => out.push_str(&format!("\\x{b:02x}")),
     }
@@ -322,15 +424,93 @@ mod tests {
         );
     }
 
+    fn template(text: &str) -> Template {
+        decode_template(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    }
+
+    #[test]
+    fn variables_then_parts_between_bytes() {
+        let t = template(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert_eq!(t.vars(), [Var::Path, Var::Host]);
+        assert_eq!(
+            t.parts(),
+            [
+                Part::Bytes(b"GET ".to_vec()),
+                Part::Var(Var::Path),
+                Part::Bytes(b" HTTP/1.1\r\nHost: ".to_vec()),
+                Part::Var(Var::Host),
+                Part::Bytes(b"\r\n\r\n".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_variable_name_then_parsed() {
+        let t = template("{path}{host}{etag}{last-modified}{length}");
+        assert_eq!(t.vars(), Var::ALL);
+    }
+
+    #[test]
+    fn hex_brace_then_literal_not_a_variable() {
+        assert_eq!(decode(r"\x7bpath}").unwrap(), b"{path}");
+    }
+
+    #[test]
+    fn unknown_variable_then_error_at_its_brace() {
+        let err = decode_template("GET {paht} HTTP/1.1").unwrap_err();
+        assert_eq!((err.kind, err.column), (EscapeErrorKind::UnknownVariable, 5));
+        assert_eq!(
+            decode_template("a{}").unwrap_err().kind,
+            EscapeErrorKind::UnknownVariable
+        );
+        assert_eq!(
+            decode_template("a{Path}").unwrap_err().kind,
+            EscapeErrorKind::UnknownVariable
+        );
+    }
+
+    #[test]
+    fn unclosed_variable_then_error() {
+        assert_eq!(
+            decode_template("GET {path HTTP/1.1").unwrap_err().kind,
+            EscapeErrorKind::UnterminatedVariable
+        );
+        assert_eq!(
+            decode_template("GET {").unwrap_err().kind,
+            EscapeErrorKind::UnterminatedVariable
+        );
+    }
+
+    #[test]
+    fn variable_inside_repeat_then_error() {
+        assert_eq!(kind(r"\{3:{path}}"), EscapeErrorKind::BraceInRepeat);
+    }
+
+    #[test]
+    fn variable_where_bytes_are_needed_then_error() {
+        assert_eq!(kind("ab{host}"), EscapeErrorKind::Variable);
+        assert_eq!(decode("ab{host}").unwrap_err().column, 3);
+    }
+
     #[test]
     fn encode_then_case_notation() {
         assert_eq!(encode(b"a\\b\r\n\t\0\x7f\xff"), r"a\\b\r\n\t\0\x7f\xff");
+        assert_eq!(encode(b"{path}"), r"\x7bpath}");
     }
 
     #[test]
     fn encode_then_decode_round_trips() {
         let bytes: Vec<u8> = (0..=255).collect();
         assert_eq!(decode(&encode(&bytes)).unwrap(), bytes);
+    }
+
+    #[test]
+    fn template_lines_then_variables_by_name_split_after_lf() {
+        let t = template(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert_eq!(
+            encode_template_lines(&t),
+            [r"GET {path} HTTP/1.1\r\n", r"Host: {host}\r\n", r"\r\n"]
+        );
     }
 
     #[test]

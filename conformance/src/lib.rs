@@ -4,7 +4,11 @@
 //!
 //! The pieces, in the order a run uses them:
 //!
-//! - [`case`] loads and validates the catalogue (`fixtures/cases/*.toml`);
+//! - [`case`] loads and validates the catalogue (`fixtures/cases/*.toml`,
+//!   compiled into the crate; [`template`] holds the variables a case's
+//!   bytes may use);
+//! - [`control`] asks the target for one resource before any case, to learn
+//!   what the cases are graded relative to;
 //! - [`wire`] is the raw TCP client that plays a case's steps and records
 //!   what came back;
 //! - [`verdict`] grades each recorded outcome against the case;
@@ -24,17 +28,21 @@ pub mod baseline;
 pub mod case;
 pub mod date;
 pub mod diff;
+pub mod control;
 pub mod escape;
+mod fingerprint;
 pub mod limits;
 pub mod matrix;
 pub mod page;
 pub mod report;
 pub mod run;
 pub mod snapshot;
+pub mod template;
 pub mod verdict;
 pub mod wire;
 
-pub use case::{Case, Check, Expect, Group, Level, Step, Token};
-pub use run::{run_cases, CaseResult, RunOptions, StepResult};
+pub use case::{Case, Check, Expect, Group, Level, Need, Step, Token};
+pub use control::Control;
+pub use run::{run_cases, CaseResult, Environment, RunOptions, StepResult};
 pub use verdict::Grade;
 pub use wire::{Outcome, Response};

@@ -3,18 +3,21 @@
 //! servers as a report.
 //!
 //! Exit codes: 0 conformant, 1 a `must` failed (outside the baseline),
-//! 2 usage error or empty selection, 3 target unreachable.
+//! 2 usage error or empty selection, 3 target unreachable or not speaking
+//! HTTP/1.x, 4 no case could be graded (every case skipped or errored).
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use conformance::baseline::Baseline;
 use conformance::case::{self, Case, Level};
+use conformance::control::{self, Control, ControlError};
+use conformance::template::{Values, DEFAULT_HOST, DEFAULT_PATH};
 use conformance::diff::{self, Target};
 use conformance::matrix::{self, Matrix, MatrixError, ServerAnswers};
 use conformance::report::{self, Format, ReportContext, Summary};
-use conformance::run::{self, RunOptions};
+use conformance::run::{self, Environment, RunOptions};
 use conformance::snapshot::{self, SnapshotOptions};
-use conformance::{date, escape, page, wire};
+use conformance::{date, escape, page};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Write;
@@ -29,8 +32,20 @@ const EXIT_CONFORMANT: u8 = 0;
 const EXIT_NONCONFORMANT: u8 = 1;
 /// Exit code: bad arguments, a bad case or baseline file, an empty selection.
 const EXIT_USAGE: u8 = 2;
-/// Exit code: the target did not accept a connection before any case ran.
+/// Exit code: the target did not accept a connection, or did not answer the
+/// control request with HTTP/1.x, before any case ran.
 const EXIT_UNREACHABLE: u8 = 3;
+/// Exit code: every case ended as skip or error, so nothing was graded.
+const EXIT_NOTHING_GRADED: u8 = 4;
+
+/// The exit codes, for `--help`.
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  conformant: no must case failed (or none beyond the baseline)
+  1  a must case failed (with --baseline: one not listed in it)
+  2  usage error, an empty selection, or a control request not answered 2xx
+  3  the target is unreachable or does not speak HTTP/1.x (checked before any case)
+  4  nothing was graded: every case was skipped or could not be run";
 /// Request bytes longer than this are shown by `explain` as the case file
 /// writes them (with repeats) instead of byte by byte.
 const EXPLAIN_BYTES: usize = 1024;
@@ -41,11 +56,12 @@ const SUGGESTIONS: usize = 3;
 #[derive(Parser)]
 #[command(
     name = "conformance",
-    version,
-    about = "Raw-socket HTTP/1.1 conformance cases with RFC verdicts"
+    version = env!("CONFORMANCE_VERSION"),
+    about = "Raw-socket HTTP/1.1 conformance cases with RFC verdicts",
+    after_help = EXIT_CODES_HELP
 )]
 struct Cli {
-    /// Directory of case files [default: fixtures/cases]
+    /// Read the cases from DIR instead of the catalogue compiled into this binary
     #[arg(long, global = true, value_name = "DIR")]
     cases: Option<PathBuf>,
     #[command(subcommand)]
@@ -55,6 +71,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run cases against a server and grade its answers
+    #[command(after_help = EXIT_CODES_HELP)]
     Run(RunArgs),
     /// List the cases: id, level, group, title
     List(Selection),
@@ -66,6 +83,12 @@ enum Command {
         /// The matrix to show answers from [default: matrix/results.json]
         #[arg(long, value_name = "FILE")]
         matrix: Option<PathBuf>,
+        /// Show the bytes as a run with this --path would send them
+        #[arg(long, value_name = "PATH", default_value = DEFAULT_PATH)]
+        path: String,
+        /// Show the bytes as a run with this --host would send them
+        #[arg(long, value_name = "VALUE", default_value = DEFAULT_HOST)]
+        host: String,
     },
     /// Run the cases against two or more targets and list only the cases
     /// they answer differently, grouped by kind of difference
@@ -75,16 +98,16 @@ enum Command {
     Report(ReportArgs),
 }
 
-/// Which cases to take.
 /// How fast and how patiently cases run, shared by `run` and `diff`.
 #[derive(Args)]
 struct Pace {
     /// Per-step timeout in milliseconds (a case's own timeout_ms raises it)
     #[arg(long, value_name = "MS", default_value_t = conformance::limits::DEFAULT_TIMEOUT.as_millis() as u64)]
     timeout: u64,
-    /// How many cases run at once against each target (1 for a server that serves one connection at a time)
-    #[arg(long, value_name = "N", default_value_t = conformance::limits::DEFAULT_JOBS)]
-    jobs: usize,
+    /// How many cases run at once against each target [default: 8, or 1 when
+    /// the control finds that the target serves one connection at a time]
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
 }
 
 impl Pace {
@@ -93,14 +116,62 @@ impl Pace {
         if self.timeout == 0 {
             return Err(Failure::Usage("--timeout must be at least 1 ms".into()));
         }
-        if self.jobs == 0 {
+        if self.jobs == Some(0) {
             return Err(Failure::Usage("--jobs must be at least 1".into()));
         }
         Ok(RunOptions {
             timeout: Duration::from_millis(self.timeout),
-            jobs: self.jobs,
-            timeout_cap: None,
+            jobs: self.jobs.unwrap_or(conformance::limits::DEFAULT_JOBS),
+            ..RunOptions::default()
         })
+    }
+}
+
+/// What the target serves, shared by `run` and `diff`.
+#[derive(Args)]
+struct Resource {
+    /// An existing resource on the target that answers GET with 2xx: the
+    /// cases' requests are made against it
+    #[arg(long, value_name = "PATH")]
+    path: Option<String>,
+    /// The Host value the cases send
+    #[arg(long, value_name = "VALUE", default_value = DEFAULT_HOST)]
+    host: String,
+    /// The target serves this repository's fixtures/root: also run the
+    /// cases that need its files and directories
+    #[arg(long)]
+    fixture_root: bool,
+}
+
+impl Resource {
+    /// The path to test against: `--path`, else the target URL's path, else `/`.
+    fn path(&self, from_target: Option<&str>) -> Result<String, Failure> {
+        let path = self
+            .path
+            .as_deref()
+            .or(from_target)
+            .unwrap_or(DEFAULT_PATH);
+        let origin_form = path.starts_with('/')
+            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        if !origin_form {
+            return Err(Failure::Usage(format!(
+                "--path must be an absolute path such as /index.html (visible ASCII, no #), \
+                 got \"{}\"",
+                escape::encode(path.as_bytes())
+            )));
+        }
+        Ok(path.to_string())
+    }
+
+    /// The Host value, once known to be one field value of visible ASCII.
+    fn host(&self) -> Result<String, Failure> {
+        if self.host.is_empty() || !self.host.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Failure::Usage(format!(
+                "--host must be visible ASCII without spaces, got \"{}\"",
+                escape::encode(self.host.as_bytes())
+            )));
+        }
+        Ok(self.host.clone())
     }
 }
 
@@ -119,9 +190,11 @@ struct Selection {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The server to test
+    /// The server to test: HOST:PORT, or http://HOST:PORT/PATH
     #[arg(long, value_name = "HOST:PORT")]
     target: String,
+    #[command(flatten)]
+    resource: Resource,
     /// A name for the target in reports [default: the target]
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
@@ -168,6 +241,8 @@ struct DiffArgs {
     /// A server to compare, as NAME=HOST:PORT or HOST:PORT (at least two)
     #[arg(long = "target", value_name = "[NAME=]HOST:PORT", required = true)]
     targets: Vec<String>,
+    #[command(flatten)]
+    resource: Resource,
     #[command(flatten)]
     selection: Selection,
     #[command(flatten)]
@@ -218,7 +293,8 @@ enum FormatArg {
 enum Failure {
     /// Bad arguments or input files: exit 2.
     Usage(String),
-    /// The target refused or did not answer the first connect: exit 3.
+    /// The target refused the first connect or did not answer the control
+    /// with HTTP/1.x: exit 3.
     Unreachable(String),
 }
 
@@ -249,13 +325,18 @@ fn main() -> ExitCode {
         }
         Err(e) => return fail(&Failure::Usage(first_line_of_clap_error(&e))),
     };
-    let dir = cli.cases.unwrap_or_else(case::default_catalogue_dir);
+    let dir = cli.cases.as_deref();
     let result = match cli.command {
-        Command::Run(args) => run_command(&dir, args),
-        Command::List(selection) => list_command(&dir, &selection),
-        Command::Explain { id, matrix } => explain_command(&dir, &id, matrix),
-        Command::Diff(args) => diff_command(&dir, args),
-        Command::Report(args) => report_command(&dir, args),
+        Command::Run(args) => run_command(dir, args),
+        Command::List(selection) => list_command(dir, &selection),
+        Command::Explain {
+            id,
+            matrix,
+            path,
+            host,
+        } => explain_command(dir, &id, matrix, &path, &host),
+        Command::Diff(args) => diff_command(dir, args),
+        Command::Report(args) => report_command(dir, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -274,8 +355,13 @@ fn first_line_of_clap_error(e: &clap::Error) -> String {
     line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
-fn load(dir: &Path) -> Result<Vec<Case>, Failure> {
-    case::load_catalogue(dir).map_err(|e| match e {
+/// The catalogue: the one compiled in, or `--cases DIR`.
+fn load(dir: Option<&Path>) -> Result<Vec<Case>, Failure> {
+    let loaded = match dir {
+        Some(dir) => case::load_catalogue(dir),
+        None => case::builtin_catalogue(),
+    };
+    loaded.map_err(|e| match e {
         case::CatalogueError::Invalid(errors) if errors.len() > 1 => Failure::Usage(format!(
             "{} (and {} more invalid case files)",
             errors[0],
@@ -314,6 +400,12 @@ struct RunPlan {
     /// connection is tested.
     addresses: Vec<SocketAddr>,
     target_text: String,
+    /// The resource and Host value the control and the cases use.
+    path: String,
+    host: String,
+    fixture_root: bool,
+    /// Whether `--jobs` was given: it wins over what the control finds.
+    jobs_given: bool,
     name: String,
     cases: Vec<Case>,
     options: RunOptions,
@@ -330,9 +422,11 @@ struct RunPlan {
     catalogue_ids: BTreeSet<String>,
 }
 
-fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
+fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
     let options = args.pace.options()?;
-    check_host_port(&args.target)?;
+    let (host_port, target_path) = split_target(&args.target)?;
+    let path = args.resource.path(target_path)?;
+    let host = args.resource.host()?;
     let catalogue = load(dir)?;
     let baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, &catalogue)?),
@@ -342,7 +436,7 @@ fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
         .into_iter()
         .cloned()
         .collect();
-    let addresses = resolve(&args.target)?;
+    let addresses = resolve(host_port)?;
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -352,6 +446,10 @@ fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
     Ok(RunPlan {
         addresses,
         name: args.name.unwrap_or_else(|| args.target.clone()),
+        path,
+        host,
+        fixture_root: args.resource.fixture_root,
+        jobs_given: args.pace.jobs.is_some(),
         target_text: args.target,
         cases,
         options,
@@ -368,6 +466,26 @@ fn plan_run(dir: &Path, args: RunArgs) -> Result<RunPlan, Failure> {
     })
 }
 
+/// `HOST:PORT`, or `http://HOST:PORT/PATH` split into `HOST:PORT` and the
+/// path (none for `http://HOST:PORT` or `http://HOST:PORT/`).
+fn split_target(target: &str) -> Result<(&str, Option<&str>), Failure> {
+    if target.starts_with("https://") {
+        return Err(Failure::Usage(
+            "https:// targets are not supported: the suite speaks HTTP/1.1 over plain TCP".into(),
+        ));
+    }
+    let Some(rest) = target.strip_prefix("http://") else {
+        check_host_port(target)?;
+        return Ok((target, None));
+    };
+    let (host_port, path) = match rest.find('/') {
+        Some(slash) => (&rest[..slash], Some(&rest[slash..])),
+        None => (rest, None),
+    };
+    check_host_port(host_port)?;
+    Ok((host_port, path.filter(|p| *p != "/")))
+}
+
 /// `HOST:PORT` with a host and a numeric port, else a usage error.
 fn check_host_port(target: &str) -> Result<(), Failure> {
     let ok = target
@@ -377,7 +495,8 @@ fn check_host_port(target: &str) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::Usage(format!(
-            "--target must be HOST:PORT, got \"{target}\""
+            "--target must be HOST:PORT or http://HOST:PORT/PATH, got \"{}\"",
+            escape::encode(target.as_bytes())
         )))
     }
 }
@@ -403,9 +522,24 @@ fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
     Ok(baseline)
 }
 
-fn run_command(dir: &Path, args: RunArgs) -> Result<u8, Failure> {
-    let plan = plan_run(dir, args)?;
-    let target = first_reachable(&plan.addresses, &plan.target_text, plan.options.timeout)?;
+fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
+    let mut plan = plan_run(dir, args)?;
+    let (target, control) = first_reachable(
+        &plan.addresses,
+        &plan.target_text,
+        &plan.path,
+        &plan.host,
+        plan.options.timeout,
+    )?;
+    eprintln!("{}", control.line());
+    if !control.concurrent && !plan.jobs_given {
+        eprintln!(
+            "the target served no second connection while one was open: running one case \
+             at a time (--jobs overrides)"
+        );
+        plan.options.jobs = 1;
+    }
+    plan.options.environment = Environment::from_control(&control, plan.fixture_root);
     let results = run::run_cases(target, &plan.cases, &plan.options);
     let context = ReportContext {
         name: &plan.name,
@@ -469,29 +603,51 @@ fn run_command(dir: &Path, args: RunArgs) -> Result<u8, Failure> {
         write_atomically(path, &matrix.to_json())
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    Ok(if summary.is_conformant() {
+    Ok(if !summary.graded_any() {
+        eprintln!(
+            "conformance: no case could be graded ({} skipped, {} errors): not conformant",
+            summary.skipped, summary.errors
+        );
+        EXIT_NOTHING_GRADED
+    } else if summary.is_conformant() {
         EXIT_CONFORMANT
     } else {
         EXIT_NONCONFORMANT
     })
 }
 
-/// The first of the target's addresses that accepts a connection: one
-/// connect before any case, so an unreachable target is exit 3, not a run
-/// of harness errors.
+/// The first of the target's addresses that accepts a connection, with
+/// what the control requests learned there: one GET and one HEAD before any
+/// case, so an unreachable target or one that does not speak HTTP/1.x is
+/// exit 3 and a path that is not served is exit 2, not a run of wrong
+/// verdicts.
 fn first_reachable(
     addresses: &[SocketAddr],
     target_text: &str,
+    path: &str,
+    host: &str,
     timeout: Duration,
-) -> Result<SocketAddr, Failure> {
+) -> Result<(SocketAddr, Control), Failure> {
     let mut last_error = None;
     for &address in addresses {
-        match wire::probe(address, timeout) {
-            Ok(()) => return Ok(address),
-            Err(e) => last_error = Some(e),
+        match control::probe(address, path, host, timeout) {
+            Ok(control) if control.is_success() => return Ok((address, control)),
+            Ok(control) => {
+                return Err(Failure::Usage(format!(
+                    "the control request GET {} was answered {} {}: pick an existing resource \
+                     that answers GET with 2xx with --path",
+                    escape::encode(path.as_bytes()),
+                    control.status,
+                    escape::encode(control.reason.as_bytes())
+                )))
+            }
+            Err(ControlError::Unreachable(why)) => last_error = Some(why),
+            Err(ControlError::NotHttp(why)) => {
+                return Err(Failure::Unreachable(format!("{target_text}: {why}")))
+            }
         }
     }
-    let why = last_error.map_or_else(|| "no address".to_string(), |e| e.to_string());
+    let why = last_error.unwrap_or_else(|| "no address".to_string());
     Err(Failure::Unreachable(format!(
         "cannot reach {target_text}: {why}"
     )))
@@ -525,7 +681,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     }
 }
 
-fn list_command(dir: &Path, selection: &Selection) -> Result<u8, Failure> {
+fn list_command(dir: Option<&Path>, selection: &Selection) -> Result<u8, Failure> {
     let catalogue = load(dir)?;
     let cases = select(&catalogue, selection)?;
     let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
@@ -543,7 +699,18 @@ fn list_command(dir: &Path, selection: &Selection) -> Result<u8, Failure> {
     Ok(EXIT_CONFORMANT)
 }
 
-fn explain_command(dir: &Path, id: &str, matrix: Option<PathBuf>) -> Result<u8, Failure> {
+fn explain_command(
+    dir: Option<&Path>,
+    id: &str,
+    matrix: Option<PathBuf>,
+    path: &str,
+    host: &str,
+) -> Result<u8, Failure> {
+    let values = Values {
+        path: path.to_string(),
+        host: host.to_string(),
+        ..Values::default()
+    };
     let catalogue = load(dir)?;
     let Some(case) = catalogue.iter().find(|c| c.id == id) else {
         let near = suggest(id, &catalogue);
@@ -555,7 +722,7 @@ fn explain_command(dir: &Path, id: &str, matrix: Option<PathBuf>) -> Result<u8, 
         return Err(Failure::Usage(format!("no case `{id}`; {hint}")));
     };
     let path = matrix.unwrap_or_else(matrix::default_matrix_file);
-    let mut text = render_explanation(case);
+    let mut text = render_explanation(case, &values);
     text.push_str(&render_matrix_answers(case, &path, Matrix::read(&path)));
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(EXIT_CONFORMANT)
@@ -606,13 +773,15 @@ struct DiffTarget {
     addresses: Vec<SocketAddr>,
 }
 
-fn diff_command(dir: &Path, args: DiffArgs) -> Result<u8, Failure> {
+fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
     if args.targets.len() < 2 {
         return Err(Failure::Usage(
             "diff needs at least two --target options".into(),
         ));
     }
     let options = args.pace.options()?;
+    let path = args.resource.path(None)?;
+    let host = args.resource.host()?;
     let mut named = Vec::new();
     for spec in &args.targets {
         let (name, text) = match spec.split_once('=') {
@@ -642,16 +811,26 @@ fn diff_command(dir: &Path, args: DiffArgs) -> Result<u8, Failure> {
     // Every target is checked before any case runs: exit 3 costs no run.
     let mut reachable = Vec::new();
     for target in &resolved {
-        reachable.push(first_reachable(
+        let (address, control) = first_reachable(
             &target.addresses,
             &target.text,
+            &path,
+            &host,
             options.timeout,
-        )?);
+        )?;
+        eprintln!("{}: {}", target.name, control.line());
+        let mut target_options = options.clone();
+        if !control.concurrent && args.pace.jobs.is_none() {
+            target_options.jobs = 1;
+        }
+        target_options.environment =
+            Environment::from_control(&control, args.resource.fixture_root);
+        reachable.push((address, target_options));
     }
     let targets: Vec<Target> = resolved
         .iter()
         .zip(&reachable)
-        .map(|(t, address)| Target {
+        .map(|(t, (address, _))| Target {
             name: t.name.clone(),
             address: t.text.clone(),
             options: SnapshotOptions {
@@ -663,7 +842,7 @@ fn diff_command(dir: &Path, args: DiffArgs) -> Result<u8, Failure> {
         .collect();
     let results: Vec<_> = reachable
         .iter()
-        .map(|&address| run::run_cases(address, &cases, &options))
+        .map(|(address, options)| run::run_cases(*address, &cases, options))
         .collect();
     let entries = diff::compare(&targets, &results);
     let text = diff::render_text(&targets, cases.len(), &entries);
@@ -671,7 +850,7 @@ fn diff_command(dir: &Path, args: DiffArgs) -> Result<u8, Failure> {
     Ok(EXIT_CONFORMANT)
 }
 
-fn report_command(dir: &Path, args: ReportArgs) -> Result<u8, Failure> {
+fn report_command(dir: Option<&Path>, args: ReportArgs) -> Result<u8, Failure> {
     let path = args.input.unwrap_or_else(matrix::default_matrix_file);
     let matrix = Matrix::read(&path).map_err(|e| Failure::Usage(e.to_string()))?;
     let text = match args.format {
@@ -689,7 +868,7 @@ fn report_command(dir: &Path, args: ReportArgs) -> Result<u8, Failure> {
     Ok(EXIT_CONFORMANT)
 }
 
-fn render_explanation(case: &Case) -> String {
+fn render_explanation(case: &Case, values: &Values) -> String {
     let mut out = format!("{}: {}\n", case.id, case.title);
     out.push_str(&format!("level: {}, group: {}\n", case.level, case.group));
     out.push_str(&format!("requirement: {} {}\n", case.rfc, case.url));
@@ -697,6 +876,13 @@ fn render_explanation(case: &Case) -> String {
         "  \"{}\"\n",
         case.quote.split_whitespace().collect::<Vec<_>>().join(" ")
     ));
+    if !case.needs.is_empty() {
+        let needs: Vec<&str> = case.needs.iter().map(|n| n.as_str()).collect();
+        out.push_str(&format!(
+            "needs: {} (skipped where the target lacks it)\n",
+            needs.join(", ")
+        ));
+    }
     let single = case.steps.len() == 1;
     for (index, step) in case.steps.iter().enumerate() {
         let indent = if single {
@@ -710,17 +896,32 @@ fn render_explanation(case: &Case) -> String {
             "  "
         };
         match (&step.send, &step.send_source) {
-            (Some(bytes), Some(source)) => {
+            (Some(template), Some(source)) if template.byte_len() > EXPLAIN_BYTES => {
+                out.push_str(&format!(
+                    "{indent}request:\n{indent}  {source}\n{indent}  ({} bytes, as the case file \
+                     writes them)\n",
+                    template.byte_len()
+                ));
+            }
+            (Some(template), _) if template.as_literal().is_some() => {
                 out.push_str(&format!("{indent}request:\n"));
-                if bytes.len() > EXPLAIN_BYTES {
-                    out.push_str(&format!(
-                        "{indent}  {source}\n{indent}  ({} bytes, as the case file writes them)\n",
-                        bytes.len()
-                    ));
-                } else {
-                    for line in escape::encode_lines(bytes) {
-                        out.push_str(&format!("{indent}  {line}\n"));
-                    }
+                for line in escape::encode_template_lines(template) {
+                    out.push_str(&format!("{indent}  {line}\n"));
+                }
+            }
+            (Some(template), _) => {
+                out.push_str(&format!("{indent}request (template):\n"));
+                for line in escape::encode_template_lines(template) {
+                    out.push_str(&format!("{indent}  {line}\n"));
+                }
+                out.push_str(&format!(
+                    "{indent}sent with --path {} --host {} (the other variables come from the \
+                     control response):\n",
+                    escape::encode(values.path.as_bytes()),
+                    escape::encode(values.host.as_bytes())
+                ));
+                for line in escape::encode_lines(&template.render_known(values)) {
+                    out.push_str(&format!("{indent}  {line}\n"));
                 }
             }
             _ => out.push_str(&format!("{indent}(reads the next response)\n")),

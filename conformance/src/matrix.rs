@@ -72,6 +72,9 @@ pub struct Counts {
     pub info: usize,
     /// The harness could not run them (never scored).
     pub errors: usize,
+    /// They did not apply to the server (never scored).
+    #[serde(default)]
+    pub skipped: usize,
 }
 
 /// What one server answered to one case.
@@ -81,6 +84,9 @@ pub struct Answer {
     pub id: String,
     /// The case's grade.
     pub grade: Grade,
+    /// Why the case did not apply to the server, for a `skip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     /// One entry per step that read a response.
     pub steps: Vec<AnswerStep>,
 }
@@ -190,6 +196,7 @@ impl Counts {
             failed: summary.failed,
             info: summary.info,
             errors: summary.errors,
+            skipped: summary.skipped,
         }
     }
 
@@ -246,17 +253,26 @@ impl Answer {
         Answer {
             id: result.case.id.clone(),
             grade: result.grade,
+            skipped: result.skipped.clone(),
             steps,
         }
     }
 
-    /// Each step's outcome in one word, joined: `200 / 200 / closed`.
+    /// Each step's outcome in one word, joined: `200 / 200 / closed`;
+    /// `-` for a skipped case.
     pub fn short(&self) -> String {
+        if self.skipped.is_some() {
+            return "-".to_string();
+        }
         join(self.steps.iter().map(|s| s.short.as_str()), " / ")
     }
 
-    /// Each step's outcome, joined: `200 OK | closed`.
+    /// Each step's outcome, joined: `200 OK | closed`; for a skipped case,
+    /// `skipped: ` and the reason.
     pub fn outcome(&self) -> String {
+        if let Some(reason) = &self.skipped {
+            return format!("skipped: {reason}");
+        }
         join(self.steps.iter().map(|s| s.outcome.as_str()), " | ")
     }
 }
@@ -280,14 +296,14 @@ pub fn short_outcome(outcome: &Outcome) -> String {
 /// The scores table: one row per server with its version and counts.
 pub fn render_scores(matrix: &Matrix) -> String {
     let mut out = String::from(
-        "| server | version | score | pass | warn | fail | info | error |\n\
-         |---|---|---|---:|---:|---:|---:|---:|\n",
+        "| server | version | score | pass | warn | fail | info | skip | error |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for server in &matrix.servers {
         let c = server.counts;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             md_cell(&server.name),
             md_cell(&server.version),
             c.score(),
@@ -295,6 +311,7 @@ pub fn render_scores(matrix: &Matrix) -> String {
             c.warned,
             c.failed,
             c.info,
+            c.skipped,
             c.errors
         );
     }
@@ -421,6 +438,7 @@ mod tests {
         a.answers.push(Answer {
             id: "rfc9112-3-x".into(),
             grade: Grade::Warn,
+            skipped: None,
             steps: vec![AnswerStep {
                 step: 1,
                 outcome: "400 Bad Request".into(),
@@ -441,6 +459,7 @@ mod tests {
         let answer = Answer {
             id: "x".into(),
             grade: Grade::Fail,
+            skipped: None,
             steps: Vec::new(),
         };
         assert_eq!(md_answer(Some(&answer)), "**fail** ");

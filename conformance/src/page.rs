@@ -21,7 +21,7 @@ use std::fmt::Write as _;
 const REQUEST_SHOWN_BYTES: usize = 1024;
 
 const STYLE: &str = r#"
-:root { --pass: #d3f2dc; --warn: #fff0bf; --fail: #ffd0cc; --info: #dde8fb; --error: #e2e2e2; --line: #d0d4da; }
+:root { --pass: #d3f2dc; --warn: #fff0bf; --fail: #ffd0cc; --info: #dde8fb; --skip: #f1f1ee; --error: #e2e2e2; --line: #d0d4da; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d232b; background: #fff; }
 header, #filters { padding: 0.8rem 1.2rem; }
@@ -45,6 +45,7 @@ td.cell { cursor: pointer; white-space: nowrap; text-align: center; min-width: 6
 td.cell:hover, td.cell:focus { outline: 2px solid #2d6cdf; outline-offset: -2px; }
 .pass { background: var(--pass); } .warn { background: var(--warn); } .fail { background: var(--fail); font-weight: 600; }
 .info { background: var(--info); } .error { background: var(--error); } .none { color: #8a929c; }
+.skip { background: var(--skip); color: #5a6470; }
 dialog { width: min(62rem, 94vw); max-height: 90vh; border: 1px solid var(--line); border-radius: 6px; padding: 0; }
 dialog::backdrop { background: rgba(20, 24, 30, 0.45); }
 #detail-head { position: sticky; top: 0; background: #fff; display: flex; justify-content: space-between; gap: 1rem; padding: 0.8rem 1rem; border-bottom: 1px solid var(--line); }
@@ -120,7 +121,9 @@ const SCRIPT: &str = r#"
     verdict.appendChild(document.createTextNode(' (' + s.version + '): '));
     if (answer) {
       verdict.appendChild(el('span', 'badge ' + answer.grade, answer.grade));
-      verdict.appendChild(document.createTextNode(' — ' + answer.steps.map(function (st) { return st.outcome; }).join(' | ')));
+      verdict.appendChild(document.createTextNode(' — ' + (answer.skipped
+        ? 'skipped: ' + answer.skipped
+        : answer.steps.map(function (st) { return st.outcome; }).join(' | '))));
     } else {
       verdict.appendChild(el('span', 'badge none', 'not run'));
     }
@@ -273,11 +276,13 @@ fn page_case(case: &Case) -> PageCase<'_> {
             step: index + 1,
             pause_ms: step.pause_ms,
             request: match (&step.send, &step.send_source) {
-                (Some(bytes), Some(source)) if bytes.len() > REQUEST_SHOWN_BYTES => Some(format!(
-                    "{source}\n({} bytes, as the case file writes them)",
-                    bytes.len()
-                )),
-                (Some(bytes), _) => Some(escape::encode_lines(bytes).join("\n")),
+                (Some(template), Some(source)) if template.byte_len() > REQUEST_SHOWN_BYTES => {
+                    Some(format!(
+                        "{source}\n({} bytes, as the case file writes them)",
+                        template.byte_len()
+                    ))
+                }
+                (Some(template), _) => Some(escape::encode_template_lines(template).join("\n")),
                 (None, _) => None,
             },
             expect: step.expect.as_ref().map(describe_expect),
@@ -299,7 +304,8 @@ fn page_case(case: &Case) -> PageCase<'_> {
 fn write_scores(out: &mut String, matrix: &Matrix) {
     out.push_str(
         "<table class=\"scores\"><thead><tr><th>server</th><th>version</th><th>score</th>\
-         <th>pass</th><th>warn</th><th>fail</th><th>info</th><th>error</th></tr></thead><tbody>\n",
+         <th>pass</th><th>warn</th><th>fail</th><th>info</th><th>skip</th><th>error</th></tr></thead>\
+         <tbody>\n",
     );
     for server in &matrix.servers {
         let Counts {
@@ -308,11 +314,12 @@ fn write_scores(out: &mut String, matrix: &Matrix) {
             failed,
             info,
             errors,
+            skipped,
         } = server.counts;
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{passed}</td><td>{warned}</td>\
-             <td>{failed}</td><td>{info}</td><td>{errors}</td></tr>",
+             <td>{failed}</td><td>{info}</td><td>{skipped}</td><td>{errors}</td></tr>",
             html_escape(&server.name),
             html_escape(&server.version),
             server.counts.score()

@@ -48,6 +48,8 @@ pub struct Summary {
     pub info: usize,
     /// Cases the harness could not run.
     pub errors: usize,
+    /// Cases that do not apply to the target, never scored.
+    pub skipped: usize,
     /// Failures listed in the baseline.
     pub known: Vec<String>,
     /// Failures not listed in the baseline: these make the run non-conformant.
@@ -69,6 +71,7 @@ impl Summary {
                 Grade::Fail => summary.failed += 1,
                 Grade::Info => summary.info += 1,
                 Grade::Error => summary.errors += 1,
+                Grade::Skip => summary.skipped += 1,
             }
             match (result.grade, known) {
                 (Grade::Fail, true) => summary.known.push(id.clone()),
@@ -81,7 +84,7 @@ impl Summary {
     }
 
     /// `N passed, N warned, N failed`, then `, N info, N errors` when
-    /// either is non-zero.
+    /// either is non-zero, then `, N skipped` when some were.
     pub fn line(&self) -> String {
         let mut line = format!(
             "{} passed, {} warned, {} failed",
@@ -90,12 +93,22 @@ impl Summary {
         if self.info > 0 || self.errors > 0 {
             let _ = write!(line, ", {} info, {} errors", self.info, self.errors);
         }
+        if self.skipped > 0 {
+            let _ = write!(line, ", {} skipped", self.skipped);
+        }
         line
     }
 
     /// No `must` failure outside the baseline.
     pub fn is_conformant(&self) -> bool {
         self.regressions.is_empty()
+    }
+
+    /// Whether any case was graded at all (pass, warn, fail or info): a run
+    /// in which every case was skipped or errored says nothing about the
+    /// server and is not conformant.
+    pub fn graded_any(&self) -> bool {
+        self.passed + self.warned + self.failed + self.info > 0
     }
 }
 
@@ -109,8 +122,12 @@ pub fn render(format: Format, results: &[CaseResult<'_>], context: &ReportContex
     }
 }
 
-/// What a case got, one phrase per reading step: `400 Bad Request | closed`.
+/// What a case got, one phrase per reading step: `400 Bad Request | closed`;
+/// for a skipped case, `skipped: ` and the reason.
 pub fn describe_outcomes(result: &CaseResult<'_>) -> String {
+    if let Some(reason) = &result.skipped {
+        return format!("skipped: {reason}");
+    }
     let outcomes: Vec<String> = result
         .reading_steps()
         .map(|(_, _, step)| {
@@ -239,7 +256,7 @@ fn write_text_details(out: &mut String, result: &CaseResult<'_>, context: &Repor
             let _ = write!(out, " (after {} ms)", step.pause_ms);
         }
         out.push_str(":\n");
-        if let Some(sent) = &step.send {
+        if let Some(sent) = &step_result.sent {
             out.push_str("    sent:\n");
             write_bytes(out, sent, sent.len() as u64);
         }
@@ -292,12 +309,13 @@ pub(crate) fn fold_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Counts per grade for each group present, in the catalogue's group order.
-fn group_counts(results: &[CaseResult<'_>]) -> Vec<(Group, [usize; 5])> {
+/// Counts per grade ([`Grade::ALL`]'s order) for each group present, in
+/// the catalogue's group order.
+fn group_counts(results: &[CaseResult<'_>]) -> Vec<(Group, [usize; 6])> {
     Group::ALL
         .iter()
         .filter_map(|&group| {
-            let mut counts = [0; 5];
+            let mut counts = [0; 6];
             let mut any = false;
             for result in results.iter().filter(|r| r.case.group == group) {
                 any = true;
@@ -313,19 +331,20 @@ fn group_counts(results: &[CaseResult<'_>]) -> Vec<(Group, [usize; 5])> {
 fn write_group_table(out: &mut String, results: &[CaseResult<'_>]) {
     let _ = writeln!(
         out,
-        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
-        "group", "pass", "warn", "fail", "info", "error"
+        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "group", "pass", "warn", "fail", "info", "skip", "error"
     );
     for (group, c) in group_counts(results) {
         let _ = writeln!(
             out,
-            "{:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            "{:<14} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
             group.as_str(),
             c[0],
             c[1],
             c[2],
             c[3],
-            c[4]
+            c[4],
+            c[5]
         );
     }
 }
@@ -438,7 +457,7 @@ fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
                     JsonStep {
                         step: index + 1,
                         pause_ms: step.pause_ms,
-                        sent: step.send.as_deref().map(escape::encode),
+                        sent: step_result.sent.as_deref().map(escape::encode),
                         written: exchange.written,
                         write_error: exchange.write_error.clone(),
                         expect: step.expect.as_ref().map(describe_expect),
@@ -533,7 +552,7 @@ fn class_part(name: &str) -> String {
 fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
     let seconds = |r: &CaseResult<'_>| r.elapsed.as_secs_f64();
     let summary = Summary::of(results, context.baseline);
-    let skipped = summary.info + summary.known.len();
+    let skipped = summary.info + summary.skipped + summary.known.len();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -559,7 +578,7 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
             members.len(),
             count(&|r| r.grade == Grade::Fail && !is_known(r, context)),
             count(&|r| r.grade == Grade::Error),
-            count(&|r| r.grade == Grade::Info || is_known(r, context)),
+            count(&|r| matches!(r.grade, Grade::Info | Grade::Skip) || is_known(r, context)),
             members.iter().map(|r| seconds(r)).sum::<f64>()
         );
         let classname = format!("{}.{}", class_part(context.name), group);
@@ -611,6 +630,10 @@ fn write_junit_case(
             "<skipped message=\"info: {}\"/>",
             xml_escape(&message)
         )),
+        Grade::Skip => Some(format!(
+            "<skipped message=\"{}\"/>",
+            xml_escape(&outcome)
+        )),
         Grade::Warn => Some(format!(
             "<system-out>warn: {}</system-out>",
             xml_escape(&message)
@@ -661,12 +684,14 @@ fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> S
         );
     }
     out.push('\n');
-    out.push_str("| group | pass | warn | fail | info | error |\n|---|---|---|---|---|---|\n");
+    out.push_str(
+        "| group | pass | warn | fail | info | skip | error |\n|---|---|---|---|---|---|---|\n",
+    );
     for (group, c) in group_counts(results) {
         let _ = writeln!(
             out,
-            "| {group} | {} | {} | {} | {} | {} |",
-            c[0], c[1], c[2], c[3], c[4]
+            "| {group} | {} | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], c[3], c[4], c[5]
         );
     }
     let _ = writeln!(
@@ -710,6 +735,26 @@ mod tests {
             summary(0, 0, 0, 0, 2).line(),
             "0 passed, 0 warned, 0 failed, 0 info, 2 errors"
         );
+    }
+
+    #[test]
+    fn summary_line_with_skips_then_skip_count_last() {
+        let skipped = Summary {
+            skipped: 4,
+            ..summary(3, 0, 0, 0, 0)
+        };
+        assert_eq!(skipped.line(), "3 passed, 0 warned, 0 failed, 4 skipped");
+        assert!(skipped.graded_any());
+    }
+
+    #[test]
+    fn only_skips_and_errors_then_nothing_graded() {
+        let nothing = Summary {
+            skipped: 4,
+            ..summary(0, 0, 0, 0, 2)
+        };
+        assert!(!nothing.graded_any());
+        assert!(summary(0, 0, 0, 1, 0).graded_any());
     }
 
     #[test]

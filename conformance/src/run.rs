@@ -1,8 +1,10 @@
 //! Running cases against a target: each case on its own connection, many
 //! cases at once, so one slow case costs one timeout, not the sum.
 
-use crate::case::{Case, Step};
+use crate::case::{Case, Need, Step};
+use crate::control::Control;
 use crate::limits::{DEFAULT_JOBS, DEFAULT_TIMEOUT};
+use crate::template::{Values, Var};
 use crate::verdict::{grade_step, Grade, StepVerdict};
 use crate::wire::{self, Exchange};
 use std::net::SocketAddr;
@@ -21,6 +23,9 @@ pub struct RunOptions {
     /// An upper bound on every step's deadline, case timeouts included: for
     /// fast runs against test responders that are known not to need them.
     pub timeout_cap: Option<Duration>,
+    /// What the run knows about the target: the values its templates are
+    /// filled with, what the `control` token stands for, what it serves.
+    pub environment: Environment,
 }
 
 impl Default for RunOptions {
@@ -29,7 +34,88 @@ impl Default for RunOptions {
             timeout: DEFAULT_TIMEOUT,
             jobs: DEFAULT_JOBS,
             timeout_cap: None,
+            environment: Environment::default(),
         }
+    }
+}
+
+/// What a run knows about its target before the first case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// The values of the template variables.
+    pub values: Values,
+    /// The status code the control GET got: what the `control` token matches.
+    pub control_status: u16,
+    /// Whether the target serves `fixtures/root` (`--fixture-root`).
+    pub fixture_root: bool,
+}
+
+impl Default for Environment {
+    /// `/` on `localhost`, answered 200, no validators, not the fixture docroot.
+    fn default() -> Self {
+        Environment {
+            values: Values::default(),
+            control_status: 200,
+            fixture_root: false,
+        }
+    }
+}
+
+impl Environment {
+    /// What `control` learned about the target, with the `--path` and
+    /// `--host` it was asked with.
+    pub fn from_control(control: &Control, fixture_root: bool) -> Environment {
+        Environment {
+            values: Values {
+                path: control.path.clone(),
+                host: control.host.clone(),
+                etag: control.etag.clone(),
+                last_modified: control.last_modified.clone(),
+                length: control.length,
+            },
+            control_status: control.status,
+            fixture_root,
+        }
+    }
+
+    /// Why `case` does not apply to this target, if it does not.
+    pub fn skip_reason(&self, case: &Case) -> Option<String> {
+        case.needs.iter().find_map(|need| match need {
+            Need::FixtureRoot if !self.fixture_root => Some(
+                "needs the fixture docroot: run with --fixture-root against a server that \
+                 serves fixtures/root"
+                    .to_string(),
+            ),
+            Need::Etag if self.values.etag.is_none() => {
+                Some("the control response has no ETag".to_string())
+            }
+            Need::LastModified if self.values.last_modified.is_none() => {
+                Some("the control response has no Last-Modified".to_string())
+            }
+            _ => None,
+        })
+    }
+
+    /// The bytes each step sends, filled in; a variable without a value is
+    /// a reason to skip the case.
+    pub fn render(&self, case: &Case) -> Result<Vec<Option<Vec<u8>>>, String> {
+        case.steps
+            .iter()
+            .map(|step| match &step.send {
+                Some(template) => template
+                    .render(&self.values)
+                    .map(Some)
+                    .map_err(|var| missing_value(var)),
+                None => Ok(None),
+            })
+            .collect()
+    }
+}
+
+fn missing_value(var: Var) -> String {
+    match var {
+        Var::Length => "the control response's length is not known".to_string(),
+        other => format!("the control response gives no value for {other}"),
     }
 }
 
@@ -48,6 +134,8 @@ impl RunOptions {
 /// What one step of a case did and how it was graded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepResult {
+    /// The bytes the step sent: its template filled in.
+    pub sent: Option<Vec<u8>>,
     /// What was written and read.
     pub exchange: Exchange,
     /// The grade of the read; `None` for a step that only writes.
@@ -61,8 +149,10 @@ pub struct CaseResult<'c> {
     pub case: &'c Case,
     /// The worst of its steps' grades (see [`Grade::worst`]).
     pub grade: Grade,
-    /// One result per step of the case, in order.
+    /// One result per step of the case, in order; none for a skipped case.
     pub steps: Vec<StepResult>,
+    /// Why the case was not run, for a case graded `skip`.
+    pub skipped: Option<String>,
     /// Wall time of the whole case, pauses included.
     pub elapsed: Duration,
 }
@@ -80,20 +170,44 @@ impl CaseResult<'_> {
     }
 }
 
-/// Runs one case on a new connection to `target`.
+/// Runs one case on a new connection to `target`, or grades it `skip` when
+/// it does not apply to the target ([`Environment::skip_reason`]).
 pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) -> CaseResult<'c> {
     let started = Instant::now();
-    let exchanges = wire::play(target, &case.steps, options.timeout_for(case));
+    let environment = &options.environment;
+    let sends = match environment.skip_reason(case).map_or_else(|| environment.render(case), Err) {
+        Ok(sends) => sends,
+        Err(reason) => {
+            return CaseResult {
+                case,
+                grade: Grade::Skip,
+                steps: Vec::new(),
+                skipped: Some(reason),
+                elapsed: started.elapsed(),
+            }
+        }
+    };
+    let exchanges = wire::play(target, &case.steps, &sends, options.timeout_for(case));
     let steps: Vec<StepResult> = case
         .steps
         .iter()
         .zip(exchanges)
-        .map(|(step, exchange)| {
+        .zip(sends)
+        .map(|((step, exchange), sent)| {
             let verdict = match (&step.expect, &exchange.outcome) {
-                (Some(expect), Some(outcome)) => Some(grade_step(case.level, expect, outcome)),
+                (Some(expect), Some(outcome)) => Some(grade_step(
+                    case.level,
+                    expect,
+                    outcome,
+                    environment.control_status,
+                )),
                 _ => None,
             };
-            StepResult { exchange, verdict }
+            StepResult {
+                sent,
+                exchange,
+                verdict,
+            }
         })
         .collect();
     let grade = Grade::worst(
@@ -105,6 +219,7 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
         case,
         grade,
         steps,
+        skipped: None,
         elapsed: started.elapsed(),
     }
 }
@@ -170,6 +285,7 @@ mod tests {
             explain: String::new(),
             timeout_ms,
             steps: Vec::new(),
+            needs: Vec::new(),
             file: PathBuf::new(),
         }
     }
@@ -197,6 +313,7 @@ mod tests {
             timeout: Duration::from_millis(300),
             jobs: 1,
             timeout_cap: Some(Duration::from_millis(500)),
+            ..RunOptions::default()
         };
         assert_eq!(
             options.timeout_for(&case(Some(3000))),

@@ -76,8 +76,12 @@ pub const NORMALIZATIONS: [Normalization; 5] = [
 ];
 
 /// Renders every reading step of a case result. Steps are headed
-/// `--- step N ---` when the case reads more than once.
+/// `--- step N ---` when the case reads more than once; a skipped case is
+/// one bracketed line with the reason.
 pub fn render(result: &CaseResult<'_>, options: &SnapshotOptions) -> String {
+    if let Some(reason) = &result.skipped {
+        return format!("[skipped: {reason}]\n");
+    }
     let reading: Vec<_> = result.reading_steps().collect();
     let mut out = String::new();
     for (number, _, step) in &reading {

@@ -22,15 +22,19 @@ pub enum Grade {
     Info,
     /// The harness could not run the case; never counted against the server.
     Error,
+    /// The case does not apply to this target (it needs the fixture
+    /// docroot, or a validator the control lacked); never scored.
+    Skip,
 }
 
 impl Grade {
     /// Every grade, in report order.
-    pub const ALL: [Grade; 5] = [
+    pub const ALL: [Grade; 6] = [
         Grade::Pass,
         Grade::Warn,
         Grade::Fail,
         Grade::Info,
+        Grade::Skip,
         Grade::Error,
     ];
 
@@ -42,7 +46,14 @@ impl Grade {
             Grade::Fail => "fail",
             Grade::Info => "info",
             Grade::Error => "error",
+            Grade::Skip => "skip",
         }
+    }
+
+    /// Whether the grade says something about the server: pass, warn, fail
+    /// or info. A run in which no case earned one is not conformant.
+    pub fn is_graded(self) -> bool {
+        !matches!(self, Grade::Error | Grade::Skip)
     }
 
     /// How bad a grade is when grades are combined.
@@ -51,10 +62,10 @@ impl Grade {
     /// a later step could not be run. Below it `error`: a case that could not
     /// be run to the end is unscored rather than graded on part of its
     /// evidence, and is never turned into a failure. Then `warn`, `info`,
-    /// `pass`.
+    /// `pass`. A skipped case has no steps, so `skip` is never combined.
     fn severity(self) -> u8 {
         match self {
-            Grade::Pass => 0,
+            Grade::Pass | Grade::Skip => 0,
             Grade::Info => 1,
             Grade::Warn => 2,
             Grade::Error => 3,
@@ -136,7 +147,10 @@ impl StepVerdict {
 ///    a `should`/`may` case, warns. The `info` check (`reason`) is recorded,
 ///    never scored.
 /// 4. An `info` case is always `info` (or `error`).
-pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome) -> StepVerdict {
+///
+/// `control` is the status code the control GET got: what the `control`
+/// token matches.
+pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome, control: u16) -> StepVerdict {
     if let Outcome::Error(_) = outcome {
         return StepVerdict {
             grade: Grade::Error,
@@ -144,9 +158,9 @@ pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome) -> StepVerdi
             checks: Vec::new(),
         };
     }
-    let matched = if expect.pass.iter().any(|&t| token_matches(t, outcome)) {
+    let matched = if expect.pass.iter().any(|&t| token_matches(t, outcome, control)) {
         Matched::Pass
-    } else if expect.warn.iter().any(|&t| token_matches(t, outcome)) {
+    } else if expect.warn.iter().any(|&t| token_matches(t, outcome, control)) {
         Matched::Warn
     } else {
         Matched::None
@@ -189,9 +203,11 @@ pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome) -> StepVerdi
     }
 }
 
-/// Whether an outcome is the one a token names.
-pub fn token_matches(token: Token, outcome: &Outcome) -> bool {
+/// Whether an outcome is the one a token names; `control` is the status
+/// code the control GET got.
+pub fn token_matches(token: Token, outcome: &Outcome, control: u16) -> bool {
     match (token, outcome) {
+        (Token::Control, Outcome::Response(r)) => r.code == control,
         (Token::Status(code), Outcome::Response(r)) => r.code == code,
         (Token::Class(class), Outcome::Response(r)) => r.code / 100 == u16::from(class),
         (Token::Close, Outcome::Closed) => true,
@@ -456,7 +472,7 @@ mod tests {
     }
 
     fn grade(level: Level, e: &Expect, outcome: Outcome) -> Grade {
-        grade_step(level, e, &outcome).grade
+        grade_step(level, e, &outcome, 200).grade
     }
 
     fn ok(r: Response) -> Outcome {
@@ -527,7 +543,7 @@ mod tests {
     #[test]
     fn missing_date_in_4xx_then_must_check_fails_must_case() {
         let e = expect(&[Token::Status(400)], &[], &[Check::Date]);
-        let v = grade_step(Level::Must, &e, &ok(response(400, &[])));
+        let v = grade_step(Level::Must, &e, &ok(response(400, &[])), 200);
         assert_eq!(v.grade, Grade::Fail);
         assert_eq!(
             v.broken_checks().collect::<Vec<_>>(),
@@ -555,7 +571,7 @@ mod tests {
         let e = expect(&[Token::Status(400)], &[], &[Check::Reason]);
         let mut r = response(400, &[]);
         r.reason = "Bad".into();
-        let v = grade_step(Level::Must, &e, &ok(r));
+        let v = grade_step(Level::Must, &e, &ok(r), 200);
         assert_eq!(v.grade, Grade::Pass);
         assert_eq!(v.broken_checks().count(), 1);
     }
@@ -572,7 +588,7 @@ mod tests {
     #[test]
     fn checks_on_non_response_then_not_applied() {
         let e = expect(&[Token::Close], &[], &[Check::Date, Check::Closed]);
-        let v = grade_step(Level::Must, &e, &Outcome::Closed);
+        let v = grade_step(Level::Must, &e, &Outcome::Closed, 200);
         assert_eq!((v.grade, v.checks.len()), (Grade::Pass, 0));
     }
 

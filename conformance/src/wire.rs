@@ -209,11 +209,17 @@ pub fn probe(addr: SocketAddr, timeout: Duration) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Plays `steps` on one new connection to `addr`; every step gets its own
+/// Plays `steps` on one new connection to `addr`, each step writing its
+/// entry of `sends` (its template filled in); every step gets its own
 /// deadline of `timeout` (after its pause). Returns one exchange per step.
 /// If the connection cannot be made, every reading step's outcome is
 /// [`Outcome::Error`].
-pub fn play(addr: SocketAddr, steps: &[Step], timeout: Duration) -> Vec<Exchange> {
+pub fn play(
+    addr: SocketAddr,
+    steps: &[Step],
+    sends: &[Option<Vec<u8>>],
+    timeout: Duration,
+) -> Vec<Exchange> {
     let stream = match TcpStream::connect_timeout(&addr, timeout) {
         Ok(stream) => stream,
         Err(e) => {
@@ -237,14 +243,14 @@ pub fn play(addr: SocketAddr, steps: &[Step], timeout: Duration) -> Vec<Exchange
     let mut methods = MethodScanner::default();
     let mut responses_read = 0;
     let mut exchanges = Vec::with_capacity(steps.len());
-    for step in steps {
+    for (step, send) in steps.iter().zip(sends) {
         if step.pause_ms > 0 {
             std::thread::sleep(Duration::from_millis(step.pause_ms));
         }
         let started = Instant::now();
         let deadline = started + timeout;
         let mut exchange = Exchange::default();
-        if let Some(bytes) = &step.send {
+        if let Some(bytes) = send {
             methods.feed(bytes);
             let (written, error) = write_all_by(&mut conn.stream, bytes, deadline);
             exchange.written = written;
@@ -938,6 +944,7 @@ impl MethodScanner {
 mod tests {
     use super::*;
     use crate::case::Expect;
+    use crate::template::Template;
     use std::net::TcpListener;
     use std::thread;
 
@@ -1108,10 +1115,16 @@ mod tests {
         (addr, handle)
     }
 
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+    fn get_send() -> [Option<Vec<u8>>; 1] {
+        [Some(GET.to_vec())]
+    }
+
     fn get_step(checks: Vec<Check>) -> Step {
         Step {
             pause_ms: 0,
-            send: Some(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()),
+            send: Some(Template::literal(GET)),
             send_source: None,
             expect: Some(Expect {
                 pass: vec![],
@@ -1123,7 +1136,12 @@ mod tests {
 
     fn play_one(reply: &'static [u8], checks: Vec<Check>) -> Exchange {
         let (addr, server) = one_shot(reply);
-        let mut exchanges = play(addr, &[get_step(checks)], Duration::from_millis(500));
+        let mut exchanges = play(
+            addr,
+            &[get_step(checks)],
+            &get_send(),
+            Duration::from_millis(500),
+        );
         server.join().unwrap();
         exchanges.remove(0)
     }
@@ -1245,7 +1263,12 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let ex = play(addr, &[get_step(vec![])], Duration::from_millis(300));
+        let ex = play(
+            addr,
+            &[get_step(vec![])],
+            &get_send(),
+            Duration::from_millis(300),
+        );
         assert!(
             matches!(ex[0].outcome, Some(Outcome::Error(_))),
             "{:?}",

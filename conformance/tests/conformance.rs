@@ -10,16 +10,22 @@
 //! The cases run concurrently before the trials (the single variant serves
 //! one connection at a time, so its cases run one at a time too), and a
 //! per-group summary is printed first.
+//!
+//! Each variant also serves a docroot of one other file, run without
+//! `--fixture-root` against that file: every case graded in both runs must
+//! get the same grade (a verdict depends on the server, not on what it
+//! serves), and the control must see what each variant is.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use conformance::case::{default_catalogue_dir, load_catalogue};
+use conformance::case::{load_catalogue, CATALOGUE_DIR};
+use conformance::control::{self, Control};
 use conformance::report::Summary;
 use conformance::snapshot::{self, SnapshotOptions};
-use conformance::{run_cases, Case, CaseResult, Grade, Group, Level, RunOptions};
+use conformance::{run_cases, Case, CaseResult, Environment, Grade, Group, Level, RunOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
 use server::{Config, Mode, Server};
 
@@ -29,6 +35,11 @@ const SERVER_READ_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Cases at once against the threaded variant.
 const THREADED_JOBS: usize = 32;
+
+/// The one file of the other docroot: a name and content the catalogue
+/// knows nothing about.
+const OTHER_FILE: &str = "only-file.bin";
+const OTHER_CONTENT: &[u8] = b"a docroot with one file in it\n";
 
 fn workspace() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
@@ -45,7 +56,7 @@ fn accepting() -> bool {
 
 fn main() {
     let args = Arguments::from_args();
-    let cases = match load_catalogue(&default_catalogue_dir()) {
+    let cases = match load_catalogue(&workspace().join(CATALOGUE_DIR)) {
         Ok(cases) => cases,
         Err(e) => {
             eprintln!("conformance: {e}");
@@ -53,44 +64,126 @@ fn main() {
         }
     };
     let cases: &'static [Case] = Box::leak(cases.into_boxed_slice());
+    let other_root = tempfile::tempdir().expect("a temporary docroot");
+    fs::write(other_root.path().join(OTHER_FILE), OTHER_CONTENT).expect("write its file");
     let mut trials = Vec::new();
     for mode in [Mode::Single, Mode::Threaded] {
         let started = Instant::now();
-        let results = run_against(mode, cases);
+        let (control, results) = run_against(mode, cases, &workspace().join("fixtures/root"), "/");
         print_summary(mode, &results, started.elapsed());
+        let other_path = format!("/{OTHER_FILE}");
+        let (other_control, other) = run_against(mode, cases, other_root.path(), &other_path);
+        trials.push(control_trial(mode, control, other_control));
+        trials.push(invariance_trial(mode, &results, &other));
         trials.push(orphan_trial(mode, cases));
         trials.extend(results.into_iter().map(|result| case_trial(mode, result)));
     }
     libtest_mimic::run(&args, trials).exit();
 }
 
-/// Starts `mode` on 127.0.0.1:0 serving fixtures/root, runs every case
-/// against it, and stops it.
-fn run_against(mode: Mode, cases: &'static [Case]) -> Vec<CaseResult<'static>> {
-    let mut config = Config::new(workspace().join("fixtures/root"));
+/// Starts `mode` on 127.0.0.1:0 serving `root`, runs the control against
+/// `path` and then every case, as `conformance run --path PATH` does
+/// (`--fixture-root` when `root` is fixtures/root), and stops the server.
+fn run_against(
+    mode: Mode,
+    cases: &'static [Case],
+    root: &Path,
+    path: &str,
+) -> (Control, Vec<CaseResult<'static>>) {
+    let mut config = Config::new(root);
     config.quiet = true;
     config.read_timeout = SERVER_READ_TIMEOUT;
     let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
     let addr = server.local_addr();
     let stop = server.shutdown_handle();
     let running = std::thread::spawn(move || server.run(mode));
-    let jobs = match mode {
+    let defaults = RunOptions::default();
+    let control = control::probe(addr, path, "localhost", defaults.timeout)
+        .unwrap_or_else(|e| panic!("{} variant: the control failed: {e}", mode.name()));
+    let fixture_root = root == workspace().join("fixtures/root");
+    let options = RunOptions {
         // One connection at a time: a queued case would spend its timeout
         // waiting for the cases ahead of it.
-        Mode::Single => 1,
-        Mode::Threaded => THREADED_JOBS,
+        jobs: if control.concurrent { THREADED_JOBS } else { 1 },
+        environment: Environment::from_control(&control, fixture_root),
+        ..defaults
     };
-    let results = run_cases(
-        addr,
-        cases,
-        &RunOptions {
-            jobs,
-            ..RunOptions::default()
-        },
-    );
+    let results = run_cases(addr, cases, &options);
     stop.shutdown();
     running.join().expect("the server thread panicked");
-    results
+    (control, results)
+}
+
+/// The control sees each variant for what it is, whatever it serves: a 2xx
+/// with both validators; persistence and a second connection only for
+/// `threaded`.
+fn control_trial(mode: Mode, fixture: Control, other: Control) -> Trial {
+    Trial::test(format!("{}::control", mode.name()), move || {
+        let threaded = mode == Mode::Threaded;
+        for control in [&fixture, &other] {
+            let facts = (
+                control.status,
+                control.head_status,
+                control.etag.is_some(),
+                control.last_modified.is_some(),
+                control.persistent,
+                control.concurrent,
+            );
+            let expected = (200, Some(200), true, true, threaded, threaded);
+            if facts != expected {
+                return Err(format!("{}: {facts:?}, expected {expected:?}", control.line()).into());
+            }
+        }
+        let lengths = (fixture.length, other.length);
+        let index_len = fs::metadata(workspace().join("fixtures/root/index.html"))
+            .map_err(|e| e.to_string())?
+            .len();
+        if lengths != (Some(index_len), Some(OTHER_CONTENT.len() as u64)) {
+            return Err(format!("control lengths {lengths:?}").into());
+        }
+        Ok(())
+    })
+}
+
+/// Every case graded in both runs (served fixtures/root with
+/// `--fixture-root`, served one other file with `--path` to it) has the
+/// same grade in both; and only cases that need the fixture docroot are
+/// skipped in the second.
+fn invariance_trial(
+    mode: Mode,
+    fixture: &[CaseResult<'static>],
+    other: &[CaseResult<'static>],
+) -> Trial {
+    let mut differ = Vec::new();
+    let mut wrongly_skipped = Vec::new();
+    for (a, b) in fixture.iter().zip(other) {
+        if b.grade == Grade::Skip {
+            if !b.case.needs.contains(&conformance::Need::FixtureRoot) {
+                wrongly_skipped.push(format!("{}: {:?}", b.case.id, b.skipped));
+            }
+        } else if a.grade != b.grade {
+            differ.push(format!(
+                "{}: {} with fixtures/root ({}), {} with one file ({})",
+                a.case.id,
+                a.grade,
+                conformance::report::describe_outcomes(a),
+                b.grade,
+                conformance::report::describe_outcomes(b)
+            ));
+        }
+    }
+    Trial::test(format!("{}::same-grades-serving-one-file", mode.name()), move || {
+        if differ.is_empty() && wrongly_skipped.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "grades that depend on what is served:\n{}\nskipped without needing the fixture \
+             docroot:\n{}",
+            differ.join("\n"),
+            wrongly_skipped.join("\n")
+        )
+        .into())
+    })
 }
 
 fn print_summary(mode: Mode, results: &[CaseResult<'_>], elapsed: Duration) {
@@ -101,8 +194,8 @@ fn print_summary(mode: Mode, results: &[CaseResult<'_>], elapsed: Duration) {
         elapsed.as_secs_f64()
     );
     println!(
-        "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
-        "group", "pass", "warn", "fail", "info", "error"
+        "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "group", "pass", "warn", "fail", "info", "skip", "error"
     );
     for group in Group::ALL {
         let count = |grade: Grade| {
@@ -112,12 +205,13 @@ fn print_summary(mode: Mode, results: &[CaseResult<'_>], elapsed: Duration) {
                 .count()
         };
         println!(
-            "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            "  {:<14} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
             group.as_str(),
             count(Grade::Pass),
             count(Grade::Warn),
             count(Grade::Fail),
             count(Grade::Info),
+            count(Grade::Skip),
             count(Grade::Error),
         );
     }
@@ -140,7 +234,7 @@ fn check_grade(result: &CaseResult<'_>) -> Result<(), Failed> {
         Grade::Pass => true,
         Grade::Warn => !required,
         Grade::Info => case.level == Level::Info,
-        Grade::Fail | Grade::Error => false,
+        Grade::Fail | Grade::Error | Grade::Skip => false,
     };
     if acceptable {
         return Ok(());

@@ -1,7 +1,7 @@
 //! The real catalogue in `fixtures/cases` follows the README's format, and
 //! every quote is verbatim RFC text.
 
-use conformance::case::{load_catalogue, Case, Group};
+use conformance::case::{builtin_catalogue, load_catalogue, Case, Group};
 use std::path::{Path, PathBuf};
 
 /// The catalogue must not shrink below this (it grows as cases are added).
@@ -29,6 +29,16 @@ fn rfc_text(number: u32) -> Option<String> {
 fn real_catalogue_then_loads_and_is_sorted_by_id() {
     let cases = real_catalogue();
     assert!(cases.windows(2).all(|w| w[0].id < w[1].id));
+}
+
+#[test]
+fn compiled_in_catalogue_then_same_cases_as_the_files() {
+    let on_disk = real_catalogue();
+    let compiled = builtin_catalogue().expect("the compiled-in catalogue loads");
+    assert_eq!(compiled.len(), on_disk.len());
+    for (a, b) in compiled.iter().zip(&on_disk) {
+        assert_eq!((&a.id, &a.steps, &a.needs), (&b.id, &b.steps, &b.needs));
+    }
 }
 
 #[test]

@@ -34,6 +34,7 @@ fn run_against<'c>(responder: &Responder, case: &'c Case) -> CaseResult<'c> {
         timeout: TIMEOUT,
         jobs: 1,
         timeout_cap: None,
+        ..RunOptions::default()
     };
     run_case(responder.addr(), case, &options)
 }

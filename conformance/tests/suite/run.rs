@@ -17,6 +17,7 @@ fn options(jobs: usize) -> RunOptions {
         timeout: TIMEOUT,
         jobs,
         timeout_cap: None,
+        ..RunOptions::default()
     }
 }
 

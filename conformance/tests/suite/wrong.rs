@@ -7,7 +7,8 @@ use crate::support::{
     answer_then_close, close_without_answer, ignore_bodies, ok_to_everything, Responder,
 };
 use conformance::case::{Case, Level};
-use conformance::run::{run_cases, RunOptions};
+use conformance::run::{run_cases, Environment, RunOptions};
+use conformance::template::Values;
 use conformance::Grade;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -15,11 +16,24 @@ use std::time::Duration;
 /// Wrong responders answer at once; nothing needs a case's long timeout.
 const TIMEOUT: Duration = Duration::from_millis(300);
 
+/// Every case runs: the responders stand in for a server that serves the
+/// fixture docroot, answered the control 200 and gave validators (which
+/// they ignore, as a server that ignores preconditions would).
 fn options() -> RunOptions {
     RunOptions {
         timeout: TIMEOUT,
         jobs: 32,
         timeout_cap: Some(TIMEOUT),
+        environment: Environment {
+            values: Values {
+                etag: Some("\"wrong-responder\"".into()),
+                last_modified: Some("Thu, 01 Jan 2026 00:00:00 GMT".into()),
+                length: Some(14),
+                ..Values::default()
+            },
+            control_status: 200,
+            fixture_root: true,
+        },
     }
 }
 
@@ -92,6 +106,8 @@ fn every_must_case_then_fails_against_some_wrong_responder() {
         caught_by.push((name, caught));
     }
     assert!(errors.is_empty(), "harness errors: {errors:?}");
+    let skipped: Vec<&String> = runs_skipped(&cases, &options());
+    assert!(skipped.is_empty(), "must cases skipped: {skipped:?}");
     let (last_resort, rest) = caught_by.split_last().expect("responders");
     let only_last: Vec<&String> = last_resort
         .1
@@ -114,6 +130,16 @@ fn every_must_case_then_fails_against_some_wrong_responder() {
         uncaught.is_empty(),
         "must cases that no wrong responder makes fail: {uncaught:#?}"
     );
+}
+
+/// The cases the environment would skip: none may, or a case could pass
+/// this test without ever running.
+fn runs_skipped<'c>(cases: &'c [Case], options: &RunOptions) -> Vec<&'c String> {
+    cases
+        .iter()
+        .filter(|c| options.environment.skip_reason(c).is_some())
+        .map(|c| &c.id)
+        .collect()
 }
 
 #[test]

@@ -1,0 +1,49 @@
+//! Compiles the case catalogue (`fixtures/cases/*.toml`) into the binary, so
+//! an installed or copied `conformance` needs no checkout to find its cases.
+//!
+//! Writes `$OUT_DIR/catalogue.rs`: every case file's name and text (through
+//! `include_str!`, so cargo rebuilds when one changes), their count and
+//! their fingerprint for `--version`.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+#[path = "src/fingerprint.rs"]
+mod fingerprint;
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("manifest dir"));
+    let dir = manifest.join("../fixtures/cases");
+    // A directory: cargo rebuilds when any file in it is added, removed or changed.
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut files: Vec<(String, String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot read the case directory {}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "toml") && path.is_file())
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            (name, text, path)
+        })
+        .collect();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let hash = fingerprint::fingerprint(files.iter().map(|(n, t, _)| (n.as_str(), t.as_str())));
+    let mut out = String::from("/// Every case file compiled in: (file name, text), sorted by name.\n");
+    out.push_str("pub static FILES: &[(&str, &str)] = &[\n");
+    for (name, _, path) in &files {
+        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string());
+    }
+    out.push_str("];\n");
+    let _ = writeln!(out, "/// The fingerprint of [`FILES`].\npub const FINGERPRINT: &str = {hash:?};");
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("out dir"));
+    std::fs::write(out_dir.join("catalogue.rs"), out).expect("write catalogue.rs");
+    println!(
+        "cargo:rustc-env=CONFORMANCE_VERSION={} (catalogue: {} cases, {hash})",
+        std::env::var("CARGO_PKG_VERSION").unwrap_or_default(),
+        files.len()
+    );
+}

@@ -1,0 +1,328 @@
+//! The control: before any case, one clean `GET {path}` and `HEAD {path}`
+//! tell the run what the target serves and how, so that every verdict
+//! depends only on the server's HTTP implementation.
+//!
+//! The control learns the status a normal request gets (what the `control`
+//! token matches), the validators and length the templates use, whether the
+//! connection persists, and whether a second connection is served while one
+//! is open (if not, cases must run one at a time). A target that does not
+//! answer HTTP/1.x stops the run here, with one line saying what came back.
+
+use crate::case::{Expect, Step};
+use crate::escape;
+use crate::template::Template;
+use crate::wire::{self, BodyEnd, Exchange, Outcome, Response};
+use std::fmt;
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// How many bytes of a non-HTTP answer the error line shows.
+const BANNER_SHOWN: usize = 48;
+
+/// What the control requests learned about the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Control {
+    /// The resource asked for (`--path`).
+    pub path: String,
+    /// The Host value sent (`--host`).
+    pub host: String,
+    /// The GET's status code.
+    pub status: u16,
+    /// The GET's reason phrase.
+    pub reason: String,
+    /// The HEAD's status code, if it got a response.
+    pub head_status: Option<u16>,
+    /// The GET's `ETag` value.
+    pub etag: Option<String>,
+    /// The GET's `Last-Modified` value.
+    pub last_modified: Option<String>,
+    /// How many body bytes the GET received, when the body ended where its
+    /// framing said.
+    pub length: Option<u64>,
+    /// Whether the HEAD was answered on the GET's connection.
+    pub persistent: bool,
+    /// Whether a second connection was answered while a first one stayed
+    /// open and idle.
+    pub concurrent: bool,
+}
+
+impl Control {
+    /// Whether the GET was answered 2xx, as a resource to test against must be.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The one line a run prints about its control.
+    pub fn line(&self) -> String {
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        let head = self
+            .head_status
+            .map_or_else(|| "no response".to_string(), |s| s.to_string());
+        let length = self
+            .length
+            .map_or_else(|| "unknown".to_string(), |n| n.to_string());
+        format!(
+            "control: GET {} → {} {}, HEAD → {head}; ETag {}, Last-Modified {}, length {length}; \
+             persistent {}; second connection served while one is open: {}",
+            escape::encode(self.path.as_bytes()),
+            self.status,
+            escape::encode(self.reason.as_bytes()),
+            yes(self.etag.is_some()),
+            yes(self.last_modified.is_some()),
+            yes(self.persistent),
+            yes(self.concurrent),
+        )
+    }
+}
+
+/// Why the control could not establish a target to test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlError {
+    /// The connection could not be made.
+    Unreachable(String),
+    /// Something answered, but not HTTP/1.x: TLS, a banner, a close, silence.
+    NotHttp(String),
+}
+
+impl fmt::Display for ControlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlError::Unreachable(why) | ControlError::NotHttp(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {}
+
+/// Runs the control requests against `addr`: `GET path` then `HEAD path` on
+/// one connection (the HEAD again on a new one if the first did not
+/// persist), then the second-connection test. Each read waits at most
+/// `timeout`.
+pub fn probe(
+    addr: SocketAddr,
+    path: &str,
+    host: &str,
+    timeout: Duration,
+) -> Result<Control, ControlError> {
+    TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| ControlError::Unreachable(format!("cannot connect to {addr}: {e}")))?;
+    let get = request("GET", path, host, false);
+    let head = request("HEAD", path, host, true);
+    let exchanges = play(addr, &[&get, &head], timeout);
+    let response = http_response(&exchanges[0])?;
+    let persistent = !response.has_connection_close() && response_of(&exchanges[1]).is_some();
+    let head_status = if persistent {
+        response_of(&exchanges[1]).map(|r| r.code)
+    } else {
+        response_of(&play(addr, &[&head], timeout)[0]).map(|r| r.code)
+    };
+    Ok(Control {
+        path: path.to_string(),
+        host: host.to_string(),
+        status: response.code,
+        reason: response.reason.clone(),
+        head_status,
+        etag: response.header("etag").map(str::to_string),
+        last_modified: response.header("last-modified").map(str::to_string),
+        length: (response.body_end == BodyEnd::Complete).then_some(response.body_len),
+        persistent,
+        concurrent: serves_second_connection(addr, &request("GET", path, host, true), timeout),
+    })
+}
+
+fn request(method: &str, path: &str, host: &str, close: bool) -> Vec<u8> {
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{connection}\r\n").into_bytes()
+}
+
+/// Plays one reading step per request on one connection.
+fn play(addr: SocketAddr, requests: &[&Vec<u8>], timeout: Duration) -> Vec<Exchange> {
+    let steps: Vec<Step> = requests
+        .iter()
+        .map(|bytes| Step {
+            pause_ms: 0,
+            send: Some(Template::literal(bytes.as_slice())),
+            send_source: None,
+            expect: Some(Expect {
+                pass: Vec::new(),
+                warn: Vec::new(),
+                checks: Vec::new(),
+            }),
+        })
+        .collect();
+    let sends: Vec<Option<Vec<u8>>> = requests.iter().map(|b| Some(b.to_vec())).collect();
+    wire::play(addr, &steps, &sends, timeout)
+}
+
+fn response_of(exchange: &Exchange) -> Option<&Response> {
+    match &exchange.outcome {
+        Some(Outcome::Response(response)) => Some(response),
+        _ => None,
+    }
+}
+
+/// The control GET's response, if it is HTTP/1.x; otherwise what came back,
+/// in one line.
+fn http_response(exchange: &Exchange) -> Result<&Response, ControlError> {
+    let received = &exchange.received;
+    let not_http = |what: String| Err(ControlError::NotHttp(what));
+    match &exchange.outcome {
+        Some(Outcome::Response(r)) if r.version.starts_with("HTTP/1.") => Ok(r),
+        Some(Outcome::Response(r)) => not_http(format!(
+            "the target answered with a {} status line, not HTTP/1.x",
+            escape::encode(r.version.as_bytes())
+        )),
+        _ if is_tls_record(received) => not_http(
+            "the target speaks TLS: it answered a plain-text request with a TLS record".into(),
+        ),
+        Some(Outcome::Invalid { .. }) => not_http(format!(
+            "the target does not speak HTTP/1.x: it sent \"{}\"",
+            escape::encode(&received[..received.len().min(BANNER_SHOWN)])
+        )),
+        Some(Outcome::Closed) => {
+            not_http("the target closed the connection without answering the control GET".into())
+        }
+        Some(Outcome::Reset) => {
+            not_http("the target reset the connection without answering the control GET".into())
+        }
+        Some(Outcome::Timeout) => not_http(format!(
+            "nothing came back to the control GET within {} ms",
+            exchange.elapsed.as_millis()
+        )),
+        Some(Outcome::Error(e)) => Err(ControlError::Unreachable(e.clone())),
+        None => Err(ControlError::Unreachable("the control GET was not sent".into())),
+    }
+}
+
+/// A TLS record starts with its content type (alert 21, handshake 22) and
+/// the major version 3 (RFC 8446 §5.1).
+fn is_tls_record(bytes: &[u8]) -> bool {
+    matches!(bytes, [21 | 22, 3, ..])
+}
+
+/// Whether a request on a second connection is answered while a first
+/// connection stays open and idle, and the first is still open when it is:
+/// a server that serves one connection at a time answers the second only
+/// after it gave up on the first.
+fn serves_second_connection(addr: SocketAddr, request: &[u8], timeout: Duration) -> bool {
+    let Ok(first) = TcpStream::connect_timeout(&addr, timeout) else {
+        return false;
+    };
+    let exchanges = play(addr, &[&request.to_vec()], timeout);
+    response_of(&exchanges[0]).is_some() && still_open(&first)
+}
+
+/// Whether the peer has neither closed `stream` nor written to it.
+fn still_open(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let mut reader = stream;
+    matches!(reader.read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::{Shutdown, TcpListener};
+    use std::thread;
+
+    /// Serves every connection with `reply` (after reading a request's
+    /// first bytes) on its own thread, until the test ends.
+    fn serve(reply: &'static [u8]) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    if matches!(stream.read(&mut buf), Ok(n) if n > 0) {
+                        let _ = stream.write_all(reply);
+                        let _ = stream.shutdown(Shutdown::Write);
+                    }
+                    let _ = stream.read(&mut buf);
+                });
+            }
+        });
+        addr
+    }
+
+    const TIMEOUT: Duration = Duration::from_millis(500);
+
+    #[test]
+    fn tls_alert_then_speaks_tls() {
+        let addr = serve(b"\x15\x03\x01\x00\x02\x02\x46");
+        let err = probe(addr, "/", "localhost", TIMEOUT).unwrap_err();
+        assert_eq!(
+            err,
+            ControlError::NotHttp(
+                "the target speaks TLS: it answered a plain-text request with a TLS record".into()
+            )
+        );
+    }
+
+    #[test]
+    fn banner_then_its_first_bytes_escaped() {
+        let addr = serve(b"SSH-2.0-OpenSSH_9.2\r\n");
+        let err = probe(addr, "/", "localhost", TIMEOUT).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"the target does not speak HTTP/1.x: it sent "SSH-2.0-OpenSSH_9.2\r\n""#
+        );
+    }
+
+    #[test]
+    fn close_without_answer_then_said() {
+        let addr = serve(b"");
+        assert_eq!(
+            probe(addr, "/", "localhost", TIMEOUT).unwrap_err().to_string(),
+            "the target closed the connection without answering the control GET"
+        );
+    }
+
+    #[test]
+    fn one_response_per_connection_then_not_persistent_and_head_asked_again() {
+        let addr = serve(
+            b"HTTP/1.1 200 OK\r\nETag: \"x\"\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        );
+        let control = probe(addr, "/x", "h", TIMEOUT).unwrap();
+        assert_eq!(
+            (control.status, control.head_status, control.persistent),
+            (200, Some(200), false)
+        );
+        assert_eq!(
+            (
+                control.etag.as_deref(),
+                control.last_modified.as_deref(),
+                control.length
+            ),
+            (Some("\"x\""), None, Some(2))
+        );
+        assert!(control.concurrent);
+        assert_eq!(
+            control.line(),
+            "control: GET /x → 200 OK, HEAD → 200; ETag yes, Last-Modified no, length 2; \
+             persistent no; second connection served while one is open: yes"
+        );
+    }
+
+    #[test]
+    fn nothing_listening_then_unreachable() {
+        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        assert!(matches!(
+            probe(addr, "/", "localhost", TIMEOUT),
+            Err(ControlError::Unreachable(_))
+        ));
+    }
+
+    #[test]
+    fn tls_record_then_recognised_and_text_not() {
+        assert!(is_tls_record(b"\x16\x03\x03\x00\x10"));
+        assert!(!is_tls_record(b"HTTP/1.1 200 OK"));
+        assert!(!is_tls_record(b"\x16"));
+    }
+}
