@@ -110,7 +110,7 @@ pub fn probe(
     let get = request("GET", path, host, false);
     let head = request("HEAD", path, host, true);
     let exchanges = play(addr, &[&get, &head], timeout);
-    let response = http_response(&exchanges[0])?;
+    let response = http_response(&exchanges[0], timeout)?;
     let persistent = !response.has_connection_close() && response_of(&exchanges[1]).is_some();
     let head_status = if persistent {
         response_of(&exchanges[1]).map(|r| r.code)
@@ -164,7 +164,7 @@ fn response_of(exchange: &Exchange) -> Option<&Response> {
 
 /// The control GET's response, if it is HTTP/1.x; otherwise what came back,
 /// in one line.
-fn http_response(exchange: &Exchange) -> Result<&Response, ControlError> {
+fn http_response(exchange: &Exchange, timeout: Duration) -> Result<&Response, ControlError> {
     let received = &exchange.received;
     let not_http = |what: String| Err(ControlError::NotHttp(what));
     match &exchange.outcome {
@@ -188,7 +188,7 @@ fn http_response(exchange: &Exchange) -> Result<&Response, ControlError> {
         }
         Some(Outcome::Timeout) => not_http(format!(
             "nothing came back to the control GET within {} ms",
-            exchange.elapsed.as_millis()
+            timeout.as_millis()
         )),
         Some(Outcome::Error(e)) => Err(ControlError::Unreachable(e.clone())),
         None => Err(ControlError::Unreachable("the control GET was not sent".into())),

@@ -436,6 +436,12 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
         .into_iter()
         .cloned()
         .collect();
+    for file in [&args.output, &args.write_baseline, &args.matrix]
+        .into_iter()
+        .flatten()
+    {
+        check_writable_dir(file)?;
+    }
     let addresses = resolve(host_port)?;
     let format = match args.format {
         FormatArg::Text => Format::Text,
@@ -651,6 +657,24 @@ fn first_reachable(
     Err(Failure::Unreachable(format!(
         "cannot reach {target_text}: {why}"
     )))
+}
+
+/// The folder `path` would be written into exists: checked before the run,
+/// so a typo costs no run.
+fn check_writable_dir(path: &Path) -> Result<(), Failure> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!(
+            "cannot write {}: no directory {}",
+            path.display(),
+            dir.display()
+        )))
+    }
 }
 
 /// Writes `text` to a temporary file beside `path` and renames it over

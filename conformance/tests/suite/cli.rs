@@ -4,7 +4,7 @@
 
 use crate::support::{
     answer_then_close, case_text, conformance, stdout_with_code, unused_addr, write_cases,
-    Responder,
+    Responder, CONTROL_PATH,
 };
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -73,6 +73,7 @@ fn case_dir() -> TempDir {
 fn run(dir: &Path, responder: &Responder) -> Command {
     let mut cmd = conformance(dir);
     cmd.args(["run", "--target", &responder.target(), "--timeout", "300"]);
+    cmd.args(["--path", CONTROL_PATH]);
     cmd
 }
 
@@ -133,11 +134,11 @@ fn run_text_then_group_table_before_summary() {
     let dir = case_dir();
     let responder = answer_then_close("400 Bad Request");
     let out = stdout_with_code(&mut run(dir.path(), &responder), 1);
-    let table = "group           pass  warn  fail  info error\n\
-                 version            0     0     0     1     0\n\
-                 method             0     0     1     0     0\n\
-                 host               1     0     0     0     0\n\
-                 connection         0     1     0     0     0\n";
+    let table = "group           pass  warn  fail  info  skip error\n\
+                 version            0     0     0     1     0     0\n\
+                 method             0     0     1     0     0     0\n\
+                 host               1     0     0     0     0     0\n\
+                 connection         0     1     0     0     0     0\n";
     assert!(out.contains(table), "{out}");
 }
 

@@ -6,6 +6,7 @@
 mod browser;
 mod catalogue;
 mod cli;
+mod control;
 mod hostile;
 mod matrix;
 mod run;

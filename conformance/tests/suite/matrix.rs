@@ -249,11 +249,11 @@ fn report_markdown_then_scores_and_one_row_per_case() {
         0,
     );
     assert!(
-        out.contains("| lenient | lenient/1.0 | 1/4 (25%) | 1 | 1 | 2 | 0 | 0 |\n"),
+        out.contains("| lenient | lenient/1.0 | 1/4 (25%) | 1 | 1 | 2 | 0 | 0 | 0 |\n"),
         "{out}"
     );
     assert!(
-        out.contains("| strict | strict/1.0 | 3/4 (75%) | 3 | 1 | 0 | 0 | 0 |\n"),
+        out.contains("| strict | strict/1.0 | 3/4 (75%) | 3 | 1 | 0 | 0 | 0 | 0 |\n"),
         "{out}"
     );
     assert_eq!(out.lines().filter(|l| l.starts_with("| [`rfc")).count(), 4);

@@ -1,0 +1,395 @@
+//! Any server, any machine: the compiled-in catalogue, `--version`, the
+//! control request before any case (exit 3 for what does not speak
+//! HTTP/1.x, exit 2 for a path that is not served, one job for a target
+//! that serves one connection at a time), templates filled from the
+//! control, `skip`, and exit 4 for a run that graded nothing.
+
+use crate::support::{
+    case_text, conformance, drain, response, stdout_with_code, write_cases, Requests, Responder,
+};
+use assert_cmd::cargo::cargo_bin;
+use assert_cmd::Command;
+use conformance::case::builtin_fingerprint;
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use tempfile::TempDir;
+
+const SERVED: &str = "rfc9110-9.1-served";
+const TEMPLATED: &str = "rfc9110-13.1.1-templated";
+const FIXTURE: &str = "rfc9110-15.4.2-fixture";
+
+/// Three cases: one served normally (`control`), one whose bytes use every
+/// variable (and so needs the control's validators), one that needs the
+/// fixture docroot.
+fn case_dir() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    write_cases(
+        dir.path(),
+        &[
+            (
+                SERVED,
+                case_text(
+                    SERVED,
+                    "must",
+                    "method",
+                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"control\"]\n",
+                ),
+            ),
+            (
+                TEMPLATED,
+                case_text(
+                    TEMPLATED,
+                    "must",
+                    "method",
+                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nIf-Match: {etag}\\r\\n\
+                     X-Date: {last-modified}\\r\\nX-Length: {length}\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"control\"]\n",
+                ),
+            ),
+            (
+                FIXTURE,
+                case_text(
+                    FIXTURE,
+                    "should",
+                    "path",
+                    "needs = [\"fixture-root\"]\n\
+                     request = 'GET /docs HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"301\"]\n",
+                ),
+            ),
+        ],
+    );
+    dir
+}
+
+/// Serves `/page` with `status` and the given extra fields, keeps the
+/// connection open, and records every request head it reads.
+fn page_server(status: &'static str, extra: &'static str) -> (Responder, Arc<Mutex<Vec<String>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let responder = Responder::start(move |stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(head) = requests.next_head() {
+            let text = String::from_utf8_lossy(&head).into_owned();
+            let served = text.starts_with("GET /page ") || text.starts_with("HEAD /page ");
+            let status = if served { status } else { "404 Not Found" };
+            record.lock().expect("lock").push(text);
+            if requests.stream().write_all(&response(status, extra)).is_err() {
+                return;
+            }
+        }
+    });
+    (responder, seen)
+}
+
+const VALIDATORS: &str = "ETag: \"v1\"\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n";
+
+fn run(dir: &TempDir, target: &str) -> Command {
+    let mut cmd = conformance(dir.path());
+    cmd.args(["run", "--target", target, "--timeout", "300"]);
+    cmd
+}
+
+fn stderr_of(cmd: &mut Command, code: i32) -> String {
+    let assert = cmd.assert().code(code);
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+#[test]
+fn version_then_names_the_compiled_in_catalogue() {
+    let (count, fingerprint) = builtin_fingerprint();
+    let out = stdout_with_code(Command::new(cargo_bin("conformance")).arg("--version"), 0);
+    assert_eq!(
+        out,
+        format!(
+            "conformance {} (catalogue: {count} cases, {fingerprint})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn binary_copied_into_an_empty_directory_then_lists_the_whole_catalogue() {
+    let bin_dir = TempDir::new().expect("temp dir");
+    let copy = bin_dir.path().join("conformance");
+    std::fs::copy(cargo_bin("conformance"), &copy).expect("copy the binary");
+    let empty = TempDir::new().expect("temp dir");
+    let out = stdout_with_code(Command::new(&copy).arg("list").current_dir(empty.path()), 0);
+    let (count, _) = builtin_fingerprint();
+    assert_eq!(out.lines().count(), count);
+    assert!(count >= 150, "{count}");
+}
+
+#[test]
+fn templates_then_filled_from_path_host_and_the_control_response() {
+    let dir = case_dir();
+    let (server, seen) = page_server("200 OK", VALIDATORS);
+    let out = stdout_with_code(
+        run(&dir, &server.target()).args(["--path", "/page", "--host", "example.test"]),
+        0,
+    );
+    assert!(out.contains(&format!("PASS  {TEMPLATED}")), "{out}");
+    let seen = seen.lock().expect("lock");
+    let templated: Vec<&String> = seen.iter().filter(|h| h.contains("If-Match")).collect();
+    assert_eq!(
+        templated,
+        ["GET /page HTTP/1.1\r\nHost: example.test\r\nIf-Match: \"v1\"\r\n\
+          X-Date: Thu, 01 Jan 2026 00:00:00 GMT\r\nX-Length: 0\r\n\r\n"]
+    );
+}
+
+#[test]
+fn control_without_validators_then_case_using_them_skipped_with_reason() {
+    let dir = case_dir();
+    let (server, _) = page_server("200 OK", "");
+    let out = stdout_with_code(run(&dir, &server.target()).args(["--path", "/page"]), 0);
+    for line in [
+        format!("PASS  {SERVED}     200 OK\n"),
+        format!("SKIP  {TEMPLATED}  skipped: the control response has no ETag\n"),
+        format!(
+            "SKIP  {FIXTURE}   skipped: needs the fixture docroot: run with --fixture-root \
+             against a server that serves fixtures/root\n"
+        ),
+    ] {
+        assert!(out.contains(&line), "missing {line:?} in\n{out}");
+    }
+    assert!(out.ends_with("\n1 passed, 0 warned, 0 failed, 2 skipped\n"), "{out}");
+}
+
+#[test]
+fn fixture_root_flag_then_fixture_case_runs() {
+    let dir = case_dir();
+    let (server, _) = page_server("200 OK", VALIDATORS);
+    let out = stdout_with_code(
+        run(&dir, &server.target()).args(["--path", "/page", "--fixture-root"]),
+        0,
+    );
+    // The responder answers /docs 404: run, and graded (a should: warn).
+    assert!(out.contains(&format!("WARN  {FIXTURE}")), "{out}");
+}
+
+#[test]
+fn skipped_case_then_junit_skipped_with_message_and_json_grade() {
+    let dir = case_dir();
+    let (server, _) = page_server("200 OK", "");
+    let junit = stdout_with_code(
+        run(&dir, &server.target()).args(["--path", "/page", "--format", "junit"]),
+        0,
+    );
+    assert!(
+        junit.contains("<skipped message=\"skipped: the control response has no ETag\"/>"),
+        "{junit}"
+    );
+    let json = stdout_with_code(
+        run(&dir, &server.target()).args(["--path", "/page", "--format", "json"]),
+        0,
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let grades: Vec<&str> = report["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| c["grade"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(grades, ["pass", "skip", "skip"]);
+    assert_eq!(report["summary"]["skipped"], 2);
+}
+
+#[test]
+fn every_case_skipped_then_exit_4() {
+    let dir = case_dir();
+    let (server, _) = page_server("200 OK", "");
+    let stderr = stderr_of(
+        run(&dir, &server.target()).args(["--path", "/page", "--filter", TEMPLATED, "--filter", FIXTURE]),
+        4,
+    );
+    assert!(
+        stderr.ends_with("conformance: no case could be graded (2 skipped, 0 errors): not conformant\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn control_not_2xx_then_exit_2_naming_the_path() {
+    let dir = case_dir();
+    let (server, _) = page_server("200 OK", "");
+    run(&dir, &server.target())
+        .args(["--path", "/missing"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(
+            "conformance: the control request GET /missing was answered 404 Not Found: pick an \
+             existing resource that answers GET with 2xx with --path\n",
+        );
+}
+
+#[test]
+fn http_url_target_then_its_path_is_the_resource() {
+    let dir = case_dir();
+    let (server, seen) = page_server("200 OK", "");
+    stdout_with_code(
+        &mut run(&dir, &format!("http://{}/page", server.target())),
+        0,
+    );
+    assert!(seen.lock().expect("lock")[0].starts_with("GET /page HTTP/1.1\r\n"));
+}
+
+#[test]
+fn bad_path_host_or_scheme_then_exit_2_before_connecting() {
+    let dir = case_dir();
+    for (args, message) in [
+        (&["--path", "page"][..], "--path must be an absolute path"),
+        (&["--path", "/a b"][..], "--path must be an absolute path"),
+        (&["--host", "a b"][..], "--host must be visible ASCII"),
+    ] {
+        run(&dir, "127.0.0.1:1")
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(message));
+    }
+    run(&dir, "https://127.0.0.1:1/")
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("https:// targets are not supported"));
+}
+
+/// A listener that answers each connection with `reply` once something
+/// arrives (or at once, for a banner), then closes.
+fn not_http(reply: &'static [u8], wait_for_request: bool) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            thread::spawn(move || {
+                if wait_for_request {
+                    let mut buf = [0u8; 1024];
+                    let _ = std::io::Read::read(&mut stream, &mut buf);
+                }
+                let _ = stream.write_all(reply);
+                let _ = stream.shutdown(Shutdown::Write);
+                drain(&mut stream);
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn target_not_speaking_http_then_exit_3_with_one_line_before_any_case() {
+    let dir = case_dir();
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let cases = [
+        (
+            not_http(b"\x15\x03\x01\x00\x02\x02\x46", true),
+            "the target speaks TLS: it answered a plain-text request with a TLS record".to_string(),
+        ),
+        (
+            not_http(b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n", false),
+            r#"the target does not speak HTTP/1.x: it sent "SSH-2.0-OpenSSH_9.2p1 Debian\r\n""#
+                .to_string(),
+        ),
+        (
+            not_http(b"", true),
+            "the target closed the connection without answering the control GET".to_string(),
+        ),
+        (
+            silent.local_addr().expect("addr"),
+            "nothing came back to the control GET within 300 ms".to_string(),
+        ),
+    ];
+    for (addr, why) in cases {
+        let target = addr.to_string();
+        let stderr = stderr_of(&mut run(&dir, &target), 3);
+        assert!(
+            stderr.starts_with(&format!("conformance: {target}: {why}")) && stderr.lines().count() == 1,
+            "{stderr}"
+        );
+    }
+}
+
+/// Serves one connection at a time, each to its end: the accept loop is the
+/// only thread, as in a server with one synchronous worker.
+fn one_at_a_time() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(400)));
+            let mut requests = Requests::new(stream);
+            if requests.next_head().is_some() {
+                let _ = requests
+                    .stream()
+                    .write_all(&response("200 OK", "Connection: close\r\n"));
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn target_serving_one_connection_at_a_time_then_one_job_unless_jobs_given() {
+    let dir = case_dir();
+    let target = one_at_a_time().to_string();
+    let stderr = stderr_of(run(&dir, &target).args(["--filter", SERVED]), 0);
+    assert_eq!(
+        stderr,
+        "control: GET / → 200 OK, HEAD → 200; ETag no, Last-Modified no, length 0; \
+         persistent no; second connection served while one is open: no\n\
+         the target served no second connection while one was open: running one case at a \
+         time (--jobs overrides)\n"
+    );
+    let stderr = stderr_of(run(&dir, &target).args(["--filter", SERVED, "--jobs", "4"]), 0);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn unknown_variable_in_a_case_file_then_exit_2_naming_file_and_column() {
+    let dir = TempDir::new().expect("temp dir");
+    let id = "rfc9110-9.1-typo";
+    write_cases(
+        dir.path(),
+        &[(
+            id,
+            case_text(
+                id,
+                "must",
+                "method",
+                "request = 'GET {paht} HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"200\"]\n",
+            ),
+        )],
+    );
+    let stderr = stderr_of(conformance(dir.path()).arg("list"), 2);
+    assert!(
+        stderr.contains(&format!("{id}.toml: request: column 5: unknown variable")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn explain_templated_case_then_template_and_bytes_sent() {
+    let dir = case_dir();
+    let out = stdout_with_code(
+        conformance(dir.path()).args(["explain", TEMPLATED, "--path", "/page", "--matrix", "/nonexistent"]),
+        0,
+    );
+    for line in [
+        "needs: etag, last-modified (skipped where the target lacks it)\n",
+        "request (template):\n",
+        "  GET {path} HTTP/1.1\\r\\n\n",
+        "  If-Match: {etag}\\r\\n\n",
+        "sent with --path /page --host localhost (the other variables come from the control response):\n",
+        "  GET /page HTTP/1.1\\r\\n\n",
+        "  Host: localhost\\r\\n\n",
+        "  If-Match: {etag}\\r\\n\n",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+}
+
