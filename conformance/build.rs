@@ -32,13 +32,21 @@ fn main() {
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let hash = fingerprint::fingerprint(files.iter().map(|(n, t, _)| (n.as_str(), t.as_str())));
-    let mut out = String::from("/// Every case file compiled in: (file name, text), sorted by name.\n");
+    let mut out =
+        String::from("/// Every case file compiled in: (file name, text), sorted by name.\n");
     out.push_str("pub static FILES: &[(&str, &str)] = &[\n");
     for (name, _, path) in &files {
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     out.push_str("];\n");
-    let _ = writeln!(out, "/// The fingerprint of [`FILES`].\npub const FINGERPRINT: &str = {hash:?};");
+    let _ = writeln!(
+        out,
+        "/// The fingerprint of [`FILES`].\npub const FINGERPRINT: &str = {hash:?};"
+    );
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("out dir"));
     std::fs::write(out_dir.join("catalogue.rs"), out).expect("write catalogue.rs");
     println!(

@@ -191,7 +191,9 @@ fn http_response(exchange: &Exchange, timeout: Duration) -> Result<&Response, Co
             timeout.as_millis()
         )),
         Some(Outcome::Error(e)) => Err(ControlError::Unreachable(e.clone())),
-        None => Err(ControlError::Unreachable("the control GET was not sent".into())),
+        None => Err(ControlError::Unreachable(
+            "the control GET was not sent".into(),
+        )),
     }
 }
 
@@ -279,7 +281,9 @@ mod tests {
     fn close_without_answer_then_said() {
         let addr = serve(b"");
         assert_eq!(
-            probe(addr, "/", "localhost", TIMEOUT).unwrap_err().to_string(),
+            probe(addr, "/", "localhost", TIMEOUT)
+                .unwrap_err()
+                .to_string(),
             "the target closed the connection without answering the control GET"
         );
     }
@@ -312,7 +316,10 @@ mod tests {
 
     #[test]
     fn nothing_listening_then_unreachable() {
-        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         assert!(matches!(
             probe(addr, "/", "localhost", TIMEOUT),
             Err(ControlError::Unreachable(_))

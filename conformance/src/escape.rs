@@ -104,7 +104,10 @@ pub fn decode(text: &str) -> Result<Vec<u8>, EscapeError> {
         Some(bytes) => Ok(bytes.to_vec()),
         None => {
             let at = text.find('{').unwrap_or(0);
-            Err(error_at(text[..at].chars().count(), EscapeErrorKind::Variable))
+            Err(error_at(
+                text[..at].chars().count(),
+                EscapeErrorKind::Variable,
+            ))
         }
     }
 }
@@ -458,7 +461,10 @@ mod tests {
     #[test]
     fn unknown_variable_then_error_at_its_brace() {
         let err = decode_template("GET {paht} HTTP/1.1").unwrap_err();
-        assert_eq!((err.kind, err.column), (EscapeErrorKind::UnknownVariable, 5));
+        assert_eq!(
+            (err.kind, err.column),
+            (EscapeErrorKind::UnknownVariable, 5)
+        );
         assert_eq!(
             decode_template("a{}").unwrap_err().kind,
             EscapeErrorKind::UnknownVariable

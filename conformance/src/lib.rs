@@ -26,9 +26,9 @@
 
 pub mod baseline;
 pub mod case;
+pub mod control;
 pub mod date;
 pub mod diff;
-pub mod control;
 pub mod escape;
 mod fingerprint;
 pub mod limits;

@@ -11,12 +11,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use conformance::baseline::Baseline;
 use conformance::case::{self, Case, Level};
 use conformance::control::{self, Control, ControlError};
-use conformance::template::{Values, DEFAULT_HOST, DEFAULT_PATH};
 use conformance::diff::{self, Target};
 use conformance::matrix::{self, Matrix, MatrixError, ServerAnswers};
 use conformance::report::{self, Format, ReportContext, Summary};
 use conformance::run::{self, Environment, RunOptions};
 use conformance::snapshot::{self, SnapshotOptions};
+use conformance::template::{Values, DEFAULT_HOST, DEFAULT_PATH};
 use conformance::{date, escape, page};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -146,13 +146,9 @@ struct Resource {
 impl Resource {
     /// The path to test against: `--path`, else the target URL's path, else `/`.
     fn path(&self, from_target: Option<&str>) -> Result<String, Failure> {
-        let path = self
-            .path
-            .as_deref()
-            .or(from_target)
-            .unwrap_or(DEFAULT_PATH);
-        let origin_form = path.starts_with('/')
-            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        let path = self.path.as_deref().or(from_target).unwrap_or(DEFAULT_PATH);
+        let origin_form =
+            path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
         if !origin_form {
             return Err(Failure::Usage(format!(
                 "--path must be an absolute path such as /index.html (visible ASCII, no #), \

@@ -630,10 +630,7 @@ fn write_junit_case(
             "<skipped message=\"info: {}\"/>",
             xml_escape(&message)
         )),
-        Grade::Skip => Some(format!(
-            "<skipped message=\"{}\"/>",
-            xml_escape(&outcome)
-        )),
+        Grade::Skip => Some(format!("<skipped message=\"{}\"/>", xml_escape(&outcome))),
         Grade::Warn => Some(format!(
             "<system-out>warn: {}</system-out>",
             xml_escape(&message)

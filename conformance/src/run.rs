@@ -105,7 +105,7 @@ impl Environment {
                 Some(template) => template
                     .render(&self.values)
                     .map(Some)
-                    .map_err(|var| missing_value(var)),
+                    .map_err(missing_value),
                 None => Ok(None),
             })
             .collect()
@@ -175,7 +175,10 @@ impl CaseResult<'_> {
 pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) -> CaseResult<'c> {
     let started = Instant::now();
     let environment = &options.environment;
-    let sends = match environment.skip_reason(case).map_or_else(|| environment.render(case), Err) {
+    let sends = match environment
+        .skip_reason(case)
+        .map_or_else(|| environment.render(case), Err)
+    {
         Ok(sends) => sends,
         Err(reason) => {
             return CaseResult {
@@ -304,6 +307,60 @@ mod tests {
         assert_eq!(
             options.timeout_for(&case(Some(100))),
             Duration::from_millis(300)
+        );
+    }
+
+    #[test]
+    fn needs_the_target_lacks_then_skip_reason() {
+        let mut needy = case(None);
+        needy.needs = vec![Need::FixtureRoot];
+        let environment = Environment::default();
+        assert_eq!(
+            environment.skip_reason(&needy).as_deref(),
+            Some(
+                "needs the fixture docroot: run with --fixture-root against a server that \
+                 serves fixtures/root"
+            )
+        );
+        let fixture = Environment {
+            fixture_root: true,
+            ..Environment::default()
+        };
+        assert_eq!(fixture.skip_reason(&needy), None);
+        needy.needs = vec![Need::LastModified];
+        assert_eq!(
+            fixture.skip_reason(&needy).as_deref(),
+            Some("the control response has no Last-Modified")
+        );
+    }
+
+    #[test]
+    fn render_then_each_step_filled_and_a_missing_length_named() {
+        let mut templated = case(None);
+        let send = crate::escape::decode_template("GET {path} HTTP/1.1\\r\\nX: {length}").unwrap();
+        templated.steps = vec![
+            Step {
+                pause_ms: 0,
+                send: Some(send),
+                send_source: None,
+                expect: None,
+            },
+            Step {
+                pause_ms: 0,
+                send: None,
+                send_source: None,
+                expect: None,
+            },
+        ];
+        let mut environment = Environment::default();
+        assert_eq!(
+            environment.render(&templated),
+            Err("the control response's length is not known".to_string())
+        );
+        environment.values.length = Some(7);
+        assert_eq!(
+            environment.render(&templated),
+            Ok(vec![Some(b"GET / HTTP/1.1\r\nX: 7".to_vec()), None])
         );
     }
 

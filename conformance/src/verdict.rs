@@ -158,9 +158,17 @@ pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome, control: u16
             checks: Vec::new(),
         };
     }
-    let matched = if expect.pass.iter().any(|&t| token_matches(t, outcome, control)) {
+    let matched = if expect
+        .pass
+        .iter()
+        .any(|&t| token_matches(t, outcome, control))
+    {
         Matched::Pass
-    } else if expect.warn.iter().any(|&t| token_matches(t, outcome, control)) {
+    } else if expect
+        .warn
+        .iter()
+        .any(|&t| token_matches(t, outcome, control))
+    {
         Matched::Warn
     } else {
         Matched::None
@@ -473,6 +481,24 @@ mod tests {
 
     fn grade(level: Level, e: &Expect, outcome: Outcome) -> Grade {
         grade_step(level, e, &outcome, 200).grade
+    }
+
+    #[test]
+    fn control_token_then_matches_the_control_status_only() {
+        let e = expect(&[Token::Control], &[], &[]);
+        let outcome = ok(response(203, &[]));
+        assert_eq!(
+            grade_step(Level::Must, &e, &outcome, 203).grade,
+            Grade::Pass
+        );
+        assert_eq!(
+            grade_step(Level::Must, &e, &outcome, 200).grade,
+            Grade::Fail
+        );
+        assert_eq!(
+            grade_step(Level::Must, &e, &Outcome::Closed, 200).grade,
+            Grade::Fail
+        );
     }
 
     fn ok(r: Response) -> Outcome {

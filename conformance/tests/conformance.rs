@@ -172,18 +172,21 @@ fn invariance_trial(
             ));
         }
     }
-    Trial::test(format!("{}::same-grades-serving-one-file", mode.name()), move || {
-        if differ.is_empty() && wrongly_skipped.is_empty() {
-            return Ok(());
-        }
-        Err(format!(
-            "grades that depend on what is served:\n{}\nskipped without needing the fixture \
+    Trial::test(
+        format!("{}::same-grades-serving-one-file", mode.name()),
+        move || {
+            if differ.is_empty() && wrongly_skipped.is_empty() {
+                return Ok(());
+            }
+            Err(format!(
+                "grades that depend on what is served:\n{}\nskipped without needing the fixture \
              docroot:\n{}",
-            differ.join("\n"),
-            wrongly_skipped.join("\n")
-        )
-        .into())
-    })
+                differ.join("\n"),
+                wrongly_skipped.join("\n")
+            )
+            .into())
+        },
+    )
 }
 
 fn print_summary(mode: Mode, results: &[CaseResult<'_>], elapsed: Duration) {
