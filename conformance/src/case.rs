@@ -213,11 +213,13 @@ impl fmt::Display for Token {
 pub enum Check {
     /// `date` (must): a `Date` header in IMF-fixdate form, for 2xx–4xx.
     Date,
-    /// `content-length` (must): exactly Content-Length body bytes arrived.
+    /// `content-length` (must): exactly Content-Length body bytes arrived;
+    /// none at all, and no Transfer-Encoding, on 1xx and 204.
     ContentLength,
     /// `no-body` (must): no bytes follow the head.
     NoBody,
-    /// `allow` (must): a 405 carries an `Allow` header.
+    /// `allow` (must): a 405 carries an `Allow` list of methods that does
+    /// not name the refused one.
     Allow,
     /// `closed` (must): the server closed the connection after the response.
     Closed,
@@ -227,11 +229,54 @@ pub enum Check {
     Version,
     /// `reason` (info): the reason phrase is the one RFC 9110 registers.
     Reason,
+    /// `status-sp` (must): a space follows the status code, reason or not.
+    StatusSp,
+    /// `has-content-length` (should): a `Content-Length` is sent (the size
+    /// of a static representation is known before the head).
+    HasContentLength,
+    /// `no-interim` (must): no 1xx response came before the final one.
+    NoInterim,
+    /// `no-transfer-encoding` (must): the response has no `Transfer-Encoding`.
+    NoTransferEncoding,
+    /// `options-allow` (should): a 2xx answer to OPTIONS carries `Allow`.
+    OptionsAllow,
+    /// `location` (should): a 301, 302, 303, 307 or 308 carries `Location`.
+    Location,
+    /// `last-modified` (must): `Last-Modified` is not later than `Date`.
+    LastModified,
+    /// `content-type` (should): a response with content has `Content-Type`.
+    ContentType,
+    /// `validators` (should): a 2xx carries `ETag` and `Last-Modified`.
+    Validators,
+    /// `error-body` (should): a 4xx or 5xx (not to HEAD) explains itself in
+    /// its content.
+    ErrorBody,
+    /// `date-now` (should): `Date` is within a few seconds of the client's
+    /// clock.
+    DateNow,
+    /// `control-etag` (must): the `ETag` is the one the control got.
+    ControlEtag,
+    /// `control-length` (must): a `Content-Length`, if any, is the length of
+    /// the control's content.
+    ControlLength,
+    /// `control-fields` (should): the same header field names as the
+    /// control GET (framing and connection fields aside).
+    ControlFields,
+    /// `range` (must): a 206 is a well-formed partial response of the
+    /// control's content (Content-Range, its bytes, multipart framing).
+    Range,
+    /// `unsatisfied-range` (should): a 416 carries `Content-Range: bytes */LENGTH`.
+    UnsatisfiedRange,
+    /// `no-content-coding` (should): the response has no `Content-Encoding`.
+    NoContentCoding,
+    /// `close-announced` (must): if the connection closed before this step's
+    /// response, the previous response carried `Connection: close`.
+    CloseAnnounced,
 }
 
 impl Check {
     /// Every check, in the README's order.
-    pub const ALL: [Check; 8] = [
+    pub const ALL: [Check; 26] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -240,6 +285,24 @@ impl Check {
         Check::CloseHeader,
         Check::Version,
         Check::Reason,
+        Check::StatusSp,
+        Check::HasContentLength,
+        Check::NoInterim,
+        Check::NoTransferEncoding,
+        Check::OptionsAllow,
+        Check::Location,
+        Check::LastModified,
+        Check::ContentType,
+        Check::Validators,
+        Check::ErrorBody,
+        Check::DateNow,
+        Check::ControlEtag,
+        Check::ControlLength,
+        Check::ControlFields,
+        Check::Range,
+        Check::UnsatisfiedRange,
+        Check::NoContentCoding,
+        Check::CloseAnnounced,
     ];
 
     /// The name used in case files.
@@ -253,6 +316,24 @@ impl Check {
             Check::CloseHeader => "close-header",
             Check::Version => "version",
             Check::Reason => "reason",
+            Check::StatusSp => "status-sp",
+            Check::HasContentLength => "has-content-length",
+            Check::NoInterim => "no-interim",
+            Check::NoTransferEncoding => "no-transfer-encoding",
+            Check::OptionsAllow => "options-allow",
+            Check::Location => "location",
+            Check::LastModified => "last-modified",
+            Check::ContentType => "content-type",
+            Check::Validators => "validators",
+            Check::ErrorBody => "error-body",
+            Check::DateNow => "date-now",
+            Check::ControlEtag => "control-etag",
+            Check::ControlLength => "control-length",
+            Check::ControlFields => "control-fields",
+            Check::Range => "range",
+            Check::UnsatisfiedRange => "unsatisfied-range",
+            Check::NoContentCoding => "no-content-coding",
+            Check::CloseAnnounced => "close-announced",
         }
     }
 
@@ -264,12 +345,40 @@ impl Check {
     /// The check's own strength (README, "Checks").
     pub fn level(self) -> Level {
         match self {
-            Check::Date | Check::ContentLength | Check::NoBody | Check::Allow | Check::Closed => {
-                Level::Must
-            }
-            Check::CloseHeader | Check::Version => Level::Should,
+            Check::Date
+            | Check::ContentLength
+            | Check::NoBody
+            | Check::Allow
+            | Check::Closed
+            | Check::StatusSp
+            | Check::NoInterim
+            | Check::NoTransferEncoding
+            | Check::LastModified
+            | Check::ControlEtag
+            | Check::ControlLength
+            | Check::Range
+            | Check::CloseAnnounced => Level::Must,
+            Check::CloseHeader
+            | Check::Version
+            | Check::HasContentLength
+            | Check::OptionsAllow
+            | Check::Location
+            | Check::ContentType
+            | Check::Validators
+            | Check::ErrorBody
+            | Check::DateNow
+            | Check::ControlFields
+            | Check::UnsatisfiedRange
+            | Check::NoContentCoding => Level::Should,
             Check::Reason => Level::Info,
         }
+    }
+
+    /// Whether the check also applies when no response came (a close, a
+    /// reset, a timeout): only `close-announced` looks back at the step
+    /// before.
+    pub fn applies_without_response(self) -> bool {
+        self == Check::CloseAnnounced
     }
 }
 
@@ -336,6 +445,19 @@ pub struct Expect {
     pub warn: Vec<Token>,
     /// Extra assertions on the response.
     pub checks: Vec<Check>,
+}
+
+impl Expect {
+    /// Whether an interim (1xx) response is itself an outcome of this step,
+    /// because a token names one; otherwise interim responses are skipped
+    /// on the way to the final one.
+    pub fn reads_interim(&self) -> bool {
+        self.pass.iter().chain(&self.warn).any(|token| match token {
+            Token::Status(code) => (100..200).contains(code),
+            Token::Class(class) => *class == 1,
+            _ => false,
+        })
+    }
 }
 
 /// One write and/or one read on the case's connection.

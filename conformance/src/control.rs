@@ -45,6 +45,10 @@ pub struct Control {
     /// Whether a second connection was answered while a first one stayed
     /// open and idle.
     pub concurrent: bool,
+    /// The GET's header field names, lowercase, in order.
+    pub fields: Vec<String>,
+    /// The GET's content, as far as the client keeps it.
+    pub body: Vec<u8>,
 }
 
 impl Control {
@@ -128,6 +132,12 @@ pub fn probe(
         length: (response.body_end == BodyEnd::Complete).then_some(response.body_len),
         persistent,
         concurrent: serves_second_connection(addr, &request("GET", path, host, true), timeout),
+        fields: response
+            .headers
+            .iter()
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect(),
+        body: response.body.clone(),
     })
 }
 

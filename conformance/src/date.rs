@@ -69,6 +69,32 @@ fn parse_imf_fixdate(value: &str) -> Option<DateTime> {
     valid.then_some(date)
 }
 
+/// Seconds since 1970-01-01 00:00:00 UTC of a valid IMF-fixdate (a leap
+/// second counts as the next second), or `None` for anything else.
+pub fn imf_fixdate_seconds(value: &str) -> Option<u64> {
+    let date = parse_imf_fixdate(value)?;
+    let days = days_from_civil(date.year, date.month, date.day)?;
+    Some(
+        days * SECONDS_PER_DAY
+            + u64::from(date.hour) * 3600
+            + u64::from(date.minute) * 60
+            + u64::from(date.second),
+    )
+}
+
+/// Days since 1970-01-01 of a date on or after it (the inverse of
+/// [`civil_from_days`]).
+fn days_from_civil(year: u32, month: u32, day: u32) -> Option<u64> {
+    if year < 1970 {
+        return None;
+    }
+    let days_before_year: u64 = (1970..year)
+        .map(|y| if is_leap(y) { 366 } else { 365 })
+        .sum();
+    let days_before_month: u64 = (1..month).map(|m| u64::from(days_in_month(year, m))).sum();
+    Some(days_before_year + days_before_month + u64::from(day) - 1)
+}
+
 /// Formats a time as IMF-fixdate, for a `Date` header.
 pub fn format_imf_fixdate(time: SystemTime) -> String {
     let secs = time
@@ -151,6 +177,22 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixdate_seconds_then_epoch_seconds_and_round_trip() {
+        assert_eq!(
+            imf_fixdate_seconds("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(0)
+        );
+        assert_eq!(
+            imf_fixdate_seconds("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        let now = SystemTime::now();
+        let secs = now.duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert_eq!(imf_fixdate_seconds(&format_imf_fixdate(now)), Some(secs));
+        assert_eq!(imf_fixdate_seconds("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+    }
     use std::time::Duration;
 
     #[test]

@@ -34,6 +34,7 @@ mod fingerprint;
 pub mod limits;
 pub mod matrix;
 pub mod page;
+pub mod range;
 pub mod report;
 pub mod run;
 pub mod snapshot;

@@ -5,8 +5,8 @@ use crate::case::{Case, Need, Step};
 use crate::control::Control;
 use crate::limits::{DEFAULT_JOBS, DEFAULT_TIMEOUT};
 use crate::template::{Values, Var};
-use crate::verdict::{grade_step, Grade, StepVerdict};
-use crate::wire::{self, Exchange};
+use crate::verdict::{grade_step, Context, Grade, StepVerdict};
+use crate::wire::{self, Exchange, Outcome};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -48,6 +48,10 @@ pub struct Environment {
     pub control_status: u16,
     /// Whether the target serves `fixtures/root` (`--fixture-root`).
     pub fixture_root: bool,
+    /// The control GET's header field names, lowercase.
+    pub control_fields: Vec<String>,
+    /// The control GET's content, when it was read to its end.
+    pub control_body: Option<Vec<u8>>,
 }
 
 impl Default for Environment {
@@ -57,6 +61,8 @@ impl Default for Environment {
             values: Values::default(),
             control_status: 200,
             fixture_root: false,
+            control_fields: Vec::new(),
+            control_body: None,
         }
     }
 }
@@ -75,6 +81,24 @@ impl Environment {
             },
             control_status: control.status,
             fixture_root,
+            control_fields: control.fields.clone(),
+            control_body: control
+                .length
+                .filter(|&n| n == control.body.len() as u64)
+                .map(|_| control.body.clone()),
+        }
+    }
+
+    /// What the checks of a step compare with: the control's answer, and
+    /// the outcome of the case's previous reading step.
+    pub fn context<'a>(&'a self, previous: Option<&'a Outcome>) -> Context<'a> {
+        Context {
+            control_status: self.control_status,
+            etag: self.values.etag.as_deref(),
+            length: self.values.length,
+            body: self.control_body.as_deref(),
+            fields: &self.control_fields,
+            previous,
         }
     }
 
@@ -191,28 +215,30 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
         }
     };
     let exchanges = wire::play(target, &case.steps, &sends, options.timeout_for(case));
-    let steps: Vec<StepResult> = case
-        .steps
-        .iter()
-        .zip(exchanges)
-        .zip(sends)
-        .map(|((step, exchange), sent)| {
-            let verdict = match (&step.expect, &exchange.outcome) {
-                (Some(expect), Some(outcome)) => Some(grade_step(
+    let mut steps: Vec<StepResult> = Vec::with_capacity(exchanges.len());
+    let mut previous: Option<usize> = None;
+    for ((step, exchange), sent) in case.steps.iter().zip(exchanges).zip(sends) {
+        let verdict = match (&step.expect, &exchange.outcome) {
+            (Some(expect), Some(outcome)) => {
+                let before = previous.and_then(|i| steps[i].exchange.outcome.as_ref());
+                Some(grade_step(
                     case.level,
                     expect,
                     outcome,
-                    environment.control_status,
-                )),
-                _ => None,
-            };
-            StepResult {
-                sent,
-                exchange,
-                verdict,
+                    &environment.context(before),
+                ))
             }
-        })
-        .collect();
+            _ => None,
+        };
+        if exchange.outcome.is_some() {
+            previous = Some(steps.len());
+        }
+        steps.push(StepResult {
+            sent,
+            exchange,
+            verdict,
+        });
+    }
     let grade = Grade::worst(
         steps
             .iter()

@@ -490,6 +490,7 @@ mod tests {
     #[test]
     fn response_then_interim_heads_first_and_body_line_last() {
         let response = Response {
+            method: Some("GET".into()),
             version: "HTTP/1.1".into(),
             code: 200,
             reason: "OK".into(),

@@ -2,7 +2,7 @@
 //! `fixtures/cases/README.md` ("Outcomes", "Checks").
 
 use crate::case::{Check, Expect, Level, Token};
-use crate::date::is_imf_fixdate;
+use crate::date::{imf_fixdate_seconds, is_imf_fixdate};
 use crate::wire::{AfterEnd, BodyEnd, Framing, Outcome, Response};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -137,6 +137,38 @@ impl StepVerdict {
     }
 }
 
+/// What grading a step may compare a response with: the control's answer
+/// and the response to the step before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// The status code the control GET got: what the `control` token matches.
+    pub control_status: u16,
+    /// The control GET's `ETag`.
+    pub etag: Option<&'a str>,
+    /// How many content bytes the control GET received.
+    pub length: Option<u64>,
+    /// The control GET's content (up to what the client keeps).
+    pub body: Option<&'a [u8]>,
+    /// The control GET's header field names, lowercase.
+    pub fields: &'a [String],
+    /// The response the previous reading step of the case got, if any.
+    pub previous: Option<&'a Outcome>,
+}
+
+impl Default for Context<'_> {
+    /// A control that got 200 and nothing else known.
+    fn default() -> Self {
+        Context {
+            control_status: 200,
+            etag: None,
+            length: None,
+            body: None,
+            fields: &[],
+            previous: None,
+        }
+    }
+}
+
 /// Grades one step's outcome for a case of strength `level`.
 ///
 /// 1. A harness error grades `error`.
@@ -148,9 +180,15 @@ impl StepVerdict {
 ///    never scored.
 /// 4. An `info` case is always `info` (or `error`).
 ///
-/// `control` is the status code the control GET got: what the `control`
-/// token matches.
-pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome, control: u16) -> StepVerdict {
+/// `context` holds what the checks compare with, and the status the
+/// `control` token matches.
+pub fn grade_step(
+    level: Level,
+    expect: &Expect,
+    outcome: &Outcome,
+    context: &Context<'_>,
+) -> StepVerdict {
+    let control = context.control_status;
     if let Outcome::Error(_) = outcome {
         return StepVerdict {
             grade: Grade::Error,
@@ -173,19 +211,21 @@ pub fn grade_step(level: Level, expect: &Expect, outcome: &Outcome, control: u16
     } else {
         Matched::None
     };
-    let checks: Vec<CheckResult> = match outcome {
-        Outcome::Response(response) => expect
-            .checks
-            .iter()
-            .filter_map(|&check| {
-                run_check(check, response).map(|result| CheckResult {
-                    check,
-                    problem: result.err(),
-                })
+    let checks: Vec<CheckResult> = expect
+        .checks
+        .iter()
+        .filter_map(|&check| {
+            let result = match outcome {
+                Outcome::Response(response) => run_check(check, response, context),
+                other if check.applies_without_response() => check_close_announced(other, context),
+                _ => None,
+            };
+            result.map(|result| CheckResult {
+                check,
+                problem: result.err(),
             })
-            .collect(),
-        _ => Vec::new(),
-    };
+        })
+        .collect();
     let mut grade = match (matched, level) {
         (Matched::Pass, _) => Grade::Pass,
         (Matched::Warn, _) => Grade::Warn,
@@ -227,17 +267,280 @@ pub fn token_matches(token: Token, outcome: &Outcome, control: u16) -> bool {
 
 /// Runs one check on a response: `None` if it does not apply, `Some(Ok)`
 /// if it holds, `Some(Err(what is wrong))` if not.
-pub fn run_check(check: Check, response: &Response) -> Option<Result<(), String>> {
+pub fn run_check(
+    check: Check,
+    response: &Response,
+    context: &Context<'_>,
+) -> Option<Result<(), String>> {
+    let r = response;
     match check {
-        Check::Date => check_date(response),
-        Check::ContentLength => check_content_length(response),
-        Check::NoBody => Some(check_no_body(response)),
-        Check::Allow => check_allow(response),
-        Check::Closed => Some(check_closed(response)),
-        Check::CloseHeader => Some(check_close_header(response)),
-        Check::Version => Some(check_version(response)),
-        Check::Reason => check_reason(response),
+        Check::Date => check_date(r),
+        Check::ContentLength => check_content_length(r),
+        Check::NoBody => Some(check_no_body(r)),
+        Check::Allow => check_allow(r),
+        Check::Closed => Some(check_closed(r)),
+        Check::CloseHeader => Some(check_close_header(r)),
+        Check::Version => Some(check_version(r)),
+        Check::Reason => check_reason(r),
+        Check::StatusSp => Some(check_status_sp(r)),
+        Check::HasContentLength => check_has_content_length(r),
+        Check::NoInterim => Some(check_no_interim(r)),
+        Check::NoTransferEncoding => Some(absent(r, "Transfer-Encoding")),
+        Check::OptionsAllow => check_options_allow(r),
+        Check::Location => check_location(r),
+        Check::LastModified => check_last_modified(r),
+        Check::ContentType => check_content_type(r),
+        Check::Validators => check_validators(r),
+        Check::ErrorBody => check_error_body(r),
+        Check::DateNow => check_date_now(r),
+        Check::ControlEtag => check_control_etag(r, context),
+        Check::ControlLength => check_control_length(r, context),
+        Check::ControlFields => check_control_fields(r, context),
+        Check::Range => crate::range::check_partial(r, context),
+        Check::UnsatisfiedRange => crate::range::check_unsatisfied(r, context),
+        Check::NoContentCoding => Some(absent(r, "Content-Encoding")),
+        Check::CloseAnnounced => check_close_announced(&Outcome::Response(r.clone()), context),
     }
+}
+
+/// How far `Date` may be from the client's clock for `date-now`: generous
+/// for a loaded CI machine, tight enough to catch a stale cached Date.
+const DATE_SLACK_SECONDS: u64 = 10;
+
+/// Header fields whose presence legitimately differs between two answers
+/// about the same resource: connection management and message framing.
+const FRAMING_FIELDS: [&str; 4] = [
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+];
+
+/// The field is absent.
+fn absent(r: &Response, name: &str) -> Result<(), String> {
+    match r.header(name) {
+        None => Ok(()),
+        Some(value) => Err(format!("{name}: {value}")),
+    }
+}
+
+/// RFC 9112 §4: A server MUST send the space that separates the
+/// status-code from the reason-phrase even when the reason-phrase is absent.
+fn check_status_sp(r: &Response) -> Result<(), String> {
+    match r.head.get(12) {
+        Some(b' ') => Ok(()),
+        _ => Err("no space after the status code".into()),
+    }
+}
+
+/// RFC 9110 §8.6: an origin server SHOULD send a Content-Length header
+/// field when the content size is known prior to sending the complete header
+/// section. Applies to responses that have content (not to HEAD, 1xx, 204,
+/// 304).
+fn check_has_content_length(r: &Response) -> Option<Result<(), String>> {
+    if r.framing == Framing::None {
+        return None;
+    }
+    Some(match r.header("content-length") {
+        Some(_) => Ok(()),
+        None => Err(match r.framing {
+            Framing::Chunked => "no Content-Length: chunked".to_string(),
+            _ => "no Content-Length: delimited by closing the connection".to_string(),
+        }),
+    })
+}
+
+/// RFC 9110 §15.2: a server MUST NOT send a 1xx response to an HTTP/1.0
+/// client.
+fn check_no_interim(r: &Response) -> Result<(), String> {
+    match r.interim.first() {
+        None if !(100..200).contains(&r.code) => Ok(()),
+        None => Err(format!("a {} response", r.code)),
+        Some(head) => Err(format!(
+            "an interim response came first: {}",
+            crate::escape::encode(head.split(|&b| b == b'\n').next().unwrap_or_default())
+        )),
+    }
+}
+
+/// RFC 9110 §9.3.7: A server generating a successful response to OPTIONS
+/// SHOULD send any header that might indicate optional features implemented
+/// by the server and applicable to the target resource (e.g., Allow).
+fn check_options_allow(r: &Response) -> Option<Result<(), String>> {
+    if r.method.as_deref() != Some("OPTIONS") || !(200..300).contains(&r.code) {
+        return None;
+    }
+    Some(match r.header("allow") {
+        Some(_) => Ok(()),
+        None => Err(format!("{} to OPTIONS without an Allow header", r.code)),
+    })
+}
+
+/// RFC 9110 §15.4.2 (and §15.4.3, §15.4.8, §15.4.9): the server SHOULD
+/// generate a Location header field in the response.
+fn check_location(r: &Response) -> Option<Result<(), String>> {
+    if ![301, 302, 303, 307, 308].contains(&r.code) {
+        return None;
+    }
+    Some(match r.header("location") {
+        Some(value) if !value.is_empty() => Ok(()),
+        _ => Err(format!("{} without a Location", r.code)),
+    })
+}
+
+/// RFC 9110 §8.8.2.1: An origin server with a clock … MUST NOT generate a
+/// Last-Modified date that is later than the server's time of message
+/// origination (Date).
+fn check_last_modified(r: &Response) -> Option<Result<(), String>> {
+    let modified = r.header("last-modified")?;
+    let date = imf_fixdate_seconds(r.header("date")?)?;
+    Some(match imf_fixdate_seconds(modified) {
+        Some(m) if m <= date => Ok(()),
+        Some(_) => Err(format!("Last-Modified {modified} is later than Date")),
+        None => Err(format!(
+            "Last-Modified \"{modified}\" is not an IMF-fixdate"
+        )),
+    })
+}
+
+/// RFC 9110 §8.3: A sender that generates a message containing content
+/// SHOULD generate a Content-Type header field in that message.
+fn check_content_type(r: &Response) -> Option<Result<(), String>> {
+    if r.body_len == 0 {
+        return None;
+    }
+    Some(match r.header("content-type") {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{} bytes of content without a Content-Type",
+            r.body_len
+        )),
+    })
+}
+
+/// RFC 9110 §8.8.2.1 and §8.8.3.1: an origin server SHOULD send
+/// Last-Modified and an ETag where they can be reasonably and consistently
+/// determined, as for a static file.
+fn check_validators(r: &Response) -> Option<Result<(), String>> {
+    if !(200..300).contains(&r.code) {
+        return None;
+    }
+    let missing: Vec<&str> = ["ETag", "Last-Modified"]
+        .into_iter()
+        .filter(|name| r.header(name).is_none())
+        .collect();
+    Some(if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("no {}", missing.join(", no ")))
+    })
+}
+
+/// RFC 9110 §15.5 and §15.6: Except when responding to a HEAD request, the
+/// server SHOULD send a representation containing an explanation of the
+/// error situation.
+fn check_error_body(r: &Response) -> Option<Result<(), String>> {
+    if r.code < 400 || r.method.as_deref() == Some("HEAD") {
+        return None;
+    }
+    Some(if r.body_len > 0 {
+        Ok(())
+    } else {
+        Err(format!("a {} with no content to explain it", r.code))
+    })
+}
+
+/// RFC 9110 §6.6.1: A sender that generates a Date header field SHOULD
+/// generate its field value as the best available approximation of the date
+/// and time of message generation.
+fn check_date_now(r: &Response) -> Option<Result<(), String>> {
+    let date = imf_fixdate_seconds(r.header("date")?)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some(if date.abs_diff(now) <= DATE_SLACK_SECONDS {
+        Ok(())
+    } else {
+        Err(format!(
+            "Date is {} s from this client's clock",
+            date.abs_diff(now)
+        ))
+    })
+}
+
+/// The response's ETag is the control's (RFC 9110 §15.4.5 for a 304,
+/// §15.3.7 for a 206, §9.3.2 for HEAD).
+fn check_control_etag(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    let expected = context.etag?;
+    Some(match r.header("etag") {
+        Some(etag) if etag == expected => Ok(()),
+        Some(etag) => Err(format!("ETag {etag}, the control got {expected}")),
+        None => Err(format!("no ETag, the control got {expected}")),
+    })
+}
+
+/// RFC 9110 §8.6: a server MUST NOT send Content-Length in a response to
+/// HEAD, or in a 304, unless its field value equals the decimal number of
+/// octets that would have been sent in the content of a 200 to GET.
+fn check_control_length(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    let expected = context.length?;
+    let value = r.header("content-length")?;
+    Some(if value == expected.to_string() {
+        Ok(())
+    } else {
+        Err(format!(
+            "Content-Length: {value}, but the content is {expected} bytes"
+        ))
+    })
+}
+
+/// RFC 9110 §9.3.2: The server SHOULD send the same header fields in
+/// response to a HEAD request as it would have sent if the request method
+/// had been GET. Compared by name, framing and connection fields aside.
+fn check_control_fields(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    if context.fields.is_empty() {
+        return None;
+    }
+    let names = |fields: &mut dyn Iterator<Item = String>| -> Vec<String> {
+        let mut names: Vec<String> = fields
+            .filter(|n| !FRAMING_FIELDS.contains(&n.as_str()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let got = names(&mut r.headers.iter().map(|(n, _)| n.to_ascii_lowercase()));
+    let expected = names(&mut context.fields.iter().cloned());
+    let missing: Vec<&String> = expected.iter().filter(|n| !got.contains(n)).collect();
+    let extra: Vec<&String> = got.iter().filter(|n| !expected.contains(n)).collect();
+    Some(match (missing.is_empty(), extra.is_empty()) {
+        (true, true) => Ok(()),
+        _ => Err(format!(
+            "fields differ from the control GET's: missing {missing:?}, extra {extra:?}"
+        )),
+    })
+}
+
+/// RFC 9112 §9.3: A server that does not support persistent connections
+/// MUST send the "close" connection option in every response message that
+/// does not have a 1xx (Informational) status code. So a connection closed
+/// before this step's answer must have been announced by the last response.
+fn check_close_announced(outcome: &Outcome, context: &Context<'_>) -> Option<Result<(), String>> {
+    if !matches!(outcome, Outcome::Closed | Outcome::Reset) {
+        return None;
+    }
+    let Some(Outcome::Response(previous)) = context.previous else {
+        return None;
+    };
+    Some(if previous.has_connection_close() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the connection closed after a {} that did not carry Connection: close",
+            previous.code
+        ))
+    })
 }
 
 /// RFC 9110 §6.6.1: an origin server with a clock MUST generate a Date
@@ -261,23 +564,28 @@ fn check_date(r: &Response) -> Option<Result<(), String>> {
 ///
 /// - With Transfer-Encoding the body is not delimited by Content-Length at
 ///   all (RFC 9112 §6.2: a sender MUST NOT send both), so it cannot hold.
-/// - A 1xx or 204 response has no body, so only `0` can hold.
+/// - A 1xx or 204 response MUST NOT carry Content-Length or
+///   Transfer-Encoding at all, not even `0`.
 /// - For a response to HEAD and a 304 the value describes the selected
 ///   representation (RFC 9110 §8.6), not this message: not compared.
 fn check_content_length(r: &Response) -> Option<Result<(), String>> {
-    let value = r.header("content-length")?;
-    if r.header("transfer-encoding").is_some() {
-        return Some(Err("Content-Length sent with Transfer-Encoding".into()));
-    }
+    // RFC 9110 §8.6 and RFC 9112 §6.1: a server MUST NOT send
+    // Content-Length or Transfer-Encoding in any response with a status code
+    // of 1xx (Informational) or 204 (No Content).
     if (100..200).contains(&r.code) || r.code == 204 {
-        return Some(if value == "0" {
+        let framing: Vec<String> = ["Content-Length", "Transfer-Encoding"]
+            .into_iter()
+            .filter_map(|name| r.header(name).map(|v| format!("{name}: {v}")))
+            .collect();
+        return Some(if framing.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "Content-Length: {value} in a {} response, which has no body",
-                r.code
-            ))
+            Err(format!("{} in a {} response", framing.join(", "), r.code))
         });
+    }
+    r.header("content-length")?;
+    if r.header("transfer-encoding").is_some() {
+        return Some(Err("Content-Length sent with Transfer-Encoding".into()));
     }
     let Framing::Length(declared) = r.framing else {
         return Some(Ok(()));
@@ -319,15 +627,37 @@ fn check_no_body(r: &Response) -> Result<(), String> {
 }
 
 /// RFC 9110 §15.5.6: The origin server MUST generate an Allow header field
-/// in a 405 response.
+/// in a 405 response containing a list of the target resource's currently
+/// supported methods. So the list is one of method tokens (§10.2.1:
+/// `#method`, empty allowed), and the refused method is not on it.
 fn check_allow(r: &Response) -> Option<Result<(), String>> {
     if r.code != 405 {
         return None;
     }
-    Some(match r.header("allow") {
-        Some(_) => Ok(()),
-        None => Err("405 without an Allow header".into()),
+    let values: Vec<&str> = r.header_values("allow").collect();
+    if values.is_empty() {
+        return Some(Err("405 without an Allow header".into()));
+    }
+    let methods: Vec<&str> = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
+    if let Some(bad) = methods.iter().find(|m| !m.bytes().all(is_tchar)) {
+        return Some(Err(format!("Allow lists \"{bad}\", which is not a method")));
+    }
+    Some(match &r.method {
+        Some(refused) if methods.contains(&refused.as_str()) => {
+            Err(format!("Allow lists {refused}, the method the 405 refused"))
+        }
+        _ => Ok(()),
     })
+}
+
+/// RFC 9110 §5.6.2: tchar, the characters of a token.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// The server closed the connection after the response, sending nothing
@@ -443,6 +773,7 @@ mod tests {
 
     fn response(code: u16, headers: &[(&str, &str)]) -> Response {
         Response {
+            method: Some("GET".into()),
             version: "HTTP/1.1".into(),
             code,
             reason: registered_reason(code).unwrap_or("").into(),
@@ -479,24 +810,32 @@ mod tests {
         }
     }
 
+    fn check(c: Check, r: &Response) -> Option<Result<(), String>> {
+        run_check(c, r, &Context::default())
+    }
+
     fn grade(level: Level, e: &Expect, outcome: Outcome) -> Grade {
-        grade_step(level, e, &outcome, 200).grade
+        grade_step(level, e, &outcome, &Context::default()).grade
     }
 
     #[test]
     fn control_token_then_matches_the_control_status_only() {
         let e = expect(&[Token::Control], &[], &[]);
         let outcome = ok(response(203, &[]));
+        let control = |status| Context {
+            control_status: status,
+            ..Context::default()
+        };
         assert_eq!(
-            grade_step(Level::Must, &e, &outcome, 203).grade,
+            grade_step(Level::Must, &e, &outcome, &control(203)).grade,
             Grade::Pass
         );
         assert_eq!(
-            grade_step(Level::Must, &e, &outcome, 200).grade,
+            grade_step(Level::Must, &e, &outcome, &control(200)).grade,
             Grade::Fail
         );
         assert_eq!(
-            grade_step(Level::Must, &e, &Outcome::Closed, 200).grade,
+            grade_step(Level::Must, &e, &Outcome::Closed, &control(200)).grade,
             Grade::Fail
         );
     }
@@ -569,7 +908,12 @@ mod tests {
     #[test]
     fn missing_date_in_4xx_then_must_check_fails_must_case() {
         let e = expect(&[Token::Status(400)], &[], &[Check::Date]);
-        let v = grade_step(Level::Must, &e, &ok(response(400, &[])), 200);
+        let v = grade_step(
+            Level::Must,
+            &e,
+            &ok(response(400, &[])),
+            &Context::default(),
+        );
         assert_eq!(v.grade, Grade::Fail);
         assert_eq!(
             v.broken_checks().collect::<Vec<_>>(),
@@ -597,7 +941,7 @@ mod tests {
         let e = expect(&[Token::Status(400)], &[], &[Check::Reason]);
         let mut r = response(400, &[]);
         r.reason = "Bad".into();
-        let v = grade_step(Level::Must, &e, &ok(r), 200);
+        let v = grade_step(Level::Must, &e, &ok(r), &Context::default());
         assert_eq!(v.grade, Grade::Pass);
         assert_eq!(v.broken_checks().count(), 1);
     }
@@ -614,13 +958,13 @@ mod tests {
     #[test]
     fn checks_on_non_response_then_not_applied() {
         let e = expect(&[Token::Close], &[], &[Check::Date, Check::Closed]);
-        let v = grade_step(Level::Must, &e, &Outcome::Closed, 200);
+        let v = grade_step(Level::Must, &e, &Outcome::Closed, &Context::default());
         assert_eq!((v.grade, v.checks.len()), (Grade::Pass, 0));
     }
 
     #[test]
     fn date_rules_then_by_status_class() {
-        let run = |code, headers: &[(&str, &str)]| run_check(Check::Date, &response(code, headers));
+        let run = |code, headers: &[(&str, &str)]| check(Check::Date, &response(code, headers));
         assert_eq!(run(200, &[("Date", DATE)]), Some(Ok(())));
         assert!(matches!(run(200, &[]), Some(Err(_))));
         assert!(matches!(run(304, &[]), Some(Err(_))));
@@ -640,7 +984,7 @@ mod tests {
 
     #[test]
     fn content_length_absent_then_not_applied() {
-        assert_eq!(run_check(Check::ContentLength, &response(200, &[])), None);
+        assert_eq!(check(Check::ContentLength, &response(200, &[])), None);
     }
 
     #[test]
@@ -651,7 +995,7 @@ mod tests {
             14,
             BodyEnd::Complete,
         );
-        assert_eq!(run_check(Check::ContentLength, &r), Some(Ok(())));
+        assert_eq!(check(Check::ContentLength, &r), Some(Ok(())));
     }
 
     #[test]
@@ -663,7 +1007,7 @@ mod tests {
             BodyEnd::Closed,
         );
         assert_eq!(
-            run_check(Check::ContentLength, &r),
+            check(Check::ContentLength, &r),
             Some(Err(
                 "Content-Length: 14, but 3 bytes arrived before the server closed".into()
             ))
@@ -679,48 +1023,223 @@ mod tests {
             BodyEnd::Complete,
         );
         r.after = after(5, AfterEnd::Closed);
-        assert!(matches!(run_check(Check::ContentLength, &r), Some(Err(_))));
+        assert!(matches!(check(Check::ContentLength, &r), Some(Err(_))));
     }
 
     #[test]
     fn content_length_on_head_response_then_not_compared() {
         let r = response(200, &[("Content-Length", "14")]);
-        assert_eq!(run_check(Check::ContentLength, &r), Some(Ok(())));
+        assert_eq!(check(Check::ContentLength, &r), Some(Ok(())));
     }
 
     #[test]
-    fn content_length_with_transfer_encoding_or_nonzero_on_204_then_broken() {
+    fn content_length_with_transfer_encoding_or_any_on_204_then_broken() {
         let te = response(
             200,
             &[("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
         );
-        assert!(matches!(run_check(Check::ContentLength, &te), Some(Err(_))));
-        let empty = response(204, &[("Content-Length", "0")]);
-        assert_eq!(run_check(Check::ContentLength, &empty), Some(Ok(())));
-        let nc = response(204, &[("Content-Length", "5")]);
-        assert!(matches!(run_check(Check::ContentLength, &nc), Some(Err(_))));
+        assert!(matches!(check(Check::ContentLength, &te), Some(Err(_))));
+        for headers in [
+            &[("Content-Length", "0")][..],
+            &[("Content-Length", "5")],
+            &[("Transfer-Encoding", "chunked")],
+        ] {
+            assert!(matches!(
+                check(Check::ContentLength, &response(204, headers)),
+                Some(Err(_))
+            ));
+            assert!(matches!(
+                check(Check::ContentLength, &response(100, headers)),
+                Some(Err(_))
+            ));
+        }
+        assert_eq!(
+            check(Check::ContentLength, &response(204, &[])),
+            Some(Ok(()))
+        );
     }
 
     #[test]
     fn no_body_rules_then_body_or_trailing_bytes_break_it() {
         let mut head = response(200, &[("Content-Length", "14")]);
         head.after = after(0, AfterEnd::Closed);
-        assert_eq!(run_check(Check::NoBody, &head), Some(Ok(())));
+        assert_eq!(check(Check::NoBody, &head), Some(Ok(())));
         head.after = after(14, AfterEnd::Closed);
-        assert!(matches!(run_check(Check::NoBody, &head), Some(Err(_))));
+        assert!(matches!(check(Check::NoBody, &head), Some(Err(_))));
         let get = with_body(response(200, &[]), 14, 14, BodyEnd::Complete);
-        assert!(matches!(run_check(Check::NoBody, &get), Some(Err(_))));
+        assert!(matches!(check(Check::NoBody, &get), Some(Err(_))));
     }
 
     #[test]
     fn allow_rules_then_only_for_405() {
-        assert_eq!(run_check(Check::Allow, &response(400, &[])), None);
+        assert_eq!(check(Check::Allow, &response(400, &[])), None);
         assert!(matches!(
-            run_check(Check::Allow, &response(405, &[])),
+            check(Check::Allow, &response(405, &[])),
             Some(Err(_))
         ));
-        let r = response(405, &[("Allow", "GET, HEAD")]);
-        assert_eq!(run_check(Check::Allow, &r), Some(Ok(())));
+        let mut r = response(405, &[("Allow", "GET, HEAD")]);
+        r.method = Some("POST".into());
+        assert_eq!(check(Check::Allow, &r), Some(Ok(())));
+        r.headers[0].1 = "GET, HEAD, POST".into();
+        assert!(matches!(check(Check::Allow, &r), Some(Err(_))));
+        r.headers[0].1 = "GET HEAD".into();
+        assert!(matches!(check(Check::Allow, &r), Some(Err(_))));
+        r.headers[0].1 = String::new();
+        assert_eq!(check(Check::Allow, &r), Some(Ok(())));
+    }
+
+    #[test]
+    fn status_sp_then_space_after_the_code_required() {
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 \r\n\r\n".to_vec();
+        assert_eq!(check(Check::StatusSp, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200\r\n\r\n".to_vec();
+        assert!(matches!(check(Check::StatusSp, &r), Some(Err(_))));
+    }
+
+    #[test]
+    fn has_content_length_then_only_for_responses_with_content() {
+        let mut r = response(200, &[]);
+        assert_eq!(check(Check::HasContentLength, &r), None);
+        r.framing = Framing::Chunked;
+        assert!(matches!(check(Check::HasContentLength, &r), Some(Err(_))));
+        r.headers.push(("Content-Length".into(), "3".into()));
+        assert_eq!(check(Check::HasContentLength, &r), Some(Ok(())));
+    }
+
+    #[test]
+    fn interim_before_final_then_no_interim_broken() {
+        let mut r = response(200, &[]);
+        assert_eq!(check(Check::NoInterim, &r), Some(Ok(())));
+        r.interim.push(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec());
+        assert!(matches!(check(Check::NoInterim, &r), Some(Err(_))));
+    }
+
+    #[test]
+    fn options_allow_and_location_then_only_where_they_apply() {
+        let mut r = response(200, &[]);
+        assert_eq!(check(Check::OptionsAllow, &r), None);
+        r.method = Some("OPTIONS".into());
+        assert!(matches!(check(Check::OptionsAllow, &r), Some(Err(_))));
+        r.headers.push(("Allow".into(), "GET".into()));
+        assert_eq!(check(Check::OptionsAllow, &r), Some(Ok(())));
+        assert_eq!(check(Check::Location, &response(200, &[])), None);
+        assert!(matches!(
+            check(Check::Location, &response(301, &[])),
+            Some(Err(_))
+        ));
+        let moved = response(308, &[("Location", "/docs/")]);
+        assert_eq!(check(Check::Location, &moved), Some(Ok(())));
+    }
+
+    #[test]
+    fn last_modified_after_date_then_broken() {
+        let ok = response(
+            200,
+            &[
+                ("Date", DATE),
+                ("Last-Modified", "Sat, 05 Nov 1994 08:49:37 GMT"),
+            ],
+        );
+        assert_eq!(check(Check::LastModified, &ok), Some(Ok(())));
+        let later = response(
+            200,
+            &[
+                ("Date", DATE),
+                ("Last-Modified", "Mon, 07 Nov 1994 08:49:37 GMT"),
+            ],
+        );
+        assert!(matches!(check(Check::LastModified, &later), Some(Err(_))));
+        assert_eq!(check(Check::LastModified, &response(200, &[])), None);
+    }
+
+    #[test]
+    fn content_type_validators_error_body_then_should_checks() {
+        let mut r = response(200, &[]);
+        assert_eq!(check(Check::ContentType, &r), None);
+        r.body_len = 3;
+        assert!(matches!(check(Check::ContentType, &r), Some(Err(_))));
+        assert!(matches!(check(Check::Validators, &r), Some(Err(_))));
+        let v = response(200, &[("ETag", "\"x\""), ("Last-Modified", DATE)]);
+        assert_eq!(check(Check::Validators, &v), Some(Ok(())));
+        assert!(matches!(
+            check(Check::ErrorBody, &response(404, &[])),
+            Some(Err(_))
+        ));
+        let mut head = response(404, &[]);
+        head.method = Some("HEAD".into());
+        assert_eq!(check(Check::ErrorBody, &head), None);
+    }
+
+    #[test]
+    fn date_now_then_far_dates_broken() {
+        let now = crate::date::format_imf_fixdate(std::time::SystemTime::now());
+        assert_eq!(
+            check(Check::DateNow, &response(200, &[("Date", &now)])),
+            Some(Ok(()))
+        );
+        assert!(matches!(
+            check(Check::DateNow, &response(200, &[("Date", DATE)])),
+            Some(Err(_))
+        ));
+    }
+
+    #[test]
+    fn control_comparisons_then_against_the_control() {
+        let fields = [
+            "date".to_string(),
+            "etag".to_string(),
+            "content-length".to_string(),
+        ];
+        let context = Context {
+            etag: Some("\"v1\""),
+            length: Some(14),
+            fields: &fields,
+            ..Context::default()
+        };
+        let same = response(
+            304,
+            &[("Date", DATE), ("ETag", "\"v1\""), ("Content-Length", "14")],
+        );
+        for c in [
+            Check::ControlEtag,
+            Check::ControlLength,
+            Check::ControlFields,
+        ] {
+            assert_eq!(run_check(c, &same, &context), Some(Ok(())), "{c}");
+        }
+        let other = response(
+            304,
+            &[("ETag", "W/\"v1\""), ("Content-Length", "0"), ("X", "1")],
+        );
+        for c in [
+            Check::ControlEtag,
+            Check::ControlLength,
+            Check::ControlFields,
+        ] {
+            assert!(
+                matches!(run_check(c, &other, &context), Some(Err(_))),
+                "{c}"
+            );
+        }
+        // Nothing known of the control: nothing to compare.
+        assert_eq!(check(Check::ControlEtag, &other), None);
+    }
+
+    #[test]
+    fn close_after_a_response_without_close_then_close_announced_broken() {
+        let e = expect(&[Token::Close], &[], &[Check::CloseAnnounced]);
+        let silent = ok(response(200, &[]));
+        let announced = ok(response(200, &[("Connection", "close")]));
+        let after = |previous| Context {
+            previous: Some(previous),
+            ..Context::default()
+        };
+        let graded =
+            |previous| grade_step(Level::Must, &e, &Outcome::Closed, &after(previous)).grade;
+        assert_eq!(graded(&silent), Grade::Fail);
+        assert_eq!(graded(&announced), Grade::Pass);
+        assert_eq!(grade(Level::Must, &e, Outcome::Closed), Grade::Pass);
     }
 
     #[test]
@@ -734,37 +1253,33 @@ mod tests {
             (None, false),
         ] {
             r.after = a;
-            assert_eq!(
-                run_check(Check::Closed, &r).unwrap().is_ok(),
-                holds,
-                "{a:?}"
-            );
+            assert_eq!(check(Check::Closed, &r).unwrap().is_ok(), holds, "{a:?}");
         }
     }
 
     #[test]
     fn close_header_rules_then_token_in_list() {
         let yes = response(400, &[("Connection", "keep-alive, Close")]);
-        assert_eq!(run_check(Check::CloseHeader, &yes), Some(Ok(())));
+        assert_eq!(check(Check::CloseHeader, &yes), Some(Ok(())));
         let no = response(400, &[("Connection", "closed")]);
-        assert!(matches!(run_check(Check::CloseHeader, &no), Some(Err(_))));
+        assert!(matches!(check(Check::CloseHeader, &no), Some(Err(_))));
     }
 
     #[test]
     fn version_rules_then_exactly_http_1_1() {
         let mut r = response(200, &[]);
-        assert_eq!(run_check(Check::Version, &r), Some(Ok(())));
+        assert_eq!(check(Check::Version, &r), Some(Ok(())));
         r.version = "HTTP/1.0".into();
-        assert!(matches!(run_check(Check::Version, &r), Some(Err(_))));
+        assert!(matches!(check(Check::Version, &r), Some(Err(_))));
     }
 
     #[test]
     fn reason_rules_then_registered_phrase_or_not_applied() {
         let mut r = response(413, &[]);
-        assert_eq!(run_check(Check::Reason, &r), Some(Ok(())));
+        assert_eq!(check(Check::Reason, &r), Some(Ok(())));
         r.reason = "Payload Too Large".into();
-        assert!(matches!(run_check(Check::Reason, &r), Some(Err(_))));
-        assert_eq!(run_check(Check::Reason, &response(599, &[])), None);
+        assert!(matches!(check(Check::Reason, &r), Some(Err(_))));
+        assert_eq!(check(Check::Reason, &response(599, &[])), None);
     }
 
     #[test]

@@ -65,6 +65,9 @@ impl fmt::Display for Outcome {
 /// A parsed response, with what is needed to check it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
+    /// The method of the request this response answers, as far as the
+    /// client could tell from what it sent.
+    pub method: Option<String>,
     /// The version token of the status line, e.g. `HTTP/1.1`.
     pub version: String,
     /// The status code.
@@ -260,8 +263,22 @@ pub fn play(
             let method = methods.method(responses_read);
             let after_read =
                 expect.checks.contains(&Check::Closed) || expect.checks.contains(&Check::NoBody);
-            exchange.outcome = Some(read_response(&mut conn, method, deadline, after_read));
-            responses_read += 1;
+            exchange.outcome = Some(read_response(
+                &mut conn,
+                method,
+                deadline,
+                after_read,
+                expect.reads_interim(),
+            ));
+            // An interim response read as a step's outcome is followed by
+            // the final response to the same request.
+            let interim = matches!(
+                &exchange.outcome,
+                Some(Outcome::Response(r)) if (100..200).contains(&r.code) && r.code != 101
+            );
+            if !interim {
+                responses_read += 1;
+            }
         }
         exchange.received_total = conn.record_total;
         exchange.received = std::mem::take(&mut conn.record);
@@ -391,12 +408,14 @@ impl Conn {
     }
 }
 
-/// Reads one final response (skipping interim 1xx ones) and its body.
+/// Reads one final response (skipping interim 1xx ones, unless
+/// `stop_at_interim`: then an interim response is the outcome) and its body.
 fn read_response(
     conn: &mut Conn,
     method: Option<&str>,
     deadline: Instant,
     after_read: bool,
+    stop_at_interim: bool,
 ) -> Outcome {
     let mut interim = Vec::new();
     loop {
@@ -411,7 +430,7 @@ fn read_response(
         // RFC 9110 §15.2: a client MUST be able to parse interim responses
         // before the final one; 101 ends HTTP/1.1 on this connection, so it
         // is final for our purposes.
-        if (100..200).contains(&parsed.code) && parsed.code != 101 {
+        if (100..200).contains(&parsed.code) && parsed.code != 101 && !stop_at_interim {
             if interim.len() == MAX_INTERIM {
                 return Outcome::Invalid {
                     reason: format!("more than {MAX_INTERIM} interim (1xx) responses"),
@@ -431,6 +450,7 @@ fn read_response(
         let after =
             after_read.then(|| read_after(conn, deadline.max(Instant::now() + AFTER_GRACE)));
         return Outcome::Response(Response {
+            method: method.map(str::to_string),
             version: parsed.version,
             code: parsed.code,
             reason: parsed.reason,
@@ -943,7 +963,7 @@ impl MethodScanner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::Expect;
+    use crate::case::{Expect, Token};
     use crate::template::Template;
     use std::net::TcpListener;
     use std::thread;
@@ -1162,6 +1182,47 @@ mod tests {
             (&b"hello"[..], BodyEnd::Complete)
         );
         assert_eq!(ex.received_total, 43);
+    }
+
+    #[test]
+    fn step_expecting_1xx_then_interim_is_its_outcome_and_the_final_follows() {
+        let (addr, server) = one_shot(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+        );
+        let expect = |pass| Expect {
+            pass: vec![pass],
+            warn: vec![],
+            checks: vec![],
+        };
+        let steps = [
+            Step {
+                expect: Some(expect(Token::Status(100))),
+                ..get_step(vec![])
+            },
+            Step {
+                pause_ms: 0,
+                send: None,
+                send_source: None,
+                expect: Some(expect(Token::Status(200))),
+            },
+        ];
+        let exchanges = play(
+            addr,
+            &steps,
+            &[Some(GET.to_vec()), None],
+            Duration::from_millis(500),
+        );
+        server.join().unwrap();
+        assert_eq!(response(&exchanges[0]).code, 100);
+        let last = response(&exchanges[1]);
+        assert_eq!((last.code, last.body.as_slice()), (200, &b"hi"[..]));
+        assert_eq!(last.method.as_deref(), Some("GET"));
+        // Without a 1xx token the interim response is skipped.
+        let ex = play_one(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            vec![],
+        );
+        assert_eq!((response(&ex).code, response(&ex).interim.len()), (204, 1));
     }
 
     #[test]

@@ -33,6 +33,16 @@ fn options() -> RunOptions {
             },
             control_status: 200,
             fixture_root: true,
+            control_fields: [
+                "date",
+                "content-type",
+                "etag",
+                "last-modified",
+                "content-length",
+            ]
+            .map(String::from)
+            .to_vec(),
+            control_body: Some(b"Hello, world!\n".to_vec()),
         },
     }
 }
