@@ -103,11 +103,19 @@ pub enum Group {
     Path,
     /// What every response head must carry.
     ResponseHead,
+    /// Expect and 100 (Continue) (RFC 9110 §10.1.1, §15.2).
+    Expect,
+    /// Preconditions and validators (RFC 9110 §13, §8.8).
+    Conditional,
+    /// Range requests and partial responses (RFC 9110 §14, §15.3.7).
+    Range,
+    /// Upgrade and 101 (Switching Protocols) (RFC 9110 §7.8).
+    Upgrade,
 }
 
 impl Group {
     /// Every group, in the order the README lists them.
-    pub const ALL: [Group; 12] = [
+    pub const ALL: [Group; 16] = [
         Group::RequestLine,
         Group::Target,
         Group::Version,
@@ -120,6 +128,10 @@ impl Group {
         Group::Connection,
         Group::Path,
         Group::ResponseHead,
+        Group::Expect,
+        Group::Conditional,
+        Group::Range,
+        Group::Upgrade,
     ];
 
     /// The name used in case files.
@@ -137,6 +149,10 @@ impl Group {
             Group::Connection => "connection",
             Group::Path => "path",
             Group::ResponseHead => "response-head",
+            Group::Expect => "expect",
+            Group::Conditional => "conditional",
+            Group::Range => "range",
+            Group::Upgrade => "upgrade",
         }
     }
 

@@ -12,3 +12,4 @@ mod matrix;
 mod run;
 mod support;
 mod wrong;
+mod wrong_semantics;

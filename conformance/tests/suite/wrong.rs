@@ -60,11 +60,24 @@ fn options() -> RunOptions {
 ///   answering, which the limit cases call out as not allowed. It is the
 ///   last resort: the cases only it can break are printed, because their
 ///   likelier failure modes are graded `warn`.
+///
+/// And one per optional feature or semantics a server can get wrong while
+/// answering every request plausibly (`wrong_semantics.rs`): one that ignores
+/// `Expect`, one that ignores preconditions, one that answers ranges wrongly.
 fn wrong_responders() -> Vec<(&'static str, Responder)> {
     vec![
         ("200 to everything", ok_to_everything()),
         ("400 to everything", answer_then_close("400 Bad Request")),
         ("ignores request bodies", ignore_bodies()),
+        ("ignores Expect", crate::wrong_semantics::ignores_expect()),
+        (
+            "ignores preconditions",
+            crate::wrong_semantics::ignores_preconditions(),
+        ),
+        (
+            "answers ranges wrongly",
+            crate::wrong_semantics::wrong_ranges(),
+        ),
         ("closes without answering", close_without_answer()),
     ]
 }
