@@ -1,5 +1,4 @@
-//! Static files: content types, validators, conditional requests, and
-//! directory listings.
+//! Static files: content types, validators, and directory listings.
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
@@ -10,8 +9,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::limits::{MAX_CACHED_FILE, MAX_CACHE_BYTES};
-
-use crate::parse::Request;
 
 /// The media type for a file name's extension.
 pub fn content_type(path: &Path) -> &'static str {
@@ -47,9 +44,15 @@ pub fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// The file's modification time, truncated to whole seconds as HTTP-dates are.
+/// The file's `Last-Modified`: its modification time, truncated to whole
+/// seconds as HTTP-dates are, and never later than now.
+///
+/// RFC 9110 §8.8.2.1: "If the last modification time is derived from
+/// implementation-specific metadata that evaluates to some time in the
+/// future, according to the origin server's clock, then the origin server
+/// MUST replace that value with the message origination date."
 pub fn modified(meta: &Metadata) -> SystemTime {
-    let time = meta.modified().unwrap_or(UNIX_EPOCH);
+    let time = meta.modified().unwrap_or(UNIX_EPOCH).min(SystemTime::now());
     let secs = time
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -144,31 +147,6 @@ impl SmallFiles {
                 .insert(path.to_path_buf(), (stamp, Arc::clone(&bytes)));
         }
         Ok(bytes)
-    }
-}
-
-/// Whether a GET or HEAD can be answered 304 (RFC 9110 §13.2.2): by
-/// `If-None-Match` when present, else by `If-Modified-Since`.
-pub fn not_modified(request: &Request<'_>, etag: &str, modified: SystemTime) -> bool {
-    let mut inm = request.values("If-None-Match").peekable();
-    if inm.peek().is_some() {
-        // RFC 9110 §13.1.2: "A recipient MUST use the weak comparison function
-        // when comparing entity tags for If-None-Match".
-        return inm.flat_map(|v| v.split(|&b| b == b',')).any(|tag| {
-            let tag = tag.trim_ascii();
-            tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag.as_bytes()
-        });
-    }
-    let mut ims = request.values("If-Modified-Since");
-    // RFC 9110 §13.1.3: "A recipient MUST ignore the If-Modified-Since header
-    // field if the received field value is not a valid HTTP-date, the field
-    // value has more than one member".
-    match (ims.next(), ims.next()) {
-        (Some(value), None) => std::str::from_utf8(value)
-            .ok()
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .is_some_and(|since| modified <= since),
-        _ => false,
     }
 }
 

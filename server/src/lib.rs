@@ -17,10 +17,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod conditions;
 mod connection;
+pub mod date;
 pub mod files;
 pub mod limits;
 pub mod parse;
+pub mod range;
 pub mod request;
 pub mod resolve;
 pub mod response;

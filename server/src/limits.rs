@@ -25,6 +25,16 @@ pub const MAX_FIELDS: usize = 100;
 /// and the rest of the body is never read.
 pub const MAX_DISCARDED_BODY: u64 = 1024 * 1024;
 
+/// Most ranges one `Range` header may ask for. More: the header is ignored
+/// and the whole file is sent (200), so a header of thousands of ranges
+/// costs a scan, not thousands of parts.
+///
+/// RFC 9110 §14.2: "A server that supports range requests MAY ignore or
+/// reject a Range header field that contains ... a set of many small ranges
+/// that are not listed in ascending order, since these are indications of
+/// either a broken client or a deliberate denial-of-service attack".
+pub const MAX_RANGES: usize = 32;
+
 /// Time a client has to send a complete request head once the server waits
 /// for one. Past it: 408 (Request Timeout) and close if some bytes arrived,
 /// a silent close if none did.

@@ -119,7 +119,7 @@ impl<'b> Request<'b> {
 }
 
 /// Builds a 256-entry class table from the bytes of `set` and the ranges in `ranges`.
-const fn class(set: &[u8], ranges: &[(u8, u8)]) -> [bool; 256] {
+pub(crate) const fn class(set: &[u8], ranges: &[(u8, u8)]) -> [bool; 256] {
     let mut table = [false; 256];
     let mut i = 0;
     while i < set.len() {

@@ -1,6 +1,6 @@
 //! What a parsed request means: its framing, and whether this server answers
 //! it, in the order the server checks them — message framing, then version,
-//! then Host, then method, then the request-target.
+//! then Host, then method, then the request-target, then its expectations.
 
 use crate::parse::{Request, Version};
 use crate::response::Problem;
@@ -128,7 +128,8 @@ fn decimal(digits: &[u8]) -> Option<u64> {
     })
 }
 
-fn trim_ows(mut bytes: &[u8]) -> &[u8] {
+/// Strips `OWS = *( SP / HTAB )` (RFC 9110 §5.6.3) from both ends.
+pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = bytes {
         bytes = rest;
     }
@@ -144,7 +145,7 @@ fn trim_ows(mut bytes: &[u8]) -> &[u8] {
 /// RFC 9112 §9.6: "A server that receives a "close" connection option MUST
 /// initiate closure of the connection ... after it sends the final response".
 pub fn wants_close(request: &Request<'_>) -> bool {
-    request.version == (Version { major: 1, minor: 0 })
+    is_http10(request)
         || request.values("Connection").any(|value| {
             value
                 .split(|&b| b == b',')
@@ -152,8 +153,58 @@ pub fn wants_close(request: &Request<'_>) -> bool {
         })
 }
 
-/// Checks version, Host, method and target, in that order, and returns what
-/// the request asks for.
+/// Whether the client waits for a 100 (Continue) before sending content:
+/// an `Expect` with the `100-continue` member (case-insensitive) in an
+/// HTTP/1.1 or later request.
+///
+/// RFC 9110 §10.1.1: "A server that receives a 100-continue expectation in
+/// an HTTP/1.0 request MUST ignore that expectation", and §15.2: "a server
+/// MUST NOT send a 1xx response to an HTTP/1.0 client".
+pub fn expects_continue(request: &Request<'_>) -> bool {
+    !is_http10(request) && expectations(request).any(|e| e.eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Whether the server can meet every expectation of the request: it meets
+/// `100-continue` and no other. HTTP/1.0, which has no `Expect`, is not
+/// checked.
+///
+/// RFC 9110 §10.1.1: "A server that receives an Expect field value
+/// containing a member other than 100-continue MAY respond with a 417
+/// (Expectation Failed) status code to indicate that the unexpected
+/// expectation cannot be met." This server does: going ahead would ignore
+/// what the client said it needs.
+fn check_expectations(request: &Request<'_>) -> Result<(), Problem> {
+    if is_http10(request) || expectations(request).all(|e| e.eq_ignore_ascii_case(b"100-continue"))
+    {
+        Ok(())
+    } else {
+        Err(Problem::ExpectationFailed)
+    }
+}
+
+/// ```text
+/// Expect      = #expectation
+/// expectation = token [ "=" ( token / quoted-string ) parameters ]
+/// ```
+/// (RFC 9110 §10.1.1): the members of every `Expect` line, empty ones
+/// dropped. Split on commas, a quoted-string holding one splits into
+/// pieces, and every piece is then a member other than `100-continue`
+/// (`100-continue` has "no defined parameters", so a member with `=` is
+/// another one): such a field is refused with 417 either way.
+fn expectations<'r>(request: &'r Request<'_>) -> impl Iterator<Item = &'r [u8]> + 'r {
+    request
+        .values("Expect")
+        .flat_map(|value| value.split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|member| !member.is_empty())
+}
+
+fn is_http10(request: &Request<'_>) -> bool {
+    request.version == (Version { major: 1, minor: 0 })
+}
+
+/// Checks version, Host, method, target and expectations, in that order,
+/// and returns what the request asks for.
 pub fn check(request: &Request<'_>) -> Result<Target, Problem> {
     // RFC 9110 §15.6.6: 505 "indicates that the server does not support, or
     // refuses to support, the major version of HTTP that was used".
@@ -172,10 +223,12 @@ pub fn check(request: &Request<'_>) -> Result<Target, Problem> {
         Some(i) => path_and_query.split_at(i),
         None => (path_and_query, ""),
     };
+    let path = decode_path(raw_path)?;
+    check_expectations(request)?;
     Ok(Target {
         raw_path: raw_path.to_owned(),
         query: query.to_owned(),
-        path: decode_path(raw_path)?,
+        path,
     })
 }
 
@@ -501,6 +554,48 @@ mod tests {
         assert_eq!(decode_path("/%zz"), Err(Problem::BadEscape));
         assert_eq!(decode_path("/%2"), Err(Problem::BadEscape));
         assert_eq!(decode_path("/a%00b"), Err(Problem::DecodedNul));
+    }
+
+    #[test]
+    fn expect_100_continue_is_case_insensitive_and_ignored_in_http10() {
+        let expects = |bytes: &[u8]| with(bytes, expects_continue);
+        assert!(expects(b"GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
+        assert!(expects(b"GET / HTTP/1.1\r\nExpect: 100-Continue\r\n\r\n"));
+        assert!(expects(
+            b"GET / HTTP/1.1\r\nExpect: , 100-CONTINUE ,\r\n\r\n"
+        ));
+        assert!(!expects(b"GET / HTTP/1.1\r\n\r\n"));
+        assert!(!expects(b"GET / HTTP/1.1\r\nExpect: 100-continued\r\n\r\n"));
+        assert!(!expects(b"GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n"));
+    }
+
+    #[test]
+    fn expectation_other_than_100_continue_is_417() {
+        for fields in [
+            "Expect: something-else\r\n",
+            "Expect: 100-continue, something-else\r\n",
+            "Expect: 100-continue\r\nExpect: x\r\n",
+            "Expect: 100-continue=1\r\n",
+            "Expect: foo=\"a, 100-continue\"\r\n",
+        ] {
+            assert_eq!(
+                check_of("GET / HTTP/1.1", &format!("Host: a\r\n{fields}")),
+                Err(Problem::ExpectationFailed),
+                "{fields:?}"
+            );
+        }
+        for fields in ["Expect: 100-continue\r\n", "Expect:\r\n", ""] {
+            assert!(
+                check_of("GET / HTTP/1.1", &format!("Host: a\r\n{fields}")).is_ok(),
+                "{fields:?}"
+            );
+        }
+        // HTTP/1.0 has no Expect; the method is checked before it.
+        assert!(check_of("GET / HTTP/1.0", "Expect: something-else\r\n").is_ok());
+        assert_eq!(
+            check_of("POST / HTTP/1.1", "Host: a\r\nExpect: something-else\r\n"),
+            Err(Problem::NotAllowed)
+        );
     }
 
     #[test]

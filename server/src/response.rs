@@ -4,12 +4,14 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::parse;
+use crate::{parse, range};
 
 /// The reason phrase RFC 9110 §15 registers for `code`.
 pub fn reason(code: u16) -> &'static str {
     match code {
+        100 => "Continue",
         200 => "OK",
+        206 => "Partial Content",
         301 => "Moved Permanently",
         304 => "Not Modified",
         400 => "Bad Request",
@@ -17,7 +19,10 @@ pub fn reason(code: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        412 => "Precondition Failed",
         414 => "URI Too Long",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
         421 => "Misdirected Request",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
@@ -67,6 +72,12 @@ pub enum Problem {
     Forbidden,
     /// Nothing at that path.
     NotFound,
+    /// An `If-Match` or `If-Unmodified-Since` that does not hold.
+    PreconditionFailed,
+    /// A `Range` of which no range lies within the file, whose length it holds.
+    RangeNotSatisfiable(u64),
+    /// An `Expect` member other than `100-continue`.
+    ExpectationFailed,
     /// The request did not arrive in time.
     Timeout,
     /// The server is at its connection cap.
@@ -96,6 +107,9 @@ impl Problem {
             Problem::Misdirected => 421,
             Problem::Forbidden => 403,
             Problem::NotFound => 404,
+            Problem::PreconditionFailed => 412,
+            Problem::RangeNotSatisfiable(_) => 416,
+            Problem::ExpectationFailed => 417,
             Problem::Timeout => 408,
             Problem::Overloaded => 503,
             Problem::Internal => 500,
@@ -108,7 +122,8 @@ impl Problem {
     /// request starts (RFC 9112 §6.3: "the server MUST respond with a 400
     /// (Bad Request) status code and then close the connection"); after a
     /// refused version or Host the rest of the stream is not trusted either.
-    /// A refused method or a missing file leaves the framing intact.
+    /// A refused method, a missing file or a failed condition leaves the
+    /// framing intact.
     pub fn closes(self) -> bool {
         !matches!(
             self,
@@ -120,6 +135,9 @@ impl Problem {
                 | Problem::DecodedNul
                 | Problem::Forbidden
                 | Problem::NotFound
+                | Problem::PreconditionFailed
+                | Problem::RangeNotSatisfiable(_)
+                | Problem::ExpectationFailed
         )
     }
 }
@@ -153,12 +171,31 @@ impl fmt::Display for Problem {
             Problem::DecodedNul => f.write_str("the path contains an encoded NUL"),
             Problem::Forbidden => f.write_str("the path leaves the served directory"),
             Problem::NotFound => f.write_str("no such file"),
+            Problem::PreconditionFailed => {
+                f.write_str("the file does not meet the request's If-Match or If-Unmodified-Since")
+            }
+            Problem::RangeNotSatisfiable(length) => {
+                write!(
+                    f,
+                    "no requested range lies within the {length} bytes of the file"
+                )
+            }
+            Problem::ExpectationFailed => {
+                f.write_str("this server meets no expectation but 100-continue")
+            }
             Problem::Timeout => f.write_str("the request did not arrive in time"),
             Problem::Overloaded => f.write_str("too many connections; try again"),
             Problem::Internal => f.write_str("the server failed to answer"),
         }
     }
 }
+
+/// The interim response to `Expect: 100-continue` (RFC 9110 §15.2.1): the
+/// status line and the empty line. A 1xx "cannot contain content" (§15.2),
+/// a server "MUST NOT send a Content-Length header field in any response
+/// with a status code of 1xx" (§8.6) nor Transfer-Encoding (RFC 9112 §6.1),
+/// and Date is required only on 2xx to 4xx (§6.6.1).
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
 /// A response head under construction.
 pub struct Head {
@@ -205,7 +242,8 @@ impl Head {
 }
 
 /// The whole response to a problem: a short `text/plain` body that names
-/// it, `Allow` on 405, `Connection: close` when `close`.
+/// it, `Allow` on 405, `Content-Range` on 416, `Connection: close` when
+/// `close`.
 pub fn problem(problem: Problem, close: bool, head_only: bool) -> Vec<u8> {
     let code = problem.status();
     let body = format!("{code} {}: {problem}\n", reason(code));
@@ -216,6 +254,9 @@ pub fn problem(problem: Problem, close: bool, head_only: bool) -> Vec<u8> {
         // field in a 405 response containing a list of the target resource's
         // currently supported methods."
         head.header("Allow", "GET, HEAD");
+    }
+    if let Problem::RangeNotSatisfiable(length) = problem {
+        head.header("Content-Range", &range::unsatisfied_range(length));
     }
     let mut bytes = head.finish(body.len() as u64, close);
     if !head_only {

@@ -2,12 +2,14 @@
 //! must keep, and what the server derives from a head it accepts.
 #![no_main]
 
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
+use server::conditions::{self, Validators};
 use server::parse::{parse_chunk_end, parse_chunk_size, parse_request, parse_trailer_section};
 use server::parse::{Parsed, Status};
-use server::{files, request};
+use server::range::{parse_range, Ranges};
+use server::{date, request};
 
 /// Heads at most this long have every prefix checked; longer ones a few.
 const ALL_PREFIXES_UP_TO: usize = 256;
@@ -42,7 +44,27 @@ fuzz_target!(|data: &[u8]| {
             let _ = request::framing(&head);
             let _ = request::wants_close(&head);
             let _ = request::check(&head);
-            let _ = files::not_modified(&head, "\"1-1\"", UNIX_EPOCH);
+            let _ = request::expects_continue(&head);
+            let now = UNIX_EPOCH + Duration::from_secs(1_796_158_800);
+            let current = Validators {
+                etag: Some("\"1-1\""),
+                modified: Some(UNIX_EPOCH),
+            };
+            let _ = conditions::evaluate(&head, &current, now);
+            let _ = conditions::if_range(&head, &current, now);
+            for value in head.values("Range") {
+                // Every part lies within the file, whatever the header says.
+                for length in [0, 1, 14, u64::MAX] {
+                    if let Ranges::Satisfiable(parts) = parse_range(value, length) {
+                        assert!(parts.iter().all(|p| p.first <= p.last && p.last < length));
+                    }
+                }
+            }
+            for name in ["If-Modified-Since", "If-Unmodified-Since", "If-Range"] {
+                for value in head.values(name) {
+                    let _ = date::parse_http_date(value, now);
+                }
+            }
         }
         Ok(Status::Partial) => {}
         Err(_) => {

@@ -45,6 +45,7 @@ fn get_serves_the_file_with_type_and_validators(
         "content-type",
         "last-modified",
         "etag",
+        "accept-ranges",
         "content-length",
     ];
     if server.closes_always() {
@@ -66,6 +67,7 @@ fn get_serves_the_file_with_type_and_validators(
         response.header("ETag"),
         Some(server::files::etag(&meta).as_str())
     );
+    assert_eq!(response.header("Accept-Ranges"), Some("bytes"));
     let mut body = Vec::new();
     response.into_reader().read_to_end(&mut body).unwrap();
     assert_eq!(body, on_disk);
@@ -73,15 +75,33 @@ fn get_serves_the_file_with_type_and_validators(
 
 use std::io::Read;
 
+/// RFC 9110 §9.3.2: "The server SHOULD send the same header fields in
+/// response to a HEAD request as it would have sent if the request method
+/// had been GET" — for a file, a directory's index and a listing alike.
 #[rstest]
-fn head_has_the_get_headers_and_no_body(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[case::file("/index.html")]
+#[case::index("/docs/")]
+#[case::listing("/listing/")]
+fn head_has_the_get_headers_and_no_body(
+    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    #[case] path: &str,
+) {
     let server = TestServer::start(mode);
-    let url = format!("http://{}/index.html", server.addr);
+    let url = format!("http://{}{path}", server.addr);
     let get = agent().get(&url).call().unwrap();
     let head = agent().head(&url).call().unwrap();
-    for name in ["Content-Type", "Content-Length", "Last-Modified", "ETag"] {
+    for name in [
+        "Content-Type",
+        "Content-Length",
+        "Last-Modified",
+        "ETag",
+        "Accept-Ranges",
+    ] {
         assert_eq!(head.header(name), get.header(name), "{name}");
     }
+    let validators = ["Last-Modified", "ETag", "Accept-Ranges"].map(|n| get.header(n).is_some());
+    // A listing, made for each request, has no validators and no ranges.
+    assert_eq!(validators, [path != "/listing/"; 3]);
     assert_eq!(header_names(&head), header_names(&get));
     let mut body = Vec::new();
     head.into_reader().read_to_end(&mut body).unwrap();
@@ -121,6 +141,7 @@ fn matching_condition_is_304(
         Some(last_modified.as_str())
     );
     assert_eq!(response.header("Content-Length"), Some("14"));
+    assert_eq!(response.header("Accept-Ranges"), Some("bytes"));
     assert_eq!(response.header("Content-Type"), None);
     let mut body = Vec::new();
     response.into_reader().read_to_end(&mut body).unwrap();

@@ -11,7 +11,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use assert_cmd::Command as TestCommand;
 use predicates::prelude::*;
 
-use crate::support::{fixtures_root, read_reply};
+use crate::support::{fixtures_root, read_head, read_reply};
 
 fn http_server() -> TestCommand {
     TestCommand::cargo_bin("http-server").unwrap()
@@ -195,6 +195,49 @@ fn serving_64_mib_does_not_grow_the_process_by_64_mib() {
         }
     }
     assert!(received > LEN, "head and body arrived: {received}");
+    let grown_kib = running.peak_rss_kib().saturating_sub(before);
+    assert!(grown_kib < 8 * 1024, "peak RSS grew by {grown_kib} KiB");
+}
+
+/// A range of a large file is streamed from its offset like the whole file:
+/// one part, and several as multipart/byteranges, cost fixed chunks.
+#[test]
+fn serving_ranges_of_64_mib_does_not_grow_the_process_by_64_mib() {
+    const LEN: u64 = 64 * 1024 * 1024;
+    const HALF: u64 = LEN / 2;
+    let root = LargeRoot::new("large-ranges", LEN);
+    let running = Running::start(&root.dir, &[]);
+    let before = running.peak_rss_kib();
+    let one = "bytes=1-".to_owned();
+    let two = format!("bytes=0-{},{}-", HALF - 1, HALF + 1);
+    // Both name all but one octet of the file.
+    for range in [one, two] {
+        let mut stream = TcpStream::connect(running.addr).unwrap();
+        let request = format!(
+            "GET /large.bin HTTP/1.1\r\nHost: a\r\nRange: {range}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let head = read_head(&mut stream);
+        assert!(
+            head.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+            "{head}"
+        );
+        let length: u64 = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        let mut received = 0u64;
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            match stream.read(&mut chunk).unwrap() {
+                0 => break,
+                n => received += n as u64,
+            }
+        }
+        assert_eq!(received, length, "{range}: the whole content arrived");
+        assert!(length >= LEN - 1, "{range}: {length} octets");
+    }
     let grown_kib = running.peak_rss_kib().saturating_sub(before);
     assert!(grown_kib < 8 * 1024, "peak RSS grew by {grown_kib} KiB");
 }

@@ -22,8 +22,8 @@ struct Case {
     closes: bool,
 }
 
-/// The mix: files, HEAD, 404, 405 with a body to discard, 501, 301, and
-/// malformed requests that close the connection.
+/// The mix: files, HEAD, a range, 404, 405 with a body to discard, 501,
+/// 301, and malformed requests that close the connection.
 fn cases() -> Vec<Case> {
     let file = |name: &str| fs::read(fixtures_root().join(name)).unwrap();
     let problem = |code: u16, message: &str| {
@@ -70,6 +70,13 @@ fn cases() -> Vec<Case> {
             b"POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
             "HTTP/1.1 405 Method Not Allowed",
             problem(405, "this server serves files with GET and HEAD only"),
+            false,
+            false,
+        ),
+        case(
+            b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=7-\r\n\r\n",
+            "HTTP/1.1 206 Partial Content",
+            b"world!\n".to_vec(),
             false,
             false,
         ),

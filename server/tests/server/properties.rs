@@ -1,14 +1,21 @@
 //! Properties of the parsers on generated input: no bytes panic them, a
-//! valid request cut anywhere is `Partial`, and a control byte put into a
-//! valid request is never accepted.
+//! valid request cut anywhere is `Partial`, a control byte put into a
+//! valid request is never accepted, the parts a Range yields lie within the
+//! file and cover exactly what was asked, and HTTP-dates read back what
+//! was written.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use server::date::parse_http_date;
+use server::limits::MAX_RANGES;
 use server::parse::{
     parse_chunk_end, parse_chunk_size, parse_request, parse_trailer_section, Field, Parsed,
     Request, Status, Version,
 };
+use server::range::{parse_range, ByteRange, Ranges};
 
 /// Enough cases to cover the grammar's branches, few enough to run in about
 /// a second in a debug build. The fuzz target (`make fuzz`) goes deeper.
@@ -307,5 +314,171 @@ proptest! {
             prop_assert_eq!(parse_trailer_section(&section[..len]), Ok(Status::Partial));
         }
         prop_assert_eq!(parse_trailer_section(&section), Ok(Status::Complete(((), section.len()))));
+    }
+}
+
+/// A decimal numeral: small, any u64, or longer than any u64.
+fn numeral() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (0u64..80).prop_map(|n| n.to_string()),
+        1 => any::<u64>().prop_map(|n| n.to_string()),
+        1 => vec(select(&b"0123456789"[..]), 19..40).prop_map(|d| String::from_utf8(d).unwrap()),
+    ]
+}
+
+/// A range-spec as sent: `first-last`, `first-`, `-suffix`, or noise.
+fn range_spec() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => (numeral(), numeral()).prop_map(|(a, b)| format!("{a}-{b}")),
+        1 => numeral().prop_map(|a| format!("{a}-")),
+        2 => numeral().prop_map(|n| format!("-{n}")),
+        1 => vec(select(&b"0123456789-=, \tabx"[..]), 0..6)
+            .prop_map(|b| String::from_utf8(b).unwrap()),
+    ]
+}
+
+/// A Range field value: a unit, `=`, and a list of specs with OWS.
+fn range_value() -> impl Strategy<Value = String> {
+    let unit = select(vec!["bytes", "Bytes", "pages", "", "bytes "]);
+    (
+        unit,
+        vec(
+            (range_spec(), select(vec![",", ", ", " ,", ",,"])),
+            0..(MAX_RANGES + 4),
+        ),
+    )
+        .prop_map(|(unit, specs)| {
+            let set: String = specs
+                .iter()
+                .map(|(spec, sep)| format!("{spec}{sep}"))
+                .collect();
+            format!("{unit}={set}")
+        })
+}
+
+/// The octets of a file of `length` that `value`, a list of valid specs,
+/// names: what the parts of a 206 must cover exactly.
+fn named_octets(specs: &[(u64, Option<u64>, bool)], length: u64) -> Vec<bool> {
+    let mut named = vec![false; length as usize];
+    for &(a, b, suffix) in specs {
+        let (first, last) = if suffix {
+            (
+                length.saturating_sub(a),
+                if a == 0 { None } else { Some(length - 1) },
+            )
+        } else {
+            (a, Some(b.map_or(length - 1, |b| b.min(length - 1))))
+        };
+        if let Some(last) = last.filter(|_| first < length) {
+            for octet in &mut named[first as usize..=last as usize] {
+                *octet = true;
+            }
+        }
+    }
+    named
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_range_value_yields_parts_within_the_file(
+        value in range_value(),
+        length in prop_oneof![0u64..100, any::<u64>()],
+    ) {
+        if let Ranges::Satisfiable(parts) = parse_range(value.as_bytes(), length) {
+            prop_assert!(!parts.is_empty() && parts.len() <= MAX_RANGES);
+            for (i, part) in parts.iter().enumerate() {
+                prop_assert!(part.first <= part.last && part.last < length, "{:?}", part);
+                for other in &parts[i + 1..] {
+                    // Disjoint and not adjacent: merged otherwise.
+                    prop_assert!(
+                        part.last.saturating_add(1) < other.first
+                            || other.last.saturating_add(1) < part.first,
+                        "{:?} and {:?}", part, other
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parts_cover_exactly_the_octets_asked_for(
+        specs in vec((0u64..40, prop::option::of(0u64..40), any::<bool>()), 1..8),
+        length in 1u64..40,
+    ) {
+        // Only valid specs: last-pos not below first-pos.
+        let specs: Vec<_> = specs
+            .into_iter()
+            .map(|(a, b, suffix)| (a, b.map(|b| b.max(a)), suffix))
+            .collect();
+        let value = format!(
+            "bytes={}",
+            specs
+                .iter()
+                .map(|&(a, b, suffix)| if suffix {
+                    format!("-{a}")
+                } else {
+                    format!("{a}-{}", b.map(|b| b.to_string()).unwrap_or_default())
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let named = named_octets(&specs, length);
+        let mut covered = vec![false; length as usize];
+        match parse_range(value.as_bytes(), length) {
+            Ranges::Satisfiable(parts) => {
+                for ByteRange { first, last } in parts {
+                    for octet in &mut covered[first as usize..=last as usize] {
+                        prop_assert!(!*octet, "an octet sent twice for {}", value);
+                        *octet = true;
+                    }
+                }
+                prop_assert_eq!(covered, named, "{}", value);
+            }
+            Ranges::Unsatisfiable => prop_assert!(named.iter().all(|n| !n), "{}", value),
+            Ranges::Ignored => prop_assert!(false, "{} ignored", value),
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_date_parser(
+        bytes in prop_oneof![
+            vec(any::<u8>(), 0..40),
+            vec(select(&b"SunMonday, 0123456789-:NovJan GMT"[..]), 20..32),
+        ],
+        now in any::<u64>(),
+    ) {
+        let now = UNIX_EPOCH.checked_add(Duration::from_secs(now >> 8)).unwrap_or(UNIX_EPOCH);
+        let _ = parse_http_date(&bytes, now);
+    }
+
+    #[test]
+    fn imf_fixdate_reads_back_what_was_written(seconds in 0u64..253_402_300_799) {
+        let time = UNIX_EPOCH + Duration::from_secs(seconds);
+        let written = httpdate::fmt_http_date(time);
+        prop_assert_eq!(parse_http_date(written.as_bytes(), SystemTime::now()), Some(time));
+    }
+
+    /// RFC 9110 §5.6.7: a two-digit year names the year with those digits
+    /// that is no more than 50 years ahead of the clock, and less than 50
+    /// behind it. (Further off, the day-name rarely fits the century chosen;
+    /// the boundaries are unit tests of `server::date`.)
+    #[test]
+    fn rfc850_date_within_49_years_of_the_clock_reads_back(
+        seconds in 31_536_000u64..253_402_300_799,
+        offset in -(49 * 365 * 86_400i64)..(49 * 365 * 86_400),
+    ) {
+        let time = UNIX_EPOCH + Duration::from_secs(seconds);
+        let shift = Duration::from_secs(offset.unsigned_abs());
+        let now = if offset >= 0 { time + shift } else { time - shift };
+        let imf = httpdate::fmt_http_date(time);
+        // `Sun, 06 Nov 1994 08:49:37 GMT` as `Sunday, 06-Nov-94 08:49:37 GMT`.
+        let day = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+            .into_iter()
+            .find(|d| d.starts_with(&imf[..3]))
+            .unwrap();
+        let rfc850 = format!("{day}, {}-{}-{} {}", &imf[5..7], &imf[8..11], &imf[14..16], &imf[17..]);
+        prop_assert_eq!(parse_http_date(rfc850.as_bytes(), now), Some(time), "{}", rfc850);
     }
 }

@@ -107,8 +107,9 @@ impl Reply {
     }
 }
 
-/// Reads one response: the head, then `Content-Length` body bytes (none for HEAD).
-pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
+/// Reads one response head, up to and including its empty line, and
+/// nothing after it.
+pub fn read_head(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -120,7 +121,12 @@ pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
             ),
         }
     }
-    let head = text(&head);
+    text(&head)
+}
+
+/// Reads one response: the head, then `Content-Length` body bytes (none for HEAD).
+pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
+    let head = read_head(stream);
     let mut lines = head.trim_end_matches("\r\n").split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_owned();
     let headers: Vec<(String, String)> = lines
@@ -232,6 +238,59 @@ pub fn assert_refused(reply: &Reply, code: u16, message: &str, close: bool) {
         &headers,
         body.as_bytes(),
     );
+}
+
+/// The validators the server sends for a file: its `ETag` and its
+/// `Last-Modified`.
+pub struct FileValidators {
+    pub etag: String,
+    pub last_modified: String,
+}
+
+impl FileValidators {
+    pub fn of(path: &Path) -> FileValidators {
+        let meta = fs::metadata(path).unwrap();
+        FileValidators {
+            etag: server::files::etag(&meta),
+            last_modified: httpdate::fmt_http_date(server::files::modified(&meta)),
+        }
+    }
+
+    /// Those of a file of the fixture root, named without its leading `/`.
+    pub fn of_fixture(name: &str) -> FileValidators {
+        FileValidators::of(&fixtures_root().join(name))
+    }
+
+    /// The head a 200, 206 or 304 of the file has after `Date`, in order:
+    /// `first` (Content-Type, Content-Range), the validators,
+    /// Accept-Ranges, Content-Length, and `Connection: close` when `close`.
+    pub fn head(
+        &self,
+        first: &[(&str, &str)],
+        content_length: u64,
+        close: bool,
+    ) -> Vec<(String, String)> {
+        let mut head: Vec<(String, String)> = first
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        head.push(("Last-Modified".into(), self.last_modified.clone()));
+        head.push(("ETag".into(), self.etag.clone()));
+        head.push(("Accept-Ranges".into(), "bytes".into()));
+        head.push(("Content-Length".into(), content_length.to_string()));
+        if close {
+            head.push(("Connection".into(), "close".into()));
+        }
+        head
+    }
+}
+
+/// Owned header pairs as `assert_reply` takes them.
+pub fn pairs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect()
 }
 
 /// A temporary directory holding `root/`, the document root, removed on drop.
