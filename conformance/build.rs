@@ -47,6 +47,23 @@ fn main() {
         out,
         "/// The fingerprint of [`FILES`].\npub const FINGERPRINT: &str = {hash:?};"
     );
+    // The matrix `make matrix` wrote, so that `explain` shows what real
+    // servers answered wherever the binary runs.
+    let matrix = manifest.join("../matrix/results.json");
+    println!("cargo:rerun-if-changed={}", matrix.display());
+    let _ = if matrix.is_file() {
+        writeln!(
+            out,
+            "/// The matrix of real servers' answers at build time.\n\
+             pub const MATRIX: Option<&str> = Some(include_str!({:?}));",
+            matrix.display().to_string()
+        )
+    } else {
+        writeln!(
+            out,
+            "/// No matrix at build time.\npub const MATRIX: Option<&str> = None;"
+        )
+    };
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("out dir"));
     std::fs::write(out_dir.join("catalogue.rs"), out).expect("write catalogue.rs");
     println!(

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 /// catalogue's cases name their files under it.
 pub const CATALOGUE_DIR: &str = "fixtures/cases";
 
-/// The catalogue compiled into this crate by `build.rs`.
-mod compiled {
+/// The catalogue (and the matrix) compiled into this crate by `build.rs`.
+pub(crate) mod compiled {
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 }
 

@@ -80,7 +80,8 @@ enum Command {
     Explain {
         /// The case id
         id: String,
-        /// The matrix to show answers from [default: matrix/results.json]
+        /// The matrix to show answers from [default: matrix/results.json if
+        /// present, else the one compiled into this binary]
         #[arg(long, value_name = "FILE")]
         matrix: Option<PathBuf>,
         /// Show the bytes as a run with this --path would send them
@@ -250,7 +251,8 @@ struct DiffArgs {
 
 #[derive(Args)]
 struct ReportArgs {
-    /// The matrix to render [default: matrix/results.json]
+    /// The matrix to render [default: matrix/results.json if present, else
+    /// the one compiled into this binary]
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
     /// html: the self-contained page; markdown: the scores and one table per
@@ -741,9 +743,12 @@ fn explain_command(
         };
         return Err(Failure::Usage(format!("no case `{id}`; {hint}")));
     };
-    let path = matrix.unwrap_or_else(matrix::default_matrix_file);
+    let (source, matrix) = match matrix {
+        Some(path) => (path.display().to_string(), Matrix::read(&path)),
+        None => matrix::default_matrix(),
+    };
     let mut text = render_explanation(case, &values);
-    text.push_str(&render_matrix_answers(case, &path, Matrix::read(&path)));
+    text.push_str(&render_matrix_answers(case, &source, matrix));
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(EXIT_CONFORMANT)
 }
@@ -751,18 +756,20 @@ fn explain_command(
 /// What each server in the matrix answered to `case`; a matrix that cannot
 /// be read is said in one line, never an error: explaining a case does not
 /// need one.
-fn render_matrix_answers(case: &Case, path: &Path, matrix: Result<Matrix, MatrixError>) -> String {
+fn render_matrix_answers(case: &Case, source: &str, matrix: Result<Matrix, MatrixError>) -> String {
     let matrix = match matrix {
         Ok(matrix) => matrix,
         Err(MatrixError::Missing(_)) => {
             return format!(
-                "What servers answered: no matrix at {} (`make matrix` writes one).\n",
-                path.display()
+                "What servers answered: no matrix at {source} (`make matrix` writes one).\n"
             )
         }
         Err(e) => return format!("What servers answered: {e}.\n"),
     };
-    let mut out = format!("What servers answered (matrix of {}):\n", matrix.generated);
+    let mut out = format!(
+        "What servers answered (matrix of {}, {source}):\n",
+        matrix.generated
+    );
     if matrix.servers.is_empty() {
         out.push_str("  (no servers recorded)\n");
     }
@@ -871,8 +878,11 @@ fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
 }
 
 fn report_command(dir: Option<&Path>, args: ReportArgs) -> Result<u8, Failure> {
-    let path = args.input.unwrap_or_else(matrix::default_matrix_file);
-    let matrix = Matrix::read(&path).map_err(|e| Failure::Usage(e.to_string()))?;
+    let matrix = match args.input {
+        Some(path) => Matrix::read(&path),
+        None => matrix::default_matrix().1,
+    }
+    .map_err(|e| Failure::Usage(e.to_string()))?;
     let text = match args.format {
         ReportFormatArg::Scores => matrix::render_scores(&matrix),
         ReportFormatArg::Markdown => matrix::render_markdown(&matrix, &load(dir)?),

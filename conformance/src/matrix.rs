@@ -25,16 +25,24 @@ use std::path::{Path, PathBuf};
 /// Where `make matrix` keeps the committed matrix, from the repository root.
 pub const MATRIX_FILE: &str = "matrix/results.json";
 
-/// The matrix file to use when none is given: `matrix/results.json` under
-/// the current directory if it exists, else the one in this repository.
-pub fn default_matrix_file() -> PathBuf {
+/// Where the matrix compiled into the binary is said to come from.
+pub const BUILTIN_MATRIX: &str = "the matrix compiled into this binary";
+
+/// The matrix to use when none is given: `matrix/results.json` under the
+/// current directory if it exists (a checkout after `make matrix`), else
+/// the one compiled into the binary; with where it came from.
+pub fn default_matrix() -> (String, Result<Matrix, MatrixError>) {
     let here = PathBuf::from(MATRIX_FILE);
     if here.is_file() {
-        return here;
+        return (here.display().to_string(), Matrix::read(&here));
     }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(MATRIX_FILE)
+    let source = PathBuf::from(BUILTIN_MATRIX);
+    let matrix = match crate::case::compiled::MATRIX {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| MatrixError::Invalid(source.clone(), e.to_string())),
+        None => Err(MatrixError::Missing(source)),
+    };
+    (BUILTIN_MATRIX.to_string(), matrix)
 }
 
 /// Every server's answers to the catalogue.

@@ -128,6 +128,21 @@ fn binary_copied_into_an_empty_directory_then_lists_the_whole_catalogue() {
 }
 
 #[test]
+fn binary_in_an_empty_directory_then_explain_shows_the_compiled_in_matrix() {
+    let empty = TempDir::new().expect("temp dir");
+    let out = stdout_with_code(
+        Command::new(cargo_bin("conformance"))
+            .args(["explain", "rfc9112-3.2-missing-host"])
+            .current_dir(empty.path()),
+        0,
+    );
+    assert!(
+        out.contains(", the matrix compiled into this binary):\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn templates_then_filled_from_path_host_and_the_control_response() {
     let dir = case_dir();
     let (server, seen) = page_server("200 OK", VALIDATORS);
