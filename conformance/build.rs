@@ -64,6 +64,22 @@ fn main() {
             "/// No matrix at build time.\npub const MATRIX: Option<&str> = None;"
         )
     };
+    // The registry of testable requirements, for `conformance coverage`.
+    let requirements = manifest.join("../fixtures/requirements.toml");
+    println!("cargo:rerun-if-changed={}", requirements.display());
+    let _ = if requirements.is_file() {
+        writeln!(
+            out,
+            "/// The registry of testable requirements.\n\
+             pub const REQUIREMENTS: Option<&str> = Some(include_str!({:?}));",
+            requirements.display().to_string()
+        )
+    } else {
+        writeln!(
+            out,
+            "/// No registry at build time.\npub const REQUIREMENTS: Option<&str> = None;"
+        )
+    };
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("out dir"));
     std::fs::write(out_dir.join("catalogue.rs"), out).expect("write catalogue.rs");
     println!(

@@ -20,6 +20,7 @@
 //!   HTML report;
 //! - [`diff`] compares the answers of several targets to the same cases;
 //! - [`baseline`] reads the list of known failures a CI run tolerates;
+//! - [`coverage`] counts the testable requirements the catalogue quotes;
 //! - [`limits`] holds every bound the client puts on a peer and itself.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -27,6 +28,7 @@
 pub mod baseline;
 pub mod case;
 pub mod control;
+pub mod coverage;
 pub mod date;
 pub mod diff;
 pub mod escape;

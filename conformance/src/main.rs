@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use conformance::baseline::Baseline;
 use conformance::case::{self, Case, Level};
 use conformance::control::{self, Control, ControlError};
+use conformance::coverage;
 use conformance::diff::{self, Target};
 use conformance::matrix::{self, Matrix, MatrixError, ServerAnswers};
 use conformance::report::{self, Format, ReportContext, Summary};
@@ -97,6 +98,16 @@ enum Command {
     /// Render a matrix (written by `run --matrix`) as a self-contained HTML
     /// page or as Markdown
     Report(ReportArgs),
+    /// How many of the testable requirements of RFC 9110 and RFC 9112 the
+    /// catalogue covers, by area
+    Coverage {
+        /// List the requirements no case covers instead
+        #[arg(long)]
+        uncovered: bool,
+        /// Rewrite the coverage block of FILE (the README) instead of printing
+        #[arg(long, value_name = "FILE", conflicts_with = "uncovered")]
+        update: Option<PathBuf>,
+    },
 }
 
 /// How fast and how patiently cases run, shared by `run` and `diff`.
@@ -335,6 +346,7 @@ fn main() -> ExitCode {
         } => explain_command(dir, &id, matrix, &path, &host),
         Command::Diff(args) => diff_command(dir, args),
         Command::Report(args) => report_command(dir, args),
+        Command::Coverage { uncovered, update } => coverage_command(dir, uncovered, update),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -894,6 +906,39 @@ fn report_command(dir: Option<&Path>, args: ReportArgs) -> Result<u8, Failure> {
         None => {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
         }
+    }
+    Ok(EXIT_CONFORMANT)
+}
+
+fn coverage_command(
+    dir: Option<&Path>,
+    uncovered: bool,
+    update: Option<PathBuf>,
+) -> Result<u8, Failure> {
+    let cases = load(dir)?;
+    let requirements = coverage::builtin_requirements().map_err(Failure::Usage)?;
+    let text = if uncovered {
+        coverage::render_uncovered(&requirements, &cases)
+    } else {
+        coverage::render_table(&requirements, &cases)
+    };
+    let Some(file) = update else {
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        return Ok(EXIT_CONFORMANT);
+    };
+    let old = std::fs::read_to_string(&file)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let new = coverage::replace_table(&old, &text).ok_or_else(|| {
+        Failure::Usage(format!(
+            "{} has no coverage block ({} … {})",
+            file.display(),
+            coverage::TABLE_BEGIN,
+            coverage::TABLE_END
+        ))
+    })?;
+    if new != old {
+        write_atomically(&file, &new)
+            .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", file.display())))?;
     }
     Ok(EXIT_CONFORMANT)
 }

@@ -2,6 +2,7 @@
 //! every quote is verbatim RFC text.
 
 use conformance::case::{builtin_catalogue, load_catalogue, Case, Group};
+use conformance::coverage::{self, builtin_requirements};
 use std::path::{Path, PathBuf};
 
 /// The catalogue must not shrink below this (it grows as cases are added).
@@ -58,6 +59,48 @@ fn real_catalogue_then_every_group_represented() {
         .filter(|g| !cases.iter().any(|c| c.group == *g))
         .collect();
     assert!(missing.is_empty(), "groups without a case: {missing:?}");
+}
+
+/// The registry must keep the count COVERAGE.md's reading found (it grows
+/// only with a new reading).
+const MIN_REQUIREMENTS: usize = 120;
+
+#[test]
+fn requirement_quotes_then_verbatim_in_rfc_text() {
+    let requirements = builtin_requirements().expect("the registry loads");
+    assert!(
+        requirements.len() >= MIN_REQUIREMENTS,
+        "{} requirements",
+        requirements.len()
+    );
+    let texts = [(9110, rfc_text(9110)), (9112, rfc_text(9112))];
+    let mut wrong = Vec::new();
+    for r in &requirements {
+        let text = texts
+            .iter()
+            .find(|(n, _)| r.rfc.starts_with(&format!("RFC {n} ")))
+            .and_then(|(_, t)| t.as_deref());
+        let quote: String = r.quote.split_whitespace().collect();
+        if !text.is_some_and(|t| t.contains(&quote)) {
+            wrong.push(format!("{}: {:?}", r.rfc, r.quote));
+        }
+    }
+    assert!(wrong.is_empty(), "not verbatim:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn readme_coverage_table_then_as_the_catalogue_gives_it() {
+    let requirements = builtin_requirements().expect("the registry loads");
+    let expected = coverage::render_table(&requirements, &real_catalogue());
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .expect("README.md");
+    assert_eq!(
+        coverage::table_in(&readme),
+        Some(expected.as_str()),
+        "the README's coverage table is stale: `cargo run -q -p conformance -- coverage --update \
+         README.md` rewrites it"
+    );
 }
 
 #[test]
