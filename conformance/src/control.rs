@@ -109,15 +109,36 @@ pub fn probe(
     host: &str,
     timeout: Duration,
 ) -> Result<Control, ControlError> {
-    TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| ControlError::Unreachable(format!("cannot connect to {addr}: {e}")))?;
     let get = request("GET", path, host, false);
     let head = request("HEAD", path, host, true);
-    let exchanges = play(addr, &[&get, &head], timeout);
-    let response = http_response(&exchanges[0], timeout)?;
-    let persistent = !response.has_connection_close() && response_of(&exchanges[1]).is_some();
+    let first = play(addr, &[&get], timeout);
+    let response = match http_response(&first[0], timeout) {
+        Ok(response) => response,
+        // A TLS server may close on bytes that are not a TLS record, or
+        // wait for the rest of the "record" they seem to announce.
+        Err(ControlError::NotHttp(_)) if no_answer(&first[0]) && answers_tls(addr, timeout) => {
+            return Err(ControlError::NotHttp(
+                "the target speaks TLS: it did not answer a plain-text request, and answered a \
+                 TLS ClientHello with a TLS record"
+                    .into(),
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    // An HTTPS server may answer plain text with an HTTP error of its own.
+    if !(200..300).contains(&response.code) && answers_tls(addr, timeout) {
+        return Err(ControlError::NotHttp(format!(
+            "the target speaks TLS: it answered a plain-text request with {} and a TLS \
+             ClientHello with a TLS record",
+            response.code
+        )));
+    }
+    // The GET again, then the HEAD on the same connection: whether it persists.
+    let pair = play(addr, &[&get, &head], timeout);
+    let persistent = response_of(&pair[0]).is_some_and(|r| !r.has_connection_close())
+        && response_of(&pair[1]).is_some();
     let head_status = if persistent {
-        response_of(&exchanges[1]).map(|r| r.code)
+        response_of(&pair[1]).map(|r| r.code)
     } else {
         response_of(&play(addr, &[&head], timeout)[0]).map(|r| r.code)
     };
@@ -213,6 +234,45 @@ fn is_tls_record(bytes: &[u8]) -> bool {
     matches!(bytes, [21 | 22, 3, ..])
 }
 
+/// Whether the control GET got no bytes at all: closed, reset or silent.
+fn no_answer(exchange: &Exchange) -> bool {
+    matches!(
+        exchange.outcome,
+        Some(Outcome::Closed | Outcome::Reset | Outcome::Timeout)
+    )
+}
+
+/// A TLS 1.2 ClientHello (RFC 5246 §7.4.1.2) with two common cipher suites
+/// and the extensions they need: any TLS server answers it with a
+/// ServerHello or an alert, both TLS records.
+fn client_hello() -> Vec<u8> {
+    let mut body = vec![0x03, 0x03]; // client_version: TLS 1.2
+    body.extend_from_slice(&[0x2a; 32]); // random
+    body.push(0); // session_id: empty
+    body.extend_from_slice(&[0x00, 0x04, 0xc0, 0x2f, 0x00, 0x9c]); // cipher_suites
+    body.extend_from_slice(&[0x01, 0x00]); // compression_methods: null
+    let extensions: &[u8] = &[
+        0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, // supported_groups: secp256r1
+        0x00, 0x0b, 0x00, 0x02, 0x01, 0x00, // ec_point_formats: uncompressed
+        0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x01, // signature_algorithms
+    ];
+    body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    body.extend_from_slice(extensions);
+    let mut handshake = vec![0x01, 0x00]; // client_hello, 24-bit length
+    handshake.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    handshake.extend_from_slice(&body);
+    let mut record = vec![0x16, 0x03, 0x01]; // handshake record, TLS 1.0 framing
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// Whether `addr` answers a TLS ClientHello with a TLS record.
+fn answers_tls(addr: SocketAddr, timeout: Duration) -> bool {
+    let exchange = play(addr, &[&client_hello()], timeout);
+    is_tls_record(&exchange[0].received)
+}
+
 /// Whether a request on a second connection is answered while a first
 /// connection stays open and idle, and the first is still open when it is:
 /// a server that serves one connection at a time answers the second only
@@ -278,6 +338,31 @@ mod tests {
     }
 
     #[test]
+    fn http_error_to_text_and_tls_to_a_client_hello_then_speaks_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let reply: &[u8] = if is_tls_record(&buf[..n]) {
+                    b"\x15\x03\x03\x00\x02\x02\x28"
+                } else {
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                let _ = stream.write_all(reply);
+            }
+        });
+        let err = probe(addr, "/", "localhost", TIMEOUT).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the target speaks TLS: it answered a plain-text request with 400"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn banner_then_its_first_bytes_escaped() {
         let addr = serve(b"SSH-2.0-OpenSSH_9.2\r\n");
         let err = probe(addr, "/", "localhost", TIMEOUT).unwrap_err();
@@ -334,6 +419,16 @@ mod tests {
             probe(addr, "/", "localhost", TIMEOUT),
             Err(ControlError::Unreachable(_))
         ));
+    }
+
+    #[test]
+    fn client_hello_then_lengths_consistent() {
+        let hello = client_hello();
+        assert!(is_tls_record(&hello));
+        let record_len = u16::from_be_bytes([hello[3], hello[4]]) as usize;
+        assert_eq!(hello.len(), 5 + record_len);
+        let handshake_len = u16::from_be_bytes([hello[7], hello[8]]) as usize;
+        assert_eq!((hello[5], hello[6], record_len), (1, 0, 4 + handshake_len));
     }
 
     #[test]
