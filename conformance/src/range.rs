@@ -80,29 +80,126 @@ pub fn check_partial(r: &Response, context: &Context<'_>) -> Option<Result<(), S
             r.body_end.as_str()
         )));
     }
+    let asked = match (context.request, context.length) {
+        (Some(request), Some(length)) => requested_ranges(request, length),
+        _ => None,
+    };
     let content_type = r.header("content-type").unwrap_or("");
     Some(match multipart_boundary(content_type) {
-        None => check_single(r, context),
+        None => check_single(r, context, asked.as_deref()),
         Some(Err(e)) => Err(e),
-        Some(Ok(boundary)) => check_multipart(r, &boundary, context),
+        // RFC 9110 §15.3.7.2: A server MUST NOT generate a multipart
+        // response to a request for a single range.
+        Some(Ok(_)) if asked.as_ref().is_some_and(|a| a.len() == 1) => {
+            Err("a multipart/byteranges answer to a request for a single range".into())
+        }
+        Some(Ok(boundary)) => check_multipart(r, &boundary, context, asked.as_deref()),
     })
 }
 
-fn check_single(r: &Response, context: &Context<'_>) -> Result<(), String> {
+/// The satisfiable ranges a request's `Range: bytes=…` asks for, resolved
+/// against a representation of `length` bytes (RFC 9110 §14.1.2), in the
+/// order asked; `None` when the request has no Range of the bytes unit or
+/// one whose syntax is invalid (a server ignores it then).
+///
+/// ```text
+/// ranges-specifier = range-unit "=" range-set
+/// range-set        = 1#range-spec
+/// range-spec       = int-range / suffix-range / other-range
+/// int-range        = first-pos "-" [ last-pos ]
+/// suffix-range     = "-" suffix-length
+/// ```
+pub fn requested_ranges(request: &[u8], length: u64) -> Option<Vec<(u64, u64)>> {
+    let head_end = request
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..head_end]);
+    let value = head.split("\r\n").skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("range").then(|| value.trim())
+    })?;
+    let (unit, set) = value.split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    // Digits beyond u64 saturate: a position past any real length.
+    let number = |text: &str| -> Option<u64> {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse().unwrap_or(u64::MAX))
+    };
+    let mut ranges = Vec::new();
+    for spec in set.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (first, last) = spec.split_once('-')?;
+        match (first.trim(), last.trim()) {
+            ("", suffix) => {
+                let n = number(suffix)?;
+                if n > 0 && length > 0 {
+                    ranges.push((length.saturating_sub(n), length - 1));
+                }
+            }
+            (first, "") => {
+                let first = number(first)?;
+                if first < length {
+                    ranges.push((first, length - 1));
+                }
+            }
+            (first, last) => {
+                let (first, last) = (number(first)?, number(last)?);
+                if first > last {
+                    return None;
+                }
+                if first < length {
+                    ranges.push((first, last.min(length - 1)));
+                }
+            }
+        }
+    }
+    Some(ranges)
+}
+
+fn check_single(
+    r: &Response,
+    context: &Context<'_>,
+    asked: Option<&[(u64, u64)]>,
+) -> Result<(), String> {
     let value = r
         .header("content-range")
         .ok_or("a single-part 206 without Content-Range")?;
     let range = parse_content_range(value)
         .ok_or_else(|| format!("Content-Range \"{value}\" is not bytes FIRST-LAST/LENGTH"))?;
-    check_part(range, &r.body, r.body_len, context)
+    check_part(range, &r.body, r.body_len, context, asked)
 }
 
+/// Checks one part: its length is what its Content-Range says, its bytes
+/// are the control's there, and it is what was asked: exactly the one range
+/// asked for, or within the span of several (which a server MAY coalesce).
 fn check_part(
     range: ContentRange,
     bytes: &[u8],
     len: u64,
     context: &Context<'_>,
+    asked: Option<&[(u64, u64)]>,
 ) -> Result<(), String> {
+    match asked {
+        Some([(first, last)]) if (range.first, range.last) != (*first, *last) => {
+            return Err(format!(
+                "Content-Range bytes {}-{}, but the request asks for bytes {first}-{last}",
+                range.first, range.last
+            ))
+        }
+        Some(several @ [_, _, ..]) => {
+            let low = several.iter().map(|r| r.0).min().unwrap_or(0);
+            let high = several.iter().map(|r| r.1).max().unwrap_or(0);
+            if range.first < low || range.last > high {
+                return Err(format!(
+                    "a part of bytes {}-{}, outside the {low}-{high} the request asks for",
+                    range.first, range.last
+                ));
+            }
+        }
+        _ => {}
+    }
     if let (Some(complete), Some(length)) = (range.complete, context.length) {
         if complete != length {
             return Err(format!(
@@ -133,7 +230,12 @@ fn check_part(
 
 /// Splits multipart content at `--boundary` delimiter lines and checks each
 /// part (RFC 2046 §5.1.1, as RFC 9110 §14.6 uses it).
-fn check_multipart(r: &Response, boundary: &str, context: &Context<'_>) -> Result<(), String> {
+fn check_multipart(
+    r: &Response,
+    boundary: &str,
+    context: &Context<'_>,
+    asked: Option<&[(u64, u64)]>,
+) -> Result<(), String> {
     if let Some(value) = r.header("content-range") {
         return Err(format!(
             "a multipart 206 with Content-Range: {value} in its header section"
@@ -167,7 +269,7 @@ fn check_multipart(r: &Response, boundary: &str, context: &Context<'_>) -> Resul
         let range = parse_content_range(&range_value)
             .ok_or_else(|| format!("part Content-Range \"{range_value}\" is malformed"))?;
         let content = &body[content_start..content_end];
-        check_part(range, content, content.len() as u64, context)?;
+        check_part(range, content, content.len() as u64, context, asked)?;
         parts += 1;
         at = content_end + 2;
     }
@@ -325,6 +427,56 @@ mod tests {
         assert!(matches!(check_partial(&r, &context()), Some(Err(_))));
         let r = partial(&[("Content-Type", "multipart/byteranges")], body);
         assert!(matches!(check_partial(&r, &context()), Some(Err(_))));
+    }
+
+    #[test]
+    fn requested_ranges_then_resolved_against_the_length() {
+        let asked = |range: &str| {
+            requested_ranges(
+                format!("GET / HTTP/1.1\r\nRange: {range}\r\n\r\n").as_bytes(),
+                14,
+            )
+        };
+        assert_eq!(asked("bytes=0-4"), Some(vec![(0, 4)]));
+        assert_eq!(asked("bytes=-5"), Some(vec![(9, 13)]));
+        assert_eq!(asked("bytes=-50"), Some(vec![(0, 13)]));
+        assert_eq!(asked("bytes=5-"), Some(vec![(5, 13)]));
+        assert_eq!(
+            asked("bytes=0-99999999999999999999999"),
+            Some(vec![(0, 13)])
+        );
+        assert_eq!(asked("bytes=99999999999999999999-"), Some(vec![]));
+        assert_eq!(asked("bytes=0-1, 4-5"), Some(vec![(0, 1), (4, 5)]));
+        assert_eq!(asked("bytes=-0"), Some(vec![]));
+        for ignored in ["bytes=5-2", "bytes=abc", "pages=1-2", "bytes=-"] {
+            assert_eq!(asked(ignored), None, "{ignored}");
+        }
+        assert_eq!(
+            requested_ranges(b"GET / HTTP/1.1\r\nContent-Range: bytes 0-1/14\r\n\r\n", 14),
+            None
+        );
+    }
+
+    #[test]
+    fn part_other_than_the_one_asked_for_then_broken() {
+        let request = b"GET / HTTP/1.1\r\nRange: bytes=5-\r\n\r\n";
+        let asked = Context {
+            request: Some(request),
+            ..context()
+        };
+        let right = partial(&[("Content-Range", "bytes 5-13/14")], b"world!\n\x00\x00");
+        let mut right = right;
+        right.body = CONTENT[5..].to_vec();
+        right.body_len = 9;
+        assert_eq!(check_partial(&right, &asked), Some(Ok(())));
+        let wrong = partial(&[("Content-Range", "bytes 0-4/14")], b"Hello");
+        assert!(matches!(check_partial(&wrong, &asked), Some(Err(_))));
+        let multipart = b"--XX\r\nContent-Range: bytes 5-13/14\r\n\r\n, world!\n\r\n--XX--\r\n";
+        let r = partial(
+            &[("Content-Type", "multipart/byteranges; boundary=XX")],
+            multipart,
+        );
+        assert!(matches!(check_partial(&r, &asked), Some(Err(_))));
     }
 
     #[test]

@@ -89,9 +89,13 @@ impl Environment {
         }
     }
 
-    /// What the checks of a step compare with: the control's answer, and
-    /// the outcome of the case's previous reading step.
-    pub fn context<'a>(&'a self, previous: Option<&'a Outcome>) -> Context<'a> {
+    /// What the checks of a step compare with: the control's answer, the
+    /// outcome of the case's previous reading step, the bytes sent last.
+    pub fn context<'a>(
+        &'a self,
+        previous: Option<&'a Outcome>,
+        request: Option<&'a [u8]>,
+    ) -> Context<'a> {
         Context {
             control_status: self.control_status,
             etag: self.values.etag.as_deref(),
@@ -99,6 +103,7 @@ impl Environment {
             body: self.control_body.as_deref(),
             fields: &self.control_fields,
             previous,
+            request,
         }
     }
 
@@ -217,15 +222,24 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
     let exchanges = wire::play(target, &case.steps, &sends, options.timeout_for(case));
     let mut steps: Vec<StepResult> = Vec::with_capacity(exchanges.len());
     let mut previous: Option<usize> = None;
+    let mut last_send: Option<usize> = None;
     for ((step, exchange), sent) in case.steps.iter().zip(exchanges).zip(sends) {
+        if sent.is_some() {
+            last_send = Some(steps.len());
+        }
         let verdict = match (&step.expect, &exchange.outcome) {
             (Some(expect), Some(outcome)) => {
                 let before = previous.and_then(|i| steps[i].exchange.outcome.as_ref());
+                let request = match last_send {
+                    Some(i) if i < steps.len() => steps[i].sent.as_deref(),
+                    Some(_) => sent.as_deref(),
+                    None => None,
+                };
                 Some(grade_step(
                     case.level,
                     expect,
                     outcome,
-                    &environment.context(before),
+                    &environment.context(before, request),
                 ))
             }
             _ => None,

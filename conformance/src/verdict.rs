@@ -153,6 +153,9 @@ pub struct Context<'a> {
     pub fields: &'a [String],
     /// The response the previous reading step of the case got, if any.
     pub previous: Option<&'a Outcome>,
+    /// The bytes the case sent last, up to this step: the request this
+    /// response most likely answers (the `range` check reads its Range).
+    pub request: Option<&'a [u8]>,
 }
 
 impl Default for Context<'_> {
@@ -165,6 +168,7 @@ impl Default for Context<'_> {
             body: None,
             fields: &[],
             previous: None,
+            request: None,
         }
     }
 }
