@@ -537,7 +537,14 @@ fn check_close_announced(outcome: &Outcome, context: &Context<'_>) -> Option<Res
     let Some(Outcome::Response(previous)) = context.previous else {
         return None;
     };
-    Some(if previous.has_connection_close() {
+    // RFC 9112 §9.3: an HTTP/1.0 response without the "keep-alive" option
+    // already says the connection will close.
+    let keep_alive = previous
+        .header_values("connection")
+        .flat_map(|v| v.split(','))
+        .any(|option| option.trim().eq_ignore_ascii_case("keep-alive"));
+    let http10_closing = previous.version == "HTTP/1.0" && !keep_alive;
+    Some(if previous.has_connection_close() || http10_closing {
         Ok(())
     } else {
         Err(format!(
@@ -1243,6 +1250,13 @@ mod tests {
             |previous| grade_step(Level::Must, &e, &Outcome::Closed, &after(previous)).grade;
         assert_eq!(graded(&silent), Grade::Fail);
         assert_eq!(graded(&announced), Grade::Pass);
+        let mut http10 = response(200, &[]);
+        http10.version = "HTTP/1.0".into();
+        assert_eq!(graded(&ok(http10.clone())), Grade::Pass);
+        http10
+            .headers
+            .push(("Connection".into(), "keep-alive".into()));
+        assert_eq!(graded(&ok(http10)), Grade::Fail);
         assert_eq!(grade(Level::Must, &e, Outcome::Closed), Grade::Pass);
     }
 
