@@ -1242,12 +1242,13 @@ mod tests {
         let e = expect(&[Token::Close], &[], &[Check::CloseAnnounced]);
         let silent = ok(response(200, &[]));
         let announced = ok(response(200, &[("Connection", "close")]));
-        let after = |previous| Context {
-            previous: Some(previous),
-            ..Context::default()
+        let graded = |previous: &Outcome| {
+            let after = Context {
+                previous: Some(previous),
+                ..Context::default()
+            };
+            grade_step(Level::Must, &e, &Outcome::Closed, &after).grade
         };
-        let graded =
-            |previous| grade_step(Level::Must, &e, &Outcome::Closed, &after(previous)).grade;
         assert_eq!(graded(&silent), Grade::Fail);
         assert_eq!(graded(&announced), Grade::Pass);
         let mut http10 = response(200, &[]);
