@@ -288,11 +288,18 @@ pub enum Check {
     /// `close-announced` (must): if the connection closed before this step's
     /// response, the previous response carried `Connection: close`.
     CloseAnnounced,
+    /// `cache-fields` (must): a 304 or 206 carries each of Content-Location,
+    /// Date, ETag, Vary, Cache-Control and Expires that the control's 200
+    /// carried.
+    CacheFields,
+    /// `no-304-metadata` (should): a 304 carries no Content-Type,
+    /// Content-Encoding or Content-Language.
+    No304Metadata,
 }
 
 impl Check {
     /// Every check, in the README's order.
-    pub const ALL: [Check; 26] = [
+    pub const ALL: [Check; 28] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -319,6 +326,8 @@ impl Check {
         Check::UnsatisfiedRange,
         Check::NoContentCoding,
         Check::CloseAnnounced,
+        Check::CacheFields,
+        Check::No304Metadata,
     ];
 
     /// The name used in case files.
@@ -350,6 +359,8 @@ impl Check {
             Check::UnsatisfiedRange => "unsatisfied-range",
             Check::NoContentCoding => "no-content-coding",
             Check::CloseAnnounced => "close-announced",
+            Check::CacheFields => "cache-fields",
+            Check::No304Metadata => "no-304-metadata",
         }
     }
 
@@ -373,7 +384,8 @@ impl Check {
             | Check::ControlEtag
             | Check::ControlLength
             | Check::Range
-            | Check::CloseAnnounced => Level::Must,
+            | Check::CloseAnnounced
+            | Check::CacheFields => Level::Must,
             Check::CloseHeader
             | Check::Version
             | Check::HasContentLength
@@ -385,7 +397,8 @@ impl Check {
             | Check::DateNow
             | Check::ControlFields
             | Check::UnsatisfiedRange
-            | Check::NoContentCoding => Level::Should,
+            | Check::NoContentCoding
+            | Check::No304Metadata => Level::Should,
             Check::Reason => Level::Info,
         }
     }
@@ -415,11 +428,19 @@ pub enum Need {
     Etag,
     /// `last-modified`: the control response carried a `Last-Modified`.
     LastModified,
+    /// `strong-etag`: the control response's `ETag` is a strong one (no
+    /// `W/`), for cases that write its weak form as `W/{etag}`.
+    StrongEtag,
 }
 
 impl Need {
     /// Every need, in the README's order.
-    pub const ALL: [Need; 3] = [Need::FixtureRoot, Need::Etag, Need::LastModified];
+    pub const ALL: [Need; 4] = [
+        Need::FixtureRoot,
+        Need::Etag,
+        Need::LastModified,
+        Need::StrongEtag,
+    ];
 
     /// The name used in case files.
     pub fn as_str(self) -> &'static str {
@@ -427,6 +448,7 @@ impl Need {
             Need::FixtureRoot => "fixture-root",
             Need::Etag => "etag",
             Need::LastModified => "last-modified",
+            Need::StrongEtag => "strong-etag",
         }
     }
 

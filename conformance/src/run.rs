@@ -121,6 +121,13 @@ impl Environment {
             Need::LastModified if self.values.last_modified.is_none() => {
                 Some("the control response has no Last-Modified".to_string())
             }
+            Need::StrongEtag => match &self.values.etag {
+                None => Some("the control response has no ETag".to_string()),
+                Some(etag) if etag.starts_with("W/") => {
+                    Some(format!("the control response's ETag {etag} is weak"))
+                }
+                Some(_) => None,
+            },
             _ => None,
         })
     }
@@ -372,6 +379,21 @@ mod tests {
             fixture.skip_reason(&needy).as_deref(),
             Some("the control response has no Last-Modified")
         );
+    }
+
+    #[test]
+    fn strong_etag_need_then_weak_or_missing_etag_skips() {
+        let mut needy = case(None);
+        needy.needs = vec![Need::StrongEtag];
+        let mut environment = Environment::default();
+        assert!(environment.skip_reason(&needy).is_some());
+        environment.values.etag = Some("W/\"x\"".into());
+        assert_eq!(
+            environment.skip_reason(&needy).as_deref(),
+            Some("the control response's ETag W/\"x\" is weak")
+        );
+        environment.values.etag = Some("\"x\"".into());
+        assert_eq!(environment.skip_reason(&needy), None);
     }
 
     #[test]

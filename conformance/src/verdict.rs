@@ -304,6 +304,8 @@ pub fn run_check(
         Check::UnsatisfiedRange => crate::range::check_unsatisfied(r, context),
         Check::NoContentCoding => Some(absent(r, "Content-Encoding")),
         Check::CloseAnnounced => check_close_announced(&Outcome::Response(r.clone()), context),
+        Check::CacheFields => check_cache_fields(r, context),
+        Check::No304Metadata => check_no_304_metadata(r),
     }
 }
 
@@ -523,6 +525,58 @@ fn check_control_fields(r: &Response, context: &Context<'_>) -> Option<Result<()
         _ => Err(format!(
             "fields differ from the control GET's: missing {missing:?}, extra {extra:?}"
         )),
+    })
+}
+
+/// The fields a 304 (RFC 9110 §15.4.5) and a 206 (§15.3.7) MUST carry when
+/// the 200 would have.
+const CACHE_FIELDS: [&str; 6] = [
+    "content-location",
+    "date",
+    "etag",
+    "vary",
+    "cache-control",
+    "expires",
+];
+
+/// RFC 9110 §15.4.5: The server generating a 304 response MUST generate any
+/// of the following header fields that would have been sent in a 200 (OK)
+/// response to the same request: Content-Location, Date, ETag, and Vary;
+/// Cache-Control and Expires (and §15.3.7 the same for a 206).
+fn check_cache_fields(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    if ![304, 206].contains(&r.code) || context.fields.is_empty() {
+        return None;
+    }
+    let missing: Vec<&str> = CACHE_FIELDS
+        .into_iter()
+        .filter(|name| context.fields.iter().any(|f| f == name) && r.header(name).is_none())
+        .collect();
+    Some(if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the control's 200 had {}, this {} does not",
+            missing.join(", "),
+            r.code
+        ))
+    })
+}
+
+/// RFC 9110 §15.4.5: a sender SHOULD NOT generate representation metadata
+/// other than the above listed fields unless said metadata exists for the
+/// purpose of guiding cache updates.
+fn check_no_304_metadata(r: &Response) -> Option<Result<(), String>> {
+    if r.code != 304 {
+        return None;
+    }
+    let present: Vec<&str> = ["Content-Type", "Content-Encoding", "Content-Language"]
+        .into_iter()
+        .filter(|name| r.header(name).is_some())
+        .collect();
+    Some(if present.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("a 304 with {}", present.join(", ")))
     })
 }
 
@@ -1235,6 +1289,32 @@ mod tests {
         }
         // Nothing known of the control: nothing to compare.
         assert_eq!(check(Check::ControlEtag, &other), None);
+    }
+
+    #[test]
+    fn cache_fields_and_304_metadata_then_against_the_control() {
+        let fields = ["date".to_string(), "etag".to_string(), "vary".to_string()];
+        let context = Context {
+            fields: &fields,
+            ..Context::default()
+        };
+        let full = response(
+            304,
+            &[("Date", DATE), ("ETag", "\"v\""), ("Vary", "Accept")],
+        );
+        assert_eq!(run_check(Check::CacheFields, &full, &context), Some(Ok(())));
+        let bare = response(304, &[("Date", DATE)]);
+        assert!(matches!(
+            run_check(Check::CacheFields, &bare, &context),
+            Some(Err(_))
+        ));
+        assert_eq!(
+            run_check(Check::CacheFields, &response(200, &[]), &context),
+            None
+        );
+        assert_eq!(check(Check::No304Metadata, &full), Some(Ok(())));
+        let typed = response(304, &[("Content-Type", "text/plain")]);
+        assert!(matches!(check(Check::No304Metadata, &typed), Some(Err(_))));
     }
 
     #[test]
