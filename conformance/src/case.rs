@@ -295,11 +295,17 @@ pub enum Check {
     /// `no-304-metadata` (should): a 304 carries no Content-Type,
     /// Content-Encoding or Content-Language.
     No304Metadata,
+    /// `upgrade` (must): a 101 carries an `Upgrade` naming a protocol the
+    /// request offered; a 426 carries `Upgrade`.
+    Upgrade,
+    /// `no-credentials-echo` (should): the content does not repeat the
+    /// request's Authorization or Cookie values.
+    NoCredentialsEcho,
 }
 
 impl Check {
     /// Every check, in the README's order.
-    pub const ALL: [Check; 28] = [
+    pub const ALL: [Check; 30] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -328,6 +334,8 @@ impl Check {
         Check::CloseAnnounced,
         Check::CacheFields,
         Check::No304Metadata,
+        Check::Upgrade,
+        Check::NoCredentialsEcho,
     ];
 
     /// The name used in case files.
@@ -361,6 +369,8 @@ impl Check {
             Check::CloseAnnounced => "close-announced",
             Check::CacheFields => "cache-fields",
             Check::No304Metadata => "no-304-metadata",
+            Check::Upgrade => "upgrade",
+            Check::NoCredentialsEcho => "no-credentials-echo",
         }
     }
 
@@ -385,7 +395,8 @@ impl Check {
             | Check::ControlLength
             | Check::Range
             | Check::CloseAnnounced
-            | Check::CacheFields => Level::Must,
+            | Check::CacheFields
+            | Check::Upgrade => Level::Must,
             Check::CloseHeader
             | Check::Version
             | Check::HasContentLength
@@ -398,7 +409,8 @@ impl Check {
             | Check::ControlFields
             | Check::UnsatisfiedRange
             | Check::NoContentCoding
-            | Check::No304Metadata => Level::Should,
+            | Check::No304Metadata
+            | Check::NoCredentialsEcho => Level::Should,
             Check::Reason => Level::Info,
         }
     }

@@ -306,6 +306,8 @@ pub fn run_check(
         Check::CloseAnnounced => check_close_announced(&Outcome::Response(r.clone()), context),
         Check::CacheFields => check_cache_fields(r, context),
         Check::No304Metadata => check_no_304_metadata(r),
+        Check::Upgrade => check_upgrade(r, context),
+        Check::NoCredentialsEcho => check_no_credentials_echo(r, context),
     }
 }
 
@@ -528,6 +530,86 @@ fn check_control_fields(r: &Response, context: &Context<'_>) -> Option<Result<()
     })
 }
 
+/// The values of the header fields named `name` in a request's head.
+fn request_fields<'a>(request: &'a [u8], name: &'a str) -> impl Iterator<Item = String> + 'a {
+    let end = request
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(request.len());
+    request[..end]
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .filter_map(move |line| {
+            let line = String::from_utf8_lossy(line);
+            let (field, value) = line.split_once(':')?;
+            field
+                .trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_string())
+        })
+}
+
+/// RFC 9110 §7.8: A server that sends a 101 (Switching Protocols) response
+/// MUST send an Upgrade header field to indicate the new protocol(s) …; a
+/// server MUST NOT switch to a protocol that was not indicated by the
+/// client; a server that sends a 426 (Upgrade Required) response MUST send
+/// an Upgrade header field.
+fn check_upgrade(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    if r.code != 101 && r.code != 426 {
+        return None;
+    }
+    let Some(sent) = r.header("upgrade") else {
+        return Some(Err(format!("a {} without an Upgrade header", r.code)));
+    };
+    if r.code == 426 {
+        return Some(Ok(()));
+    }
+    let offered: Vec<String> = context
+        .request
+        .map(|request| {
+            request_fields(request, "upgrade")
+                .flat_map(|v| {
+                    v.split(',')
+                        .map(|p| p.trim().to_ascii_lowercase())
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let switched: Vec<String> = sent
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .collect();
+    Some(match switched.iter().find(|p| !offered.contains(p)) {
+        None => Ok(()),
+        Some(other) => Err(format!(
+            "101 to \"{other}\", which the request did not offer"
+        )),
+    })
+}
+
+/// RFC 9110 §9.3.8: The final recipient of the request SHOULD exclude any
+/// request fields that are likely to contain sensitive data when that
+/// recipient generates the response content.
+fn check_no_credentials_echo(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    let request = context.request?;
+    let secrets: Vec<String> = ["authorization", "cookie"]
+        .into_iter()
+        .flat_map(|name| request_fields(request, name))
+        .filter(|v| !v.is_empty())
+        .collect();
+    if secrets.is_empty() {
+        return None;
+    }
+    let echoed = secrets
+        .iter()
+        .find(|secret| r.body.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    Some(match echoed {
+        None => Ok(()),
+        Some(secret) => Err(format!("the content repeats \"{secret}\"")),
+    })
+}
+
 /// The fields a 304 (RFC 9110 §15.4.5) and a 206 (§15.3.7) MUST carry when
 /// the 200 would have.
 const CACHE_FIELDS: [&str; 6] = [
@@ -637,7 +719,10 @@ fn check_content_length(r: &Response) -> Option<Result<(), String>> {
     // RFC 9110 §8.6 and RFC 9112 §6.1: a server MUST NOT send
     // Content-Length or Transfer-Encoding in any response with a status code
     // of 1xx (Informational) or 204 (No Content).
-    if (100..200).contains(&r.code) || r.code == 204 {
+    // RFC 9110 §9.3.6: A server MUST NOT send any Transfer-Encoding or
+    // Content-Length header fields in a 2xx (Successful) response to CONNECT.
+    let connect_2xx = r.method.as_deref() == Some("CONNECT") && (200..300).contains(&r.code);
+    if (100..200).contains(&r.code) || r.code == 204 || connect_2xx {
         let framing: Vec<String> = ["Content-Length", "Transfer-Encoding"]
             .into_iter()
             .filter_map(|name| r.header(name).map(|v| format!("{name}: {v}")))
@@ -1289,6 +1374,60 @@ mod tests {
         }
         // Nothing known of the control: nothing to compare.
         assert_eq!(check(Check::ControlEtag, &other), None);
+    }
+
+    #[test]
+    fn upgrade_then_101_names_an_offered_protocol_and_426_carries_one() {
+        let request = b"GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c, x-other\r\n\r\n";
+        let context = Context {
+            request: Some(request),
+            ..Context::default()
+        };
+        let switched = response(101, &[("Upgrade", "h2c")]);
+        assert_eq!(run_check(Check::Upgrade, &switched, &context), Some(Ok(())));
+        let elsewhere = response(101, &[("Upgrade", "websocket")]);
+        assert!(matches!(
+            run_check(Check::Upgrade, &elsewhere, &context),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            check(Check::Upgrade, &response(101, &[])),
+            Some(Err(_))
+        ));
+        assert!(matches!(
+            check(Check::Upgrade, &response(426, &[])),
+            Some(Err(_))
+        ));
+        assert_eq!(check(Check::Upgrade, &response(200, &[])), None);
+    }
+
+    #[test]
+    fn credentials_in_the_content_then_no_credentials_echo_broken() {
+        let request = b"TRACE / HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n\r\n";
+        let context = Context {
+            request: Some(request),
+            ..Context::default()
+        };
+        let mut echo = response(200, &[]);
+        echo.body = b"TRACE / HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n".to_vec();
+        assert!(matches!(
+            run_check(Check::NoCredentialsEcho, &echo, &context),
+            Some(Err(_))
+        ));
+        echo.body = b"TRACE / HTTP/1.1\r\n".to_vec();
+        assert_eq!(
+            run_check(Check::NoCredentialsEcho, &echo, &context),
+            Some(Ok(()))
+        );
+    }
+
+    #[test]
+    fn connect_2xx_with_framing_fields_then_content_length_broken() {
+        let mut r = response(200, &[("Content-Length", "0")]);
+        r.method = Some("CONNECT".into());
+        assert!(matches!(check(Check::ContentLength, &r), Some(Err(_))));
+        r.code = 405;
+        assert_eq!(check(Check::ContentLength, &r), Some(Ok(())));
     }
 
     #[test]
