@@ -263,11 +263,14 @@ pub fn parse_chunk_size(buf: &[u8]) -> Parsed<u64> {
     });
     let mut pos = digits;
     loop {
+        let before_space = pos;
         while matches!(buf.get(pos), Some(b' ') | Some(b'\t')) {
             pos += 1;
         }
         match buf.get(pos) {
             None => return Ok(Status::Partial),
+            // BWS belongs before a ";" only: `5 \r\n` is no chunk line.
+            Some(b'\r') | Some(b'\n') if pos > before_space => return Err(Error::Chunk),
             Some(b'\r') | Some(b'\n') => {
                 return Ok(match parse_line_end(buf, pos)? {
                     Status::Complete(end) => Status::Complete((size, end)),
@@ -874,7 +877,16 @@ X-Empty:\r\nX-Spaced: \t a b \t\r\n\r\n";
             parse_chunk_size(b"5 ; a = \"x\\\"y\"\r\n"),
             Ok(Status::Complete((5, 16)))
         );
-        for partial in [&b""[..], b"5", b"5;", b"5;a", b"5;a=", b"5;a=\"x", b"5\r"] {
+        for partial in [
+            &b""[..],
+            b"5",
+            b"5 ",
+            b"5;",
+            b"5;a",
+            b"5;a=",
+            b"5;a=\"x",
+            b"5\r",
+        ] {
             assert_eq!(
                 parse_chunk_size(partial),
                 Ok(Status::Partial),
@@ -886,6 +898,9 @@ X-Empty:\r\nX-Spaced: \t a b \t\r\n\r\n";
             (b"-1\r\n", Error::Chunk),
             (b"5x\r\n", Error::Chunk),
             (b"5;\r\n", Error::Chunk),
+            (b"5 \r\n", Error::Chunk),
+            (b"5\t\r\n", Error::Chunk),
+            (b"5;a=b \r\n", Error::Chunk),
             (b"10000000000000000\r\n", Error::Chunk),
             (b"5\n", Error::BareLf),
         ] {

@@ -279,3 +279,40 @@ pub fn stdout_with_code(cmd: &mut Command, code: i32) -> String {
     let assert = cmd.assert().code(code);
     String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
 }
+
+/// Wrong: serves every request at once with a response head that breaks
+/// the rules on heads: `HTTP/1.1 200` with no space after the code, a
+/// `Last-Modified` a day after its `Date`, and a chunked body with a
+/// Content-Length besides, even to an HTTP/1.0 request; `OPTIONS *` gets a 204 with `Content-Length: 0`, any
+/// other OPTIONS a 204 with `Transfer-Encoding: chunked`. Never reads a
+/// body; keeps the connection open.
+pub fn sloppy_heads() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(head) = requests.next_head() {
+            let now = SystemTime::now();
+            let date = format_imf_fixdate(now);
+            let head = if head.starts_with(b"OPTIONS * ") {
+                format!("HTTP/1.1 204 No Content\r\nDate: {date}\r\nContent-Length: 0\r\n\r\n")
+            } else if head.starts_with(b"OPTIONS ") {
+                format!(
+                    "HTTP/1.1 204 No Content\r\nDate: {date}\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
+            } else {
+                let later = format_imf_fixdate(now + std::time::Duration::from_secs(86_400));
+                let body = if head.starts_with(b"HEAD ") {
+                    ""
+                } else {
+                    "0\r\n\r\n"
+                };
+                format!(
+                    "HTTP/1.1 200\r\nDate: {date}\r\nLast-Modified: {later}\r\n\
+                     Content-Length: 14\r\nTransfer-Encoding: chunked\r\n\r\n{body}"
+                )
+            };
+            if requests.stream().write_all(head.as_bytes()).is_err() {
+                return;
+            }
+        }
+    })
+}

@@ -56,6 +56,11 @@ fn options() -> RunOptions {
 /// - `ignores request bodies`: parses heads but takes a body for the next
 ///   request (the smuggling desync); catches the body-framing cases that
 ///   pipeline a request behind a body.
+/// - `breaks head rules`: serves everything, but with response heads that
+///   break the rules on them (no space after the status code, Last-Modified
+///   after Date, chunked with a Content-Length and even to HTTP/1.0,
+///   framing fields on a 204);
+///   catches the response-head cases.
 /// - `closes without answering`: drops the connection instead of
 ///   answering, which the limit cases call out as not allowed. It is the
 ///   last resort: the cases only it can break are printed, because their
@@ -63,7 +68,8 @@ fn options() -> RunOptions {
 ///
 /// And one per optional feature or semantics a server can get wrong while
 /// answering every request plausibly (`wrong_semantics.rs`): one that ignores
-/// `Expect`, one that ignores preconditions, one that answers ranges wrongly.
+/// `Expect`, one that ignores preconditions, one that answers ranges wrongly,
+/// one that mishandles Upgrade.
 fn wrong_responders() -> Vec<(&'static str, Responder)> {
     vec![
         ("200 to everything", ok_to_everything()),
@@ -78,6 +84,8 @@ fn wrong_responders() -> Vec<(&'static str, Responder)> {
             "answers ranges wrongly",
             crate::wrong_semantics::wrong_ranges(),
         ),
+        ("upgrades wrongly", crate::wrong_semantics::wrong_upgrades()),
+        ("breaks head rules", crate::support::sloppy_heads()),
         ("closes without answering", close_without_answer()),
     ]
 }
