@@ -53,6 +53,8 @@ fn options() -> RunOptions {
 ///   every case that demands a rejection.
 /// - `400 to everything`: rejects anything, then closes; catches every case
 ///   that demands a request be served.
+/// - `200 before the request ends`: answers the first bytes of a request as
+///   if it were whole; catches the cases that send half a request.
 /// - `ignores request bodies`: parses heads but takes a body for the next
 ///   request (the smuggling desync); catches the body-framing cases that
 ///   pipeline a request behind a body.
@@ -74,6 +76,7 @@ fn wrong_responders() -> Vec<(&'static str, Responder)> {
     vec![
         ("200 to everything", ok_to_everything()),
         ("400 to everything", answer_then_close("400 Bad Request")),
+        ("200 before the request ends", answer_then_close("200 OK")),
         ("ignores request bodies", ignore_bodies()),
         ("ignores Expect", crate::wrong_semantics::ignores_expect()),
         (
