@@ -185,9 +185,9 @@ pub fn render_uncovered(requirements: &[Requirement], cases: &[Case]) -> String 
     out
 }
 
-/// `text` with the block between the markers replaced by `table` (which
-/// carries the markers); `None` when the markers are missing.
-pub fn replace_table(text: &str, table: &str) -> Option<String> {
+/// Where the table stands in `text`, markers (and the line end after the
+/// last) included.
+fn table_span(text: &str) -> Option<std::ops::Range<usize>> {
     let begin = text.find(TABLE_BEGIN)?;
     let end = text[begin..].find(TABLE_END)? + begin + TABLE_END.len();
     let end = if text[end..].starts_with('\n') {
@@ -195,19 +195,23 @@ pub fn replace_table(text: &str, table: &str) -> Option<String> {
     } else {
         end
     };
-    Some(format!("{}{table}{}", &text[..begin], &text[end..]))
+    Some(begin..end)
+}
+
+/// `text` with the block between the markers replaced by `table` (which
+/// carries the markers); `None` when the markers are missing.
+pub fn replace_table(text: &str, table: &str) -> Option<String> {
+    let span = table_span(text)?;
+    Some(format!(
+        "{}{table}{}",
+        &text[..span.start],
+        &text[span.end..]
+    ))
 }
 
 /// The table as it stands in `text`, markers included.
 pub fn table_in(text: &str) -> Option<&str> {
-    let begin = text.find(TABLE_BEGIN)?;
-    let end = text[begin..].find(TABLE_END)? + begin + TABLE_END.len();
-    let end = if text[end..].starts_with('\n') {
-        end + 1
-    } else {
-        end
-    };
-    Some(&text[begin..end])
+    table_span(text).map(|span| &text[span])
 }
 
 #[cfg(test)]
