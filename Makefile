@@ -66,10 +66,28 @@ fuzz:
 ## Every case against nginx, Apache httpd, lighttpd, h2o, Caddy, mini_httpd, webfs, BusyBox
 ## httpd, Python's http.server and both reference variants, each serving fixtures/root on
 ## loopback (configs in bench/ and matrix/servers/; missing servers are installed from
-## Debian's packages). Writes snapshots/<server>/, matrix/results.json, docs/matrix.md,
-## docs/report.html and the scores in README.md. MATRIX_ONLY="nginx apache" reruns a few.
-.PHONY: matrix
+## Debian's packages), then against application servers running a hello app on /hello
+## (uvicorn, gunicorn, waitress, Hypercorn, aiohttp from the pinned
+## matrix/servers/requirements.txt in a virtualenv under target/; Node's http module).
+## Writes snapshots/<server>/, matrix/results.json, docs/matrix.md, docs/report.html and
+## the scores in README.md. MATRIX_ONLY="nginx apache" reruns a few.
+.PHONY: matrix matrix-venv
 MATRIX_ONLY ?=
+MATRIX_VENV = target/matrix-venv
+MATRIX_PYTHON_SERVERS = uvicorn gunicorn waitress hypercorn aiohttp
 matrix:
 	$(CARGO) build --release -q -p server -p conformance --bins
+	@if [ -z "$(MATRIX_ONLY)" ] || [ -n "$(filter $(MATRIX_PYTHON_SERVERS),$(MATRIX_ONLY))" ]; then \
+	  $(MAKE) -s matrix-venv || echo "matrix: could not install $(MATRIX_VENV); the Python application servers are skipped"; \
+	fi
 	python3 matrix/run.py $(foreach name,$(MATRIX_ONLY),--only $(name))
+
+## The Python application servers, pinned, in a virtualenv of their own; reinstalled
+## when matrix/servers/requirements.txt changes.
+matrix-venv: $(MATRIX_VENV)/installed
+
+$(MATRIX_VENV)/installed: matrix/servers/requirements.txt
+	rm -rf $(MATRIX_VENV)
+	python3 -m venv $(MATRIX_VENV)
+	$(MATRIX_VENV)/bin/python -m pip install -q --require-virtualenv -r matrix/servers/requirements.txt
+	touch $@

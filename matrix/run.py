@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
-"""`make matrix`: the whole case catalogue against real HTTP servers and both
-variants of the reference server, each serving fixtures/root on a loopback
-port with a config kept in this repository.
+"""`make matrix`: the whole case catalogue against real HTTP servers on
+loopback ports, in two tiers:
 
-For each server: install it from Debian's packages if its command is missing,
+- file servers (both variants of the reference server, nginx, Apache, …),
+  each serving fixtures/root with a config kept in this repository, run with
+  `--fixture-root --path /`;
+- application servers (uvicorn, gunicorn, waitress, Hypercorn, aiohttp,
+  Node's http module), each running a hello app from matrix/servers/ that
+  answers only /hello, run with `--path /hello` and without
+  `--fixture-root` (the cases that need the fixture files are graded skip).
+
+For each server: install it from Debian's packages if its command is missing
+(the Python application servers come from the virtualenv that `make matrix`
+installs into target/matrix-venv from matrix/servers/requirements.txt),
 start it on a free 127.0.0.1 port, wait until it accepts, record its exact
 version, run `conformance run --matrix ... --snapshots snapshots/<name>`,
 and stop it. Then write matrix/results.json, docs/matrix.md, docs/report.html
-and the scores block of README.md.
+and the scores block of README.md (one table per tier).
 
 Every server started is stopped again, also when a step fails or on SIGINT /
 SIGTERM. The exit status is non-zero only when the harness itself broke: a
@@ -15,7 +24,8 @@ server failing cases is data; a server that cannot be installed or started
 is reported and skipped, unless fewer than MIN_REAL_SERVERS real servers ran.
 
 Usage: matrix/run.py [--only NAME ...] [--no-install]
-  (from `make matrix`, which first builds target/release/{http-server,conformance})
+  (from `make matrix`, which first builds target/release/{http-server,conformance}
+  and installs the Python application servers into target/matrix-venv)
 """
 
 import argparse
@@ -40,6 +50,11 @@ RESULTS = REPO / "matrix" / "results.json"
 MARKDOWN = REPO / "docs" / "matrix.md"
 REPORT = REPO / "docs" / "report.html"
 README = REPO / "README.md"
+# The virtualenv `make matrix` installs matrix/servers/requirements.txt into.
+VENV_BIN = REPO / "target" / "matrix-venv" / "bin"
+VENV_PYTHON = VENV_BIN / "python"
+# The one resource the application servers' hello apps answer with 200.
+APP_PATH = "/hello"
 SCORES_BEGIN = "<!-- matrix-scores:begin (make matrix writes this block) -->"
 SCORES_END = "<!-- matrix-scores:end -->"
 
@@ -63,14 +78,19 @@ class HarnessError(Exception):
 
 
 class Server:
-    """A server the matrix runs: how to install, start and name it."""
+    """A file server the matrix runs: how to install, start and name it. It
+    serves ROOT, so its run gets `--fixture-root` and the control is `/`."""
 
-    def __init__(self, name, command, package=None, version=None, jobs=8, reference=False):
+    path = "/"
+    fixture_root = True
+    # Shown when the command is missing.
+    install_hint = None
+
+    def __init__(self, name, command, package=None, version=None, reference=False):
         self.name = name
         self.command = command  # the executable that must exist
         self.package = package  # Debian package that provides it, if any
         self.version = version  # argv whose output names the version, and a regex
-        self.jobs = jobs
         self.reference = reference
 
     def argv(self, port, run):
@@ -139,8 +159,8 @@ class PythonHttpServer(Server):
 class Reference(Server):
     """The reference server: binds :0 itself and prints the port."""
 
-    def __init__(self, mode, jobs):
-        super().__init__(mode, str(SERVER_BIN), jobs=jobs, reference=True,
+    def __init__(self, mode):
+        super().__init__(mode, str(SERVER_BIN), reference=True,
                          version=([str(SERVER_BIN), "--version"], r"(http-server \S+)"))
         self.mode = mode
 
@@ -151,10 +171,65 @@ class Reference(Server):
                 "--read-timeout", "1", "--quiet"], {}
 
 
+class AppServer(Server):
+    """An application server running a hello app from CONFIGS that serves no
+    files: 200 on APP_PATH, 404 elsewhere. `conformance run` gets
+    `--path APP_PATH` and no `--fixture-root`."""
+
+    path = APP_PATH
+    fixture_root = False
+
+    def __init__(self, name, command, argv, version, package=None):
+        super().__init__(name, str(command), package, version)
+        self.template = argv  # "{PORT}" is filled in
+        if not package:
+            self.install_hint = "`make matrix` installs it from matrix/servers/requirements.txt"
+
+    def argv(self, port, run):
+        # The Python servers import their app module from CONFIGS.
+        return [part.replace("{PORT}", str(port)) for part in self.template], {"PYTHONPATH": str(CONFIGS)}
+
+
+def venv_version(expression, setup=""):
+    """A version probe run by the virtualenv's Python: it prints the f-string
+    `expression`, with v(distribution) at hand (and `setup` run first)."""
+    script = f"from importlib.metadata import version as v\n{setup}\nprint(f{expression!r})"
+    return [str(VENV_PYTHON), "-c", script], r"(.+)"
+
+
+APP_SERVERS = [
+    # uvicorn picks httptools and websockets when they are installed: --http h11
+    # and --ws wsproto (there for Hypercorn) pin what parses and what upgrades.
+    AppServer("uvicorn", VENV_BIN / "uvicorn",
+              [str(VENV_BIN / "uvicorn"), "--http", "h11", "--ws", "wsproto", "--host", "127.0.0.1",
+               "--port", "{PORT}", "--no-access-log", "hello_asgi:app"],
+              venv_version("uvicorn {v('uvicorn')} --http h11 --ws wsproto "
+                           "(h11 {v('h11')}, wsproto {v('wsproto')})")),
+    # The default worker class and count: one sync worker, one connection at a time.
+    AppServer("gunicorn", VENV_BIN / "gunicorn",
+              [str(VENV_BIN / "gunicorn"), "--bind", "127.0.0.1:{PORT}", "hello_wsgi:app"],
+              venv_version("gunicorn {v('gunicorn')} (sync worker)")),
+    AppServer("waitress", VENV_BIN / "waitress-serve",
+              [str(VENV_BIN / "waitress-serve"), "--listen", "127.0.0.1:{PORT}", "hello_wsgi:app"],
+              venv_version("waitress {v('waitress')}")),
+    AppServer("hypercorn", VENV_BIN / "hypercorn",
+              [str(VENV_BIN / "hypercorn"), "--bind", "127.0.0.1:{PORT}", "hello_asgi:app"],
+              venv_version("Hypercorn {v('hypercorn')} (h11 {v('h11')})")),
+    # aiohttp parses with its C extension (llhttp) when its wheel has one.
+    AppServer("aiohttp", VENV_PYTHON,
+              [str(VENV_PYTHON), str(CONFIGS / "hello_aiohttp.py"), "{PORT}"],
+              venv_version("aiohttp {v('aiohttp')} ({'pure-Python' if pure else 'C'} parser)",
+                           "from aiohttp import http_parser as p\n"
+                           "pure = p.HttpRequestParser is p.HttpRequestParserPy")),
+    AppServer("node", "node", ["node", str(CONFIGS / "hello_node.js"), "{PORT}"],
+              (["node", "-p", "`Node.js ${process.version} http (llhttp ${process.versions.llhttp})`"],
+               r"(.+)"),
+              package="nodejs"),
+]
+
 SERVERS = [
-    # single serves one connection at a time: its cases run one at a time.
-    Reference("single", jobs=1),
-    Reference("threaded", jobs=8),
+    Reference("single"),
+    Reference("threaded"),
     Nginx("nginx", "nginx", "nginx", (["nginx", "-v"], r"(nginx/\S+)")),
     Apache("apache", "apache2", "apache2", (["apache2", "-v"], r"Server version: (\S+)")),
     Lighttpd("lighttpd", "lighttpd", "lighttpd", (["lighttpd", "-v"], r"(lighttpd/\S+)")),
@@ -164,6 +239,7 @@ SERVERS = [
     Webfs("webfs", "webfsd", "webfs", None),
     Busybox("busybox", "busybox", "busybox", (["busybox"], r"BusyBox (v\S+)")),
     PythonHttpServer("python", sys.executable, None, ([sys.executable, "--version"], r"(Python \S+)")),
+    *APP_SERVERS,
 ]
 
 
@@ -300,10 +376,10 @@ class StartError(Exception):
 
 
 def conformance(*args, check=True):
-    # From the repository root with a relative catalogue, so snapshots name
-    # their case file as `fixtures/cases/<id>.toml` on every machine.
-    out = subprocess.run([str(CONFORMANCE_BIN), "--cases", "fixtures/cases", *args],
-                         capture_output=True, text=True, cwd=REPO)
+    # The catalogue compiled into the binary `make matrix` just built: one
+    # catalogue for every server of a run, even while fixtures/cases is being
+    # edited, and snapshots name each case file `fixtures/cases/<id>.toml`.
+    out = subprocess.run([str(CONFORMANCE_BIN), *args], capture_output=True, text=True, cwd=REPO)
     if check and out.returncode != 0:
         raise HarnessError(f"conformance {' '.join(args)} exited {out.returncode}: {out.stderr.strip()}")
     return out
@@ -316,9 +392,13 @@ def run_server(server, run, matrix_file):
     try:
         running.start()
         version = version_of(server)
+        # No --jobs: the control finds a server that serves one connection
+        # at a time, and the run then goes one case at a time.
         args = ["run", "--target", f"127.0.0.1:{running.port}", "--name", server.name,
-                "--jobs", str(server.jobs), "--output", str(run / f"{server.name}.txt"),
+                "--path", server.path, "--output", str(run / f"{server.name}.txt"),
                 "--matrix", str(matrix_file), "--server-version", version]
+        if server.fixture_root:
+            args.append("--fixture-root")
         if not server.reference:
             # The reference variants' snapshots are `make conformance`'s.
             args += ["--snapshots", str(REPO / "snapshots" / server.name)]
@@ -330,16 +410,41 @@ def run_server(server, run, matrix_file):
         out = conformance(*args, check=False)
         if out.returncode == 3:
             raise StartError(f"unreachable once started: {out.stderr.strip()}")
-        if out.returncode not in (0, 1):
+        if out.returncode not in (0, 1, 4):
             raise HarnessError(f"conformance run against {server.name} exited {out.returncode}: "
                                f"{out.stderr.strip()}")
-        return f"{version}: {out.stdout.strip()} in {time.monotonic() - started:.1f} s"
+        # The control's line, and whether the run went one case at a time.
+        notes = [line for line in out.stderr.splitlines()
+                 if line.startswith(("control:", "the target served no second", "conformance: no case"))]
+        result = f"{version}: {out.stdout.strip()} in {time.monotonic() - started:.1f} s"
+        return "\n  ".join([result, *notes])
     finally:
         running.stop()
 
 
+def tiered(scores):
+    """The scores table split in two: the file servers, then the application
+    servers under a line that says what they serve."""
+    lines = scores.splitlines()
+    head, rows = lines[:2], lines[2:]
+    apps = {s.name for s in APP_SERVERS}
+
+    def name(row):
+        return row.split("|")[1].strip()
+
+    files = [row for row in rows if name(row) not in apps]
+    app_rows = [row for row in rows if name(row) in apps]
+    if not app_rows:
+        return scores
+    return "\n".join([
+        *head, *files, "",
+        f"Application servers (a hello app on `{APP_PATH}`, no `--fixture-root`):",
+        "", *head, *app_rows, "",
+    ])
+
+
 def update_readme():
-    scores = conformance("report", "--input", str(RESULTS), "--format", "scores").stdout
+    scores = tiered(conformance("report", "--input", str(RESULTS), "--format", "scores").stdout)
     text = README.read_text()
     begin, end = text.find(SCORES_BEGIN), text.find(SCORES_END)
     if begin < 0 or end < begin:
@@ -371,6 +476,7 @@ def main():
             raise HarnessError(f"{binary} is missing: `make matrix` builds it")
     if not options.no_install:
         install_missing(servers)
+    log(conformance("--version").stdout.strip())
 
     run = Path(tempfile.mkdtemp(prefix="network-tools-matrix-"))
     # Servers that drop root (Apache's workers, h2o, mini_httpd) read their
@@ -384,7 +490,8 @@ def main():
     try:
         for server in servers:
             if not shutil.which(server.command):
-                skipped.append(f"{server.name}: {server.command} is not installed")
+                hint = f" ({server.install_hint})" if server.install_hint else ""
+                skipped.append(f"{server.name}: {server.command} is not installed{hint}")
                 log(skipped[-1])
                 continue
             try:
@@ -421,4 +528,4 @@ if __name__ == "__main__":
     except HarnessError as e:
         sys.exit(f"matrix: harness error: {e}")
     except KeyboardInterrupt as e:
-        sys.exit(f"matrix: interrupted ({e or 'SIGINT'}); every server started was stopped")
+        sys.exit(f"matrix: interrupted ({str(e) or 'SIGINT'}); every server started was stopped")
