@@ -285,8 +285,9 @@ pub enum Check {
     UnsatisfiedRange,
     /// `no-content-coding` (should): the response has no `Content-Encoding`.
     NoContentCoding,
-    /// `close-announced` (must): if the connection closed before this step's
-    /// response, the previous response carried `Connection: close`.
+    /// `close-announced` (must; should where the control found persistent
+    /// connections): if the connection closed before this step's response,
+    /// the previous response carried `Connection: close`.
     CloseAnnounced,
     /// `cache-fields` (must): a 304 or 206 carries each of Content-Location,
     /// Date, ETag, Vary, Cache-Control and Expires that the control's 200

@@ -342,7 +342,9 @@ pub fn render_markdown(matrix: &Matrix, cases: &[Case]) -> String {
     let _ = writeln!(
         out,
         "The matrix of {}: the {} cases of the catalogue, each sent as raw bytes \
-         to {} servers on loopback, all serving `fixtures/root`. `make matrix` \
+         to {} servers on loopback: file servers serving `fixtures/root` (run with \
+         `--fixture-root`), application servers answering one path (run without it, \
+         so the cases that need the fixture docroot are `skip`). `make matrix` \
          writes this page, [the HTML report](report.html) (click a cell for the \
          raw request, the raw response and the requirement), `matrix/results.json` \
          and `snapshots/<server>/`.\n",

@@ -52,6 +52,8 @@ pub struct Environment {
     pub control_fields: Vec<String>,
     /// The control GET's content, when it was read to its end.
     pub control_body: Option<Vec<u8>>,
+    /// Whether the control found the connection kept open.
+    pub persistent: bool,
 }
 
 impl Default for Environment {
@@ -63,6 +65,7 @@ impl Default for Environment {
             fixture_root: false,
             control_fields: Vec::new(),
             control_body: None,
+            persistent: false,
         }
     }
 }
@@ -86,6 +89,7 @@ impl Environment {
                 .length
                 .filter(|&n| n == control.body.len() as u64)
                 .map(|_| control.body.clone()),
+            persistent: control.persistent,
         }
     }
 
@@ -104,6 +108,7 @@ impl Environment {
             fields: &self.control_fields,
             previous,
             request,
+            persistent: self.persistent,
         }
     }
 

@@ -156,6 +156,9 @@ pub struct Context<'a> {
     /// The bytes the case sent last, up to this step: the request this
     /// response most likely answers (the `range` check reads its Range).
     pub request: Option<&'a [u8]>,
+    /// Whether the control found that the target keeps connections open:
+    /// for such a server an unannounced close breaks a SHOULD only.
+    pub persistent: bool,
 }
 
 impl Default for Context<'_> {
@@ -169,6 +172,7 @@ impl Default for Context<'_> {
             fields: &[],
             previous: None,
             request: None,
+            persistent: false,
         }
     }
 }
@@ -238,7 +242,14 @@ pub fn grade_step(
         (Matched::None, Level::Info) => Grade::Info,
     };
     for broken in checks.iter().filter(|c| c.problem.is_some()) {
-        let lowered = match (broken.check.level(), level) {
+        let strength = match broken.check {
+            // RFC 9112 §9.3's MUST binds a server that does not support
+            // persistent connections; one that does and closes without
+            // saying so breaks §9.6's SHOULD.
+            Check::CloseAnnounced if context.persistent => Level::Should,
+            check => check.level(),
+        };
+        let lowered = match (strength, level) {
             (Level::Info, _) => Grade::Pass,
             (Level::Must, Level::Must) => Grade::Fail,
             _ => Grade::Warn,
@@ -1478,6 +1489,15 @@ mod tests {
             .push(("Connection".into(), "keep-alive".into()));
         assert_eq!(graded(&ok(http10)), Grade::Fail);
         assert_eq!(grade(Level::Must, &e, Outcome::Closed), Grade::Pass);
+        let persistent = Context {
+            previous: Some(&silent),
+            persistent: true,
+            ..Context::default()
+        };
+        assert_eq!(
+            grade_step(Level::Must, &e, &Outcome::Closed, &persistent).grade,
+            Grade::Warn
+        );
     }
 
     #[test]
