@@ -103,10 +103,35 @@ impl Requests {
             if self.buf.len() > REQUEST_HEAD_LIMIT {
                 return None;
             }
-            let mut chunk = [0u8; 8192];
-            match self.stream.read(&mut chunk) {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            self.fill()?;
+        }
+    }
+
+    /// Reads and discards the next `len` bytes (the content after a head);
+    /// `None` if the client closes first.
+    pub fn discard(&mut self, mut len: u64) -> Option<()> {
+        while len > 0 {
+            if self.buf.is_empty() {
+                self.fill()?;
+            }
+            let take = self
+                .buf
+                .len()
+                .min(usize::try_from(len).unwrap_or(usize::MAX));
+            self.buf.drain(..take);
+            len -= take as u64;
+        }
+        Some(())
+    }
+
+    /// Reads what arrives next into the buffer; `None` at end of stream.
+    fn fill(&mut self) -> Option<()> {
+        let mut chunk = [0u8; 8192];
+        match self.stream.read(&mut chunk) {
+            Ok(0) | Err(_) => None,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                Some(())
             }
         }
     }
@@ -126,11 +151,198 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 
 /// A complete response with a valid Date and an empty body.
 pub fn response(status: &str, extra: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 {status}\r\nDate: {}\r\nContent-Length: 0\r\n{extra}\r\n",
-        format_imf_fixdate(SystemTime::now())
+    response_with(status, "", b"", false, extra)
+}
+
+/// A complete response: a valid Date, then `fields` (whole lines), then the
+/// Content-Length of `content`, then `extra` (whole lines); `content`
+/// follows unless `head_only` (the answer to a HEAD).
+pub fn response_with(
+    status: &str,
+    fields: &str,
+    content: &[u8],
+    head_only: bool,
+    extra: &str,
+) -> Vec<u8> {
+    let mut response = format!(
+        "HTTP/1.1 {status}\r\nDate: {}\r\n{fields}Content-Length: {}\r\n{extra}\r\n",
+        format_imf_fixdate(SystemTime::now()),
+        content.len()
     )
-    .into_bytes()
+    .into_bytes();
+    if !head_only {
+        response.extend_from_slice(content);
+    }
+    response
+}
+
+/// `Connection: close` as a field line when `close`, else nothing.
+pub fn connection(close: bool) -> &'static str {
+    if close {
+        "Connection: close\r\n"
+    } else {
+        ""
+    }
+}
+
+/// A request head as a plausible static-file server reads it: the
+/// request-line, when it is `METHOD /path HTTP/1.x`, and the field lines.
+pub struct Head {
+    /// Method, target and version; `None` for any other request-line.
+    request_line: Option<[String; 3]>,
+    /// The lines after the request-line, as they came (CR LF taken off).
+    field_lines: Vec<String>,
+}
+
+impl Head {
+    pub fn parse(bytes: &[u8]) -> Head {
+        let text = String::from_utf8_lossy(bytes);
+        let mut lines = text.lines();
+        let words: Vec<&str> = lines.next().unwrap_or_default().split(' ').collect();
+        let request_line = match words.as_slice() {
+            [method, target, version]
+                if target.starts_with('/') && version.starts_with("HTTP/1.") =>
+            {
+                Some([method, target, version].map(|word| word.to_string()))
+            }
+            _ => None,
+        };
+        Head {
+            request_line,
+            field_lines: lines.map(str::to_string).collect(),
+        }
+    }
+
+    pub fn method(&self) -> Option<&str> {
+        self.request_line
+            .as_ref()
+            .map(|[method, _, _]| method.as_str())
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        self.request_line
+            .as_ref()
+            .map(|[_, target, _]| target.as_str())
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        self.request_line
+            .as_ref()
+            .map(|[_, _, version]| version.as_str())
+    }
+
+    pub fn is_head(&self) -> bool {
+        self.method() == Some("HEAD")
+    }
+
+    /// A GET or a HEAD: what a static-file server serves.
+    pub fn is_get_or_head(&self) -> bool {
+        matches!(self.method(), Some("GET" | "HEAD"))
+    }
+
+    /// The lines after the request-line, as they came.
+    pub fn field_lines(&self) -> impl Iterator<Item = &str> {
+        self.field_lines.iter().map(String::as_str)
+    }
+
+    /// The values of every field named `name` (either side of each name and
+    /// value trimmed, the name matched in any case), in order.
+    pub fn fields<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.field_lines()
+            .filter_map(|line| line.split_once(':'))
+            .filter(move |(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.trim())
+    }
+
+    /// The value of the first field named `name`.
+    pub fn field<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        self.fields(name).next()
+    }
+
+    /// How many content bytes follow the head: its `Content-Length`
+    /// (identical values allowed), 0 without one; `None` for a
+    /// `Transfer-Encoding` or a length it cannot read.
+    pub fn content_length(&self) -> Option<u64> {
+        if self.field("transfer-encoding").is_some() {
+            return None;
+        }
+        let mut length = None;
+        for value in self.fields("content-length") {
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let n: u64 = value.parse().ok()?;
+            if length.is_some_and(|m| m != n) {
+                return None;
+            }
+            length = Some(n);
+        }
+        Some(length.unwrap_or(0))
+    }
+
+    /// Whether a `Connection` field asks for `close`.
+    pub fn wants_close(&self) -> bool {
+        self.fields("connection")
+            .any(|value| value.to_ascii_lowercase().contains("close"))
+    }
+
+    /// Whether the connection ends after the answer: a request-line it
+    /// cannot read, HTTP/1.0 (RFC 9112 §9.3), or `Connection: close`.
+    pub fn ends_connection(&self) -> bool {
+        self.request_line.is_none() || self.version() == Some("HTTP/1.0") || self.wants_close()
+    }
+}
+
+/// How a responder goes on after writing an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Reads the next request head.
+    KeepOpen,
+    /// Half-closes, then reads to the end, so the answer is not lost to a
+    /// reset (RFC 9112 §9.6).
+    Close,
+    /// Stops at once: the connection has switched to a protocol the
+    /// responder does not speak.
+    Abandon,
+}
+
+impl After {
+    pub fn close_if(close: bool) -> After {
+        if close {
+            After::Close
+        } else {
+            After::KeepOpen
+        }
+    }
+}
+
+/// Serves every request head of every connection with `answer`, given the
+/// parsed head and the connection (to read content from): writes the bytes
+/// it returns and goes on as it says. `None` from `answer` ends the
+/// connection unanswered.
+pub fn answer_heads(
+    answer: impl Fn(&Head, &mut Requests) -> Option<(Vec<u8>, After)> + Send + Sync + 'static,
+) -> Responder {
+    Responder::start(move |stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(bytes) = requests.next_head() {
+            let Some((response, after)) = answer(&Head::parse(&bytes), &mut requests) else {
+                return;
+            };
+            if requests.stream().write_all(&response).is_err() {
+                return;
+            }
+            match after {
+                After::KeepOpen => {}
+                After::Close => {
+                    let _ = requests.stream().shutdown(Shutdown::Write);
+                    drain(requests.stream());
+                    return;
+                }
+                After::Abandon => return,
+            }
+        }
+    })
 }
 
 /// Wrong: answers `200 OK` (Date, Content-Length: 0) to every request head

@@ -6,6 +6,7 @@ use crate::catalogue::real_catalogue;
 use crate::support::{
     answer_then_close, close_without_answer, ignore_bodies, ok_to_everything, Responder,
 };
+use crate::wrong_semantics;
 use conformance::case::{Case, Level};
 use conformance::run::{run_cases, Environment, RunOptions};
 use conformance::template::Values;
@@ -26,8 +27,8 @@ fn options() -> RunOptions {
         timeout_cap: Some(TIMEOUT),
         environment: Environment {
             values: Values {
-                etag: Some("\"wrong-responder\"".into()),
-                last_modified: Some("Thu, 01 Jan 2026 00:00:00 GMT".into()),
+                etag: Some(wrong_semantics::ETAG.into()),
+                last_modified: Some(wrong_semantics::LAST_MODIFIED.into()),
                 length: Some(14),
                 ..Values::default()
             },
@@ -42,7 +43,10 @@ fn options() -> RunOptions {
             ]
             .map(String::from)
             .to_vec(),
-            control_body: Some(b"Hello, world!\n".to_vec()),
+            control_body: Some(wrong_semantics::HELLO.to_vec()),
+            // As a server without persistent connections: every check at
+            // its full strength.
+            persistent: false,
         },
     }
 }
@@ -78,16 +82,13 @@ fn wrong_responders() -> Vec<(&'static str, Responder)> {
         ("400 to everything", answer_then_close("400 Bad Request")),
         ("200 before the request ends", answer_then_close("200 OK")),
         ("ignores request bodies", ignore_bodies()),
-        ("ignores Expect", crate::wrong_semantics::ignores_expect()),
+        ("ignores Expect", wrong_semantics::ignores_expect()),
         (
             "ignores preconditions",
-            crate::wrong_semantics::ignores_preconditions(),
+            wrong_semantics::ignores_preconditions(),
         ),
-        (
-            "answers ranges wrongly",
-            crate::wrong_semantics::wrong_ranges(),
-        ),
-        ("upgrades wrongly", crate::wrong_semantics::wrong_upgrades()),
+        ("answers ranges wrongly", wrong_semantics::wrong_ranges()),
+        ("upgrades wrongly", wrong_semantics::wrong_upgrades()),
         ("breaks head rules", crate::support::sloppy_heads()),
         ("closes without answering", close_without_answer()),
     ]

@@ -2,7 +2,32 @@
 //! way a plausible but broken static-file server would, and is wrong about
 //! one thing only, so the cases about that thing are what catch it.
 
-use crate::support::{response, Requests, Responder};
+use crate::support::{answer_heads, connection, response, response_with, After, Head, Responder};
+
+/// The one file the responders serve, whatever the path.
+pub const HELLO: &[u8] = b"Hello, world!\n";
+
+/// The ETag of [`HELLO`], where a responder sends one.
+pub const ETAG: &str = "\"wrong-responder\"";
+
+/// The Last-Modified of [`HELLO`], where a responder sends one.
+pub const LAST_MODIFIED: &str = "Thu, 01 Jan 2026 00:00:00 GMT";
+
+/// A plain static-file server's answer: 400 to a request-line it cannot
+/// read, 405 with `Allow: GET, HEAD` to any other method than GET and HEAD,
+/// else a 200 of [`HELLO`] with `fields` (no content for HEAD).
+fn serve_hello(head: &Head, fields: &str, close: bool) -> Vec<u8> {
+    match head.method() {
+        None => response("400 Bad Request", connection(close)),
+        Some("GET" | "HEAD") => {
+            response_with("200 OK", fields, HELLO, head.is_head(), connection(close))
+        }
+        Some(_) => response(
+            "405 Method Not Allowed",
+            &format!("Allow: GET, HEAD\r\n{}", connection(close)),
+        ),
+    }
+}
 
 /// Wrong: ignores `Expect: 100-continue`, so a client that waits for the
 /// 100 before sending the content waits until it gives up.
@@ -17,170 +42,16 @@ use crate::support::{response, Requests, Responder};
 /// uploads), a 400 that closes. It keeps the connection open unless the
 /// request asks for `close` or is HTTP/1.0.
 pub fn ignores_expect() -> Responder {
-    Responder::start(|mut stream| {
-        use std::io::Write;
-        let mut buf = Vec::new();
-        while let Some(request) = expect_next_request(&mut stream, &mut buf) {
-            if stream.write_all(&expect_answer(&request)).is_err() {
-                return;
-            }
-            if request.close {
-                let _ = stream.shutdown(std::net::Shutdown::Write);
-                crate::support::drain(&mut stream);
-                return;
-            }
-        }
+    answer_heads(|head, requests| {
+        let Some(length) = head.content_length() else {
+            return Some((response("400 Bad Request", connection(true)), After::Close));
+        };
+        // The bug: waits for all of the content before answering, and
+        // never reads `Expect`.
+        requests.discard(length)?;
+        let close = head.ends_connection();
+        Some((serve_hello(head, "", close), After::close_if(close)))
     })
-}
-
-/// What [`ignores_expect`] serves.
-const EXPECT_CONTENT: &[u8] = b"Hello, world!\n";
-
-/// The most bytes [`ignores_expect`] buffers while looking for a head end.
-const EXPECT_HEAD_LIMIT: usize = 1024 * 1024;
-
-/// What [`ignores_expect`] reads of a request: the request-line and how the
-/// connection goes on. `Expect` is not read at all.
-struct ExpectRequest {
-    /// `None` for a request-line that is not `METHOD /path HTTP/1.x`, or a
-    /// head whose content it cannot delimit.
-    method: Option<String>,
-    /// `Connection: close`, HTTP/1.0, or a head it refuses.
-    close: bool,
-}
-
-/// Reads the next request head from `stream` (with what `buf` holds from
-/// earlier reads), then waits for and discards all of its content, as the
-/// `Content-Length` says, before returning it: the wait is the bug. `None`
-/// once the client closes.
-fn expect_next_request(
-    stream: &mut std::net::TcpStream,
-    buf: &mut Vec<u8>,
-) -> Option<ExpectRequest> {
-    let head_len = loop {
-        if let Some(end) = expect_head_end(buf) {
-            break end;
-        }
-        if buf.len() > EXPECT_HEAD_LIMIT {
-            return None;
-        }
-        expect_fill(stream, buf)?;
-    };
-    let head: Vec<u8> = buf.drain(..head_len).collect();
-    let mut request = expect_parse_head(&head);
-    let Some(mut left) = expect_content_length(&head) else {
-        request.method = None;
-        request.close = true;
-        return Some(request);
-    };
-    while left > 0 {
-        if buf.is_empty() {
-            expect_fill(stream, buf)?;
-        }
-        let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        buf.drain(..take);
-        left -= take as u64;
-    }
-    Some(request)
-}
-
-/// Reads what arrives next into `buf`; `None` at end of stream.
-fn expect_fill(stream: &mut std::net::TcpStream, buf: &mut Vec<u8>) -> Option<()> {
-    use std::io::Read;
-    let mut chunk = [0u8; 8192];
-    match stream.read(&mut chunk) {
-        Ok(0) | Err(_) => None,
-        Ok(n) => {
-            buf.extend_from_slice(&chunk[..n]);
-            Some(())
-        }
-    }
-}
-
-/// The index just past the blank line that ends a head (CRLF or bare LF).
-fn expect_head_end(buf: &[u8]) -> Option<usize> {
-    (0..buf.len()).find_map(|i| match &buf[i..] {
-        [b'\n', b'\n', ..] => Some(i + 2),
-        [b'\n', b'\r', b'\n', ..] => Some(i + 3),
-        _ => None,
-    })
-}
-
-/// The request-line's method, and whether the connection ends after the
-/// answer.
-fn expect_parse_head(head: &[u8]) -> ExpectRequest {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.lines();
-    let words: Vec<&str> = lines.next().unwrap_or_default().split(' ').collect();
-    let (method, http10) = match words.as_slice() {
-        [method, target, version] if target.starts_with('/') && version.starts_with("HTTP/1.") => {
-            (Some(method.to_string()), *version == "HTTP/1.0")
-        }
-        _ => (None, false),
-    };
-    let asks_close = lines.any(|line| {
-        let line = line.to_ascii_lowercase();
-        line.starts_with("connection:") && line.contains("close")
-    });
-    ExpectRequest {
-        close: method.is_none() || http10 || asks_close,
-        method,
-    }
-}
-
-/// How many content bytes follow the head: its `Content-Length` (identical
-/// values allowed), 0 without one; `None` for a `Transfer-Encoding` or a
-/// length it cannot read.
-fn expect_content_length(head: &[u8]) -> Option<u64> {
-    let text = String::from_utf8_lossy(head);
-    let mut length = None;
-    for (name, value) in text.lines().skip(1).filter_map(|line| line.split_once(':')) {
-        let name = name.trim().to_ascii_lowercase();
-        if name == "transfer-encoding" {
-            return None;
-        }
-        if name == "content-length" {
-            let value = value.trim();
-            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            let n: u64 = value.parse().ok()?;
-            if length.is_some_and(|m| m != n) {
-                return None;
-            }
-            length = Some(n);
-        }
-    }
-    Some(length.unwrap_or(0))
-}
-
-/// [`ignores_expect`]' answer, once the content has arrived.
-fn expect_answer(request: &ExpectRequest) -> Vec<u8> {
-    let close = if request.close {
-        "Connection: close\r\n"
-    } else {
-        ""
-    };
-    let head_only = match request.method.as_deref() {
-        None => return crate::support::response("400 Bad Request", close),
-        Some(method @ ("GET" | "HEAD")) => method == "HEAD",
-        Some(_) => {
-            return crate::support::response(
-                "405 Method Not Allowed",
-                &format!("Allow: GET, HEAD\r\n{close}"),
-            )
-        }
-    };
-    let mut response = format!(
-        "HTTP/1.1 200 OK\r\nDate: {}\r\nContent-Length: {}\r\n{close}\r\n",
-        conformance::date::format_imf_fixdate(std::time::SystemTime::now()),
-        EXPECT_CONTENT.len()
-    )
-    .into_bytes();
-    if !head_only {
-        response.extend_from_slice(EXPECT_CONTENT);
-    }
-    response
 }
 
 /// Wrong: ignores If-Match, If-Unmodified-Since, If-None-Match,
@@ -195,106 +66,27 @@ fn expect_answer(request: &ExpectRequest) -> Vec<u8> {
 /// connection open unless the request asks for `close` (or is HTTP/1.0),
 /// and answers a request with content, which it does not read, then closes.
 pub fn ignores_preconditions() -> Responder {
-    Responder::start(|stream| {
-        use std::io::Write;
-        let mut requests = crate::support::Requests::new(stream);
-        while let Some(head) = requests.next_head() {
-            let request = precondition_request(&head);
-            let answer = precondition_answer(&request);
-            if requests.stream().write_all(&answer).is_err() {
-                return;
-            }
-            if request.close {
-                let _ = requests.stream().shutdown(std::net::Shutdown::Write);
-                crate::support::drain(requests.stream());
-                return;
-            }
-        }
+    answer_heads(|head, _| {
+        let has_content = head.field("transfer-encoding").is_some()
+            || head
+                .fields("content-length")
+                .any(|value| value.bytes().any(|b| b != b'0'));
+        let close = head.ends_connection() || has_content;
+        let missing = head.is_get_or_head()
+            && head
+                .target()
+                .is_some_and(|target| target.starts_with("/no-such-"));
+        // The bug: no conditional field is read at all.
+        let answer = if missing {
+            response("404 Not Found", connection(close))
+        } else {
+            let fields = format!(
+                "Content-Type: text/plain\r\nETag: {ETAG}\r\nLast-Modified: {LAST_MODIFIED}\r\n"
+            );
+            serve_hello(head, &fields, close)
+        };
+        Some((answer, After::close_if(close)))
     })
-}
-
-/// What [`ignores_preconditions`] serves.
-const PRECONDITION_CONTENT: &[u8] = b"Hello, world!\n";
-
-/// What [`ignores_preconditions`] reads of a request head: the request-line
-/// and whether the connection ends after the answer. No conditional field
-/// is read at all.
-struct PreconditionRequest {
-    /// `None` for a request-line that is not `METHOD /path HTTP/1.x`.
-    method: Option<String>,
-    target: String,
-    /// `Connection: close`, HTTP/1.0, or content it will not read.
-    close: bool,
-}
-
-fn precondition_request(head: &[u8]) -> PreconditionRequest {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.lines();
-    let words: Vec<&str> = lines.next().unwrap_or_default().split(' ').collect();
-    let (method, target, http10) = match words.as_slice() {
-        [method, target, version] if target.starts_with('/') && version.starts_with("HTTP/1.") => (
-            Some(method.to_string()),
-            target.to_string(),
-            *version == "HTTP/1.0",
-        ),
-        _ => (None, String::new(), false),
-    };
-    let fields: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| {
-            (
-                name.trim().to_ascii_lowercase(),
-                value.trim().to_ascii_lowercase(),
-            )
-        })
-        .collect();
-    let has_content = fields.iter().any(|(name, value)| {
-        name == "transfer-encoding"
-            || (name == "content-length" && !value.trim_start_matches('0').is_empty())
-    });
-    let asks_close = fields
-        .iter()
-        .any(|(name, value)| name == "connection" && value.contains("close"));
-    PreconditionRequest {
-        close: method.is_none() || http10 || has_content || asks_close,
-        method,
-        target,
-    }
-}
-
-/// [`ignores_preconditions`]' answer: the same whatever conditional fields
-/// the request carries.
-fn precondition_answer(request: &PreconditionRequest) -> Vec<u8> {
-    let close = if request.close {
-        "Connection: close\r\n"
-    } else {
-        ""
-    };
-    let head_only = match request.method.as_deref() {
-        None => return crate::support::response("400 Bad Request", close),
-        Some(method @ ("GET" | "HEAD")) => method == "HEAD",
-        Some(_) => {
-            return crate::support::response(
-                "405 Method Not Allowed",
-                &format!("Allow: GET, HEAD\r\n{close}"),
-            )
-        }
-    };
-    if request.target.starts_with("/no-such-") {
-        return crate::support::response("404 Not Found", close);
-    }
-    let mut response = format!(
-        "HTTP/1.1 200 OK\r\nDate: {}\r\nContent-Type: text/plain\r\n\
-         ETag: \"wrong-responder\"\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 GMT\r\n\
-         Content-Length: {}\r\n{close}\r\n",
-        conformance::date::format_imf_fixdate(std::time::SystemTime::now()),
-        PRECONDITION_CONTENT.len()
-    )
-    .into_bytes();
-    if !head_only {
-        response.extend_from_slice(PRECONDITION_CONTENT);
-    }
-    response
 }
 
 /// Wrong: answers Range requests with a 206 whose Content-Range or bytes do
@@ -318,76 +110,47 @@ fn precondition_answer(request: &PreconditionRequest) -> Vec<u8> {
 /// - its 206 leaves out the ETag the 200 carries;
 /// - an unsatisfiable or unreadable range gets a 416 without Content-Range.
 pub fn wrong_ranges() -> Responder {
-    Responder::start(|stream| {
-        use std::io::Write;
-        let mut requests = crate::support::Requests::new(stream);
-        while let Some(head) = requests.next_head() {
-            let close = range_wants_close(&head);
-            let answer = range_answer(&head, close);
-            if requests.stream().write_all(&answer).is_err() {
-                return;
-            }
-            if close {
-                let _ = requests.stream().shutdown(std::net::Shutdown::Write);
-                crate::support::drain(requests.stream());
-                return;
-            }
-        }
+    answer_heads(|head, _| {
+        let close = head.wants_close();
+        Some((
+            range_answer(head, connection(close)),
+            After::close_if(close),
+        ))
     })
 }
-
-/// What [`wrong_ranges`] serves.
-const RANGE_CONTENT: &[u8] = b"Hello, world!\n";
 
 /// The boundary of [`wrong_ranges`]' multipart answers.
 const RANGE_BOUNDARY: &str = "RANGE_SEPARATOR";
 
-/// Whether the request head asks for `Connection: close`.
-fn range_wants_close(head: &[u8]) -> bool {
-    String::from_utf8_lossy(head).lines().any(|line| {
-        let line = line.to_ascii_lowercase();
-        line.starts_with("connection:") && line.contains("close")
-    })
-}
-
-/// [`wrong_ranges`]' answer to one request head.
-fn range_answer(head: &[u8], close: bool) -> Vec<u8> {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.lines();
-    let words: Vec<&str> = lines.next().unwrap_or_default().split(' ').collect();
-    let head_only = match words.as_slice() {
-        [method @ ("GET" | "HEAD"), target, version]
-            if target.starts_with('/') && version.starts_with("HTTP/1.") =>
-        {
-            *method == "HEAD"
-        }
-        _ => return range_reply("400 Bad Request", &[], b"", false, close),
-    };
+/// [`wrong_ranges`]' answer to one request head, with `close` (a field
+/// line or nothing) after its Content-Length.
+fn range_answer(head: &Head, close: &str) -> Vec<u8> {
+    if !head.is_get_or_head() {
+        return response("400 Bad Request", close);
+    }
+    let head_only = head.is_head();
     // Bug: `Content-Range:` (or `If-Range:`) contains `range:` as well.
-    let range = lines.find_map(|line| {
+    let range = head.field_lines().find_map(|line| {
         let at = line.to_ascii_lowercase().find("range:")?;
         Some(line[at + "range:".len()..].trim().to_string())
     });
     let Some(range) = range else {
-        let fields = [
-            ("Content-Type", "text/plain".to_string()),
-            ("ETag", "\"wrong-responder\"".to_string()),
-        ];
-        return range_reply("200 OK", &fields, RANGE_CONTENT, head_only, close);
+        let fields = format!("Content-Type: text/plain\r\nETag: {ETAG}\r\n");
+        return response_with("200 OK", &fields, HELLO, head_only, close);
     };
     let parts = match range_parts(&range) {
         Ok(parts) => parts,
-        Err(status) => return range_reply(status, &[], b"", false, close),
+        Err(status) => return response(status, close),
     };
-    let length = RANGE_CONTENT.len();
+    let length = HELLO.len();
     let content_range = |&(first, last): &(usize, usize)| format!("bytes {first}-{last}/{length}");
     if let [part] = parts.as_slice() {
-        let fields = [
-            ("Content-Type", "text/plain".to_string()),
-            ("Content-Range", content_range(part)),
-        ];
-        let bytes = &RANGE_CONTENT[part.0..part.1];
-        return range_reply("206 Partial Content", &fields, bytes, head_only, close);
+        let fields = format!(
+            "Content-Type: text/plain\r\nContent-Range: {}\r\n",
+            content_range(part)
+        );
+        let bytes = &HELLO[part.0..part.1];
+        return response_with("206 Partial Content", &fields, bytes, head_only, close);
     }
     let mut body = Vec::new();
     for part in &parts {
@@ -398,25 +161,22 @@ fn range_answer(head: &[u8], close: bool) -> Vec<u8> {
             )
             .as_bytes(),
         );
-        body.extend_from_slice(&RANGE_CONTENT[part.0..part.1]);
+        body.extend_from_slice(&HELLO[part.0..part.1]);
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{RANGE_BOUNDARY}--\r\n").as_bytes());
-    let fields = [
-        (
-            "Content-Type",
-            format!("multipart/byteranges; boundary={RANGE_BOUNDARY}"),
-        ),
-        ("Content-Range", content_range(&parts[0])),
-    ];
-    range_reply("206 Partial Content", &fields, &body, head_only, close)
+    let fields = format!(
+        "Content-Type: multipart/byteranges; boundary={RANGE_BOUNDARY}\r\nContent-Range: {}\r\n",
+        content_range(&parts[0])
+    );
+    response_with("206 Partial Content", &fields, &body, head_only, close)
 }
 
 /// The parts a Range value names, each as `(first, end)` with `end` taken
 /// for the last offset (the bug), or the status of the error answer.
 fn range_parts(value: &str) -> Result<Vec<(usize, usize)>, &'static str> {
     const UNSATISFIABLE: &str = "416 Range Not Satisfiable";
-    let length = RANGE_CONTENT.len() as u32;
+    let length = HELLO.len() as u32;
     // Bug: whatever precedes `=` is taken for `bytes`.
     let (_, set) = value.split_once('=').ok_or(UNSATISFIABLE)?;
     let number = |digits: &str| -> Result<Option<u32>, &'static str> {
@@ -448,70 +208,29 @@ fn range_parts(value: &str) -> Result<Vec<(usize, usize)>, &'static str> {
     Ok(parts)
 }
 
-/// A response with Date, the given fields, Content-Length and `content`
-/// (left out for HEAD).
-fn range_reply(
-    status: &str,
-    fields: &[(&str, String)],
-    content: &[u8],
-    head_only: bool,
-    close: bool,
-) -> Vec<u8> {
-    let mut head = format!(
-        "HTTP/1.1 {status}\r\nDate: {}\r\n",
-        conformance::date::format_imf_fixdate(std::time::SystemTime::now())
-    );
-    for (name, value) in fields {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n", content.len()));
-    if close {
-        head.push_str("Connection: close\r\n");
-    }
-    head.push_str("\r\n");
-    let mut response = head.into_bytes();
-    if !head_only {
-        response.extend_from_slice(content);
-    }
-    response
-}
-
 /// Wrong: takes up every `Upgrade` offer without saying so properly. To an
 /// offer of h2c it switches with a 101 that has no `Upgrade` field; to a
 /// WebSocket offer it answers 426 without naming a protocol; to any other
 /// offer it switches to h2c, which was not offered. Every other request is
-/// a 200 of `Hello, world!\n`.
+/// a 200 with no content (Date, Content-Type, `Content-Length: 0`).
 pub fn wrong_upgrades() -> Responder {
-    Responder::start(|stream| {
-        use std::io::Write;
-        let mut requests = Requests::new(stream);
-        while let Some(head) = requests.next_head() {
-            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-            let offer = text
-                .lines()
-                .find_map(|line| line.strip_prefix("upgrade:"))
-                .map(|value| value.trim().to_string());
-            let (answer, switched) = match offer.as_deref() {
-                None => (
-                    response("200 OK", "Content-Type: text/plain\r\n")
-                        .into_iter()
-                        .collect::<Vec<u8>>(),
-                    false,
-                ),
-                Some("h2c") => (
-                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n".to_vec(),
-                    true,
-                ),
-                Some("websocket") => (response("426 Upgrade Required", ""), false),
-                Some(_) => (
-                    b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
-                        .to_vec(),
-                    true,
-                ),
-            };
-            if requests.stream().write_all(&answer).is_err() || switched {
-                return;
-            }
-        }
+    answer_heads(|head, _| {
+        let offer = head.field("upgrade").map(str::to_ascii_lowercase);
+        Some(match offer.as_deref() {
+            None => (
+                response("200 OK", "Content-Type: text/plain\r\n"),
+                After::KeepOpen,
+            ),
+            Some("h2c") => (
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n".to_vec(),
+                After::Abandon,
+            ),
+            Some("websocket") => (response("426 Upgrade Required", ""), After::KeepOpen),
+            Some(_) => (
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                    .to_vec(),
+                After::Abandon,
+            ),
+        })
     })
 }

@@ -9,7 +9,8 @@ use rstest::rstest;
 use server::Mode;
 
 use crate::support::{
-    assert_refused, finish_writing, fixtures_root, is_closed, quiet_config, read_reply, TestServer,
+    assert_next_answered, assert_refused, finish_writing, fixtures_root, is_closed, quiet_config,
+    read_reply, TestServer, NEXT,
 };
 
 const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -35,15 +36,12 @@ fn threaded_keeps_the_connection_for_several_requests() {
 #[test]
 fn threaded_answers_pipelined_requests_in_order() {
     let server = TestServer::start(Mode::Threaded);
-    let mut stream = server.connect();
-    stream
-        .write_all(
-            b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n\
+    let mut stream = server.send(
+        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n\
 GET /missing HTTP/1.1\r\nHost: a\r\n\r\n\
 HEAD /style.css HTTP/1.1\r\nHost: a\r\n\r\n\
 GET /data.json HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
+    );
     let first = read_reply(&mut stream, false);
     let second = read_reply(&mut stream, false);
     let third = read_reply(&mut stream, true);
@@ -62,8 +60,7 @@ GET /data.json HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 #[test]
 fn single_answers_the_first_pipelined_request_and_closes() {
     let server = TestServer::start(Mode::Single);
-    let mut stream = server.connect();
-    stream.write_all(&[GET_HELLO, GET_HELLO].concat()).unwrap();
+    let mut stream = server.send(&[GET_HELLO, GET_HELLO].concat());
     let reply = read_reply(&mut stream, false);
     assert_eq!(reply.header("Connection"), Some("close"));
     assert!(is_closed(&mut stream));
@@ -74,30 +71,15 @@ fn body_on_get_is_discarded_and_the_next_request_is_in_sync(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
 ) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
     // The body looks like a request: answering it would be a desync.
     let smuggled = b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n";
     let first = format!(
         "GET /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
         smuggled.len()
     );
-    stream
-        .write_all(
-            &[
-                first.as_bytes(),
-                smuggled,
-                b"GET /data.json HTTP/1.1\r\nHost: a\r\n\r\n",
-            ]
-            .concat(),
-        )
-        .unwrap();
+    let mut stream = server.send(&[first.as_bytes(), smuggled, NEXT].concat());
     assert_eq!(read_reply(&mut stream, false).body, b"Hello, world!\n");
-    if server.closes_always() {
-        assert!(is_closed(&mut stream));
-    } else {
-        let next = read_reply(&mut stream, false);
-        assert_eq!(next.header("Content-Type"), Some("application/json"));
-    }
+    assert_next_answered(&server, &mut stream);
 }
 
 #[rstest]
@@ -124,10 +106,7 @@ fn chunked_smuggling_attempt_is_refused_and_closed(
 #[rstest]
 fn partial_request_then_silence_is_408(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
     let server = fast_timeout_server(mode);
-    let mut stream = server.connect();
-    stream
-        .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n")
-        .unwrap();
+    let mut stream = server.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n");
     let reply = read_reply(&mut stream, false);
     assert_refused(&reply, 408, "the request did not arrive in time", true);
     assert!(is_closed(&mut stream));
@@ -169,8 +148,7 @@ fn idle_connection_is_closed_silently(#[values(Mode::Single, Mode::Threaded)] mo
 #[rstest]
 fn client_half_close_mid_request_ends_quietly(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
-    stream.write_all(b"GET /hello.txt HTTP/1.1\r\nHo").unwrap();
+    let mut stream = server.send(b"GET /hello.txt HTTP/1.1\r\nHo");
     finish_writing(&stream);
     assert!(is_closed(&mut stream));
     let (reply, _) = server.exchange(GET_HELLO);
@@ -185,8 +163,7 @@ fn threaded_answers_503_past_the_connection_cap_and_recovers() {
     // Two connections that have each been answered are certainly registered.
     let mut held: Vec<TcpStream> = (0..2)
         .map(|_| {
-            let mut stream = server.connect();
-            stream.write_all(GET_HELLO).unwrap();
+            let mut stream = server.send(GET_HELLO);
             assert_eq!(
                 read_reply(&mut stream, false).status_line,
                 "HTTP/1.1 200 OK"

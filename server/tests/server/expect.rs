@@ -10,88 +10,82 @@ use rstest::rstest;
 use server::Mode;
 
 use crate::support::{
-    assert_refused, is_closed, read_head, read_reply, FileValidators, TestServer,
+    assert_next_answered, assert_refused, is_closed, read_head, read_reply, FileValidators, Reply,
+    TestServer, HELLO, NEXT,
 };
 
-const HELLO: &[u8] = b"Hello, world!\n";
 const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
-const NEXT: &[u8] = b"GET /data.json HTTP/1.1\r\nHost: a\r\n\r\n";
 
-/// Sends `head`, reads the 100 (Continue), sends `content` and a next
-/// request; returns the final reply. The next request is answered on the
-/// threaded variant (the connection stayed in sync), and the single
-/// variant closes.
-fn continue_then_send(server: &TestServer, head: &[u8], content: &[u8]) -> crate::support::Reply {
-    let mut stream = server.connect();
-    stream.write_all(head).unwrap();
+/// Sends `head`, reads the 100 (Continue), sends `content` and [`NEXT`];
+/// returns the final reply. [`NEXT`] is answered on the threaded variant
+/// (the connection stayed in sync), and the single variant closes.
+fn continue_then_send(server: &TestServer, head: &[u8], content: &[u8]) -> Reply {
+    let mut stream = server.send(head);
     // Exactly the status line and the empty line: no Content-Length, no
     // Transfer-Encoding (RFC 9110 §8.6, RFC 9112 §6.1), no content.
     assert_eq!(read_head(&mut stream), CONTINUE);
     stream.write_all(&[content, NEXT].concat()).unwrap();
     let reply = read_reply(&mut stream, head.starts_with(b"HEAD "));
-    if server.closes_always() {
-        assert!(is_closed(&mut stream));
-    } else {
-        let next = read_reply(&mut stream, false);
-        assert_eq!(next.header("Content-Type"), Some("application/json"));
-    }
+    assert_next_answered(server, &mut stream);
     reply
 }
 
 #[rstest]
 #[case::content_length(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-    b"hello"
+    b"hello",
+    "HTTP/1.1 200 OK",
+    "14",
+    HELLO
 )]
 #[case::chunked(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n",
-    b"5\r\nhello\r\n0\r\n\r\n"
+    b"5\r\nhello\r\n0\r\n\r\n",
+    "HTTP/1.1 200 OK",
+    "14",
+    HELLO
 )]
 #[case::case_insensitive(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n",
-    b"hello"
+    b"hello",
+    "HTTP/1.1 200 OK",
+    "14",
+    HELLO
 )]
 #[case::content_that_looks_like_a_request(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 36\r\n\r\n",
-    b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n\r\n"
+    b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n\r\n",
+    "HTTP/1.1 200 OK",
+    "14",
+    HELLO
 )]
-fn expect_100_continue_on_a_served_get_is_100_then_200(
+#[case::head(
+    b"HEAD /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    b"hello",
+    "HTTP/1.1 200 OK",
+    "14",
+    b""
+)]
+#[case::range_is_206(
+    b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nRange: bytes=0-4\r\nContent-Length: 5\r\n\r\n",
+    b"hello",
+    "HTTP/1.1 206 Partial Content",
+    "5",
+    b"Hello"
+)]
+fn expect_100_continue_on_a_served_request_is_100_then_its_answer(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
     #[case] head: &[u8],
     #[case] content: &[u8],
+    #[case] status_line: &str,
+    #[case] content_length: &str,
+    #[case] body: &[u8],
 ) {
     let server = TestServer::start(mode);
     let reply = continue_then_send(&server, head, content);
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.body, HELLO);
-}
-
-#[rstest]
-fn expect_100_continue_on_a_served_head_is_100_then_200(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
-    let server = TestServer::start(mode);
-    let reply = continue_then_send(
-        &server,
-        b"HEAD /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-        b"hello",
-    );
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.header("Content-Length"), Some("14"));
-}
-
-#[rstest]
-fn expect_100_continue_on_a_range_is_100_then_206(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
-    let server = TestServer::start(mode);
-    let reply = continue_then_send(
-        &server,
-        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nRange: bytes=0-4\r\nContent-Length: 5\r\n\r\n",
-        b"hello",
-    );
-    assert_eq!(reply.status_line, "HTTP/1.1 206 Partial Content");
-    assert_eq!(reply.body, b"Hello");
+    assert_eq!(reply.status_line, status_line);
+    assert_eq!(reply.header("Content-Length"), Some(content_length));
+    assert_eq!(reply.body, body);
 }
 
 /// The head decides the answer: it comes at once, with `Connection: close`
@@ -151,13 +145,12 @@ fn expect_100_continue_on_a_refused_request_is_the_final_status_at_once_and_clos
     #[case] message: &str,
 ) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
     let head = [
         line,
         format!("\r\nHost: a\r\nExpect: 100-continue\r\n{fields}{framing}\r\n").as_bytes(),
     ]
     .concat();
-    stream.write_all(&head).unwrap();
+    let mut stream = server.send(&head);
     let reply = read_reply(&mut stream, false);
     if code == 416 {
         assert_eq!(reply.status_line, "HTTP/1.1 416 Range Not Satisfiable");
@@ -177,12 +170,9 @@ fn expect_100_continue_on_a_redirect_is_301_at_once_and_closes(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
 ) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
-    stream
-        .write_all(
-            b"GET /docs HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-        )
-        .unwrap();
+    let mut stream = server.send(
+        b"GET /docs HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+    );
     let reply = read_reply(&mut stream, false);
     assert_eq!(reply.status_line, "HTTP/1.1 301 Moved Permanently");
     assert_eq!(reply.header("Connection"), Some("close"));
@@ -196,12 +186,11 @@ fn expect_100_continue_with_content_over_the_limit_is_answered_at_once_and_close
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
 ) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
     let head = format!(
         "GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         server::limits::MAX_DISCARDED_BODY + 1
     );
-    stream.write_all(head.as_bytes()).unwrap();
+    let mut stream = server.send(head.as_bytes());
     let reply = read_reply(&mut stream, false);
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
     assert_eq!(reply.header("Connection"), Some("close"));
@@ -235,8 +224,7 @@ fn expect_100_continue_without_content_is_answered_without_100(
     #[case] request: &[u8],
 ) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
-    stream.write_all(request).unwrap();
+    let mut stream = server.send(request);
     let reply = read_reply(&mut stream, false);
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
     assert_eq!(reply.body, HELLO);
@@ -261,8 +249,7 @@ fn unknown_expectation_is_417(
     #[case] request: &[u8],
 ) {
     let server = TestServer::start(mode);
-    let mut stream = server.connect();
-    stream.write_all(&[request, NEXT].concat()).unwrap();
+    let mut stream = server.send(&[request, NEXT].concat());
     let reply = read_reply(&mut stream, false);
     assert_refused(
         &reply,
@@ -270,12 +257,7 @@ fn unknown_expectation_is_417(
         "this server meets no expectation but 100-continue",
         server.closes_always(),
     );
-    if server.closes_always() {
-        assert!(is_closed(&mut stream));
-    } else {
-        let next = read_reply(&mut stream, false);
-        assert_eq!(next.header("Content-Type"), Some("application/json"));
-    }
+    assert_next_answered(&server, &mut stream);
 }
 
 /// The 100 comes before the content is read, and the final response after

@@ -143,6 +143,19 @@ impl Drop for LargeRoot {
     }
 }
 
+/// Reads until the server closes and counts what came, a chunk at a time:
+/// the test holds no more of a large response than the server should.
+fn count_to_end(stream: &mut TcpStream) -> u64 {
+    let mut received = 0u64;
+    let mut chunk = vec![0u8; 256 * 1024];
+    loop {
+        match stream.read(&mut chunk).unwrap() {
+            0 => return received,
+            n => received += n as u64,
+        }
+    }
+}
+
 #[test]
 fn first_line_names_the_real_port_and_sigint_exits_0() {
     let mut running = Running::start(&fixtures_root(), &[]);
@@ -186,14 +199,7 @@ fn serving_64_mib_does_not_grow_the_process_by_64_mib() {
     stream
         .write_all(b"GET /large.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         .unwrap();
-    let mut received = 0u64;
-    let mut chunk = vec![0u8; 256 * 1024];
-    loop {
-        match stream.read(&mut chunk).unwrap() {
-            0 => break,
-            n => received += n as u64,
-        }
-    }
+    let received = count_to_end(&mut stream);
     assert!(received > LEN, "head and body arrived: {received}");
     let grown_kib = running.peak_rss_kib().saturating_sub(before);
     assert!(grown_kib < 8 * 1024, "peak RSS grew by {grown_kib} KiB");
@@ -227,14 +233,7 @@ fn serving_ranges_of_64_mib_does_not_grow_the_process_by_64_mib() {
             .find_map(|l| l.strip_prefix("Content-Length: "))
             .and_then(|n| n.parse().ok())
             .unwrap();
-        let mut received = 0u64;
-        let mut chunk = vec![0u8; 256 * 1024];
-        loop {
-            match stream.read(&mut chunk).unwrap() {
-                0 => break,
-                n => received += n as u64,
-            }
-        }
+        let received = count_to_end(&mut stream);
         assert_eq!(received, length, "{range}: the whole content arrived");
         assert!(length >= LEN - 1, "{range}: {length} octets");
     }

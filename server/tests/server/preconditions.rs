@@ -6,64 +6,82 @@
 use rstest::rstest;
 use server::Mode;
 
-use crate::support::{assert_refused, assert_reply, pairs, FileValidators, Reply, TestServer};
+use crate::support::{
+    assert_hello_200, assert_hello_304, assert_refused, assert_reply, assert_request_refused,
+    pairs, request_hello, FileValidators, TestServer,
+};
 
-const HELLO: &str = "Hello, world!\n";
-const TEXT: &str = "text/plain; charset=utf-8";
 const FAILED: &str = "the file does not meet the request's If-Match or If-Unmodified-Since";
 
-/// GET (or HEAD) /hello.txt with `fields`, where `{etag}` and
-/// `{last-modified}` stand for the file's validators.
-fn hello(server: &TestServer, method: &str, fields: &str) -> Reply {
-    let validators = FileValidators::of_fixture("hello.txt");
-    let fields = fields
-        .replace("{etag}", &validators.etag)
-        .replace("{last-modified}", &validators.last_modified);
-    let request = format!("{method} /hello.txt HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
-    server.exchange(request.as_bytes()).0
-}
-
-fn assert_hello_200(server: &TestServer, reply: &Reply) {
-    let head = FileValidators::of_fixture("hello.txt").head(
-        &[("Content-Type", TEXT)],
-        14,
-        server.closes_always(),
-    );
-    assert_reply(reply, "HTTP/1.1 200 OK", &pairs(&head), HELLO.as_bytes());
-}
-
-/// RFC 9110 §15.4.5: a 304 carries the ETag and Date a 200 would; here
-/// also Last-Modified, Accept-Ranges and the 200's Content-Length (§8.6).
-fn assert_hello_304(server: &TestServer, reply: &Reply) {
-    let head = FileValidators::of_fixture("hello.txt").head(&[], 14, server.closes_always());
-    assert_reply(reply, "HTTP/1.1 304 Not Modified", &pairs(&head), b"");
-}
-
 #[rstest]
-#[case::star("If-Match: *\r\n")]
-#[case::current("If-Match: {etag}\r\n")]
-#[case::in_a_list("If-Match: \"other\", {etag}\r\n")]
-#[case::on_a_second_line("If-Match: \"other\"\r\nIf-Match: {etag}\r\n")]
-fn if_match_that_holds_is_200(
+// If-Match (§13.1.1) that holds.
+#[case::if_match_star("If-Match: *\r\n")]
+#[case::if_match_current("If-Match: {etag}\r\n")]
+#[case::if_match_in_a_list("If-Match: \"other\", {etag}\r\n")]
+#[case::if_match_on_a_second_line("If-Match: \"other\"\r\nIf-Match: {etag}\r\n")]
+// If-Unmodified-Since (§13.1.4) that holds, or is ignored: an invalid date,
+// a list, or one beside an If-Match (§13.2.2).
+#[case::if_unmodified_since_last_modified("If-Unmodified-Since: {last-modified}\r\n")]
+#[case::if_unmodified_since_later("If-Unmodified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n")]
+#[case::if_unmodified_since_rfc850_year_70_is_2070(
+    "If-Unmodified-Since: Wednesday, 01-Jan-70 00:00:00 GMT\r\n"
+)]
+#[case::if_unmodified_since_invalid_date("If-Unmodified-Since: yesterday\r\n")]
+#[case::if_unmodified_since_wrong_weekday("If-Unmodified-Since: Mon, 06 Nov 1994 08:49:37 GMT\r\n")]
+#[case::if_unmodified_since_list_of_dates(
+    "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+)]
+#[case::if_unmodified_since_two_lines(
+    "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+)]
+#[case::if_unmodified_since_beside_a_true_if_match(
+    "If-Match: {etag}\r\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+)]
+// A cache condition (§13.1.2, §13.1.3) that holds.
+#[case::if_none_match_other("If-None-Match: \"other\"\r\n")]
+#[case::if_none_match_invalid("If-None-Match: nope\r\n")]
+#[case::if_none_match_beside_a_matching_if_modified_since(
+    "If-None-Match: \"other\"\r\nIf-Modified-Since: {last-modified}\r\n"
+)]
+#[case::if_modified_since_rfc850_year_99_is_1999(
+    "If-Modified-Since: Friday, 01-Jan-99 00:00:00 GMT\r\n"
+)]
+fn condition_that_holds_or_is_ignored_is_200(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
     #[case] fields: &str,
 ) {
     let server = TestServer::start(mode);
-    assert_hello_200(&server, &hello(&server, "GET", fields));
+    assert_hello_200(&server, &request_hello(&server, "GET", fields), false);
 }
 
 #[rstest]
-#[case::mismatch("If-Match: \"nope\"\r\n")]
-#[case::weak_current("If-Match: W/{etag}\r\n")]
-#[case::not_an_entity_tag("If-Match: nope\r\n")]
-#[case::star_in_a_list("If-Match: *, {etag}\r\n")]
-#[case::empty("If-Match:\r\n")]
-fn if_match_mismatch_is_412(
+// If-Match (§13.1.1) that fails.
+#[case::if_match_mismatch("If-Match: \"nope\"\r\n")]
+#[case::if_match_weak_current("If-Match: W/{etag}\r\n")]
+#[case::if_match_not_an_entity_tag("If-Match: nope\r\n")]
+#[case::if_match_star_in_a_list("If-Match: *, {etag}\r\n")]
+#[case::if_match_empty("If-Match:\r\n")]
+// If-Unmodified-Since (§13.1.4) older than the file, in each date format.
+#[case::if_unmodified_since_imf_fixdate("If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n")]
+#[case::if_unmodified_since_rfc850("If-Unmodified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n")]
+#[case::if_unmodified_since_asctime("If-Unmodified-Since: Sun Nov  6 08:49:37 1994\r\n")]
+#[case::if_unmodified_since_rfc850_year_99_is_1999(
+    "If-Unmodified-Since: Friday, 01-Jan-99 00:00:00 GMT\r\n"
+)]
+// A failed lost-update condition wins over a cache condition (§13.2.2).
+#[case::if_match_before_if_none_match("If-Match: \"nope\"\r\nIf-None-Match: *\r\n")]
+#[case::if_unmodified_since_before_if_none_match(
+    "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-None-Match: {etag}\r\n"
+)]
+#[case::if_match_before_if_modified_since(
+    "If-Match: \"nope\"\r\nIf-Modified-Since: {last-modified}\r\n"
+)]
+fn condition_that_fails_is_412(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
     #[case] fields: &str,
 ) {
     let server = TestServer::start(mode);
-    let reply = hello(&server, "GET", fields);
+    let reply = request_hello(&server, "GET", fields);
     assert_refused(&reply, 412, FAILED, server.closes_always());
 }
 
@@ -72,63 +90,9 @@ fn head_with_a_failed_if_match_is_412_without_body(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
 ) {
     let server = TestServer::start(mode);
-    let reply = hello(&server, "HEAD", "If-Match: \"nope\"\r\n");
+    let reply = request_hello(&server, "HEAD", "If-Match: \"nope\"\r\n");
     assert_eq!(reply.status_line, "HTTP/1.1 412 Precondition Failed");
     assert!(reply.body.is_empty());
-}
-
-#[rstest]
-#[case::imf_fixdate("If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n")]
-#[case::rfc850("If-Unmodified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n")]
-#[case::asctime("If-Unmodified-Since: Sun Nov  6 08:49:37 1994\r\n")]
-#[case::rfc850_year_99_is_1999("If-Unmodified-Since: Friday, 01-Jan-99 00:00:00 GMT\r\n")]
-fn if_unmodified_since_older_than_the_file_is_412(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
-    let server = TestServer::start(mode);
-    let reply = hello(&server, "GET", fields);
-    assert_refused(&reply, 412, FAILED, server.closes_always());
-}
-
-#[rstest]
-#[case::last_modified("If-Unmodified-Since: {last-modified}\r\n")]
-#[case::later("If-Unmodified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n")]
-#[case::rfc850_year_70_is_2070("If-Unmodified-Since: Wednesday, 01-Jan-70 00:00:00 GMT\r\n")]
-#[case::invalid_date("If-Unmodified-Since: yesterday\r\n")]
-#[case::wrong_weekday("If-Unmodified-Since: Mon, 06 Nov 1994 08:49:37 GMT\r\n")]
-#[case::list_of_dates(
-    "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT, Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-)]
-#[case::two_lines(
-    "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-)]
-#[case::beside_a_true_if_match(
-    "If-Match: {etag}\r\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-)]
-fn if_unmodified_since_that_holds_or_is_ignored_is_200(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
-    let server = TestServer::start(mode);
-    assert_hello_200(&server, &hello(&server, "GET", fields));
-}
-
-#[rstest]
-#[case::if_match_before_if_none_match("If-Match: \"nope\"\r\nIf-None-Match: *\r\n")]
-#[case::if_unmodified_since_before_if_none_match(
-    "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\nIf-None-Match: {etag}\r\n"
-)]
-#[case::if_match_before_if_modified_since(
-    "If-Match: \"nope\"\r\nIf-Modified-Since: {last-modified}\r\n"
-)]
-fn failed_lost_update_condition_wins_over_a_cache_condition(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
-    let server = TestServer::start(mode);
-    let reply = hello(&server, "GET", fields);
-    assert_refused(&reply, 412, FAILED, server.closes_always());
 }
 
 #[rstest]
@@ -149,24 +113,7 @@ fn cache_condition_that_is_false_is_304(
     #[case] fields: &str,
 ) {
     let server = TestServer::start(mode);
-    assert_hello_304(&server, &hello(&server, method, fields));
-}
-
-#[rstest]
-#[case::if_none_match_other("If-None-Match: \"other\"\r\n")]
-#[case::if_none_match_invalid("If-None-Match: nope\r\n")]
-#[case::if_none_match_beside_a_matching_if_modified_since(
-    "If-None-Match: \"other\"\r\nIf-Modified-Since: {last-modified}\r\n"
-)]
-#[case::if_modified_since_rfc850_year_99_is_1999(
-    "If-Modified-Since: Friday, 01-Jan-99 00:00:00 GMT\r\n"
-)]
-fn cache_condition_that_holds_is_200(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
-    let server = TestServer::start(mode);
-    assert_hello_200(&server, &hello(&server, "GET", fields));
+    assert_hello_304(&server, &request_hello(&server, method, fields));
 }
 
 /// RFC 9110 §13.2.1: "A server MUST ignore all received preconditions if
@@ -209,9 +156,7 @@ fn precondition_of_a_request_not_answered_2xx_is_ignored(
     #[case] code: u16,
     #[case] message: &str,
 ) {
-    let server = TestServer::start(mode);
-    let (reply, _) = server.exchange(request);
-    assert_refused(&reply, code, message, server.closes_always());
+    assert_request_refused(mode, request, code, message);
 }
 
 #[rstest]

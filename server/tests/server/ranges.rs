@@ -3,7 +3,6 @@
 //! which the Range is ignored and the whole file is sent.
 
 use std::fs;
-use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use rstest::rstest;
@@ -11,27 +10,15 @@ use server::limits::MAX_RANGES;
 use server::Mode;
 
 use crate::support::{
-    assert_refused, assert_reply, is_closed, pairs, quiet_config, read_reply, FileValidators,
-    Reply, TempRoot, TestServer,
+    assert_hello_200, assert_hello_304, assert_refused, assert_reply, assert_request_refused,
+    is_closed, pairs, quiet_config, read_reply, request_hello, FileValidators, Reply, TempRoot,
+    TestServer, HELLO, TEXT,
 };
 
-const HELLO: &str = "Hello, world!\n";
-const TEXT: &str = "text/plain; charset=utf-8";
-
-/// GET /hello.txt with `fields`.
+/// GET /hello.txt with `fields`, where `{etag}` and `{last-modified}` stand
+/// for the file's validators.
 fn get_hello(server: &TestServer, fields: &str) -> Reply {
-    let request = format!("GET /hello.txt HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
-    server.exchange(request.as_bytes()).0
-}
-
-/// Asserts the whole-file 200 of hello.txt, exactly.
-fn assert_whole_hello(server: &TestServer, reply: &Reply) {
-    let head = FileValidators::of_fixture("hello.txt").head(
-        &[("Content-Type", TEXT)],
-        14,
-        server.closes_always(),
-    );
-    assert_reply(reply, "HTTP/1.1 200 OK", &pairs(&head), HELLO.as_bytes());
+    request_hello(server, "GET", fields)
 }
 
 /// Asserts a single-part 206 of hello.txt, exactly.
@@ -46,7 +33,7 @@ fn assert_part_of_hello(server: &TestServer, reply: &Reply, first: usize, last: 
         reply,
         "HTTP/1.1 206 Partial Content",
         &pairs(&head),
-        &HELLO.as_bytes()[first..=last],
+        &HELLO[first..=last],
     );
 }
 
@@ -173,19 +160,15 @@ fn ignored_range_is_200_with_the_whole_file(
     #[case] fields: &str,
 ) {
     let server = TestServer::start(mode);
-    let etag = FileValidators::of_fixture("hello.txt").etag;
-    let reply = get_hello(&server, &fields.replace("{etag}", &etag));
-    assert_whole_hello(&server, &reply);
+    assert_hello_200(&server, &get_hello(&server, fields), false);
 }
 
 #[rstest]
 fn more_ranges_than_the_limit_are_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
     let server = TestServer::start(mode);
     let many = vec!["0-0"; MAX_RANGES + 1].join(",");
-    assert_whole_hello(
-        &server,
-        &get_hello(&server, &format!("Range: bytes={many}\r\n")),
-    );
+    let reply = get_hello(&server, &format!("Range: bytes={many}\r\n"));
+    assert_hello_200(&server, &reply, false);
     // At the limit, they are read (and, all the same range, merged).
     let at_limit = vec!["0-0"; MAX_RANGES].join(",");
     let reply = get_hello(&server, &format!("Range: bytes={at_limit}\r\n"));
@@ -195,14 +178,8 @@ fn more_ranges_than_the_limit_are_ignored(#[values(Mode::Single, Mode::Threaded)
 #[rstest]
 fn range_on_head_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
     let server = TestServer::start(mode);
-    let (reply, _) =
-        server.exchange(b"HEAD /hello.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-4\r\n\r\n");
-    let head = FileValidators::of_fixture("hello.txt").head(
-        &[("Content-Type", TEXT)],
-        14,
-        server.closes_always(),
-    );
-    assert_reply(&reply, "HTTP/1.1 200 OK", &pairs(&head), b"");
+    let reply = request_hello(&server, "HEAD", "Range: bytes=0-4\r\n");
+    assert_hello_200(&server, &reply, true);
 }
 
 #[rstest]
@@ -219,13 +196,7 @@ fn several_ranges_are_multipart_byteranges(
     let boundary = boundary(&reply);
     let parts: Vec<(u64, u64, &[u8])> = parts
         .iter()
-        .map(|&(first, last)| {
-            (
-                first,
-                last,
-                &HELLO.as_bytes()[first as usize..=last as usize],
-            )
-        })
+        .map(|&(first, last)| (first, last, &HELLO[first as usize..=last as usize]))
         .collect();
     let body = multipart_body(&boundary, TEXT, 14, &parts);
     let content_type = format!("multipart/byteranges; boundary={boundary}");
@@ -247,10 +218,6 @@ fn if_range_that_holds_is_206(
     #[case] validator: &str,
 ) {
     let server = TestServer::start(mode);
-    let validators = FileValidators::of_fixture("hello.txt");
-    let validator = validator
-        .replace("{etag}", &validators.etag)
-        .replace("{last-modified}", &validators.last_modified);
     let reply = get_hello(
         &server,
         &format!("Range: bytes=0-4\r\nIf-Range: {validator}\r\n"),
@@ -267,7 +234,7 @@ fn if_range_date_of_the_current_second_is_weak_and_200(
     #[values(Mode::Single, Mode::Threaded)] mode: Mode,
 ) {
     let root = TempRoot::new(&format!("if-range-weak-{}", mode.name()));
-    root.file("new.txt", HELLO.as_bytes());
+    root.file("new.txt", HELLO);
     let ahead = SystemTime::now() + Duration::from_secs(3600);
     fs::File::options()
         .write(true)
@@ -288,19 +255,14 @@ fn if_range_date_of_the_current_second_is_weak_and_200(
     );
     let (reply, _) = server.exchange(request.as_bytes());
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.body, HELLO.as_bytes());
+    assert_eq!(reply.body, HELLO);
 }
 
 #[rstest]
 fn range_with_a_matching_if_none_match_is_304(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
     let server = TestServer::start(mode);
-    let validators = FileValidators::of_fixture("hello.txt");
-    let reply = get_hello(
-        &server,
-        &format!("Range: bytes=0-4\r\nIf-None-Match: {}\r\n", validators.etag),
-    );
-    let head = validators.head(&[], 14, server.closes_always());
-    assert_reply(&reply, "HTTP/1.1 304 Not Modified", &pairs(&head), b"");
+    let reply = get_hello(&server, "Range: bytes=0-4\r\nIf-None-Match: {etag}\r\n");
+    assert_hello_304(&server, &reply);
 }
 
 #[rstest]
@@ -344,9 +306,7 @@ fn range_of_what_is_not_served_is_not_read(
     #[case] code: u16,
     #[case] message: &str,
 ) {
-    let server = TestServer::start(mode);
-    let (reply, _) = server.exchange(request);
-    assert_refused(&reply, code, message, server.closes_always());
+    assert_request_refused(mode, request, code, message);
 }
 
 #[rstest]
@@ -405,20 +365,17 @@ fn range_of_a_streamed_file_is_exactly_those_octets(
 #[test]
 fn threaded_keeps_the_connection_after_a_206_and_a_416() {
     let server = TestServer::start(Mode::Threaded);
-    let mut stream = server.connect();
-    stream
-        .write_all(
-            b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-4\r\n\r\n\
+    let mut stream = server.send(
+        b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-4\r\n\r\n\
 GET /hello.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=-0\r\n\r\n\
 GET /hello.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=0-0,-1\r\n\r\n\
 GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
+    );
     assert_part_of_hello(&server, &read_reply(&mut stream, false), 0, 4);
     assert_unsatisfiable(&read_reply(&mut stream, false), 14, false);
     let multipart = read_reply(&mut stream, false);
     assert_eq!(multipart.status_line, "HTTP/1.1 206 Partial Content");
     let last = read_reply(&mut stream, false);
-    assert_eq!(last.body, HELLO.as_bytes());
+    assert_eq!(last.body, HELLO);
     assert!(is_closed(&mut stream));
 }

@@ -61,6 +61,13 @@ impl TestServer {
         stream
     }
 
+    /// Sends `bytes` on a new connection, leaving the reading to the test.
+    pub fn send(&self, bytes: &[u8]) -> TcpStream {
+        let mut stream = self.connect();
+        stream.write_all(bytes).unwrap();
+        stream
+    }
+
     /// Sends `bytes` on a new connection and reads one response.
     pub fn exchange(&self, bytes: &[u8]) -> (Reply, TcpStream) {
         let mut stream = self.connect();
@@ -238,6 +245,68 @@ pub fn assert_refused(reply: &Reply, code: u16, message: &str, close: bool) {
         &headers,
         body.as_bytes(),
     );
+}
+
+/// Sends `request` to a new server of `mode` and asserts the exact refusal,
+/// with `Connection: close` from the variant that always closes.
+pub fn assert_request_refused(mode: Mode, request: &[u8], code: u16, message: &str) {
+    let server = TestServer::start(mode);
+    let (reply, _) = server.exchange(request);
+    assert_refused(&reply, code, message, server.closes_always());
+}
+
+/// A request the tests send behind the one under test: one that is
+/// answered as `application/json`.
+pub const NEXT: &[u8] = b"GET /data.json HTTP/1.1\r\nHost: a\r\n\r\n";
+
+/// After a reply read from `stream`, behind which the client sent [`NEXT`]:
+/// the single variant has closed, and the threaded one answers [`NEXT`]
+/// next, so it read exactly the request before (the connection is in sync).
+pub fn assert_next_answered(server: &TestServer, stream: &mut TcpStream) {
+    if server.closes_always() {
+        assert!(is_closed(stream));
+    } else {
+        let next = read_reply(stream, false);
+        assert_eq!(next.header("Content-Type"), Some("application/json"));
+    }
+}
+
+/// The content of the fixture `hello.txt`.
+pub const HELLO: &[u8] = b"Hello, world!\n";
+
+/// The Content-Type of a `.txt` file.
+pub const TEXT: &str = "text/plain; charset=utf-8";
+
+/// `method` /hello.txt with `fields` (whole lines), where `{etag}` and
+/// `{last-modified}` stand for the file's validators: one reply on a new
+/// connection.
+pub fn request_hello(server: &TestServer, method: &str, fields: &str) -> Reply {
+    let validators = FileValidators::of_fixture("hello.txt");
+    let fields = fields
+        .replace("{etag}", &validators.etag)
+        .replace("{last-modified}", &validators.last_modified);
+    let request = format!("{method} /hello.txt HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
+    server.exchange(request.as_bytes()).0
+}
+
+/// Asserts the whole-file 200 of hello.txt, exactly; without content when
+/// it answers a HEAD (`head_request`).
+pub fn assert_hello_200(server: &TestServer, reply: &Reply, head_request: bool) {
+    let head = FileValidators::of_fixture("hello.txt").head(
+        &[("Content-Type", TEXT)],
+        14,
+        server.closes_always(),
+    );
+    let body = if head_request { b"" } else { HELLO };
+    assert_reply(reply, "HTTP/1.1 200 OK", &pairs(&head), body);
+}
+
+/// Asserts the 304 of hello.txt, exactly. RFC 9110 §15.4.5: a 304 carries
+/// the ETag and Date a 200 would; here also Last-Modified, Accept-Ranges and
+/// the 200's Content-Length (§8.6).
+pub fn assert_hello_304(server: &TestServer, reply: &Reply) {
+    let head = FileValidators::of_fixture("hello.txt").head(&[], 14, server.closes_always());
+    assert_reply(reply, "HTTP/1.1 304 Not Modified", &pairs(&head), b"");
 }
 
 /// The validators the server sends for a file: its `ETag` and its
