@@ -547,7 +547,11 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         &plan.host,
         plan.options.timeout,
     )?;
-    eprintln!("{}", control.line());
+    // The text report carries the control line itself; other formats and a
+    // report written to a file leave it for the terminal.
+    if plan.format != Format::Text || plan.output.is_some() {
+        eprintln!("{}", control.line());
+    }
     if !control.concurrent && !plan.jobs_given {
         eprintln!(
             "the target served no second connection while one was open: running one case \
@@ -561,6 +565,7 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         name: &plan.name,
         target: &plan.target_text,
         baseline: plan.baseline.as_ref(),
+        control: Some(&control),
     };
     let text = report::render(plan.format, &results, &context);
     let summary = Summary::of(&results, plan.baseline.as_ref());

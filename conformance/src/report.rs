@@ -3,6 +3,7 @@
 
 use crate::baseline::Baseline;
 use crate::case::{Case, Expect, Group};
+use crate::control::Control;
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
 use crate::run::CaseResult;
@@ -33,6 +34,8 @@ pub struct ReportContext<'a> {
     pub target: &'a str,
     /// Known failures, if a baseline was given.
     pub baseline: Option<&'a Baseline>,
+    /// What the control requests learned, if they ran.
+    pub control: Option<&'a Control>,
 }
 
 /// Counts and the baseline comparison of a run.
@@ -187,6 +190,9 @@ fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
             context.name, context.target
         )
     };
+    if let Some(control) = context.control {
+        let _ = writeln!(out, "{}", control.line());
+    }
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     for result in results {
         let known = if is_known(result, context) {
@@ -353,8 +359,42 @@ fn write_group_table(out: &mut String, results: &[CaseResult<'_>]) {
 struct JsonReport<'a> {
     name: &'a str,
     target: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    control: Option<JsonControl<'a>>,
     summary: Summary,
     cases: Vec<JsonCase<'a>>,
+}
+
+/// What the control learned, as the JSON report gives it.
+#[derive(Serialize)]
+struct JsonControl<'a> {
+    path: &'a str,
+    host: &'a str,
+    status: u16,
+    reason: &'a str,
+    head_status: Option<u16>,
+    etag: Option<&'a str>,
+    last_modified: Option<&'a str>,
+    length: Option<u64>,
+    persistent: bool,
+    concurrent: bool,
+}
+
+impl<'a> JsonControl<'a> {
+    fn of(c: &'a Control) -> Self {
+        JsonControl {
+            path: &c.path,
+            host: &c.host,
+            status: c.status,
+            reason: &c.reason,
+            head_status: c.head_status,
+            etag: c.etag.as_deref(),
+            last_modified: c.last_modified.as_deref(),
+            length: c.length,
+            persistent: c.persistent,
+            concurrent: c.concurrent,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -501,6 +541,7 @@ fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
     let report = JsonReport {
         name: context.name,
         target: context.target,
+        control: context.control.map(JsonControl::of),
         summary: Summary::of(results, context.baseline),
         cases,
     };
@@ -660,6 +701,9 @@ fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> S
         md_cell(context.target),
         results.len()
     );
+    if let Some(control) = context.control {
+        let _ = writeln!(out, "{}\n", md_cell(&control.line()));
+    }
     out.push_str("| grade | case | level | group | requirement | outcome |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for result in results {

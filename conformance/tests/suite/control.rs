@@ -221,6 +221,20 @@ fn skipped_case_then_junit_skipped_with_message_and_json_grade() {
     // Sorted by id: templated, fixture, served.
     assert_eq!(grades, ["skip", "skip", "pass"]);
     assert_eq!(report["summary"]["skipped"], 2);
+    assert_eq!(
+        (
+            &report["control"]["path"],
+            &report["control"]["status"],
+            &report["control"]["etag"],
+            &report["control"]["concurrent"]
+        ),
+        (
+            &serde_json::json!("/page"),
+            &serde_json::json!(200),
+            &serde_json::Value::Null,
+            &serde_json::json!(true)
+        )
+    );
 }
 
 #[test]
@@ -369,19 +383,30 @@ fn one_at_a_time() -> SocketAddr {
 fn target_serving_one_connection_at_a_time_then_one_job_unless_jobs_given() {
     let dir = case_dir();
     let target = one_at_a_time().to_string();
-    let stderr = stderr_of(run(&dir, &target).args(["--filter", SERVED]), 0);
+    let control = "control: GET / → 200 OK, HEAD → 200; ETag no, Last-Modified no, length 0; \
+                   persistent no; second connection served while one is open: no\n";
+    let assert = run(&dir, &target)
+        .args(["--filter", SERVED])
+        .assert()
+        .code(0);
+    let output = assert.get_output();
     assert_eq!(
-        stderr,
-        "control: GET / → 200 OK, HEAD → 200; ETag no, Last-Modified no, length 0; \
-         persistent no; second connection served while one is open: no\n\
-         the target served no second connection while one was open: running one case at a \
+        String::from_utf8_lossy(&output.stderr),
+        "the target served no second connection while one was open: running one case at a \
          time (--jobs overrides)\n"
     );
+    // The text report carries the control line, under its first line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        stdout.lines().nth(1).map(|l| format!("{l}\n")),
+        Some(control.to_string())
+    );
+    // An explicit --jobs wins, and the JSON report leaves the line to stderr.
     let stderr = stderr_of(
-        run(&dir, &target).args(["--filter", SERVED, "--jobs", "4"]),
+        run(&dir, &target).args(["--filter", SERVED, "--jobs", "4", "--format", "json"]),
         0,
     );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_eq!(stderr, control);
 }
 
 #[test]
