@@ -139,24 +139,21 @@ pub fn render_table(requirements: &[Requirement], cases: &[Case]) -> String {
     let (areas, total) = count(requirements, cases);
     let mut out = format!("{TABLE_BEGIN}\n");
     out.push_str("| area | covered | testable | of which optional |\n|---|---:|---:|---:|\n");
-    for (group, c) in &areas {
+    let rows = areas
+        .iter()
+        .map(|(group, c)| (group.as_str(), c, ""))
+        .chain([("all", &total, "**")]);
+    for (area, c, strong) in rows {
         let _ = writeln!(
             out,
-            "| {group} | {} ({}%) | {} | {} |",
+            "| {strong}{area}{strong} | {strong}{} ({}%){strong} | {strong}{}{strong} | \
+             {strong}{}{strong} |",
             c.covered,
             percent(c.covered, c.testable),
             c.testable,
             c.optional
         );
     }
-    let _ = writeln!(
-        out,
-        "| **all** | **{} ({}%)** | **{}** | **{}** |",
-        total.covered,
-        percent(total.covered, total.testable),
-        total.testable,
-        total.optional
-    );
     out.push_str(TABLE_END);
     out.push('\n');
     out

@@ -323,21 +323,10 @@ mod tests {
 
     fn partial(headers: &[(&str, &str)], body: &[u8]) -> Response {
         Response {
-            method: Some("GET".into()),
-            version: "HTTP/1.1".into(),
-            code: 206,
-            reason: "Partial Content".into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            head: Vec::new(),
-            interim: Vec::new(),
             framing: Framing::Length(body.len() as u64),
             body: body.to_vec(),
             body_len: body.len() as u64,
-            body_end: BodyEnd::Complete,
-            after: None,
+            ..crate::verdict::tests::response(206, headers)
         }
     }
 

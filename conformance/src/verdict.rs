@@ -926,13 +926,13 @@ pub fn registered_reason(code: u16) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::wire::After;
 
     const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
 
-    fn response(code: u16, headers: &[(&str, &str)]) -> Response {
+    pub(crate) fn response(code: u16, headers: &[(&str, &str)]) -> Response {
         Response {
             method: Some("GET".into()),
             version: "HTTP/1.1".into(),
