@@ -903,22 +903,6 @@ fn parse_catalogue(
     Ok(cases)
 }
 
-/// Loads and validates one case file.
-pub fn load_case(file: &Path) -> Result<Case, CaseError> {
-    let fail = |problem| CaseError {
-        file: file.to_path_buf(),
-        problem,
-    };
-    let text = std::fs::read_to_string(file).map_err(|e| fail(Problem::Read(e.to_string())))?;
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut case = parse_case(&stem, &text).map_err(fail)?;
-    case.file = file.to_path_buf();
-    Ok(case)
-}
-
 /// The fields of a case file as TOML gives them, before validation.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -959,7 +943,7 @@ struct RawStep {
 }
 
 /// Parses and validates the text of a case file whose stem is `stem`.
-/// The returned case's `file` is empty; [`load_case`] fills it in.
+/// The returned case's `file` is empty; [`load_catalogue`] fills it in.
 pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
     let raw: RawCase = toml::from_str(text).map_err(|e| Problem::Toml {
         line: e

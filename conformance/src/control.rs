@@ -168,12 +168,12 @@ fn request(method: &str, path: &str, host: &str, close: bool) -> Vec<u8> {
 }
 
 /// Plays one reading step per request on one connection.
-fn play(addr: SocketAddr, requests: &[&Vec<u8>], timeout: Duration) -> Vec<Exchange> {
+fn play(addr: SocketAddr, requests: &[&[u8]], timeout: Duration) -> Vec<Exchange> {
     let steps: Vec<Step> = requests
         .iter()
         .map(|bytes| Step {
             pause_ms: 0,
-            send: Some(Template::literal(bytes.as_slice())),
+            send: Some(Template::literal(*bytes)),
             send_source: None,
             expect: Some(Expect {
                 pass: Vec::new(),
@@ -281,7 +281,7 @@ fn serves_second_connection(addr: SocketAddr, request: &[u8], timeout: Duration)
     let Ok(first) = TcpStream::connect_timeout(&addr, timeout) else {
         return false;
     };
-    let exchanges = play(addr, &[&request.to_vec()], timeout);
+    let exchanges = play(addr, &[request], timeout);
     response_of(&exchanges[0]).is_some() && still_open(&first)
 }
 
