@@ -6,9 +6,11 @@
 
 use crate::escape::{self, EscapeError};
 use crate::template::{Template, Var};
+use crate::wire::{ReadPlan, StepPlan};
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where the catalogue lives inside the repository; the compiled-in
 /// catalogue's cases name their files under it.
@@ -509,6 +511,13 @@ impl Expect {
             _ => false,
         })
     }
+
+    /// Whether the step's checks need what follows the response: the
+    /// `closed` check whether the server closed, `no-body` whether bytes
+    /// followed a response that has no body.
+    pub fn reads_after(&self) -> bool {
+        self.checks.contains(&Check::Closed) || self.checks.contains(&Check::NoBody)
+    }
 }
 
 /// One write and/or one read on the case's connection.
@@ -523,6 +532,21 @@ pub struct Step {
     pub send_source: Option<String>,
     /// What to read and how to grade it; `None` only writes.
     pub expect: Option<Expect>,
+}
+
+impl Step {
+    /// What the wire client does for this step, writing `send` (the step's
+    /// template filled in).
+    pub fn plan(&self, send: Option<Vec<u8>>) -> StepPlan {
+        StepPlan {
+            pause: Duration::from_millis(self.pause_ms),
+            send,
+            read: self.expect.as_ref().map(|expect| ReadPlan {
+                interim: expect.reads_interim(),
+                after: expect.reads_after(),
+            }),
+        }
+    }
 }
 
 /// One conformance case.

@@ -8,10 +8,8 @@
 //! is open (if not, cases must run one at a time). A target that does not
 //! answer HTTP/1.x stops the run here, with one line saying what came back.
 
-use crate::case::{Expect, Step};
 use crate::escape;
-use crate::template::Template;
-use crate::wire::{self, BodyEnd, Exchange, Outcome, Response};
+use crate::wire::{self, BodyEnd, Exchange, Outcome, ReadPlan, Response, StepPlan};
 use std::fmt;
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -169,21 +167,15 @@ fn request(method: &str, path: &str, host: &str, close: bool) -> Vec<u8> {
 
 /// Plays one reading step per request on one connection.
 fn play(addr: SocketAddr, requests: &[&[u8]], timeout: Duration) -> Vec<Exchange> {
-    let steps: Vec<Step> = requests
+    let steps: Vec<StepPlan> = requests
         .iter()
-        .map(|bytes| Step {
-            pause_ms: 0,
-            send: Some(Template::literal(*bytes)),
-            send_source: None,
-            expect: Some(Expect {
-                pass: Vec::new(),
-                warn: Vec::new(),
-                checks: Vec::new(),
-            }),
+        .map(|bytes| StepPlan {
+            send: Some(bytes.to_vec()),
+            read: Some(ReadPlan::default()),
+            ..StepPlan::default()
         })
         .collect();
-    let sends: Vec<Option<Vec<u8>>> = requests.iter().map(|b| Some(b.to_vec())).collect();
-    wire::play(addr, &steps, &sends, timeout)
+    wire::play(addr, &steps, timeout)
 }
 
 fn response_of(exchange: &Exchange) -> Option<&Response> {

@@ -231,7 +231,13 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
             }
         }
     };
-    let exchanges = wire::play(target, &case.steps, &sends, options.timeout_for(case));
+    let plans: Vec<_> = case
+        .steps
+        .iter()
+        .zip(&sends)
+        .map(|(step, send)| step.plan(send.clone()))
+        .collect();
+    let exchanges = wire::play(target, &plans, options.timeout_for(case));
     let mut steps: Vec<StepResult> = Vec::with_capacity(exchanges.len());
     let mut previous: Option<usize> = None;
     let mut last_send: Option<usize> = None;
