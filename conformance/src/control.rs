@@ -9,7 +9,10 @@
 //! answer HTTP/1.x stops the run here, with one line saying what came back.
 
 use crate::escape;
-use crate::wire::{self, BodyEnd, Exchange, Outcome, ReadPlan, Response, StepPlan};
+use crate::wire::tls::{Session, TlsClient};
+use crate::wire::{
+    self, BodyEnd, ConnectError, Exchange, Outcome, ReadPlan, Response, StepPlan, Transport,
+};
 use std::fmt;
 use std::io::{ErrorKind, Read};
 use std::net::{SocketAddr, TcpStream};
@@ -47,6 +50,8 @@ pub struct Control {
     pub fields: Vec<String>,
     /// The GET's content, as far as the client keeps it.
     pub body: Vec<u8>,
+    /// What the TLS handshake agreed on, for an `https://` target.
+    pub tls: Option<Session>,
 }
 
 impl Control {
@@ -64,7 +69,7 @@ impl Control {
         let length = self
             .length
             .map_or_else(|| "unknown".to_string(), |n| n.to_string());
-        format!(
+        let mut line = format!(
             "control: GET {} → {} {}, HEAD → {head}; ETag {}, Last-Modified {}, length {length}; \
              persistent {}; second connection served while one is open: {}",
             escape::encode(self.path.as_bytes()),
@@ -74,7 +79,12 @@ impl Control {
             yes(self.last_modified.is_some()),
             yes(self.persistent),
             yes(self.concurrent),
-        )
+        );
+        if let Some(session) = &self.tls {
+            line.push_str("; over ");
+            line.push_str(&session.describe());
+        }
+        line
     }
 }
 
@@ -85,12 +95,16 @@ pub enum ControlError {
     Unreachable(String),
     /// Something answered, but not HTTP/1.x: TLS, a banner, a close, silence.
     NotHttp(String),
+    /// The TLS handshake of an `https://` target failed.
+    Handshake(String),
 }
 
 impl fmt::Display for ControlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ControlError::Unreachable(why) | ControlError::NotHttp(why) => f.write_str(why),
+            ControlError::Unreachable(why)
+            | ControlError::NotHttp(why)
+            | ControlError::Handshake(why) => f.write_str(why),
         }
     }
 }
@@ -107,38 +121,64 @@ pub fn probe(
     host: &str,
     timeout: Duration,
 ) -> Result<Control, ControlError> {
+    probe_over(&Transport::Tcp, addr, path, host, timeout)
+}
+
+/// [`probe`] over `transport`; on TLS, a handshake first, whose failure
+/// is [`ControlError::Handshake`] (or [`ControlError::NotHttp`] when a
+/// plain HTTP server answered the ClientHello).
+pub fn probe_over(
+    transport: &Transport,
+    addr: SocketAddr,
+    path: &str,
+    host: &str,
+    timeout: Duration,
+) -> Result<Control, ControlError> {
+    let tls = match transport {
+        Transport::Tcp => None,
+        Transport::Tls(client) => Some(handshake(addr, client, timeout)?),
+    };
+    let play = |requests: &[&[u8]]| play(transport, addr, requests, timeout);
     let get = request("GET", path, host, false);
     let head = request("HEAD", path, host, true);
-    let first = play(addr, &[&get], timeout);
+    let first = play(&[&get]);
+    let plain = tls.is_none();
     let response = match http_response(&first[0], timeout) {
         Ok(response) => response,
         // A TLS server may close on bytes that are not a TLS record, or
         // wait for the rest of the "record" they seem to announce.
-        Err(ControlError::NotHttp(_)) if no_answer(&first[0]) && answers_tls(addr, timeout) => {
-            return Err(ControlError::NotHttp(
-                "the target speaks TLS: it did not answer a plain-text request, and answered a \
-                 TLS ClientHello with a TLS record"
-                    .into(),
-            ))
+        Err(ControlError::NotHttp(_))
+            if plain && no_answer(&first[0]) && answers_tls(addr, timeout) =>
+        {
+            return Err(ControlError::NotHttp(format!(
+                "the target speaks TLS: use https://{addr} (it did not answer a plain-text \
+                 request, and answered a TLS ClientHello with a TLS record)"
+            )))
+        }
+        Err(ControlError::NotHttp(why)) if plain && why.starts_with("the target speaks TLS") => {
+            return Err(ControlError::NotHttp(format!(
+                "the target speaks TLS: use https://{addr} (it answered a plain-text request \
+                 with a TLS record)"
+            )))
         }
         Err(e) => return Err(e),
     };
     // An HTTPS server may answer plain text with an HTTP error of its own.
-    if !(200..300).contains(&response.code) && answers_tls(addr, timeout) {
+    if plain && !(200..300).contains(&response.code) && answers_tls(addr, timeout) {
         return Err(ControlError::NotHttp(format!(
-            "the target speaks TLS: it answered a plain-text request with {} and a TLS \
-             ClientHello with a TLS record",
+            "the target speaks TLS: use https://{addr} (it answered a plain-text request with \
+             {} and a TLS ClientHello with a TLS record)",
             response.code
         )));
     }
     // The GET again, then the HEAD on the same connection: whether it persists.
-    let pair = play(addr, &[&get, &head], timeout);
+    let pair = play(&[&get, &head]);
     let persistent = response_of(&pair[0]).is_some_and(|r| !r.has_connection_close())
         && response_of(&pair[1]).is_some();
     let head_status = if persistent {
         response_of(&pair[1]).map(|r| r.code)
     } else {
-        response_of(&play(addr, &[&head], timeout)[0]).map(|r| r.code)
+        response_of(&play(&[&head])[0]).map(|r| r.code)
     };
     Ok(Control {
         path: path.to_string(),
@@ -150,14 +190,36 @@ pub fn probe(
         last_modified: response.header("last-modified").map(str::to_string),
         length: (response.body_end == BodyEnd::Complete).then_some(response.body_len),
         persistent,
-        concurrent: serves_second_connection(addr, &request("GET", path, host, true), timeout),
+        concurrent: serves_second_connection(
+            transport,
+            addr,
+            &request("GET", path, host, true),
+            timeout,
+        ),
         fields: response
             .headers
             .iter()
             .map(|(name, _)| name.to_ascii_lowercase())
             .collect(),
         body: response.body.clone(),
+        tls,
     })
+}
+
+/// The handshake before the control requests, its failure in one line.
+fn handshake(
+    addr: SocketAddr,
+    client: &TlsClient,
+    timeout: Duration,
+) -> Result<Session, ControlError> {
+    match wire::handshake(addr, client, timeout) {
+        Ok(session) => Ok(session),
+        Err(ConnectError::Connect(why)) => Err(ControlError::Unreachable(why)),
+        Err(ConnectError::Handshake(e @ wire::tls::HandshakeError::PlainHttp(_))) => {
+            Err(ControlError::NotHttp(format!("{e}{addr}")))
+        }
+        Err(ConnectError::Handshake(e)) => Err(ControlError::Handshake(e.to_string())),
+    }
 }
 
 fn request(method: &str, path: &str, host: &str, close: bool) -> Vec<u8> {
@@ -166,7 +228,12 @@ fn request(method: &str, path: &str, host: &str, close: bool) -> Vec<u8> {
 }
 
 /// Plays one reading step per request on one connection.
-fn play(addr: SocketAddr, requests: &[&[u8]], timeout: Duration) -> Vec<Exchange> {
+fn play(
+    transport: &Transport,
+    addr: SocketAddr,
+    requests: &[&[u8]],
+    timeout: Duration,
+) -> Vec<Exchange> {
     let steps: Vec<StepPlan> = requests
         .iter()
         .map(|bytes| StepPlan {
@@ -175,7 +242,7 @@ fn play(addr: SocketAddr, requests: &[&[u8]], timeout: Duration) -> Vec<Exchange
             ..StepPlan::default()
         })
         .collect();
-    wire::play(addr, &steps, timeout)
+    wire::play_over(transport, addr, &steps, timeout)
 }
 
 fn response_of(exchange: &Exchange) -> Option<&Response> {
@@ -261,7 +328,7 @@ fn client_hello() -> Vec<u8> {
 
 /// Whether `addr` answers a TLS ClientHello with a TLS record.
 fn answers_tls(addr: SocketAddr, timeout: Duration) -> bool {
-    let exchange = play(addr, &[&client_hello()], timeout);
+    let exchange = play(&Transport::Tcp, addr, &[&client_hello()], timeout);
     is_tls_record(&exchange[0].received)
 }
 
@@ -269,11 +336,16 @@ fn answers_tls(addr: SocketAddr, timeout: Duration) -> bool {
 /// connection stays open and idle, and the first is still open when it is:
 /// a server that serves one connection at a time answers the second only
 /// after it gave up on the first.
-fn serves_second_connection(addr: SocketAddr, request: &[u8], timeout: Duration) -> bool {
+fn serves_second_connection(
+    transport: &Transport,
+    addr: SocketAddr,
+    request: &[u8],
+    timeout: Duration,
+) -> bool {
     let Ok(first) = TcpStream::connect_timeout(&addr, timeout) else {
         return false;
     };
-    let exchanges = play(addr, &[request], timeout);
+    let exchanges = play(transport, addr, &[request], timeout);
     response_of(&exchanges[0]).is_some() && still_open(&first)
 }
 
@@ -323,9 +395,10 @@ mod tests {
         let err = probe(addr, "/", "localhost", TIMEOUT).unwrap_err();
         assert_eq!(
             err,
-            ControlError::NotHttp(
-                "the target speaks TLS: it answered a plain-text request with a TLS record".into()
-            )
+            ControlError::NotHttp(format!(
+                "the target speaks TLS: use https://{addr} (it answered a plain-text request \
+                 with a TLS record)"
+            ))
         );
     }
 
@@ -348,8 +421,10 @@ mod tests {
         });
         let err = probe(addr, "/", "localhost", TIMEOUT).unwrap_err();
         assert!(
-            err.to_string()
-                .starts_with("the target speaks TLS: it answered a plain-text request with 400"),
+            err.to_string().starts_with(&format!(
+                "the target speaks TLS: use https://{addr} (it answered a plain-text request \
+                     with 400"
+            )),
             "{err}"
         );
     }

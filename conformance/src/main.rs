@@ -18,6 +18,8 @@ use conformance::report::{self, Format, ReportContext, Summary};
 use conformance::run::{self, Environment, RunOptions};
 use conformance::snapshot::{self, SnapshotOptions};
 use conformance::template::{Values, DEFAULT_HOST, DEFAULT_PATH};
+use conformance::wire::tls::{TlsClient, Trust, Versions};
+use conformance::wire::Transport;
 use conformance::{date, escape, page};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -45,7 +47,8 @@ Exit codes:
   0  conformant: no must case failed (or none beyond the baseline)
   1  a must case failed (with --baseline: one not listed in it)
   2  usage error, an empty selection, or a control request not answered 2xx
-  3  the target is unreachable or does not speak HTTP/1.x (checked before any case)
+  3  the target is unreachable, does not speak HTTP/1.x, or its TLS handshake failed
+     (checked before any case)
   4  nothing was graded: every case was skipped or could not be run";
 /// Request bytes longer than this are shown by `explain` as the case file
 /// writes them (with repeats) instead of byte by byte.
@@ -73,7 +76,7 @@ struct Cli {
 enum Command {
     /// Run cases against a server and grade its answers
     #[command(after_help = EXIT_CODES_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the cases: id, level, group, title
     List(Selection),
     /// Show a case's request, requirement, acceptable outcomes and explanation,
@@ -146,9 +149,11 @@ struct Resource {
     /// cases' requests are made against it
     #[arg(long, value_name = "PATH")]
     path: Option<String>,
-    /// The Host value the cases send
-    #[arg(long, value_name = "VALUE", default_value = DEFAULT_HOST)]
-    host: String,
+    /// The Host value the cases send [default: localhost]; on an https://
+    /// target also the TLS server name (SNI), which is otherwise the
+    /// target's host
+    #[arg(long, value_name = "VALUE")]
+    host: Option<String>,
     /// The target serves this repository's fixtures/root: also run the
     /// cases that need its files and directories
     #[arg(long)]
@@ -173,13 +178,14 @@ impl Resource {
 
     /// The Host value, once known to be one field value of visible ASCII.
     fn host(&self) -> Result<String, Failure> {
-        if self.host.is_empty() || !self.host.bytes().all(|b| b.is_ascii_graphic()) {
+        let host = self.host.as_deref().unwrap_or(DEFAULT_HOST);
+        if host.is_empty() || !host.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Failure::Usage(format!(
                 "--host must be visible ASCII without spaces, got \"{}\"",
-                escape::encode(self.host.as_bytes())
+                escape::encode(host.as_bytes())
             )));
         }
-        Ok(self.host.clone())
+        Ok(host.to_string())
     }
 }
 
@@ -198,11 +204,14 @@ struct Selection {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The server to test: HOST:PORT, or http://HOST:PORT/PATH
+    /// The server to test: HOST:PORT, http://HOST:PORT/PATH, or
+    /// https://HOST:PORT/PATH for TLS
     #[arg(long, value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
     resource: Resource,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// A name for the target in reports [default: the target]
     #[arg(long, value_name = "NAME")]
     name: Option<String>,
@@ -242,6 +251,61 @@ struct RunArgs {
     /// The server's exact version, for the matrix
     #[arg(long, value_name = "TEXT", default_value = "")]
     server_version: String,
+}
+
+/// How an https:// target's certificate is checked.
+#[derive(Args)]
+struct TlsArgs {
+    /// Trust only the CA certificates in this PEM file (https:// targets)
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Do not verify the certificate of an https:// target (the control
+    /// line says so)
+    #[arg(long, conflicts_with = "ca")]
+    insecure: bool,
+    /// Offer only this TLS version [default: 1.2 and 1.3]
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    tls_version: Option<String>,
+}
+
+impl TlsArgs {
+    /// The transport of a target: TLS for https://, checked against
+    /// `name`, else plain TCP (where a TLS flag is a usage error).
+    fn transport(&self, https: bool, name: &str) -> Result<Transport, Failure> {
+        if !https {
+            if self.ca.is_some() || self.insecure || self.tls_version.is_some() {
+                return Err(Failure::Usage(
+                    "--ca, --insecure and --tls-version need an https:// target".into(),
+                ));
+            }
+            return Ok(Transport::Tcp);
+        }
+        let trust = match (&self.ca, self.insecure) {
+            (_, true) => Trust::Insecure,
+            (Some(file), false) => Trust::CaFile(file.clone()),
+            (None, false) => Trust::WebpkiRoots,
+        };
+        let versions = match self.tls_version.as_deref() {
+            Some("1.2") => Versions::Tls12,
+            Some("1.3") => Versions::Tls13,
+            _ => Versions::Both,
+        };
+        TlsClient::new(name, trust, versions)
+            .map(Transport::Tls)
+            .map_err(Failure::Usage)
+    }
+}
+
+/// The name in a Host value or `HOST:PORT`: without its port and an IPv6
+/// literal's brackets.
+fn host_name(host_port: &str) -> &str {
+    if let Some(rest) = host_port.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host_port.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host_port,
+    }
 }
 
 #[derive(Args)]
@@ -336,7 +400,7 @@ fn main() -> ExitCode {
     };
     let dir = cli.cases.as_deref();
     let result = match cli.command {
-        Command::Run(args) => run_command(dir, args),
+        Command::Run(args) => run_command(dir, *args),
         Command::List(selection) => list_command(dir, &selection),
         Command::Explain {
             id,
@@ -433,10 +497,15 @@ struct RunPlan {
 }
 
 fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
-    let options = args.pace.options()?;
-    let (host_port, target_path) = split_target(&args.target)?;
+    let mut options = args.pace.options()?;
+    let (host_port, target_path, https) = split_target(&args.target)?;
     let path = args.resource.path(target_path)?;
     let host = args.resource.host()?;
+    let server_name = match &args.resource.host {
+        Some(given) => host_name(given),
+        None => host_name(host_port),
+    };
+    options.transport = args.tls.transport(https, server_name)?;
     let catalogue = load(dir)?;
     let baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, &catalogue)?),
@@ -482,24 +551,27 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
     })
 }
 
-/// `HOST:PORT`, or `http://HOST:PORT/PATH` split into `HOST:PORT` and the
-/// path (none for `http://HOST:PORT` or `http://HOST:PORT/`).
-fn split_target(target: &str) -> Result<(&str, Option<&str>), Failure> {
-    if target.starts_with("https://") {
-        return Err(Failure::Usage(
-            "https:// targets are not supported: the suite speaks HTTP/1.1 over plain TCP".into(),
-        ));
-    }
-    let Some(rest) = target.strip_prefix("http://") else {
-        check_host_port(target)?;
-        return Ok((target, None));
+/// `HOST:PORT`, or `http://HOST:PORT/PATH` or `https://HOST:PORT/PATH`
+/// split into `HOST:PORT`, the path (none for `http://HOST:PORT` or
+/// `http://HOST:PORT/`) and whether it is `https://`.
+fn split_target(target: &str) -> Result<(&str, Option<&str>, bool), Failure> {
+    let (rest, https) = match (
+        target.strip_prefix("http://"),
+        target.strip_prefix("https://"),
+    ) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        (None, None) => {
+            check_host_port(target)?;
+            return Ok((target, None, false));
+        }
     };
     let (host_port, path) = match rest.find('/') {
         Some(slash) => (&rest[..slash], Some(&rest[slash..])),
         None => (rest, None),
     };
     check_host_port(host_port)?;
-    Ok((host_port, path.filter(|p| *p != "/")))
+    Ok((host_port, path.filter(|p| *p != "/"), https))
 }
 
 /// `HOST:PORT` with a host and a numeric port, else a usage error.
@@ -511,7 +583,7 @@ fn check_host_port(target: &str) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::Usage(format!(
-            "--target must be HOST:PORT or http://HOST:PORT/PATH, got \"{}\"",
+            "--target must be HOST:PORT, http://HOST:PORT/PATH or https://HOST:PORT/PATH, got \"{}\"",
             escape::encode(target.as_bytes())
         )))
     }
@@ -541,6 +613,7 @@ fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
 fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
     let mut plan = plan_run(dir, args)?;
     let (target, control) = first_reachable(
+        &plan.options.transport,
         &plan.addresses,
         &plan.target_text,
         &plan.path,
@@ -643,6 +716,7 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
 /// exit 3 and a path that is not served is exit 2, not a run of wrong
 /// verdicts.
 fn first_reachable(
+    transport: &Transport,
     addresses: &[SocketAddr],
     target_text: &str,
     path: &str,
@@ -651,7 +725,7 @@ fn first_reachable(
 ) -> Result<(SocketAddr, Control), Failure> {
     let mut last_error = None;
     for &address in addresses {
-        match control::probe(address, path, host, timeout) {
+        match control::probe_over(transport, address, path, host, timeout) {
             Ok(control) if control.is_success() => return Ok((address, control)),
             Ok(control) => {
                 return Err(Failure::Usage(format!(
@@ -663,7 +737,7 @@ fn first_reachable(
                 )))
             }
             Err(ControlError::Unreachable(why)) => last_error = Some(why),
-            Err(ControlError::NotHttp(why)) => {
+            Err(ControlError::NotHttp(why) | ControlError::Handshake(why)) => {
                 return Err(Failure::Unreachable(format!("{target_text}: {why}")))
             }
         }
@@ -856,6 +930,7 @@ fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
     let mut reachable = Vec::new();
     for target in &resolved {
         let (address, control) = first_reachable(
+            &Transport::Tcp,
             &target.addresses,
             &target.text,
             &path,

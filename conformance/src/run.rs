@@ -6,7 +6,7 @@ use crate::control::Control;
 use crate::limits::{DEFAULT_JOBS, DEFAULT_TIMEOUT};
 use crate::template::{Values, Var};
 use crate::verdict::{grade_step, Context, Grade, StepVerdict};
-use crate::wire::{self, Exchange, Outcome};
+use crate::wire::{self, Exchange, Outcome, Transport};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -26,6 +26,8 @@ pub struct RunOptions {
     /// What the run knows about the target: the values its templates are
     /// filled with, what the `control` token stands for, what it serves.
     pub environment: Environment,
+    /// Plain TCP, or TLS for an `https://` target.
+    pub transport: Transport,
 }
 
 impl Default for RunOptions {
@@ -35,6 +37,7 @@ impl Default for RunOptions {
             jobs: DEFAULT_JOBS,
             timeout_cap: None,
             environment: Environment::default(),
+            transport: Transport::Tcp,
         }
     }
 }
@@ -237,7 +240,12 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
         .zip(&sends)
         .map(|(step, send)| step.plan(send.clone()))
         .collect();
-    let exchanges = wire::play(target, &plans, options.timeout_for(case));
+    let exchanges = wire::play_over(
+        &options.transport,
+        target,
+        &plans,
+        options.timeout_for(case),
+    );
     let mut steps: Vec<StepResult> = Vec::with_capacity(exchanges.len());
     let mut previous: Option<usize> = None;
     let mut last_send: Option<usize> = None;

@@ -2,39 +2,17 @@
 //! say whether more bytes came, the peer closed, reset, or time ran out,
 //! and the record of every byte received during a step.
 
+use super::tls::{handshake, HandshakeError, Session};
+use super::Transport;
 use crate::limits::RECORD_LIMIT;
-use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use rustls::ClientConnection;
+use std::fmt;
+use std::io::{ErrorKind, Read as _, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// How many bytes one `read` call asks for.
 const READ_CHUNK: usize = 16 * 1024;
-
-/// Writes as much of `bytes` as the peer takes before `deadline`. A write
-/// error is recorded, not returned: the server may have answered and closed
-/// early (EPIPE, ECONNRESET), and its answer is still worth reading.
-pub(super) fn write_all_by(
-    stream: &mut TcpStream,
-    bytes: &[u8],
-    deadline: Instant,
-) -> (usize, Option<String>) {
-    let mut written = 0;
-    while written < bytes.len() {
-        let Some(left) = time_left(deadline) else {
-            return (written, Some("write timed out".to_string()));
-        };
-        if let Err(e) = stream.set_write_timeout(Some(left)) {
-            return (written, Some(e.to_string()));
-        }
-        match stream.write(&bytes[written..]) {
-            Ok(0) => return (written, Some("peer accepted no more bytes".to_string())),
-            Ok(n) => written += n,
-            Err(e) if is_retry(e.kind()) => {}
-            Err(e) => return (written, Some(e.to_string())),
-        }
-    }
-    (written, None)
-}
 
 pub(super) fn time_left(deadline: Instant) -> Option<Duration> {
     let left = deadline.saturating_duration_since(Instant::now());
@@ -48,13 +26,102 @@ pub(super) fn is_retry(kind: ErrorKind) -> bool {
     )
 }
 
+/// How the server ended a connection, as far as the client saw it end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Close {
+    /// A TCP close (FIN) on a plain connection.
+    Fin,
+    /// A TLS close_notify alert (RFC 8446 §6.1), then the TCP close.
+    CloseNotify,
+    /// A TCP close on a TLS connection without a close_notify first: the
+    /// data cannot be told from a truncation (RFC 8446 §6.1).
+    NoCloseNotify,
+    /// A fatal TLS alert, by its name.
+    Alert(String),
+}
+
+impl Close {
+    /// A lowercase name for reports.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Close::Fin => "fin",
+            Close::CloseNotify => "close_notify",
+            Close::NoCloseNotify => "fin without close_notify",
+            Close::Alert(name) => name,
+        }
+    }
+}
+
+/// A TLS connection: the rustls state and its socket.
+pub(super) struct TlsStream {
+    pub(super) tls: ClientConnection,
+    pub(super) sock: TcpStream,
+}
+
+/// What a connection runs over.
+pub(super) enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+/// Opens a connection to `addr` over `transport` (with its handshake) by
+/// `timeout`.
+pub(super) fn connect(
+    addr: SocketAddr,
+    transport: &Transport,
+    timeout: Duration,
+) -> Result<Conn, ConnectError> {
+    let started = Instant::now();
+    let sock = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| ConnectError::Connect(format!("cannot connect to {addr}: {e}")))?;
+    // Fragmented writes must leave as separate segments, or a pause between
+    // steps would test nothing.
+    let _ = sock.set_nodelay(true);
+    let stream = match transport {
+        Transport::Tcp => Stream::Tcp(sock),
+        Transport::Tls(client) => {
+            let mut sock = sock;
+            let (tls, session) =
+                handshake(client, &mut sock, started + timeout, timeout.as_millis())
+                    .map_err(ConnectError::Handshake)?;
+            let mut conn = Conn::new(Stream::Tls(Box::new(TlsStream { tls, sock })));
+            conn.session = Some(session);
+            return Ok(conn);
+        }
+    };
+    Ok(Conn::new(stream))
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// The TCP connection failed.
+    Connect(String),
+    /// The TLS handshake failed.
+    Handshake(HandshakeError),
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Connect(why) => f.write_str(why),
+            ConnectError::Handshake(e) => e.fmt(f),
+        }
+    }
+}
+
 /// One connection with its unread bytes and the record of what was read.
 pub(super) struct Conn {
-    pub(super) stream: TcpStream,
+    stream: Stream,
+    /// The handshake's result, on TLS.
+    pub(super) session: Option<Session>,
+    /// How the server ended the connection, once it did.
+    pub(super) close: Option<Close>,
     /// Received bytes not consumed yet start at `start`.
     buf: Vec<u8>,
     start: usize,
-    /// Raw bytes read during the current step, up to [`RECORD_LIMIT`].
+    /// Raw bytes read during the current step, up to [`RECORD_LIMIT`]; on
+    /// TLS, the decrypted bytes.
     pub(super) record: Vec<u8>,
     pub(super) record_total: u64,
 }
@@ -69,9 +136,11 @@ pub(super) enum Fill {
 }
 
 impl Conn {
-    pub(super) fn new(stream: TcpStream) -> Self {
+    fn new(stream: Stream) -> Self {
         Conn {
             stream,
+            session: None,
+            close: None,
             buf: Vec::new(),
             start: 0,
             record: Vec::new(),
@@ -94,37 +163,195 @@ impl Conn {
         }
     }
 
+    /// Writes as much of `bytes` as the peer takes before `deadline`; on
+    /// TLS the bytes leave as their own records, flushed before this
+    /// returns, so a pause after them holds. A write error is recorded, not
+    /// returned: the server may have answered and closed early (EPIPE,
+    /// ECONNRESET), and its answer is still worth reading.
+    pub(super) fn write_all_by(
+        &mut self,
+        bytes: &[u8],
+        deadline: Instant,
+    ) -> (usize, Option<String>) {
+        match &mut self.stream {
+            Stream::Tcp(sock) => write_tcp_by(sock, bytes, deadline),
+            Stream::Tls(tls) => write_tls_by(tls, bytes, deadline),
+        }
+    }
+
     /// Reads at least one more byte, or says why not, by `deadline`.
     pub(super) fn fill(&mut self, deadline: Instant) -> Fill {
         let mut chunk = [0u8; READ_CHUNK];
-        loop {
+        let read = match &mut self.stream {
+            Stream::Tcp(sock) => read_tcp_by(sock, &mut chunk, deadline),
+            Stream::Tls(tls) => read_tls_by(tls, &mut chunk, deadline),
+        };
+        match read {
+            Read::Data(n) => {
+                let got = &chunk[..n];
+                self.buf.extend_from_slice(got);
+                let room = RECORD_LIMIT.saturating_sub(self.record.len());
+                self.record.extend_from_slice(&got[..n.min(room)]);
+                self.record_total += n as u64;
+                Fill::Data
+            }
+            Read::Closed(close) => {
+                self.close.get_or_insert(close);
+                Fill::Eof
+            }
+            Read::Alert(close) => {
+                self.close.get_or_insert(close);
+                Fill::Reset
+            }
+            Read::Reset => Fill::Reset,
+            Read::Deadline => Fill::Deadline,
+            Read::Failed(e) => Fill::Failed(e),
+        }
+    }
+
+    /// Ends the connection as a polite client does: close_notify first on
+    /// TLS; on TCP the socket is closed when `self` is dropped.
+    pub(super) fn finish(&mut self) {
+        if let Stream::Tls(tls) = &mut self.stream {
+            tls.tls.send_close_notify();
+            let _ = tls.sock.set_write_timeout(Some(FINISH_WRITE));
+            let _ = tls.tls.write_tls(&mut tls.sock);
+            let _ = tls.sock.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+/// How long the closing alert may take to leave.
+const FINISH_WRITE: Duration = Duration::from_millis(100);
+
+/// What one read got.
+enum Read {
+    Data(usize),
+    Closed(Close),
+    Alert(Close),
+    Reset,
+    Deadline,
+    Failed(String),
+}
+
+fn is_reset(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+    )
+}
+
+fn write_tcp_by(sock: &mut TcpStream, bytes: &[u8], deadline: Instant) -> (usize, Option<String>) {
+    let mut written = 0;
+    while written < bytes.len() {
+        let Some(left) = time_left(deadline) else {
+            return (written, Some("write timed out".to_string()));
+        };
+        if let Err(e) = sock.set_write_timeout(Some(left)) {
+            return (written, Some(e.to_string()));
+        }
+        match sock.write(&bytes[written..]) {
+            Ok(0) => return (written, Some("peer accepted no more bytes".to_string())),
+            Ok(n) => written += n,
+            Err(e) if is_retry(e.kind()) => {}
+            Err(e) => return (written, Some(e.to_string())),
+        }
+    }
+    (written, None)
+}
+
+/// Hands `bytes` to rustls and writes every record it makes of them.
+/// `written` counts the bytes whose records all left.
+fn write_tls_by(tls: &mut TlsStream, bytes: &[u8], deadline: Instant) -> (usize, Option<String>) {
+    let mut accepted = 0;
+    let mut sent = 0;
+    loop {
+        if accepted < bytes.len() {
+            match tls.tls.writer().write(&bytes[accepted..]) {
+                Ok(0) if !tls.tls.wants_write() => {
+                    return (sent, Some("TLS accepted no more bytes".to_string()))
+                }
+                Ok(n) => accepted += n,
+                Err(e) => return (sent, Some(e.to_string())),
+            }
+        }
+        while tls.tls.wants_write() {
             let Some(left) = time_left(deadline) else {
-                return Fill::Deadline;
+                return (sent, Some("write timed out".to_string()));
             };
-            if let Err(e) = self.stream.set_read_timeout(Some(left)) {
-                return Fill::Failed(e.to_string());
+            if let Err(e) = tls.sock.set_write_timeout(Some(left)) {
+                return (sent, Some(e.to_string()));
             }
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Fill::Eof,
-                Ok(n) => {
-                    let got = &chunk[..n];
-                    self.buf.extend_from_slice(got);
-                    let room = RECORD_LIMIT.saturating_sub(self.record.len());
-                    self.record.extend_from_slice(&got[..n.min(room)]);
-                    self.record_total += n as u64;
-                    return Fill::Data;
-                }
+            match tls.tls.write_tls(&mut tls.sock) {
+                Ok(_) => {}
                 Err(e) if is_retry(e.kind()) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    return Fill::Reset
-                }
-                Err(e) => return Fill::Failed(e.to_string()),
+                Err(e) => return (sent, Some(e.to_string())),
             }
+        }
+        sent = accepted;
+        if accepted == bytes.len() {
+            return (accepted, None);
+        }
+    }
+}
+
+fn read_tcp_by(sock: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Read {
+    loop {
+        let Some(left) = time_left(deadline) else {
+            return Read::Deadline;
+        };
+        if let Err(e) = sock.set_read_timeout(Some(left)) {
+            return Read::Failed(e.to_string());
+        }
+        match sock.read(chunk) {
+            Ok(0) => return Read::Closed(Close::Fin),
+            Ok(n) => return Read::Data(n),
+            Err(e) if is_retry(e.kind()) => {}
+            Err(e) if is_reset(e.kind()) => return Read::Reset,
+            Err(e) => return Read::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Reads decrypted bytes, reading and decrypting records as needed.
+fn read_tls_by(tls: &mut TlsStream, chunk: &mut [u8], deadline: Instant) -> Read {
+    loop {
+        match tls.tls.reader().read(chunk) {
+            // RFC 8446 §6.1: close_notify, then nothing more.
+            Ok(0) => return Read::Closed(Close::CloseNotify),
+            Ok(n) => return Read::Data(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                return Read::Closed(Close::NoCloseNotify)
+            }
+            Err(e) => return Read::Failed(format!("TLS: {e}")),
+        }
+        let Some(left) = time_left(deadline) else {
+            return Read::Deadline;
+        };
+        if let Err(e) = tls.sock.set_read_timeout(Some(left)) {
+            return Read::Failed(e.to_string());
+        }
+        match tls.tls.read_tls(&mut tls.sock) {
+            // rustls notes the end; the reader above says how it ended.
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(e) if is_retry(e.kind()) => continue,
+            Err(e) if is_reset(e.kind()) => return Read::Reset,
+            Err(e) => return Read::Failed(e.to_string()),
+        }
+        if let Err(e) = tls.tls.process_new_packets() {
+            let _ = tls.tls.write_tls(&mut tls.sock);
+            return match e {
+                rustls::Error::AlertReceived(alert) => {
+                    Read::Alert(Close::Alert(format!("{alert:?} alert")))
+                }
+                other => Read::Failed(format!("TLS: {other}")),
+            };
+        }
+        // A post-handshake message may want an answer (a KeyUpdate).
+        if tls.tls.wants_write() {
+            let _ = tls.tls.write_tls(&mut tls.sock);
         }
     }
 }

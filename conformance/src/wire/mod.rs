@@ -16,15 +16,28 @@ mod body;
 mod conn;
 mod head;
 mod scan;
+pub mod tls;
 
 use crate::limits::{AFTER_GRACE, MAX_INTERIM};
 use body::{decide_framing, read_after, read_body};
-use conn::{write_all_by, Conn};
+use conn::{connect, Conn};
+pub use conn::{Close, ConnectError};
 use head::{parse_head, read_head, HeadRead};
 use scan::MethodScanner;
 use std::fmt;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
+use tls::{Session, TlsClient};
+
+/// What a connection runs over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// Plain TCP (`HOST:PORT`, `http://`).
+    #[default]
+    Tcp,
+    /// TLS over TCP (`https://`).
+    Tls(TlsClient),
+}
 
 /// One step of a plan: wait, write, then read one response or not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -227,6 +240,9 @@ pub struct Exchange {
     pub received_total: u64,
     /// How long the step took, pause excluded.
     pub elapsed: Duration,
+    /// How the server ended the connection, if this step saw it end
+    /// (on TLS: with or without a close_notify).
+    pub close: Option<Close>,
 }
 
 /// Connects to `addr` and closes again: the reachability check a run does
@@ -238,15 +254,41 @@ pub fn probe(addr: SocketAddr, timeout: Duration) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Plays `steps` on one new connection to `addr`; every step gets its own
-/// deadline of `timeout` (after its pause). Returns one exchange per step.
-/// If the connection cannot be made, every reading step's outcome is
-/// [`Outcome::Error`].
+/// Opens a TLS connection to `addr` and closes it again after the
+/// handshake: the check a run does before any case, so that a certificate
+/// or protocol problem ends the run in one line.
+pub fn handshake(
+    addr: SocketAddr,
+    client: &TlsClient,
+    timeout: Duration,
+) -> Result<Session, ConnectError> {
+    let mut conn = connect(addr, &Transport::Tls(client.clone()), timeout)?;
+    conn.finish();
+    conn.session
+        .take()
+        .ok_or_else(|| ConnectError::Connect("no TLS session".into()))
+}
+
+/// Plays `steps` on one new plain TCP connection to `addr`, as
+/// [`play_over`] does.
 pub fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exchange> {
-    let stream = match TcpStream::connect_timeout(&addr, timeout) {
-        Ok(stream) => stream,
+    play_over(&Transport::Tcp, addr, steps, timeout)
+}
+
+/// Plays `steps` on one new connection to `addr` over `transport`; every
+/// step gets its own deadline of `timeout` (after its pause). Returns one
+/// exchange per step. If the connection cannot be made, every reading
+/// step's outcome is [`Outcome::Error`].
+pub fn play_over(
+    transport: &Transport,
+    addr: SocketAddr,
+    steps: &[StepPlan],
+    timeout: Duration,
+) -> Vec<Exchange> {
+    let mut conn = match connect(addr, transport, timeout) {
+        Ok(conn) => conn,
         Err(e) => {
-            let message = format!("cannot connect to {addr}: {e}");
+            let message = e.to_string();
             return steps
                 .iter()
                 .map(|step| Exchange {
@@ -256,10 +298,6 @@ pub fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exch
                 .collect();
         }
     };
-    // Fragmented writes must leave as separate segments, or a pause between
-    // steps would test nothing.
-    let _ = stream.set_nodelay(true);
-    let mut conn = Conn::new(stream);
     let mut methods = MethodScanner::default();
     let mut responses_read = 0;
     let mut exchanges = Vec::with_capacity(steps.len());
@@ -272,7 +310,7 @@ pub fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exch
         let mut exchange = Exchange::default();
         if let Some(bytes) = &step.send {
             methods.feed(bytes);
-            let (written, error) = write_all_by(&mut conn.stream, bytes, deadline);
+            let (written, error) = conn.write_all_by(bytes, deadline);
             exchange.written = written;
             exchange.write_error = error;
         }
@@ -298,9 +336,11 @@ pub fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exch
         exchange.received_total = conn.record_total;
         exchange.received = std::mem::take(&mut conn.record);
         conn.record_total = 0;
+        exchange.close = conn.close.take();
         exchange.elapsed = started.elapsed();
         exchanges.push(exchange);
     }
+    conn.finish();
     exchanges
 }
 

@@ -295,12 +295,19 @@ fn bad_path_host_or_scheme_then_exit_2_before_connecting() {
             .code(2)
             .stderr(predicates::str::contains(message));
     }
-    run(&dir, "https://127.0.0.1:1/")
+    run(&dir, "127.0.0.1:1")
+        .arg("--insecure")
         .assert()
         .code(2)
-        .stderr(predicates::str::contains(
-            "https:// targets are not supported",
-        ));
+        .stderr("conformance: --ca, --insecure and --tls-version need an https:// target\n");
+    run(&dir, "https://127.0.0.1:1/")
+        .args(["--ca", "/nonexistent/ca.pem"])
+        .assert()
+        .code(2)
+        .stderr(
+            "conformance: cannot read --ca /nonexistent/ca.pem: No such file or directory (os \
+             error 2)\n",
+        );
 }
 
 /// A listener that answers each connection with `reply` once something
@@ -329,10 +336,14 @@ fn not_http(reply: &'static [u8], wait_for_request: bool) -> SocketAddr {
 fn target_not_speaking_http_then_exit_3_with_one_line_before_any_case() {
     let dir = case_dir();
     let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let tls = not_http(b"\x15\x03\x01\x00\x02\x02\x46", true);
     let cases = [
         (
-            not_http(b"\x15\x03\x01\x00\x02\x02\x46", true),
-            "the target speaks TLS: it answered a plain-text request with a TLS record".to_string(),
+            tls,
+            format!(
+                "the target speaks TLS: use https://{tls} (it answered a plain-text request \
+                 with a TLS record)"
+            ),
         ),
         (
             not_http(b"SSH-2.0-OpenSSH_9.2p1 Debian\r\n", false),

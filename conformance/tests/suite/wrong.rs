@@ -48,6 +48,7 @@ fn options() -> RunOptions {
             // its full strength.
             persistent: false,
         },
+        ..RunOptions::default()
     }
 }
 
