@@ -15,6 +15,12 @@
 //! `--fixture-root` against that file: every case graded in both runs must
 //! get the same grade (a verdict depends on the server, not on what it
 //! serves), and the control must see what each variant is.
+//!
+//! And each variant is run once more behind an in-process TLS server (a
+//! certificate made here): every case must get the grade it got over TCP.
+
+#[path = "tls_proxy/mod.rs"]
+mod tls_proxy;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -25,6 +31,8 @@ use conformance::case::{load_catalogue, CATALOGUE_DIR};
 use conformance::control::{self, Control};
 use conformance::report::Summary;
 use conformance::snapshot::{self, SnapshotOptions};
+use conformance::wire::tls::{TlsClient, Trust, Versions};
+use conformance::wire::Transport;
 use conformance::{run_cases, Case, CaseResult, Environment, Grade, Group, Level, RunOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
 use server::{Config, Mode, Server};
@@ -66,29 +74,53 @@ fn main() {
     let cases: &'static [Case] = Box::leak(cases.into_boxed_slice());
     let other_root = tempfile::tempdir().expect("a temporary docroot");
     fs::write(other_root.path().join(OTHER_FILE), OTHER_CONTENT).expect("write its file");
+    let tls = TlsSetup::new(other_root.path());
     let mut trials = Vec::new();
     for mode in [Mode::Single, Mode::Threaded] {
+        let fixture_root = workspace().join("fixtures/root");
         let started = Instant::now();
-        let (control, results) = run_against(mode, cases, &workspace().join("fixtures/root"), "/");
+        let (control, results) = run_against(mode, cases, &fixture_root, "/", None);
         print_summary(mode, &results, started.elapsed());
         let other_path = format!("/{OTHER_FILE}");
-        let (other_control, other) = run_against(mode, cases, other_root.path(), &other_path);
+        let (other_control, other) = run_against(mode, cases, other_root.path(), &other_path, None);
+        let (tls_control, over_tls) = run_against(mode, cases, &fixture_root, "/", Some(&tls));
         trials.push(control_trial(mode, control, other_control));
         trials.push(invariance_trial(mode, &results, &other));
+        trials.push(tls_trial(mode, tls_control, &results, &over_tls));
         trials.push(orphan_trial(mode, cases));
         trials.extend(results.into_iter().map(|result| case_trial(mode, result)));
     }
     libtest_mimic::run(&args, trials).exit();
 }
 
-/// Starts `mode` on 127.0.0.1:0 serving `root`, runs the control against
-/// `path` and then every case, as `conformance run --path PATH` does
-/// (`--fixture-root` when `root` is fixtures/root), and stops the server.
+/// A CA made for this run, the server identity it signs, and a client
+/// that trusts it.
+struct TlsSetup {
+    ca: tls_proxy::Authority,
+    client: TlsClient,
+}
+
+impl TlsSetup {
+    fn new(dir: &Path) -> TlsSetup {
+        let ca = tls_proxy::Authority::new("conformance test CA");
+        let ca_file = dir.join("ca.pem");
+        fs::write(&ca_file, ca.pem()).expect("write ca.pem");
+        let client = TlsClient::new("localhost", Trust::CaFile(ca_file), Versions::Both)
+            .expect("a TLS client");
+        TlsSetup { ca, client }
+    }
+}
+
+/// Starts `mode` on 127.0.0.1:0 serving `root` (behind a TLS server when
+/// `tls`), runs the control against `path` and then every case, as
+/// `conformance run --path PATH` does (`--fixture-root` when `root` is
+/// fixtures/root), and stops the server.
 fn run_against(
     mode: Mode,
     cases: &'static [Case],
     root: &Path,
     path: &str,
+    tls: Option<&TlsSetup>,
 ) -> (Control, Vec<CaseResult<'static>>) {
     let mut config = Config::new(root);
     config.quiet = true;
@@ -97,18 +129,44 @@ fn run_against(
     let addr = server.local_addr();
     let stop = server.shutdown_handle();
     let running = std::thread::spawn(move || server.run(mode));
-    let defaults = RunOptions::default();
-    let control = control::probe(addr, path, "localhost", defaults.timeout)
-        .unwrap_or_else(|e| panic!("{} variant: the control failed: {e}", mode.name()));
+    let proxy = tls.map(|tls| {
+        let identity = tls.ca.issue(&["localhost"], false);
+        tls_proxy::TlsProxy::start(addr, tls_proxy::ServerOptions::new(identity))
+    });
+    let (addr, transport) = match (&proxy, tls) {
+        (Some(proxy), Some(tls)) => (proxy.addr(), Transport::Tls(tls.client.clone())),
+        _ => (addr, Transport::Tcp),
+    };
+    let defaults = RunOptions {
+        transport,
+        ..RunOptions::default()
+    };
+    let control = control::probe_over(
+        &defaults.transport,
+        addr,
+        path,
+        "localhost",
+        defaults.timeout,
+    )
+    .unwrap_or_else(|e| panic!("{} variant: the control failed: {e}", mode.name()));
     let fixture_root = root == workspace().join("fixtures/root");
     let options = RunOptions {
         // One connection at a time: a queued case would spend its timeout
         // waiting for the cases ahead of it.
-        jobs: if control.concurrent { THREADED_JOBS } else { 1 },
+        // Over TLS the proxy takes each connection at once, and whether
+        // the single variant's close of an idle connection passes through
+        // it before another connection's answer is a race: the variant
+        // says how many cases it takes at once.
+        jobs: match tls {
+            None if control.concurrent => THREADED_JOBS,
+            Some(_) if mode == Mode::Threaded => THREADED_JOBS,
+            _ => 1,
+        },
         environment: Environment::from_control(&control, fixture_root),
         ..defaults
     };
     let results = run_cases(addr, cases, &options);
+    drop(proxy);
     stop.shutdown();
     running.join().expect("the server thread panicked");
     (control, results)
@@ -185,6 +243,57 @@ fn invariance_trial(
                 wrongly_skipped.join("\n")
             )
             .into())
+        },
+    )
+}
+
+/// Over TLS, the control sees the same target (and the TLS session), and
+/// every case gets the grade it got over TCP.
+fn tls_trial(
+    mode: Mode,
+    control: Control,
+    tcp: &[CaseResult<'static>],
+    tls: &[CaseResult<'static>],
+) -> Trial {
+    let differ: Vec<String> = tcp
+        .iter()
+        .zip(tls)
+        .filter(|(a, b)| a.grade != b.grade)
+        .map(|(a, b)| {
+            format!(
+                "{}: {} over TCP ({}), {} over TLS ({})",
+                a.case.id,
+                a.grade,
+                conformance::report::describe_outcomes(a),
+                b.grade,
+                conformance::report::describe_outcomes(b)
+            )
+        })
+        .collect();
+    let count = (tcp.len(), tls.len());
+    Trial::test(
+        format!("{}::same-grades-over-tls", mode.name()),
+        move || {
+            // Not `concurrent`: see `run_against`.
+            let facts = (
+                control.status,
+                control.persistent,
+                control
+                    .tls
+                    .as_ref()
+                    .map(|s| (s.alpn.as_deref(), s.verified)),
+            );
+            let expected = (200, mode == Mode::Threaded, Some((Some("http/1.1"), true)));
+            if facts != expected {
+                return Err(format!("{}: {facts:?}, expected {expected:?}", control.line()).into());
+            }
+            if count.0 != count.1 {
+                return Err(format!("{} cases over TCP, {} over TLS", count.0, count.1).into());
+            }
+            if differ.is_empty() {
+                return Ok(());
+            }
+            Err(format!("grades that differ over TLS:\n{}", differ.join("\n")).into())
         },
     )
 }

@@ -458,11 +458,15 @@ fn not_tls(kept: &[u8]) -> Option<HandshakeError> {
     if kept.is_empty() || matches!(kept, [20..=24, 3, ..] | [20..=24]) {
         return None;
     }
-    let shown = escape::encode(kept);
     Some(if kept.starts_with(b"HTTP/") {
-        HandshakeError::PlainHttp(shown)
+        // The status line says enough; the fields after it vary (Date).
+        let line = kept
+            .split(|&b| b == b'\r' || b == b'\n')
+            .next()
+            .unwrap_or(kept);
+        HandshakeError::PlainHttp(escape::encode(line))
     } else {
-        HandshakeError::NotTls(shown)
+        HandshakeError::NotTls(escape::encode(kept))
     })
 }
 
@@ -535,9 +539,9 @@ mod tests {
     #[test]
     fn http_answer_to_client_hello_then_plain_http() {
         assert_eq!(
-            not_tls(b"HTTP/1.1 400 Bad Request\r\n"),
+            not_tls(b"HTTP/1.1 400 Bad Request\r\nDate: x"),
             Some(HandshakeError::PlainHttp(
-                r"HTTP/1.1 400 Bad Request\r\n".to_string()
+                "HTTP/1.1 400 Bad Request".to_string()
             ))
         );
         assert_eq!(not_tls(b"\x16\x03\x03\x00\x10"), None);

@@ -1,0 +1,445 @@
+//! `https://` targets: the reference server behind an in-process rustls
+//! server, with certificates made here by rcgen. Every handshake failure
+//! is exit 3 and one line before any case; the plain-on-TLS and
+//! TLS-on-plain mistakes are named; a close_notify is told from a bare close.
+
+#[path = "../tls_proxy/mod.rs"]
+mod tls_proxy;
+
+use crate::support::{case_text, conformance, write_cases};
+use assert_cmd::Command;
+use conformance::wire::tls::{TlsClient, Trust, Versions};
+use conformance::wire::{self, AfterEnd, Close, Outcome, ReadPlan, StepPlan, Transport};
+use rustls::crypto::ring;
+use rustls::pki_types::PrivateKeyDer;
+use rustls::{ServerConfig, ServerConnection};
+use server::{Config, Mode, Server, ShutdownHandle};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+use tempfile::TempDir;
+use tls_proxy::{Authority, Identity, ServerOptions, TlsProxy, TLS12_ONLY, TLS13_ONLY};
+
+const SERVED: &str = "rfc9110-9.1-served";
+const TIMEOUT: Duration = Duration::from_millis(2000);
+
+/// The reference server (threaded) on 127.0.0.1:0, serving fixtures/root
+/// until dropped.
+struct Reference {
+    addr: SocketAddr,
+    stop: ShutdownHandle,
+    running: Option<JoinHandle<()>>,
+}
+
+impl Reference {
+    fn start() -> Reference {
+        let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root"));
+        let mut config = Config::new(root);
+        config.quiet = true;
+        let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
+        let addr = server.local_addr();
+        let stop = server.shutdown_handle();
+        let running = thread::spawn(move || {
+            server.run(Mode::Threaded);
+        });
+        Reference {
+            addr,
+            stop,
+            running: Some(running),
+        }
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        self.stop.shutdown();
+        if let Some(running) = self.running.take() {
+            let _ = running.join();
+        }
+    }
+}
+
+/// One case, answered with the control's status by any working server.
+fn case_dir() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    write_cases(
+        dir.path(),
+        &[(
+            SERVED,
+            case_text(
+                SERVED,
+                "must",
+                "method",
+                "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                 [expect]\npass = [\"control\"]\n",
+            ),
+        )],
+    );
+    dir
+}
+
+/// A test PKI: a CA, its PEM file, and the reference server behind TLS.
+struct Setup {
+    ca: Authority,
+    ca_file: PathBuf,
+    dir: TempDir,
+    backend: Reference,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let ca = Authority::new("conformance test CA");
+        let dir = case_dir();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca.pem()).expect("write ca.pem");
+        Setup {
+            ca,
+            ca_file,
+            dir,
+            backend: Reference::start(),
+        }
+    }
+
+    /// A proxy presenting a certificate for `names`.
+    fn proxy(&self, names: &[&str], expired: bool) -> TlsProxy {
+        self.proxy_with(ServerOptions::new(self.ca.issue(names, expired)))
+    }
+
+    fn proxy_with(&self, options: ServerOptions) -> TlsProxy {
+        TlsProxy::start(self.backend.addr, options)
+    }
+
+    /// `conformance run` against `target`, with `args`.
+    fn run(&self, target: &str, args: &[&str]) -> Command {
+        let mut cmd = conformance(self.dir.path());
+        cmd.args(["run", "--target", target, "--timeout", "2000"]);
+        cmd.args(args);
+        cmd
+    }
+
+    fn ca_arg(&self) -> String {
+        self.ca_file.display().to_string()
+    }
+}
+
+/// Runs `cmd`, expects exit 3, and returns standard error.
+fn exit_3(cmd: &mut Command) -> String {
+    let output = cmd.assert().code(3).get_output().clone();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `cmd`, expects exit 0, and returns the control line of the text
+/// report.
+fn control_line(cmd: &mut Command) -> String {
+    let output = cmd.assert().code(0).get_output().clone();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .find(|line| line.starts_with("control: "))
+        .unwrap_or_else(|| panic!("no control line in {stdout}"))
+        .to_string()
+}
+
+fn served_control_line(tls: &str) -> String {
+    let length = std::fs::metadata(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/root/index.html"
+    ))
+    .expect("index.html")
+    .len();
+    format!(
+        "control: GET / → 200 OK, HEAD → 200; ETag yes, Last-Modified yes, length {length}; \
+         persistent yes; second connection served while one is open: yes; over {tls}"
+    )
+}
+
+#[test]
+fn certificate_of_an_unknown_ca_then_exit_3_unknown_issuer() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["127.0.0.1"], false);
+    assert_eq!(
+        exit_3(&mut setup.run(&proxy.url(), &[])),
+        format!(
+            "conformance: {}: TLS handshake failed: unknown issuer: the certificate does not \
+             chain to a trusted root (name its CA with --ca FILE, or skip verification with \
+             --insecure)\n",
+            proxy.url()
+        )
+    );
+}
+
+#[test]
+fn certificate_of_the_ca_given_then_cases_run_and_the_control_line_says_verified() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["127.0.0.1"], false);
+    let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
+    assert_eq!(
+        line,
+        served_control_line(
+            "TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
+        )
+    );
+}
+
+#[test]
+fn insecure_then_an_unknown_ca_is_accepted_and_the_control_line_says_so() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["127.0.0.1"], false);
+    let line = control_line(&mut setup.run(&proxy.url(), &["--insecure"]));
+    assert_eq!(
+        line,
+        served_control_line(
+            "TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate NOT verified \
+             (--insecure)"
+        )
+    );
+}
+
+#[test]
+fn expired_certificate_then_exit_3_expired() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["127.0.0.1"], true);
+    assert_eq!(
+        exit_3(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()])),
+        format!(
+            "conformance: {}: TLS handshake failed: expired: the certificate has expired\n",
+            proxy.url()
+        )
+    );
+}
+
+#[test]
+fn certificate_for_another_name_then_exit_3_name_mismatch() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["example.com"], false);
+    assert_eq!(
+        exit_3(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()])),
+        format!(
+            "conformance: {}: TLS handshake failed: name mismatch: the certificate is not valid \
+             for 127.0.0.1 (set the name with --host)\n",
+            proxy.url()
+        )
+    );
+}
+
+#[test]
+fn host_flag_then_its_name_is_the_tls_server_name() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["example.com"], false);
+    let line = control_line(&mut setup.run(
+        &proxy.url(),
+        &["--ca", &setup.ca_arg(), "--host", "example.com:443"],
+    ));
+    assert!(
+        line.ends_with(
+            "; over TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn tls12_only_server_and_a_client_limited_to_tls13_then_exit_3_no_common_version() {
+    let setup = Setup::new();
+    let mut options = ServerOptions::new(setup.ca.issue(&["127.0.0.1"], false));
+    options.versions = TLS12_ONLY;
+    let proxy = setup.proxy_with(options);
+    assert_eq!(
+        exit_3(&mut setup.run(
+            &proxy.url(),
+            &["--ca", &setup.ca_arg(), "--tls-version", "1.3"]
+        )),
+        format!(
+            "conformance: {}: TLS handshake failed: no common protocol version (the client \
+             offers only TLS 1.3)\n",
+            proxy.url()
+        )
+    );
+    // The same server with both versions offered: TLS 1.2.
+    let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
+    assert!(
+        line.ends_with(
+            "; over TLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ALPN http/1.1, certificate \
+             verified"
+        ),
+        "{line}"
+    );
+}
+
+#[test]
+fn tls13_only_server_and_a_client_limited_to_tls12_then_exit_3_no_common_version() {
+    let setup = Setup::new();
+    let mut options = ServerOptions::new(setup.ca.issue(&["127.0.0.1"], false));
+    options.versions = TLS13_ONLY;
+    let proxy = setup.proxy_with(options);
+    assert_eq!(
+        exit_3(&mut setup.run(
+            &proxy.url(),
+            &["--ca", &setup.ca_arg(), "--tls-version", "1.2"]
+        )),
+        format!(
+            "conformance: {}: TLS handshake failed: no common protocol version (the client \
+             offers only TLS 1.2)\n",
+            proxy.url()
+        )
+    );
+}
+
+#[test]
+fn server_speaking_only_h2_by_alpn_then_exit_3_alpn() {
+    let setup = Setup::new();
+    let mut options = ServerOptions::new(setup.ca.issue(&["127.0.0.1"], false));
+    options.alpn = vec![b"h2".to_vec()];
+    let proxy = setup.proxy_with(options);
+    assert_eq!(
+        exit_3(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()])),
+        format!(
+            "conformance: {}: TLS handshake failed: ALPN: the server accepts no protocol the \
+             client offers (http/1.1): no_application_protocol alert\n",
+            proxy.url()
+        )
+    );
+}
+
+#[test]
+fn server_selecting_no_protocol_by_alpn_then_served() {
+    let setup = Setup::new();
+    let mut options = ServerOptions::new(setup.ca.issue(&["127.0.0.1"], false));
+    options.alpn = Vec::new();
+    let proxy = setup.proxy_with(options);
+    let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
+    assert!(
+        line.ends_with("; over TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN none, certificate verified"),
+        "{line}"
+    );
+}
+
+#[test]
+fn plain_target_on_a_tls_port_then_exit_3_use_https() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["127.0.0.1"], false);
+    let target = proxy.addr().to_string();
+    assert_eq!(
+        exit_3(&mut setup.run(&target, &[])),
+        format!(
+            "conformance: {target}: the target speaks TLS: use https://{target} (it answered a \
+             plain-text request with a TLS record)\n"
+        )
+    );
+}
+
+#[test]
+fn https_target_on_a_plain_http_server_then_exit_3_use_http() {
+    let setup = Setup::new();
+    let target = format!("https://{}", setup.backend.addr);
+    assert_eq!(
+        exit_3(&mut setup.run(&target, &[])),
+        format!(
+            "conformance: {target}: the target speaks plain HTTP: it answered a TLS ClientHello \
+             with \"HTTP/1.1 400 Bad Request\": use http://{}\n",
+            setup.backend.addr
+        )
+    );
+}
+
+/// A TLS server that answers one request with `200 OK` and `Connection:
+/// close`, then ends the connection with a close_notify or without one.
+fn one_response_then_close(identity: Identity, close_notify: bool) -> SocketAddr {
+    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, PrivateKeyDer::Pkcs8(identity.key))
+        .expect("certificate");
+    let config = Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    thread::spawn(move || {
+        let Ok((mut sock, _)) = listener.accept() else {
+            return;
+        };
+        let mut tls = ServerConnection::new(config).expect("connection");
+        let mut request = Vec::new();
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            if tls.complete_io(&mut sock).is_err() {
+                return;
+            }
+            let mut chunk = [0u8; 1024];
+            while let Ok(n) = tls.reader().read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&chunk[..n]);
+            }
+        }
+        let _ = tls
+            .writer()
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+        if close_notify {
+            tls.send_close_notify();
+        }
+        while tls.wants_write() {
+            if tls.write_tls(&mut sock).is_err() {
+                return;
+            }
+        }
+        // Dropping the socket closes TCP: after a close_notify or without.
+    });
+    addr
+}
+
+/// What a client saw of [`one_response_then_close`]: the response's code
+/// and body, how the read after it ended, and how the connection closed.
+fn close_seen(close_notify: bool) -> (u16, Vec<u8>, Option<AfterEnd>, Option<Close>) {
+    let ca = Authority::new("conformance test CA");
+    let addr = one_response_then_close(ca.issue(&["localhost"], false), close_notify);
+    let dir = TempDir::new().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write ca.pem");
+    let client =
+        TlsClient::new("localhost", Trust::CaFile(ca_file), Versions::Both).expect("a TLS client");
+    let steps = [StepPlan {
+        send: Some(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()),
+        read: Some(ReadPlan {
+            interim: false,
+            after: true,
+        }),
+        ..StepPlan::default()
+    }];
+    let mut exchanges = wire::play_over(&Transport::Tls(client), addr, &steps, TIMEOUT);
+    let exchange = exchanges.remove(0);
+    match exchange.outcome {
+        Some(Outcome::Response(r)) => (r.code, r.body, r.after.map(|a| a.end), exchange.close),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn close_notify_then_recorded_as_such_and_not_taken_for_a_response() {
+    assert_eq!(
+        close_seen(true),
+        (
+            200,
+            b"hi".to_vec(),
+            Some(AfterEnd::Closed),
+            Some(Close::CloseNotify)
+        )
+    );
+}
+
+#[test]
+fn bare_tcp_close_on_tls_then_recorded_without_close_notify() {
+    assert_eq!(
+        close_seen(false),
+        (
+            200,
+            b"hi".to_vec(),
+            Some(AfterEnd::Closed),
+            Some(Close::NoCloseNotify)
+        )
+    );
+}
