@@ -443,3 +443,93 @@ fn bare_tcp_close_on_tls_then_recorded_without_close_notify() {
         )
     );
 }
+
+/// A TLS server that decrypts the client's records one at a time and
+/// sends back, once a request head is complete, what each record held.
+fn record_by_record(identity: Identity) -> (SocketAddr, JoinHandle<Vec<Vec<u8>>>) {
+    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, PrivateKeyDer::Pkcs8(identity.key))
+        .expect("certificate");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let handle = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        let mut tls = ServerConnection::new(Arc::new(config)).expect("connection");
+        let mut raw = Vec::new();
+        let mut records: Vec<Vec<u8>> = Vec::new();
+        while !records.concat().windows(4).any(|w| w == b"\r\n\r\n") {
+            // RFC 8446 §5.1: type, version, 16-bit length, then the fragment.
+            let whole =
+                raw.len() >= 5 && raw.len() >= 5 + usize::from(raw[3]) * 256 + usize::from(raw[4]);
+            if !whole {
+                let mut chunk = [0u8; 4096];
+                let n = sock.read(&mut chunk).expect("read");
+                assert!(n > 0, "the client closed early");
+                raw.extend_from_slice(&chunk[..n]);
+                continue;
+            }
+            let len = 5 + usize::from(raw[3]) * 256 + usize::from(raw[4]);
+            let record: Vec<u8> = raw.drain(..len).collect();
+            tls.read_tls(&mut record.as_slice()).expect("read_tls");
+            tls.process_new_packets().expect("a TLS record");
+            while tls.wants_write() {
+                tls.write_tls(&mut sock).expect("write_tls");
+            }
+            let mut plain = Vec::new();
+            let _ = tls.reader().read_to_end(&mut plain);
+            if !plain.is_empty() {
+                records.push(plain);
+            }
+        }
+        let _ = tls
+            .writer()
+            .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        tls.send_close_notify();
+        while tls.wants_write() {
+            if tls.write_tls(&mut sock).is_err() {
+                break;
+            }
+        }
+        records
+    });
+    (addr, handle)
+}
+
+#[test]
+fn each_step_then_its_own_tls_records_flushed_before_the_next() {
+    let ca = Authority::new("conformance test CA");
+    let (addr, server) = record_by_record(ca.issue(&["localhost"], false));
+    let dir = TempDir::new().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write ca.pem");
+    let client =
+        TlsClient::new("localhost", Trust::CaFile(ca_file), Versions::Both).expect("a TLS client");
+    let step = |bytes: &[u8], read: bool| StepPlan {
+        send: Some(bytes.to_vec()),
+        read: read.then(ReadPlan::default),
+        ..StepPlan::default()
+    };
+    let steps = [
+        step(b"GET / HT", false),
+        step(b"TP/1.1\r\nHost: localhost\r\n", false),
+        step(b"\r\n", true),
+    ];
+    let exchanges = wire::play_over(&Transport::Tls(client), addr, &steps, TIMEOUT);
+    let records = server.join().expect("the server thread");
+    assert_eq!(
+        records,
+        [
+            b"GET / HT".to_vec(),
+            b"TP/1.1\r\nHost: localhost\r\n".to_vec(),
+            b"\r\n".to_vec()
+        ]
+    );
+    assert!(
+        matches!(&exchanges[2].outcome, Some(Outcome::Response(r)) if r.code == 204),
+        "{:?}",
+        exchanges[2].outcome
+    );
+}
