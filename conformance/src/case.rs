@@ -446,15 +446,19 @@ pub enum Need {
     /// `strong-etag`: the control response's `ETag` is a strong one (no
     /// `W/`), for cases that write its weak form as `W/{etag}`.
     StrongEtag,
+    /// `plain-tcp`: the target is reached over plain TCP, not TLS, for
+    /// cases about what a request received unsecured means.
+    PlainTcp,
 }
 
 impl Need {
     /// Every need, in the README's order.
-    pub const ALL: [Need; 4] = [
+    pub const ALL: [Need; 5] = [
         Need::FixtureRoot,
         Need::Etag,
         Need::LastModified,
         Need::StrongEtag,
+        Need::PlainTcp,
     ];
 
     /// The name used in case files.
@@ -464,6 +468,7 @@ impl Need {
             Need::Etag => "etag",
             Need::LastModified => "last-modified",
             Need::StrongEtag => "strong-etag",
+            Need::PlainTcp => "plain-tcp",
         }
     }
 

@@ -57,6 +57,8 @@ pub struct Environment {
     pub control_body: Option<Vec<u8>>,
     /// Whether the control found the connection kept open.
     pub persistent: bool,
+    /// Whether the target is reached over TLS (`https://`).
+    pub tls: bool,
 }
 
 impl Default for Environment {
@@ -69,6 +71,7 @@ impl Default for Environment {
             control_fields: Vec::new(),
             control_body: None,
             persistent: false,
+            tls: false,
         }
     }
 }
@@ -93,6 +96,7 @@ impl Environment {
                 .filter(|&n| n == control.body.len() as u64)
                 .map(|_| control.body.clone()),
             persistent: control.persistent,
+            tls: control.tls.is_some(),
         }
     }
 
@@ -136,6 +140,11 @@ impl Environment {
                 }
                 Some(_) => None,
             },
+            Need::PlainTcp if self.tls => Some(
+                "the target is reached over TLS: the case is about a request received over \
+                 plain TCP"
+                    .to_string(),
+            ),
             _ => None,
         })
     }
@@ -397,6 +406,16 @@ mod tests {
         assert_eq!(
             fixture.skip_reason(&needy).as_deref(),
             Some("the control response has no Last-Modified")
+        );
+        needy.needs = vec![Need::PlainTcp];
+        assert_eq!(fixture.skip_reason(&needy), None);
+        let over_tls = Environment {
+            tls: true,
+            ..Environment::default()
+        };
+        assert_eq!(
+            over_tls.skip_reason(&needy).as_deref(),
+            Some("the target is reached over TLS: the case is about a request received over plain TCP")
         );
     }
 

@@ -47,6 +47,7 @@ fn options() -> RunOptions {
             // As a server without persistent connections: every check at
             // its full strength.
             persistent: false,
+            tls: false,
         },
         ..RunOptions::default()
     }
