@@ -70,12 +70,14 @@ fuzz:
 ## (uvicorn, gunicorn, waitress, Hypercorn, aiohttp from the pinned
 ## matrix/servers/requirements.txt in a virtualenv under target/; Node's http module).
 ## Writes snapshots/<server>/, matrix/results.json, docs/matrix.md, docs/report.html and
-## the scores in README.md. MATRIX_ONLY="nginx apache" reruns a few.
+## the scores in README.md. MATRIX_ONLY="nginx apache" reruns a few; nginx-tls is nginx over
+## TLS with the self-signed certificate made below.
 .PHONY: matrix matrix-venv
 MATRIX_ONLY ?=
 MATRIX_VENV = target/matrix-venv
+MATRIX_TLS = target/matrix-tls
 MATRIX_PYTHON_SERVERS = uvicorn gunicorn waitress hypercorn aiohttp
-matrix:
+matrix: $(MATRIX_TLS)/cert.pem
 	$(CARGO) build --release -q -p server -p conformance --bins
 	@if [ -z "$(MATRIX_ONLY)" ] || [ -n "$(filter $(MATRIX_PYTHON_SERVERS),$(MATRIX_ONLY))" ]; then \
 	  $(MAKE) -s matrix-venv || echo "matrix: could not install $(MATRIX_VENV); the Python application servers are skipped"; \
@@ -91,3 +93,12 @@ $(MATRIX_VENV)/installed: matrix/servers/requirements.txt
 	python3 -m venv $(MATRIX_VENV)
 	$(MATRIX_VENV)/bin/python -m pip install -q --require-virtualenv -r matrix/servers/requirements.txt
 	touch $@
+
+## nginx-tls's certificate: self-signed, not a CA (so it is its own trust anchor for
+## `conformance run --ca`), for localhost and 127.0.0.1; openssl from Debian's packages.
+$(MATRIX_TLS)/cert.pem:
+	@command -v openssl >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) openssl; }
+	mkdir -p $(MATRIX_TLS)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+	  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+	  -addext "basicConstraints=critical,CA:FALSE" -keyout $(MATRIX_TLS)/key.pem -out $@

@@ -50,6 +50,8 @@ RESULTS = REPO / "matrix" / "results.json"
 MARKDOWN = REPO / "docs" / "matrix.md"
 REPORT = REPO / "docs" / "report.html"
 README = REPO / "README.md"
+# The self-signed certificate and key `make matrix` makes for nginx over TLS.
+TLS_DIR = REPO / "target" / "matrix-tls"
 # The virtualenv `make matrix` installs matrix/servers/requirements.txt into.
 VENV_BIN = REPO / "target" / "matrix-venv" / "bin"
 VENV_PYTHON = VENV_BIN / "python"
@@ -83,6 +85,8 @@ class Server:
 
     path = "/"
     fixture_root = True
+    # Served over TLS: the target is https://, and the run trusts TLS_DIR's certificate.
+    tls = False
     # Shown when the command is missing.
     install_hint = None
 
@@ -99,16 +103,30 @@ class Server:
 
 
 def render(template, port, run, directory=CONFIGS):
-    """Fills a config template's @PORT@/@ROOT@/@RUN@ into run/."""
+    """Fills a config template's @PORT@/@ROOT@/@RUN@/@TLS@ into run/."""
     text = (directory / template).read_text()
     out = run / template
-    out.write_text(text.replace("@PORT@", str(port)).replace("@ROOT@", str(ROOT)).replace("@RUN@", str(run)))
+    for name, value in (("@PORT@", port), ("@ROOT@", ROOT), ("@RUN@", run), ("@TLS@", TLS_DIR)):
+        text = text.replace(name, str(value))
+    out.write_text(text)
     return out
 
 
 class Nginx(Server):
     def argv(self, port, run):
         return ["nginx", "-c", str(render("nginx.conf", port, run, BENCH)), "-p", str(run)], {}
+
+
+class NginxTls(Server):
+    """nginx with the same server block on TLS 1.2 and 1.3, with the
+    self-signed certificate under TLS_DIR (made by `make matrix`)."""
+
+    tls = True
+
+    def argv(self, port, run):
+        if not (TLS_DIR / "cert.pem").is_file():
+            raise StartError(f"no certificate in {TLS_DIR.relative_to(REPO)} (`make matrix` makes one)")
+        return ["nginx", "-c", str(render("nginx-tls.conf", port, run)), "-p", str(run)], {}
 
 
 class Apache(Server):
@@ -231,6 +249,7 @@ SERVERS = [
     Reference("single"),
     Reference("threaded"),
     Nginx("nginx", "nginx", "nginx", (["nginx", "-v"], r"(nginx/\S+)")),
+    NginxTls("nginx-tls", "nginx", "nginx", (["nginx", "-V"], r"(nginx/\S+)[\s\S]*built with (OpenSSL \S+)")),
     Apache("apache", "apache2", "apache2", (["apache2", "-v"], r"Server version: (\S+)")),
     Lighttpd("lighttpd", "lighttpd", "lighttpd", (["lighttpd", "-v"], r"(lighttpd/\S+)")),
     H2o("h2o", "h2o", "h2o", (["h2o", "--version"], r"h2o version (\S+)")),
@@ -285,6 +304,8 @@ def version_of(server):
         out = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         match = re.search(pattern, out.stdout + out.stderr)
         own = match.group(1) if match else None
+        if match and server.tls:
+            own = f"{own} over TLS 1.2/1.3 ({match.group(2)})"
     if server.name == "caddy" and own:
         own = f"Caddy {own}"
     if server.name == "h2o" and own:
@@ -394,11 +415,16 @@ def run_server(server, run, matrix_file):
         version = version_of(server)
         # No --jobs: the control finds a server that serves one connection
         # at a time, and the run then goes one case at a time.
-        args = ["run", "--target", f"127.0.0.1:{running.port}", "--name", server.name,
+        target = f"127.0.0.1:{running.port}"
+        if server.tls:
+            target = f"https://{target}"
+        args = ["run", "--target", target, "--name", server.name,
                 "--path", server.path, "--output", str(run / f"{server.name}.txt"),
                 "--matrix", str(matrix_file), "--server-version", version]
         if server.fixture_root:
             args.append("--fixture-root")
+        if server.tls:
+            args += ["--ca", str(TLS_DIR / "cert.pem")]
         if not server.reference:
             # The reference variants' snapshots are `make conformance`'s.
             args += ["--snapshots", str(REPO / "snapshots" / server.name)]
