@@ -9,9 +9,8 @@
 //!   bytes may use);
 //! - [`control`] asks the target for one resource before any case, to learn
 //!   what the cases are graded relative to;
-//! - [`wire`] is the raw TCP client that plays a plan of steps (a case's, or
-//!   the control's) and records
-//!   what came back;
+//! - [`wire`] is the raw client, over TCP or TLS, that plays a plan of steps
+//!   (a case's, or the control's) and records what came back;
 //! - [`verdict`] grades each recorded outcome against the case;
 //! - [`run`] runs many cases concurrently against one target;
 //! - [`snapshot`] renders the heads for exact snapshot tests;

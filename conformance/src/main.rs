@@ -503,7 +503,7 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
     let host = args.resource.host()?;
     let server_name = match &args.resource.host {
         Some(given) => host_name(given),
-        None => host_name(host_port),
+        None => host_name(&host_port),
     };
     options.transport = args.tls.transport(https, server_name)?;
     let catalogue = load(dir)?;
@@ -521,7 +521,7 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
     {
         check_writable_dir(file)?;
     }
-    let addresses = resolve(host_port)?;
+    let addresses = resolve(&host_port)?;
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -551,10 +551,10 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
     })
 }
 
-/// `HOST:PORT`, or `http://HOST:PORT/PATH` or `https://HOST:PORT/PATH`
+/// `HOST:PORT`, or `http://HOST:PORT/PATH` or `https://HOST[:PORT]/PATH`
 /// split into `HOST:PORT`, the path (none for `http://HOST:PORT` or
 /// `http://HOST:PORT/`) and whether it is `https://`.
-fn split_target(target: &str) -> Result<(&str, Option<&str>, bool), Failure> {
+fn split_target(target: &str) -> Result<(String, Option<&str>, bool), Failure> {
     let (rest, https) = match (
         target.strip_prefix("http://"),
         target.strip_prefix("https://"),
@@ -563,14 +563,20 @@ fn split_target(target: &str) -> Result<(&str, Option<&str>, bool), Failure> {
         (_, Some(rest)) => (rest, true),
         (None, None) => {
             check_host_port(target)?;
-            return Ok((target, None, false));
+            return Ok((target.to_string(), None, false));
         }
     };
     let (host_port, path) = match rest.find('/') {
         Some(slash) => (&rest[..slash], Some(&rest[slash..])),
         None => (rest, None),
     };
-    check_host_port(host_port)?;
+    // RFC 9110 §4.2.2: an https URI without a port means port 443.
+    let host_port = match host_port.rsplit_once(':') {
+        Some((_, port)) if https && port.contains(']') => format!("{host_port}:443"),
+        None if https => format!("{host_port}:443"),
+        _ => host_port.to_string(),
+    };
+    check_host_port(&host_port)?;
     Ok((host_port, path.filter(|p| *p != "/"), https))
 }
 
@@ -1136,6 +1142,35 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_target_without_port_then_443_and_its_path() {
+        let split = |t| split_target(t).map_err(|e| e.to_string());
+        assert_eq!(
+            split("https://example.com/a"),
+            Ok(("example.com:443".to_string(), Some("/a"), true))
+        );
+        assert_eq!(
+            split("https://[::1]"),
+            Ok(("[::1]:443".to_string(), None, true))
+        );
+        assert_eq!(
+            split("https://127.0.0.1:8443/"),
+            Ok(("127.0.0.1:8443".to_string(), None, true))
+        );
+        assert_eq!(
+            split("http://127.0.0.1:80/x"),
+            Ok(("127.0.0.1:80".to_string(), Some("/x"), false))
+        );
+    }
+
+    #[test]
+    fn host_values_then_the_name_for_tls() {
+        assert_eq!(host_name("example.com:8443"), "example.com");
+        assert_eq!(host_name("example.com"), "example.com");
+        assert_eq!(host_name("[::1]:443"), "::1");
+        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+    }
 
     #[test]
     fn edit_distance_then_levenshtein() {

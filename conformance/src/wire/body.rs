@@ -235,7 +235,7 @@ fn read_line(conn: &mut Conn, deadline: Instant, limit: usize) -> Result<Line, S
 }
 
 /// Reads whatever follows a response until the server closes, `deadline`
-/// passes, or [`BODY_READ_LIMIT`] bytes arrive; only counts them.
+/// passes, or [`BODY_READ_LIMIT`](crate::limits::BODY_READ_LIMIT) bytes arrive; only counts them.
 pub(super) fn read_after(conn: &mut Conn, deadline: Instant) -> After {
     let mut bytes = 0u64;
     loop {

@@ -120,7 +120,7 @@ pub(super) struct Conn {
     /// Received bytes not consumed yet start at `start`.
     buf: Vec<u8>,
     start: usize,
-    /// Raw bytes read during the current step, up to [`RECORD_LIMIT`]; on
+    /// Raw bytes read during the current step, up to [`RECORD_LIMIT`](crate::limits::RECORD_LIMIT); on
     /// TLS, the decrypted bytes.
     pub(super) record: Vec<u8>,
     pub(super) record_total: u64,

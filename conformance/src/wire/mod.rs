@@ -1,5 +1,6 @@
-//! The raw TCP client: plays a plan of steps on one connection and records
-//! exactly what came back, with every read bounded in bytes and in time.
+//! The raw client: plays a plan of steps on one connection, over TCP or TLS,
+//! and records exactly what came back, with every read bounded in bytes and
+//! in time.
 //!
 //! The client is deliberately not a general HTTP client. It reads one
 //! response per reading step, delimiting it from the client side as
@@ -9,8 +10,9 @@
 //!
 //! The pieces: `conn` is the connection (timed writes and reads, close and
 //! reset), `head` the response-head parser, `body` the body decoder, `scan`
-//! the request scanner that tells which method each response answers. The
-//! client knows nothing of cases: a case turns its steps into [`StepPlan`]s.
+//! the request scanner that tells which method each response answers, and
+//! [`tls`] the TLS client for `https://` targets. The client knows nothing
+//! of cases: a case turns its steps into [`StepPlan`]s.
 
 mod body;
 mod conn;
@@ -123,7 +125,7 @@ pub struct Response {
     pub interim: Vec<Vec<u8>>,
     /// How the body was delimited.
     pub framing: Framing,
-    /// The body (chunked bodies decoded), up to [`BODY_KEEP`] bytes.
+    /// The body (chunked bodies decoded), up to [`BODY_KEEP`](crate::limits::BODY_KEEP) bytes.
     pub body: Vec<u8>,
     /// How many body bytes arrived (chunked: decoded bytes).
     pub body_len: u64,
@@ -184,7 +186,7 @@ pub enum BodyEnd {
     Reset,
     /// The step's deadline passed before the body was complete.
     Deadline,
-    /// [`BODY_READ_LIMIT`] bytes were read and the rest was not.
+    /// [`BODY_READ_LIMIT`](crate::limits::BODY_READ_LIMIT) bytes were read and the rest was not.
     Truncated,
 }
 
@@ -202,7 +204,7 @@ impl BodyEnd {
 }
 
 /// What arrived after a response, read until the server closed, the
-/// deadline passed, or [`BODY_READ_LIMIT`] bytes arrived.
+/// deadline passed, or [`BODY_READ_LIMIT`](crate::limits::BODY_READ_LIMIT) bytes arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct After {
     /// Bytes that arrived after the message.
@@ -220,7 +222,7 @@ pub enum AfterEnd {
     Reset,
     /// The connection was still open at the deadline.
     Open,
-    /// The server kept sending past [`BODY_READ_LIMIT`].
+    /// The server kept sending past [`BODY_READ_LIMIT`](crate::limits::BODY_READ_LIMIT).
     Limit,
 }
 
@@ -234,7 +236,7 @@ pub struct Exchange {
     pub write_error: Option<String>,
     /// The outcome of the read, for a step with `expect`.
     pub outcome: Option<Outcome>,
-    /// The raw bytes read during this step, up to [`RECORD_LIMIT`].
+    /// The raw bytes read during this step, up to [`RECORD_LIMIT`](crate::limits::RECORD_LIMIT).
     pub received: Vec<u8>,
     /// How many bytes were read during this step in all.
     pub received_total: u64,
