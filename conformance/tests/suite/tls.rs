@@ -533,3 +533,46 @@ fn each_step_then_its_own_tls_records_flushed_before_the_next() {
         exchanges[2].outcome
     );
 }
+
+#[test]
+fn reset_after_the_handshake_then_reset_as_on_tcp() {
+    let ca = Authority::new("conformance test CA");
+    let identity = ca.issue(&["localhost"], false);
+    let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(identity.chain, PrivateKeyDer::Pkcs8(identity.key))
+        .expect("certificate");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        let mut tls = ServerConnection::new(Arc::new(config)).expect("connection");
+        let mut plain = Vec::new();
+        while !plain.windows(4).any(|w| w == b"\r\n\r\n") {
+            tls.complete_io(&mut sock).expect("TLS");
+            let _ = tls.reader().read_to_end(&mut plain);
+        }
+        // SO_LINGER 0: the close is a reset.
+        socket2::SockRef::from(&sock)
+            .set_linger(Some(Duration::ZERO))
+            .expect("linger");
+    });
+    let dir = TempDir::new().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write ca.pem");
+    let client =
+        TlsClient::new("localhost", Trust::CaFile(ca_file), Versions::Both).expect("a TLS client");
+    let steps = [StepPlan {
+        send: Some(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()),
+        read: Some(ReadPlan::default()),
+        ..StepPlan::default()
+    }];
+    let exchanges = wire::play_over(&Transport::Tls(client), addr, &steps, TIMEOUT);
+    server.join().expect("the server thread");
+    assert_eq!(
+        (&exchanges[0].outcome, &exchanges[0].close),
+        (&Some(Outcome::Reset), &None)
+    );
+}
