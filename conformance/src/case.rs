@@ -302,11 +302,17 @@ pub enum Check {
     /// `no-credentials-echo` (should): the content does not repeat the
     /// request's Authorization or Cookie values.
     NoCredentialsEcho,
+    /// `reason-phrase` (must, on every response): the reason phrase matches
+    /// RFC 9112 §4's grammar.
+    ReasonPhrase,
+    /// `field-value` (must, on every response): each field line's value
+    /// matches RFC 9110 §5.5's grammar.
+    FieldValue,
 }
 
 impl Check {
     /// Every check, in the README's order.
-    pub const ALL: [Check; 30] = [
+    pub const ALL: [Check; 32] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -337,6 +343,8 @@ impl Check {
         Check::No304Metadata,
         Check::Upgrade,
         Check::NoCredentialsEcho,
+        Check::ReasonPhrase,
+        Check::FieldValue,
     ];
 
     /// The name used in case files.
@@ -372,6 +380,8 @@ impl Check {
             Check::No304Metadata => "no-304-metadata",
             Check::Upgrade => "upgrade",
             Check::NoCredentialsEcho => "no-credentials-echo",
+            Check::ReasonPhrase => "reason-phrase",
+            Check::FieldValue => "field-value",
         }
     }
 
@@ -397,7 +407,9 @@ impl Check {
             | Check::Range
             | Check::CloseAnnounced
             | Check::CacheFields
-            | Check::Upgrade => Level::Must,
+            | Check::Upgrade
+            | Check::ReasonPhrase
+            | Check::FieldValue => Level::Must,
             Check::CloseHeader
             | Check::Version
             | Check::HasContentLength
@@ -421,6 +433,31 @@ impl Check {
     /// before.
     pub fn applies_without_response(self) -> bool {
         self == Check::CloseAnnounced
+    }
+
+    /// The checks that apply to every response a case grades, whether the
+    /// case names them or not: a server's head must match the grammar.
+    pub const ALWAYS: [Check; 2] = [Check::ReasonPhrase, Check::FieldValue];
+
+    /// The RFC sentence a check rests on, for the checks that apply to
+    /// every response (a case quotes its own requirement; these have none).
+    pub fn requirement(self) -> Option<&'static str> {
+        match self {
+            Check::ReasonPhrase => Some(
+                "RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ); \
+                 RFC 9110 §2.2: \"A sender MUST NOT generate protocol elements that do not \
+                 match the grammar defined by the corresponding ABNF rules.\"",
+            ),
+            Check::FieldValue => Some(
+                "RFC 9110 §5.5: field-value = *field-content, field-content = field-vchar \
+                 [ 1*( SP / HTAB / field-vchar ) field-vchar ], field-vchar = VCHAR / obs-text; \
+                 \"Field values containing CR, LF, or NUL characters are invalid and \
+                 dangerous\" and \"Field values containing other CTL characters are also \
+                 invalid\"; RFC 9110 §2.2: \"A sender MUST NOT generate protocol elements \
+                 that do not match the grammar defined by the corresponding ABNF rules.\"",
+            ),
+            _ => None,
+        }
     }
 }
 

@@ -12,8 +12,7 @@
 //! with different heads.
 
 use crate::case::Case;
-use crate::matrix::short_outcome;
-use crate::report::describe_outcomes;
+use crate::render::{describe_outcomes, short_outcome};
 use crate::run::CaseResult;
 use crate::snapshot::{normalize_head, SnapshotOptions};
 use crate::wire::Outcome;

@@ -14,11 +14,11 @@ use conformance::control::{self, Control, ControlError};
 use conformance::coverage;
 use conformance::diff::{self, Target};
 use conformance::matrix::{self, Matrix, MatrixError, ServerAnswers};
-use conformance::report::{self, Format, ReportContext, Summary};
+use conformance::report::{self, Format, ReportContext, RunInfo, Settings, Summary};
 use conformance::run::{self, Environment, RunOptions};
 use conformance::snapshot::{self, SnapshotOptions};
 use conformance::template::{Values, DEFAULT_HOST, DEFAULT_PATH};
-use conformance::{date, escape, page};
+use conformance::{date, escape, explain, page};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::Write;
@@ -47,9 +47,6 @@ Exit codes:
   2  usage error, an empty selection, or a control request not answered 2xx
   3  the target is unreachable or does not speak HTTP/1.x (checked before any case)
   4  nothing was graded: every case was skipped or could not be run";
-/// Request bytes longer than this are shown by `explain` as the case file
-/// writes them (with repeats) instead of byte by byte.
-const EXPLAIN_BYTES: usize = 1024;
 /// How many near ids an unknown id suggests.
 const SUGGESTIONS: usize = 3;
 
@@ -290,6 +287,17 @@ enum LevelArg {
     Info,
 }
 
+impl LevelArg {
+    fn level(self) -> Level {
+        match self {
+            LevelArg::Must => Level::Must,
+            LevelArg::Should => Level::Should,
+            LevelArg::May => Level::May,
+            LevelArg::Info => Level::Info,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Text,
@@ -384,12 +392,7 @@ fn load(dir: Option<&Path>) -> Result<Vec<Case>, Failure> {
 /// The cases the selection names; an empty selection is a usage error
 /// (exit 2), since a run of nothing would report a conformance it never tested.
 fn select<'c>(cases: &'c [Case], selection: &Selection) -> Result<Vec<&'c Case>, Failure> {
-    let floor = selection.level.map(|l| match l {
-        LevelArg::Must => Level::Must,
-        LevelArg::Should => Level::Should,
-        LevelArg::May => Level::May,
-        LevelArg::Info => Level::Info,
-    });
+    let floor = selection.level.map(LevelArg::level);
     let selected = cases
         .iter()
         .filter(|c| {
@@ -430,6 +433,8 @@ struct RunPlan {
     server_version: String,
     /// Every id in the catalogue: a snapshot of any other id is an orphan.
     catalogue_ids: BTreeSet<String>,
+    /// The options as reports record them.
+    settings: Settings,
 }
 
 fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
@@ -453,6 +458,18 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
         check_writable_dir(file)?;
     }
     let addresses = resolve(host_port)?;
+    let settings = Settings {
+        path: path.clone(),
+        host: host.clone(),
+        fixture_root: args.resource.fixture_root,
+        jobs: options.jobs,
+        timeout_ms: args.pace.timeout,
+        filter: args.selection.filter.clone(),
+        exclude: args.selection.exclude.clone(),
+        level: args.selection.level.map(LevelArg::level),
+        baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
+        cases_dir: dir.map(|d| d.display().to_string()),
+    };
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -479,6 +496,7 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
         matrix: args.matrix,
         server_version: args.server_version,
         catalogue_ids: catalogue.iter().map(|c| c.id.clone()).collect(),
+        settings,
     })
 }
 
@@ -560,12 +578,23 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         plan.options.jobs = 1;
     }
     plan.options.environment = Environment::from_control(&control, plan.fixture_root);
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
     let results = run::run_cases(target, &plan.cases, &plan.options);
+    let run = RunInfo {
+        started,
+        wall: clock.elapsed(),
+        settings: Settings {
+            jobs: plan.options.jobs,
+            ..plan.settings.clone()
+        },
+    };
     let context = ReportContext {
         name: &plan.name,
         target: &plan.target_text,
         baseline: plan.baseline.as_ref(),
         control: Some(&control),
+        run: &run,
     };
     let text = report::render(plan.format, &results, &context);
     let summary = Summary::of(&results, plan.baseline.as_ref());
@@ -764,50 +793,10 @@ fn explain_command(
         Some(path) => (path.display().to_string(), Matrix::read(&path)),
         None => matrix::default_matrix(),
     };
-    let mut text = render_explanation(case, &values);
-    text.push_str(&render_matrix_answers(case, &source, matrix));
+    let mut text = explain::render_case(case, &values);
+    text.push_str(&explain::render_answers(case, &source, matrix));
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(EXIT_CONFORMANT)
-}
-
-/// What each server in the matrix answered to `case`; a matrix that cannot
-/// be read is said in one line, never an error: explaining a case does not
-/// need one.
-fn render_matrix_answers(case: &Case, source: &str, matrix: Result<Matrix, MatrixError>) -> String {
-    let matrix = match matrix {
-        Ok(matrix) => matrix,
-        Err(MatrixError::Missing(_)) => {
-            return format!(
-                "What servers answered: no matrix at {source} (`make matrix` writes one).\n"
-            )
-        }
-        Err(e) => return format!("What servers answered: {e}.\n"),
-    };
-    let mut out = format!(
-        "What servers answered (matrix of {}, {source}):\n",
-        matrix.generated
-    );
-    if matrix.servers.is_empty() {
-        out.push_str("  (no servers recorded)\n");
-    }
-    let width = matrix
-        .servers
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(0);
-    for server in &matrix.servers {
-        match server.answer(&case.id) {
-            Some(answer) => out.push_str(&format!(
-                "  {:<width$}  {:<5} {}\n",
-                server.name,
-                answer.grade.as_str(),
-                answer.outcome()
-            )),
-            None => out.push_str(&format!("  {:<width$}  (not run)\n", server.name)),
-        }
-    }
-    out
 }
 
 /// A validated `diff` target: its name, its text, its addresses.
@@ -946,78 +935,6 @@ fn coverage_command(
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", file.display())))?;
     }
     Ok(EXIT_CONFORMANT)
-}
-
-fn render_explanation(case: &Case, values: &Values) -> String {
-    let mut out = format!("{}: {}\n", case.id, case.title);
-    out.push_str(&format!("level: {}, group: {}\n", case.level, case.group));
-    out.push_str(&format!("requirement: {} {}\n", case.rfc, case.url));
-    out.push_str(&format!(
-        "  \"{}\"\n",
-        case.quote.split_whitespace().collect::<Vec<_>>().join(" ")
-    ));
-    if !case.needs.is_empty() {
-        let needs: Vec<&str> = case.needs.iter().map(|n| n.as_str()).collect();
-        out.push_str(&format!(
-            "needs: {} (skipped where the target lacks it)\n",
-            needs.join(", ")
-        ));
-    }
-    let single = case.steps.len() == 1;
-    for (index, step) in case.steps.iter().enumerate() {
-        let indent = if single {
-            ""
-        } else {
-            out.push_str(&format!("step {}", index + 1));
-            if step.pause_ms > 0 {
-                out.push_str(&format!(" (after {} ms)", step.pause_ms));
-            }
-            out.push_str(":\n");
-            "  "
-        };
-        match (&step.send, &step.send_source) {
-            (Some(template), Some(source)) if template.byte_len() > EXPLAIN_BYTES => {
-                out.push_str(&format!(
-                    "{indent}request:\n{indent}  {source}\n{indent}  ({} bytes, as the case file \
-                     writes them)\n",
-                    template.byte_len()
-                ));
-            }
-            (Some(template), _) if template.as_literal().is_some() => {
-                out.push_str(&format!("{indent}request:\n"));
-                for line in escape::encode_template_lines(template) {
-                    out.push_str(&format!("{indent}  {line}\n"));
-                }
-            }
-            (Some(template), _) => {
-                out.push_str(&format!("{indent}request (template):\n"));
-                for line in escape::encode_template_lines(template) {
-                    out.push_str(&format!("{indent}  {line}\n"));
-                }
-                out.push_str(&format!(
-                    "{indent}sent with --path {} --host {} (the other variables come from the \
-                     control response):\n",
-                    escape::encode(values.path.as_bytes()),
-                    escape::encode(values.host.as_bytes())
-                ));
-                for line in escape::encode_lines(&template.render_known(values)) {
-                    out.push_str(&format!("{indent}  {line}\n"));
-                }
-            }
-            _ => out.push_str(&format!("{indent}(reads the next response)\n")),
-        }
-        if let Some(expect) = &step.expect {
-            out.push_str(&format!(
-                "{indent}acceptable: {}\n",
-                report::describe_expect(expect)
-            ));
-        }
-    }
-    out.push_str("explanation:\n");
-    for line in case.explain.trim().lines() {
-        out.push_str(&format!("  {line}\n").replace("  \n", "\n"));
-    }
-    out
 }
 
 /// Ids close to `id`: those containing it, then those within a small edit

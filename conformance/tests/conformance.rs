@@ -166,9 +166,9 @@ fn invariance_trial(
                 "{}: {} with fixtures/root ({}), {} with one file ({})",
                 a.case.id,
                 a.grade,
-                conformance::report::describe_outcomes(a),
+                conformance::render::describe_outcomes(a),
                 b.grade,
-                conformance::report::describe_outcomes(b)
+                conformance::render::describe_outcomes(b)
             ));
         }
     }
@@ -242,7 +242,7 @@ fn check_grade(result: &CaseResult<'_>) -> Result<(), Failed> {
     if acceptable {
         return Ok(());
     }
-    let outcomes = conformance::report::describe_outcomes(result);
+    let outcomes = conformance::render::describe_outcomes(result);
     Err(format!(
         "{} graded {:?} on a {} case ({}).\nexpected: {}\nactual: {outcomes}",
         case.id,
@@ -252,7 +252,7 @@ fn check_grade(result: &CaseResult<'_>) -> Result<(), Failed> {
         case.steps
             .iter()
             .filter_map(|s| s.expect.as_ref())
-            .map(conformance::report::describe_expect)
+            .map(conformance::render::describe_expect)
             .collect::<Vec<_>>()
             .join(" | "),
     )

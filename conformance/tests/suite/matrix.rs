@@ -435,7 +435,8 @@ fn explain_with_matrix_then_each_server_answer_listed() {
         out.ends_with(&format!(
             "What servers answered (matrix of 2026-01-02, {}):\n  \
              nginx     pass  400 Bad Request\n  \
-             lighttpd  fail  200 OK\n",
+             lighttpd  fail  200 OK\n              \
+             why: 200 OK is not an answer the case passes (pass 400)\n",
             matrix.display()
         )),
         "{out}"
