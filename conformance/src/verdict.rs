@@ -1359,6 +1359,68 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn reason_phrase_with_controls_then_broken_obs_text_and_tab_allowed() {
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 OK\tfine \x80\xff\r\n\r\n".to_vec();
+        assert_eq!(check(Check::ReasonPhrase, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200 \r\n\r\n".to_vec();
+        assert_eq!(check(Check::ReasonPhrase, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200 O\x1b[31mK\r\n\r\n".to_vec();
+        assert_eq!(
+            check(Check::ReasonPhrase, &r),
+            Some(Err(
+                "reason phrase has 0x1b at octet 2, outside reason-phrase".into()
+            ))
+        );
+        for bad in [&b"\x07"[..], b"\x00", b"\x7f", b"a\rb"] {
+            let mut head = b"HTTP/1.1 200 ".to_vec();
+            head.extend_from_slice(bad);
+            head.extend_from_slice(b"\r\n\r\n");
+            r.head = head;
+            assert!(
+                matches!(check(Check::ReasonPhrase, &r), Some(Err(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn field_value_with_controls_then_broken_ows_and_obs_text_allowed() {
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 OK\r\nX-A:  a b\tc \xe9 \t\r\nX-Empty:\r\n\r\n".to_vec();
+        assert_eq!(check(Check::FieldValue, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200 OK\r\nX-A: ok\r\nX-B: a\x1b]0;t\x07\r\n\r\n".to_vec();
+        assert_eq!(
+            check(Check::FieldValue, &r),
+            Some(Err(
+                "X-B value has 0x1b at octet 2, outside field-value".into()
+            ))
+        );
+        r.head = b"HTTP/1.1 200 OK\r\nX-A: ok\r\n  more\x00\r\n\r\n".to_vec();
+        assert!(matches!(check(Check::FieldValue, &r), Some(Err(_))));
+    }
+
+    #[test]
+    fn grammar_checks_then_applied_to_every_response_unnamed() {
+        let e = expect(&[Token::Status(200)], &[], &[]);
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 O\x07K\r\n\r\n".to_vec();
+        let verdict = grade_step(Level::Must, &e, &ok(r), &Context::default());
+        assert_eq!(verdict.grade, Grade::Fail);
+        let broken: Vec<Check> = verdict.broken_checks().map(|(c, _)| c).collect();
+        assert_eq!(broken, [Check::ReasonPhrase]);
+        assert_eq!(
+            verdict.checks.iter().map(|c| c.check).collect::<Vec<_>>(),
+            Check::ALWAYS
+        );
+        assert!(
+            grade_step(Level::Must, &e, &Outcome::Closed, &Context::default())
+                .checks
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn has_content_length_then_only_for_responses_with_content() {
         let mut r = response(200, &[]);
         assert_eq!(check(Check::HasContentLength, &r), None);
