@@ -9,6 +9,7 @@ mod cli;
 mod control;
 mod hostile;
 mod matrix;
+mod reports;
 mod run;
 mod support;
 mod wrong;
