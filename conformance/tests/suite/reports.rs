@@ -270,3 +270,155 @@ fn hostile_server_then_matrix_html_markdown_and_explain_inert() {
         "{explain}"
     );
 }
+
+/// Three `must` cases that want a 400 with a Date, and one that wants a
+/// 200 with a Date.
+fn error_case_dir() -> (TempDir, [&'static str; 3]) {
+    let dir = TempDir::new().expect("temp dir");
+    let ids = [
+        "rfc9112-3.2-no-host",
+        "rfc9112-3.2-two-hosts",
+        "rfc9112-5-space-before-colon",
+    ];
+    let error_case = |id: &str| {
+        case_text(
+            id,
+            "must",
+            "host",
+            "request = 'GET {path} HTTP/1.0\\r\\n\\r\\n'\n\
+             [expect]\npass = [\"400\"]\nchecks = [\"date\"]\n",
+        )
+    };
+    let ok = "rfc9110-9.3.1-get";
+    write_cases(
+        dir.path(),
+        &[
+            (ids[0], error_case(ids[0])),
+            (ids[1], error_case(ids[1])),
+            (ids[2], error_case(ids[2])),
+            (
+                ok,
+                case_text(
+                    ok,
+                    "must",
+                    "method",
+                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"200\"]\nchecks = [\"date\"]\n",
+                ),
+            ),
+        ],
+    );
+    (dir, ids)
+}
+
+/// Wrong: a valid 200 (with Date) to a request with a Host, and a 400
+/// without Date to any other: the bug of a server whose error path skips
+/// the Date field.
+fn no_date_on_errors() -> Responder {
+    answer_heads(|head, _| {
+        let bytes = if head.field("host").is_some() {
+            response("200 OK", "Connection: close\r\n")
+        } else {
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+        };
+        Some((bytes, After::Close))
+    })
+}
+
+#[test]
+fn no_date_on_error_responses_then_one_root_cause_with_every_case() {
+    let (dir, [a, b, c]) = error_case_dir();
+    let responder = no_date_on_errors();
+    let text = output(&mut run(dir.path(), &responder), 1);
+    let expected = format!(
+        "root causes of the failures:\n  \
+         check date (must): no Date header: 3 cases: {a}, {b}, {c}\n\n\
+         1 passed, 0 warned, 3 failed\n"
+    );
+    assert!(text.ends_with(&expected), "{text}");
+    let markdown = output(
+        run(dir.path(), &responder).args(["--format", "markdown"]),
+        1,
+    );
+    let row = format!("| check date (must): no Date header | 3 | `{a}`, `{b}`, `{c}` |");
+    assert!(markdown.lines().any(|l| l == row), "{row}\n{markdown}");
+    let json = output(run(dir.path(), &responder).args(["--format", "json"]), 1);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(
+        report["root_causes"],
+        serde_json::json!([{
+            "cause": "check date (must): no Date header",
+            "check": "date",
+            "cases": [a, b, c],
+        }])
+    );
+}
+
+/// `docs/report.schema.json`, compiled.
+fn report_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
+    let text = std::fs::read_to_string(&path).expect("docs/report.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("invalid schema: {e}"))
+}
+
+fn schema_errors(validator: &jsonschema::Validator, report: &serde_json::Value) -> Vec<String> {
+    validator
+        .iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn json_reports_then_valid_against_the_documented_schema() {
+    let validator = report_schema();
+    let (dir, _) = error_case_dir();
+    let responder = no_date_on_errors();
+    let baseline = dir.path().join("known.txt");
+    std::fs::write(&baseline, "rfc9112-3.2-no-host\n").expect("baseline");
+    let json = output(
+        run(dir.path(), &responder)
+            .args(["--format", "json", "--level", "should", "--baseline"])
+            .arg(&baseline),
+        1,
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(schema_errors(&validator, &report), Vec::<String>::new());
+    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["tool"]["name"], "conformance");
+    assert_eq!(report["options"]["level"], "should");
+    assert_eq!(report["options"]["path"], CONTROL_PATH);
+    assert_eq!(
+        report["summary"]["known"],
+        serde_json::json!(["rfc9112-3.2-no-host"])
+    );
+    let hostile_dir = case_dir();
+    let hostile = hostile();
+    let json = output(
+        run(hostile_dir.path(), &hostile).args(["--format", "json"]),
+        1,
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(schema_errors(&validator, &report), Vec::<String>::new());
+}
+
+#[test]
+fn json_report_missing_or_mistyped_field_then_schema_rejects_it() {
+    let validator = report_schema();
+    let (dir, _) = error_case_dir();
+    let responder = no_date_on_errors();
+    let json = output(run(dir.path(), &responder).args(["--format", "json"]), 1);
+    let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let mut missing = report.clone();
+    missing
+        .as_object_mut()
+        .expect("an object")
+        .remove("format_version");
+    assert!(!validator.is_valid(&missing));
+    let mut mistyped = report.clone();
+    mistyped["cases"][0]["grade"] = serde_json::json!("passed");
+    assert!(!validator.is_valid(&mistyped));
+    let mut late = report;
+    late["started"] = serde_json::json!("2026-12-01 22:00:00");
+    assert!(!validator.is_valid(&late));
+}
