@@ -8,6 +8,7 @@ mod catalogue;
 mod cli;
 mod control;
 mod hostile;
+mod junit;
 mod matrix;
 mod reports;
 mod run;

@@ -29,7 +29,7 @@ const REASON_SHOWN: &str = r#"OK \x1b[31mred\x1b[0m \x1b]0;owned\x07 \x00\x85\x9
 
 /// Answers every request `200` with the hostile reason phrase and field,
 /// a valid Date and no content, then closes.
-fn hostile() -> Responder {
+pub(crate) fn hostile() -> Responder {
     answer_heads(|_, _| {
         let mut bytes = b"HTTP/1.1 200 ".to_vec();
         bytes.extend_from_slice(REASON);
@@ -44,7 +44,7 @@ fn hostile() -> Responder {
 
 /// Two `must` cases that pass on any 200 with a Date: only the grammar
 /// checks can fail them.
-fn case_dir() -> TempDir {
+pub(crate) fn case_dir() -> TempDir {
     let dir = TempDir::new().expect("temp dir");
     let body =
         "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n'\n\
@@ -59,7 +59,7 @@ fn case_dir() -> TempDir {
     dir
 }
 
-fn run(dir: &Path, responder: &Responder) -> Command {
+pub(crate) fn run(dir: &Path, responder: &Responder) -> Command {
     let mut cmd = conformance(dir);
     cmd.args(["run", "--target", &responder.target(), "--timeout", "1000"]);
     cmd.args(["--path", CONTROL_PATH]);
@@ -68,7 +68,7 @@ fn run(dir: &Path, responder: &Responder) -> Command {
 
 /// Runs the command, checks its exit code, returns its standard output as
 /// UTF-8 (failing if it is not).
-fn output(cmd: &mut Command, code: i32) -> String {
+pub(crate) fn output(cmd: &mut Command, code: i32) -> String {
     let assert = cmd.assert().code(code);
     let bytes = assert.get_output().stdout.clone();
     String::from_utf8(bytes).expect("the report is UTF-8")
@@ -314,7 +314,7 @@ fn error_case_dir() -> (TempDir, [&'static str; 3]) {
 /// Wrong: a valid 200 (with Date) to a request with a Host, and a 400
 /// without Date to any other: the bug of a server whose error path skips
 /// the Date field.
-fn no_date_on_errors() -> Responder {
+pub(crate) fn no_date_on_errors() -> Responder {
     answer_heads(|head, _| {
         let bytes = if head.field("host").is_some() {
             response("200 OK", "Connection: close\r\n")
