@@ -12,7 +12,7 @@
 //! with different heads.
 
 use crate::case::Case;
-use crate::render::{describe_outcomes, short_outcome};
+use crate::render::{describe_outcomes, short_outcome, terminal};
 use crate::run::CaseResult;
 use crate::snapshot::{normalize_head, SnapshotOptions};
 use crate::wire::Outcome;
@@ -213,7 +213,7 @@ pub fn compare<'c>(targets: &[Target], results: &[Vec<CaseResult<'c>>]) -> Vec<E
                 if kind == Difference::Heads {
                     let only = fields_not_shared(&reduced, t);
                     if !only.is_empty() {
-                        let _ = write!(line, "; only here: {}", only.join(", "));
+                        let _ = write!(line, "; only here: {}", terminal(&only.join(", ")));
                     }
                 }
                 line

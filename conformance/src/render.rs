@@ -124,19 +124,21 @@ pub fn join_outcomes<S: AsRef<str>>(outcomes: &[S]) -> String {
     parts.join(" | ")
 }
 
+/// Outcome tokens as a case file lists them: `400, close`.
+pub fn join_tokens(tokens: &[Token]) -> String {
+    tokens
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The acceptable outcomes and checks of a step: `pass 400; warn close;
 /// checks date (must), closed (must)`.
 pub fn describe_expect(expect: &Expect) -> String {
-    let list = |tokens: &[Token]| {
-        tokens
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut text = format!("pass {}", list(&expect.pass));
+    let mut text = format!("pass {}", join_tokens(&expect.pass));
     if !expect.warn.is_empty() {
-        let _ = write!(text, "; warn {}", list(&expect.warn));
+        let _ = write!(text, "; warn {}", join_tokens(&expect.warn));
     }
     if !expect.checks.is_empty() {
         let checks: Vec<String> = expect

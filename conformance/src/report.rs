@@ -181,7 +181,7 @@ fn is_known(result: &CaseResult<'_>, context: &ReportContext<'_>) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RootCause {
     /// What broke, in words: `check date (must): no Date header`,
-    /// `unacceptable answer: 200`.
+    /// `answered 200 where the case wants 400`.
     pub cause: String,
     /// The check's name, for a broken check; none for an outcome that is
     /// not acceptable.
@@ -192,13 +192,14 @@ pub struct RootCause {
 
 /// The failures of `results` grouped by what broke: each `must` check that
 /// failed a step (with its problem when every case had the same one), and
-/// each unacceptable answer (by its status code, or `closed`, `timeout`…);
-/// most cases first. A case that broke two things is under both.
+/// each unacceptable answer (by its status code, or `closed`, `timeout`…,
+/// and the answers the case passes); most cases first. A case that broke
+/// two things is under both.
 pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
     let mut causes: Vec<Tally> = Vec::new();
     for result in results.iter().filter(|r| r.grade == Grade::Fail) {
         let id = result.case.id.as_str();
-        for (_, _, step) in result.reading_steps() {
+        for (_, step_case, step) in result.reading_steps() {
             let Some(verdict) = step.verdict.as_ref().filter(|v| v.grade == Grade::Fail) else {
                 continue;
             };
@@ -208,13 +209,12 @@ pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
                     .outcome
                     .as_ref()
                     .map_or_else(|| "-".to_string(), render::short_outcome);
-                Tally::add(
-                    &mut causes,
-                    format!("unacceptable answer: {short}"),
-                    None,
-                    None,
-                    id,
-                );
+                let wanted = match &step_case.expect {
+                    Some(expect) => render::join_tokens(&expect.pass),
+                    None => "-".to_string(),
+                };
+                let key = format!("answered {short} where the case wants {wanted}");
+                Tally::add(&mut causes, key, None, None, id);
             }
             for (check, problem) in verdict.broken_checks() {
                 if check.level() == Level::Must {
