@@ -509,7 +509,7 @@ impl Need {
 
     /// The need a template variable implies: its value comes from the
     /// control response, which may lack it.
-    pub fn of_var(var: Var) -> Option<Need> {
+    pub(crate) fn of_var(var: Var) -> Option<Need> {
         match var {
             Var::Etag => Some(Need::Etag),
             Var::LastModified => Some(Need::LastModified),
@@ -539,7 +539,7 @@ impl Expect {
     /// Whether an interim (1xx) response is itself an outcome of this step,
     /// because a token names one; otherwise interim responses are skipped
     /// on the way to the final one.
-    pub fn reads_interim(&self) -> bool {
+    pub(crate) fn reads_interim(&self) -> bool {
         self.pass.iter().chain(&self.warn).any(|token| match token {
             Token::Status(code) => (100..200).contains(code),
             Token::Class(class) => *class == 1,
@@ -880,7 +880,7 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<Case>, CatalogueError> {
 }
 
 /// Every `*.toml` file in `dir` with its text.
-pub fn read_catalogue_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, CatalogueError> {
+pub(crate) fn read_catalogue_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, CatalogueError> {
     let read_dir_error = |e: std::io::Error| CatalogueError::ReadDir {
         dir: dir.to_path_buf(),
         error: e.to_string(),

@@ -1,5 +1,6 @@
-//! What `conformance explain ID` prints: the case itself, then what each
-//! server in the matrix answered and, for a cell that is not a pass, why.
+//! What `conformance list` prints, and what `conformance explain ID`
+//! prints: the case itself, then what each server in the matrix answered
+//! and, for a cell that is not a pass, why.
 
 use crate::case::Case;
 use crate::escape;
@@ -11,6 +12,22 @@ use crate::verdict::{Grade, Matched};
 /// Request bytes longer than this are shown as the case file writes them
 /// (with repeats) instead of byte by byte.
 const EXPLAIN_BYTES: usize = 1024;
+
+/// One case a line: id, level, group, title, in columns.
+pub fn render_list(cases: &[&Case]) -> String {
+    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for case in cases {
+        out.push_str(&format!(
+            "{:<width$}  {:<6}  {:<13}  {}\n",
+            case.id,
+            case.level.as_str(),
+            case.group.as_str(),
+            case.title
+        ));
+    }
+    out
+}
 
 /// A case as `explain` shows it: the requirement, the request bytes (as a
 /// run with `values` would send them), the acceptable outcomes and the

@@ -752,17 +752,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 fn list_command(dir: Option<&Path>, selection: &Selection) -> Result<u8, Failure> {
     let catalogue = load(dir)?;
     let cases = select(&catalogue, selection)?;
-    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
-    let mut out = String::new();
-    for case in cases {
-        out.push_str(&format!(
-            "{:<width$}  {:<6}  {:<13}  {}\n",
-            case.id,
-            case.level.as_str(),
-            case.group.as_str(),
-            case.title
-        ));
-    }
+    let out = explain::render_list(&cases);
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     Ok(EXIT_CONFORMANT)
 }

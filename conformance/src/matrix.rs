@@ -23,10 +23,10 @@ use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// Where `make matrix` keeps the committed matrix, from the repository root.
-pub const MATRIX_FILE: &str = "matrix/results.json";
+pub(crate) const MATRIX_FILE: &str = "matrix/results.json";
 
 /// Where the matrix compiled into the binary is said to come from.
-pub const BUILTIN_MATRIX: &str = "the matrix compiled into this binary";
+pub(crate) const BUILTIN_MATRIX: &str = "the matrix compiled into this binary";
 
 /// The matrix to use when none is given: `matrix/results.json` under the
 /// current directory if it exists (a checkout after `make matrix`), else
@@ -223,7 +223,7 @@ impl Counts {
 
 impl Answer {
     /// The answer recorded for one case result.
-    pub fn from_result(result: &CaseResult<'_>) -> Answer {
+    pub(crate) fn from_result(result: &CaseResult<'_>) -> Answer {
         let steps = result
             .reading_steps()
             .map(|(number, _, step)| {
@@ -375,7 +375,7 @@ pub fn render_markdown(matrix: &Matrix, cases: &[Case]) -> String {
 
 /// Whether the servers that ran `id` did not all answer alike (by
 /// [`Answer::short`]).
-pub fn answers_differ(matrix: &Matrix, id: &str) -> bool {
+pub(crate) fn answers_differ(matrix: &Matrix, id: &str) -> bool {
     let mut shorts = matrix
         .servers
         .iter()

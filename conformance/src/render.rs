@@ -32,7 +32,7 @@ fn push_hex(out: &mut String, value: u32) {
 }
 
 /// `text` with every control character (C0, DEL, C1) as `\xHH`.
-pub fn terminal(text: &str) -> String {
+pub(crate) fn terminal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if is_terminal_control(c) {
@@ -46,7 +46,7 @@ pub fn terminal(text: &str) -> String {
 
 /// Bytes as [`terminal`] text: UTF-8 runs escaped like text, every byte
 /// that is not part of one (obs-text, raw C1 bytes) as `\xHH`.
-pub fn terminal_bytes(bytes: &[u8]) -> String {
+pub(crate) fn terminal_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(&terminal(chunk.valid()));
@@ -59,7 +59,7 @@ pub fn terminal_bytes(bytes: &[u8]) -> String {
 
 /// The reason phrase exactly as received: the bytes of the status line
 /// after `HTTP/x.y SSS ` (none when the line ends after the code).
-pub fn reason_bytes(head: &[u8]) -> &[u8] {
+pub(crate) fn reason_bytes(head: &[u8]) -> &[u8] {
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     line.get(13..).unwrap_or_default()
@@ -67,7 +67,7 @@ pub fn reason_bytes(head: &[u8]) -> &[u8] {
 
 /// What a step got, as every report writes it: `400 Bad Request`,
 /// `closed`, `invalid: …`, with the server's bytes escaped for a terminal.
-pub fn outcome(outcome: &Outcome) -> String {
+pub(crate) fn outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Response(r) => status(r),
         Outcome::Closed => "closed".into(),
@@ -79,12 +79,12 @@ pub fn outcome(outcome: &Outcome) -> String {
 }
 
 /// A step's outcome, or `-` when it read nothing.
-pub fn maybe_outcome(step: Option<&Outcome>) -> String {
+pub(crate) fn maybe_outcome(step: Option<&Outcome>) -> String {
     step.map_or_else(|| "-".to_string(), outcome)
 }
 
 /// An outcome in one word: the status code, or what happened instead.
-pub fn short_outcome(outcome: &Outcome) -> String {
+pub(crate) fn short_outcome(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Response(response) => response.code.to_string(),
         Outcome::Closed => "closed".into(),
@@ -119,13 +119,13 @@ pub fn describe_outcomes(result: &CaseResult<'_>) -> String {
 }
 
 /// Each step's outcome joined as [`describe_outcomes`] joins them.
-pub fn join_outcomes<S: AsRef<str>>(outcomes: &[S]) -> String {
+pub(crate) fn join_outcomes<S: AsRef<str>>(outcomes: &[S]) -> String {
     let parts: Vec<&str> = outcomes.iter().map(AsRef::as_ref).collect();
     parts.join(" | ")
 }
 
 /// Outcome tokens as a case file lists them: `400, close`.
-pub fn join_tokens(tokens: &[Token]) -> String {
+pub(crate) fn join_tokens(tokens: &[Token]) -> String {
     tokens
         .iter()
         .map(ToString::to_string)
@@ -155,7 +155,7 @@ pub fn describe_expect(expect: &Expect) -> String {
 /// special characters as entities (a renderer that allows inline HTML
 /// shows them, never runs them), `|` and `\` escaped, backticks as an
 /// entity (no code span can open), line breaks as spaces.
-pub fn markdown_cell(text: &str) -> String {
+pub(crate) fn markdown_cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -179,7 +179,7 @@ pub fn markdown_cell(text: &str) -> String {
 /// cannot carry at all, and DEL and C1 (allowed, but no consumer wants
 /// them), are written as `\xHH`; tab and line breaks in attributes become
 /// character references so that attribute normalisation keeps them.
-pub fn xml(text: &str) -> String {
+pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -201,14 +201,14 @@ pub fn xml(text: &str) -> String {
 
 /// Text for XML content where line breaks should stay line breaks (a
 /// failure's details): like [`xml`], with tab and LF kept as themselves.
-pub fn xml_content(text: &str) -> String {
+pub(crate) fn xml_content(text: &str) -> String {
     xml(text).replace("&#10;", "\n").replace("&#9;", "\t")
 }
 
 /// Text for HTML content and attribute values: `& < > " '` as entities,
 /// controls as `\xHH` (C0 and C1 are parse errors in HTML; no page needs
 /// them), tab and line breaks kept.
-pub fn html(text: &str) -> String {
+pub(crate) fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -228,7 +228,7 @@ pub fn html(text: &str) -> String {
 /// JSON text for a value: serde escapes C0 in strings; DEL and C1 are
 /// written `\u00HH` too, so the text carries no control character at all.
 /// They can only stand inside strings, so the replacement keeps it JSON.
-pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
     let text = match serde_json::to_string_pretty(value) {
         Ok(text) => text,
         // Only a non-string map key can fail here, and there is none.
@@ -248,7 +248,7 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> String {
 
 /// JSON that is safe inside a `<script>` element: no `<`, `>` or `&` left
 /// that could end the element or start markup, and no control character.
-pub fn json_in_script<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn json_in_script<T: serde::Serialize>(value: &T) -> String {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string());
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -263,7 +263,7 @@ pub fn json_in_script<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Runs of whitespace (line breaks included) folded to one space.
-pub fn fold_whitespace(text: &str) -> String {
+pub(crate) fn fold_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

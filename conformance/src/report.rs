@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 
 /// The version of the JSON report's layout (`docs/report.schema.json`):
 /// raised when a field changes meaning or goes; new fields keep it.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+pub(crate) const JSON_FORMAT_VERSION: u32 = 1;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -163,7 +163,7 @@ fn missing_value(var: Var) -> String {
 impl RunOptions {
     /// The step deadline for `case`: the run's timeout, raised by the case's
     /// own `timeout_ms`, lowered to `timeout_cap`.
-    pub fn timeout_for(&self, case: &Case) -> Duration {
+    pub(crate) fn timeout_for(&self, case: &Case) -> Duration {
         let own = case
             .timeout_ms
             .map_or(Duration::ZERO, Duration::from_millis);
