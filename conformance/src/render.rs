@@ -151,6 +151,19 @@ pub fn describe_expect(expect: &Expect) -> String {
     text
 }
 
+/// The entity for a character that markup (HTML, XML) would read as
+/// syntax: `&`, `<`, `>` and both quotes.
+fn entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    }
+}
+
 /// Text for a Markdown table cell or line: controls as `\xHH`, HTML's
 /// special characters as entities (a renderer that allows inline HTML
 /// shows them, never runs them), `|` and `\` escaped, backticks as an
@@ -158,13 +171,12 @@ pub fn describe_expect(expect: &Expect) -> String {
 pub(crate) fn markdown_cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
+        if let Some(entity) = entity(c) {
+            out.push_str(entity);
+            continue;
+        }
         match c {
             '\r' | '\n' => out.push(' '),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             '`' => out.push_str("&#96;"),
             '|' => out.push_str("\\|"),
             '\\' => out.push_str("\\\\"),
@@ -182,12 +194,11 @@ pub(crate) fn markdown_cell(text: &str) -> String {
 pub(crate) fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
+        if let Some(entity) = entity(c) {
+            out.push_str(entity);
+            continue;
+        }
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
             '\t' => out.push_str("&#9;"),
             '\n' => out.push_str("&#10;"),
             '\r' => out.push_str("&#13;"),
@@ -211,12 +222,11 @@ pub(crate) fn xml_content(text: &str) -> String {
 pub(crate) fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
+        if let Some(entity) = entity(c) {
+            out.push_str(entity);
+            continue;
+        }
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
             '\t' | '\n' | '\r' => out.push(c),
             c if is_terminal_control(c) => push_hex(&mut out, c as u32),
             c => out.push(c),
@@ -234,14 +244,7 @@ pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
         // Only a non-string map key can fail here, and there is none.
         Err(e) => format!("{{\"error\": {:?}}}", e.to_string()),
     };
-    let mut out = String::with_capacity(text.len() + 1);
-    for c in text.chars() {
-        if ('\u{7f}'..='\u{9f}').contains(&c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
+    let mut out = escape_json_chars(&text, |_| false);
     out.push('\n');
     out
 }
@@ -250,13 +253,19 @@ pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
 /// that could end the element or start markup, and no control character.
 pub(crate) fn json_in_script<T: serde::Serialize>(value: &T) -> String {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string());
-    let mut out = String::with_capacity(text.len());
+    escape_json_chars(&text, |c| matches!(c, '<' | '>' | '&'))
+}
+
+/// JSON text with DEL, C1 and every character `also` picks written as
+/// `\u00HH`: outside strings JSON has none of them, so it stays the same
+/// JSON.
+fn escape_json_chars(text: &str, also: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
     for c in text.chars() {
-        match c {
-            '<' | '>' | '&' | '\u{7f}'..='\u{9f}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+        if ('\u{7f}'..='\u{9f}').contains(&c) || also(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
         }
     }
     out
@@ -315,7 +324,7 @@ mod tests {
     fn xml_special_and_control_characters_then_escaped() {
         assert_eq!(
             xml("a<b>&\"'\u{1}\n\u{85}]]>"),
-            "a&lt;b&gt;&amp;&quot;&apos;\\x01&#10;\\x85]]&gt;"
+            "a&lt;b&gt;&amp;&quot;&#39;\\x01&#10;\\x85]]&gt;"
         );
         assert_eq!(xml_content("a\nb\tc\u{1b}"), "a\nb\tc\\x1b");
     }

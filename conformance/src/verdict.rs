@@ -399,7 +399,7 @@ fn check_field_values(r: &Response) -> Result<(), String> {
                 None => continue,
             }
         };
-        let value = trim_blanks(value);
+        let value = crate::wire::trim_ows(value);
         if let Some((at, byte)) = first_outside(value, &TEXT_OCTETS) {
             return Err(format!(
                 "{} value has 0x{byte:02x} at octet {}, outside field-value",
@@ -409,17 +409,6 @@ fn check_field_values(r: &Response) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// `bytes` without leading and trailing SP and HTAB (OWS).
-fn trim_blanks(bytes: &[u8]) -> &[u8] {
-    let blank = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !blank(b))
-        .map_or(start, |i| i + 1);
-    &bytes[start..end]
 }
 
 /// How far `Date` may be from the client's clock for `date-now`: generous
