@@ -169,45 +169,26 @@ fn entity(c: char) -> Option<&'static str> {
 /// shows them, never runs them), `|` and `\` escaped, backticks as an
 /// entity (no code span can open), line breaks as spaces.
 pub(crate) fn markdown_cell(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if let Some(entity) = entity(c) {
-            out.push_str(entity);
-            continue;
-        }
-        match c {
-            '\r' | '\n' => out.push(' '),
-            '`' => out.push_str("&#96;"),
-            '|' => out.push_str("\\|"),
-            '\\' => out.push_str("\\\\"),
-            c if is_terminal_control(c) => push_hex(&mut out, c as u32),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_markup(text, |c| match c {
+        '\r' | '\n' => Some(" "),
+        '`' => Some("&#96;"),
+        '|' => Some("\\|"),
+        '\\' => Some("\\\\"),
+        _ => None,
+    })
 }
 
 /// Text for XML 1.0 content and attribute values. The C0 controls XML
 /// cannot carry at all, and DEL and C1 (allowed, but no consumer wants
-/// them), are written as `\xHH`; tab and line breaks in attributes become
-/// character references so that attribute normalisation keeps them.
+/// them), are written as `\xHH`; tab and line breaks become character
+/// references so that attribute normalisation keeps them.
 pub(crate) fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if let Some(entity) = entity(c) {
-            out.push_str(entity);
-            continue;
-        }
-        match c {
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\u{fffe}' | '\u{ffff}' => push_hex(&mut out, c as u32),
-            c if is_terminal_control(c) => push_hex(&mut out, c as u32),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_markup(text, |c| match c {
+        '\t' => Some("&#9;"),
+        '\n' => Some("&#10;"),
+        '\r' => Some("&#13;"),
+        _ => None,
+    })
 }
 
 /// Text for XML content where line breaks should stay line breaks (a
@@ -220,16 +201,26 @@ pub(crate) fn xml_content(text: &str) -> String {
 /// controls as `\xHH` (C0 and C1 are parse errors in HTML; no page needs
 /// them), tab and line breaks kept.
 pub(crate) fn html(text: &str) -> String {
+    escape_markup(text, |c| match c {
+        '\t' => Some("\t"),
+        '\n' => Some("\n"),
+        '\r' => Some("\r"),
+        _ => None,
+    })
+}
+
+/// Markup text: what `special` names as it says, then the characters
+/// markup reads as syntax as entities, then every control character (and
+/// the noncharacters U+FFFE, U+FFFF) as `\xHH`.
+fn escape_markup(text: &str, special: fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if let Some(entity) = entity(c) {
-            out.push_str(entity);
-            continue;
-        }
-        match c {
-            '\t' | '\n' | '\r' => out.push(c),
-            c if is_terminal_control(c) => push_hex(&mut out, c as u32),
-            c => out.push(c),
+        if let Some(replacement) = special(c).or_else(|| entity(c)) {
+            out.push_str(replacement);
+        } else if is_terminal_control(c) || matches!(c, '\u{fffe}' | '\u{ffff}') {
+            push_hex(&mut out, c as u32);
+        } else {
+            out.push(c);
         }
     }
     out
