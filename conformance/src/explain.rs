@@ -190,3 +190,81 @@ fn reasons(case: &Case, answer: &Answer) -> Vec<String> {
     }
     reasons
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::AnswerStep;
+
+    fn case() -> Case {
+        let text = "id = \"rfc9112-3.2-x\"\ntitle = \"T\"\ngroup = \"host\"\n\
+                    rfc = \"RFC 9112 §3.2\"\nurl = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\n\
+                    quote = \"Q.\"\nlevel = \"must\"\nexplain = \"E.\"\n\
+                    request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n\
+                    [expect]\npass = [\"400\"]\nwarn = [\"close\"]\nchecks = [\"date\"]\n";
+        crate::case::parse_case("rfc9112-3.2-x", text).unwrap()
+    }
+
+    fn answer(grade: Grade, outcome: &str, matched: Option<Matched>, problems: &[&str]) -> Answer {
+        Answer {
+            id: "rfc9112-3.2-x".into(),
+            grade,
+            skipped: None,
+            steps: vec![AnswerStep {
+                step: 1,
+                outcome: outcome.into(),
+                short: outcome.split(' ').next().unwrap_or_default().into(),
+                grade: Some(grade),
+                matched,
+                problems: problems.iter().map(|p| p.to_string()).collect(),
+                received: String::new(),
+                received_total: 0,
+            }],
+        }
+    }
+
+    const ACCEPTABLE: &str = "(pass 400; warn close; checks date (must))";
+
+    #[test]
+    fn unacceptable_answer_then_said_with_what_the_case_accepts() {
+        let fail = answer(Grade::Fail, "200 OK", Some(Matched::None), &[]);
+        assert_eq!(
+            reasons(&case(), &fail),
+            [format!("200 OK is not an acceptable answer {ACCEPTABLE}")]
+        );
+    }
+
+    #[test]
+    fn warn_answer_and_broken_check_then_both_said() {
+        let warn = answer(
+            Grade::Fail,
+            "closed",
+            Some(Matched::Warn),
+            &["date (must): no Date header"],
+        );
+        assert_eq!(
+            reasons(&case(), &warn),
+            [
+                format!("closed is acceptable only with a warning {ACCEPTABLE}"),
+                "broken check date (must): no Date header".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn pass_then_no_reason() {
+        let pass = answer(Grade::Pass, "400 Bad Request", Some(Matched::Pass), &[]);
+        assert!(reasons(&case(), &pass).is_empty());
+    }
+
+    #[test]
+    fn hostile_bytes_in_a_matrix_then_escaped() {
+        let fail = answer(Grade::Fail, "200 \u{1b}]0;x\u{7}", Some(Matched::None), &[]);
+        assert_eq!(
+            reasons(&case(), &fail),
+            [format!(
+                "200 \\x1b]0;x\\x07 is not an acceptable answer {ACCEPTABLE}"
+            )]
+        );
+    }
+}
