@@ -181,7 +181,7 @@ fn is_known(result: &CaseResult<'_>, context: &ReportContext<'_>) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RootCause {
     /// What broke, in words: `check date (must): no Date header`,
-    /// `answered 200 where the case wants 400`.
+    /// `got 200 where the case wants 400`.
     pub cause: String,
     /// The check's name, for a broken check; none for an outcome that is
     /// not acceptable.
@@ -213,7 +213,7 @@ pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
                     Some(expect) => render::join_tokens(&expect.pass),
                     None => "-".to_string(),
                 };
-                let key = format!("answered {short} where the case wants {wanted}");
+                let key = format!("got {short} where the case wants {wanted}");
                 Tally::add(&mut causes, key, None, None, id);
             }
             for (check, problem) in verdict.broken_checks() {
@@ -994,6 +994,114 @@ mod tests {
         };
         assert!(!nothing.graded_any());
         assert!(summary(0, 0, 0, 1, 0).graded_any());
+    }
+
+    use crate::run::StepResult;
+    use crate::verdict::StepVerdict;
+    use crate::wire::Exchange;
+
+    fn case(id: &str) -> Case {
+        let text = format!(
+            "id = \"{id}\"\ntitle = \"T\"\ngroup = \"host\"\nrfc = \"RFC 9112 §3.2\"\n\
+             url = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\nquote = \"Q.\"\n\
+             level = \"must\"\nexplain = \"E.\"\nrequest = 'GET / HTTP/1.1\\r\\n\\r\\n'\n\
+             [expect]\npass = [\"400\"]\n"
+        );
+        crate::case::parse_case(id, &text).unwrap()
+    }
+
+    /// A result of one reading step that got `outcome`, graded `grade`,
+    /// taking `seconds`.
+    fn result(case: &Case, outcome: Outcome, grade: Grade, seconds: u64) -> CaseResult<'_> {
+        CaseResult {
+            case,
+            grade,
+            steps: vec![StepResult {
+                sent: Some(b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+                exchange: Exchange {
+                    outcome: Some(outcome),
+                    ..Exchange::default()
+                },
+                verdict: Some(StepVerdict {
+                    grade,
+                    matched: Matched::None,
+                    checks: Vec::new(),
+                }),
+            }],
+            skipped: None,
+            elapsed: Duration::from_secs(seconds),
+        }
+    }
+
+    fn run_info(wall: Duration) -> RunInfo {
+        RunInfo {
+            started: std::time::UNIX_EPOCH + Duration::from_secs(784_111_777),
+            wall,
+            settings: Settings::default(),
+        }
+    }
+
+    #[test]
+    fn junit_harness_error_then_error_element_and_wall_time_not_the_sum() {
+        let (a, b) = (case("rfc9112-3.2-a"), case("rfc9112-3.2-b"));
+        let results = [
+            result(
+                &a,
+                Outcome::Error("connection refused".into()),
+                Grade::Error,
+                5,
+            ),
+            result(&b, Outcome::Timeout, Grade::Fail, 5),
+        ];
+        let run = run_info(Duration::from_millis(5250));
+        let context = ReportContext {
+            name: "t",
+            target: "127.0.0.1:1",
+            baseline: None,
+            control: None,
+            run: &run,
+        };
+        let xml = render(Format::Junit, &results, &context);
+        let lines: Vec<&str> = xml.lines().collect();
+        assert_eq!(
+            lines[1],
+            "<testsuites name=\"t\" tests=\"2\" failures=\"1\" errors=\"1\" time=\"5.250\">"
+        );
+        assert_eq!(
+            lines[2],
+            "  <testsuite name=\"host\" tests=\"2\" failures=\"1\" errors=\"1\" skipped=\"0\" \
+             timestamp=\"1994-11-06T08:49:37.000Z\">"
+        );
+        assert!(
+            xml.contains(
+                "<error message=\"error: connection refused\" type=\"harness\">ERROR rfc9112-3.2-a"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<failure message=\"RFC 9112 §3.2 (must): &quot;Q.&quot;; actual: timeout\" \
+                 type=\"must\">FAIL rfc9112-3.2-b"
+            ),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn timeout_where_400_wanted_then_one_root_cause() {
+        let (a, b) = (case("rfc9112-3.2-a"), case("rfc9112-3.2-b"));
+        let results = [
+            result(&a, Outcome::Timeout, Grade::Fail, 1),
+            result(&b, Outcome::Timeout, Grade::Fail, 1),
+        ];
+        assert_eq!(
+            root_causes(&results),
+            [RootCause {
+                cause: "got timeout where the case wants 400".into(),
+                check: None,
+                cases: vec!["rfc9112-3.2-a".into(), "rfc9112-3.2-b".into()],
+            }]
+        );
     }
 
     #[test]
