@@ -36,6 +36,29 @@ pub struct ReportContext<'a> {
     pub baseline: Option<&'a Baseline>,
     /// What the control requests learned, if they ran.
     pub control: Option<&'a Control>,
+    /// The cases a stopped run never started, and why it stopped.
+    pub not_run: Option<NotRun<'a>>,
+}
+
+/// The cases a run stopped before starting, and why it stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct NotRun<'a> {
+    /// Why the run stopped: `interrupted by SIGINT`.
+    pub reason: &'a str,
+    /// The cases never started, in catalogue order.
+    pub cases: &'a [&'a Case],
+}
+
+impl NotRun<'_> {
+    /// `not run (REASON): N of M cases`, M counting the cases that ran.
+    pub fn line(&self, ran: usize) -> String {
+        format!(
+            "not run ({}): {} of {} cases",
+            self.reason,
+            self.cases.len(),
+            self.cases.len() + ran
+        )
+    }
 }
 
 /// Counts and the baseline comparison of a run.
@@ -208,6 +231,12 @@ fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
             describe_outcomes(result)
         );
     }
+    if let Some(not_run) = &context.not_run {
+        let _ = writeln!(out, "\n{}", not_run.line(results.len()));
+        for case in not_run.cases {
+            let _ = writeln!(out, "  {}", case.id);
+        }
+    }
     let details: Vec<_> = results
         .iter()
         .filter(|r| matches!(r.grade, Grade::Fail | Grade::Error))
@@ -363,6 +392,15 @@ struct JsonReport<'a> {
     control: Option<JsonControl<'a>>,
     summary: Summary,
     cases: Vec<JsonCase<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_run: Option<JsonNotRun<'a>>,
+}
+
+/// The cases a stopped run never started, as the JSON report gives them.
+#[derive(Serialize)]
+struct JsonNotRun<'a> {
+    reason: &'a str,
+    ids: Vec<&'a str>,
 }
 
 /// What the control learned, as the JSON report gives it.
@@ -544,6 +582,10 @@ fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
         control: context.control.map(JsonControl::of),
         summary: Summary::of(results, context.baseline),
         cases,
+        not_run: context.not_run.map(|n| JsonNotRun {
+            reason: n.reason,
+            ids: n.cases.iter().map(|c| c.id.as_str()).collect(),
+        }),
     };
     match serde_json::to_string_pretty(&report) {
         Ok(mut text) => {
@@ -733,6 +775,19 @@ fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> S
             out,
             "| {group} | {} | {} | {} | {} | {} | {} |",
             c[0], c[1], c[2], c[3], c[4], c[5]
+        );
+    }
+    if let Some(not_run) = &context.not_run {
+        let ids: Vec<String> = not_run
+            .cases
+            .iter()
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            md_cell(&not_run.line(results.len())),
+            ids.join(", ")
         );
     }
     let _ = writeln!(

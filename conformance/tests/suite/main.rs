@@ -11,5 +11,6 @@ mod hostile;
 mod matrix;
 mod run;
 mod support;
+mod usage;
 mod wrong;
 mod wrong_semantics;
