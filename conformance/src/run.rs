@@ -494,4 +494,46 @@ mod tests {
             Duration::from_millis(500)
         );
     }
+
+    /// Stops after `after` finished cases.
+    struct StopAfter {
+        after: usize,
+        finished: AtomicUsize,
+    }
+
+    impl Watch for StopAfter {
+        fn go_on(&self) -> bool {
+            self.finished.load(Ordering::SeqCst) < self.after
+        }
+        fn finished(&self, _result: &CaseResult<'_>) {
+            self.finished.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn watch_says_stop_then_rest_not_run_in_order() {
+        // Cases that need the fixture docroot are skipped without a connect.
+        let cases: Vec<Case> = (0..5)
+            .map(|i| {
+                let mut c = case(None);
+                c.id = format!("rfc9112-1-x{i}");
+                c.needs = vec![Need::FixtureRoot];
+                c
+            })
+            .collect();
+        let options = RunOptions {
+            jobs: 1,
+            ..RunOptions::default()
+        };
+        let nowhere: SocketAddr = ([127, 0, 0, 1], 9).into();
+        let watch = StopAfter {
+            after: 2,
+            finished: AtomicUsize::new(0),
+        };
+        let partial = run_cases_watched(nowhere, &cases, &options, &watch);
+        let ran: Vec<&str> = partial.results.iter().map(|r| r.case.id.as_str()).collect();
+        let not_run: Vec<&str> = partial.not_run.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ran, ["rfc9112-1-x0", "rfc9112-1-x1"]);
+        assert_eq!(not_run, ["rfc9112-1-x2", "rfc9112-1-x3", "rfc9112-1-x4"]);
+    }
 }

@@ -8,6 +8,7 @@ mod catalogue;
 mod cli;
 mod control;
 mod hostile;
+mod interrupt;
 mod matrix;
 mod run;
 mod support;
