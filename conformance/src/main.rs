@@ -54,7 +54,7 @@ Exit codes:
   0    conformant: no case failed at the --fail-on level (or none beyond the baseline)
   1    a case failed at the --fail-on level (with --baseline: one not listed in it)
   2    usage error, an empty selection, or a control request not answered 2xx
-  3    the target is unreachable or does not speak HTTP/1.x (checked before any case)
+  3    the target is unreachable or not HTTP/1.x before any case, or went away during the run
   4    nothing was graded: every case was skipped or could not be run
   5    the --deadline passed before every case had started, and no case failed
   130  interrupted by SIGINT: the report lists the cases not run
@@ -1043,6 +1043,13 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
             Stop::Deadline(_) => EXIT_DEADLINE,
         });
     }
+    if let Some(why) = went_away(&results, target, &plan) {
+        return Err(Failure::Unreachable(format!(
+            "{} went away: it answered the control, then no case; asked the control again: \
+             {why}",
+            plan.target_text
+        )));
+    }
     if let Some(path) = &plan.write_baseline {
         let failed = results
             .iter()
@@ -1097,6 +1104,33 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
     } else {
         EXIT_CONFORMANT
     })
+}
+
+/// Why the target seems gone, when no case got a response although cases
+/// ran (each ended closed, reset, timed out or unrunnable) and the control
+/// GET, sent once more, is not answered 2xx either: grades made of
+/// refused or closed connections say nothing about the server, and
+/// `close` or `reset` is a passing outcome of many cases.
+fn went_away(results: &[CaseResult<'_>], target: SocketAddr, plan: &RunPlan) -> Option<String> {
+    let outcomes = || {
+        results
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter_map(|s| s.exchange.outcome.as_ref())
+    };
+    let answered = outcomes().any(|o| matches!(o, conformance::wire::Outcome::Response(_)));
+    if answered || outcomes().next().is_none() {
+        return None;
+    }
+    match control::probe(target, &plan.path, &plan.host, plan.options.timeout) {
+        Ok(control) if control.is_success() => None,
+        Ok(control) => Some(format!(
+            "{} {}",
+            control.status,
+            escape::encode(control.reason.as_bytes())
+        )),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// The first of the target's addresses that accepts a connection, with
@@ -1600,6 +1634,66 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_color_then_auto_off_even_on_a_terminal() {
+        use std::ffi::OsStr;
+        assert!(colour_on(ColorArg::Auto, true, None));
+        assert!(colour_on(ColorArg::Auto, true, Some(OsStr::new(""))));
+        assert!(!colour_on(ColorArg::Auto, true, Some(OsStr::new("1"))));
+        assert!(!colour_on(ColorArg::Auto, false, None));
+        assert!(colour_on(ColorArg::Always, false, Some(OsStr::new("1"))));
+        assert!(!colour_on(ColorArg::Never, true, None));
+    }
+
+    #[test]
+    fn colour_grades_then_only_a_leading_grade_word() {
+        assert_eq!(
+            colour_grades("FAIL  a  400 PASS\n  PASS indented\nPASSED x\nERROR b\n"),
+            "\x1b[31mFAIL\x1b[0m  a  400 PASS\n  PASS indented\nPASSED x\n\x1b[35mERROR\x1b[0m b\n"
+        );
+    }
+
+    #[test]
+    fn targets_then_host_port_and_path() {
+        let spec = |t: &str| parse_target(t).map_err(|f| f.to_string());
+        let ok = |host_port: &str, path: Option<&str>| {
+            Ok(TargetSpec {
+                host_port: host_port.to_string(),
+                path: path.map(str::to_string),
+            })
+        };
+        assert_eq!(spec("127.0.0.1:8000"), ok("127.0.0.1:8000", None));
+        assert_eq!(spec("http://127.0.0.1:8000"), ok("127.0.0.1:8000", None));
+        assert_eq!(spec("http://127.0.0.1:8000/"), ok("127.0.0.1:8000", None));
+        assert_eq!(
+            spec("http://example.com/a/b"),
+            ok("example.com:80", Some("/a/b"))
+        );
+        assert_eq!(spec("[::1]:8080"), ok("[::1]:8080", None));
+        assert_eq!(spec("http://[::1]:8080/x"), ok("[::1]:8080", Some("/x")));
+        assert_eq!(
+            spec("http://127.0.0.1:/"),
+            Err("--target \"http://127.0.0.1:/\": the port \"\" is not a number".to_string())
+        );
+    }
+
+    #[test]
+    fn diff_jobs_then_all_then_one_target_wins() {
+        let specs = ["2".to_string(), "b=5".to_string()];
+        assert_eq!(
+            diff_jobs(&specs, &["a", "b", "c"]).map_err(|f| f.to_string()),
+            Ok(vec![Some(2), Some(5), Some(2)])
+        );
+        assert_eq!(
+            diff_jobs(&[], &["a", "b"]).map_err(|f| f.to_string()),
+            Ok(vec![None, None])
+        );
+        assert_eq!(
+            diff_jobs(&["a=0".to_string()], &["a"]).map_err(|f| f.to_string()),
+            Err("--jobs \"a=0\": must be a whole number, at least 1".to_string())
+        );
+    }
 
     #[test]
     fn edit_distance_then_levenshtein() {

@@ -10,6 +10,7 @@ mod control;
 mod hostile;
 mod interrupt;
 mod matrix;
+mod policy;
 mod run;
 mod support;
 mod usage;
