@@ -7,6 +7,7 @@ mod browser;
 mod catalogue;
 mod cli;
 mod control;
+mod diff;
 mod hostile;
 mod interrupt;
 mod matrix;
