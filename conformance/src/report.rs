@@ -635,13 +635,14 @@ fn class_part(name: &str) -> String {
 fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
     let seconds = |r: &CaseResult<'_>| r.elapsed.as_secs_f64();
     let summary = Summary::of(results, context.baseline);
-    let skipped = summary.info + summary.skipped + summary.known.len();
+    let not_run = context.not_run.map_or(0, |n| n.cases.len());
+    let skipped = summary.info + summary.skipped + summary.known.len() + not_run;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         xml_escape(context.name),
-        results.len(),
+        results.len() + not_run,
         summary.regressions.len(),
         summary.errors,
         skipped,
@@ -667,6 +668,23 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
         let classname = format!("{}.{}", class_part(context.name), group);
         for result in members {
             write_junit_case(&mut out, result, &classname, context);
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    if let Some(stopped) = &context.not_run {
+        // The cases a stopped run never started, so CI sees them missing.
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"not-run\" tests=\"{not_run}\" failures=\"0\" errors=\"0\" skipped=\"{not_run}\" time=\"0.000\">"
+        );
+        for case in stopped.cases {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}.not-run\" name=\"{}\" time=\"0.000\">\n      <skipped message=\"not run: {}\"/>\n    </testcase>",
+                xml_escape(&class_part(context.name)),
+                xml_escape(&case.id),
+                xml_escape(stopped.reason)
+            );
         }
         out.push_str("  </testsuite>\n");
     }

@@ -382,3 +382,44 @@ fn output_paths_that_cannot_be_written_then_exit_2_before_connecting() {
             ));
     }
 }
+
+#[test]
+fn deadline_passed_then_junit_has_the_rest_as_skipped_not_run() {
+    let dir = slow_cases();
+    let responder = slow_responder();
+    let assert = conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--timeout", "300", "--jobs", "1", "--deadline", "1"])
+        .args(["--format", "junit", "--name", "slow"])
+        .assert()
+        .code(5);
+    let xml = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let ran = xml.matches("classname=\"slow.connection\"").count();
+    assert!(ran < SLOW_CASES, "{xml}");
+    let not_run = SLOW_CASES - ran;
+    assert!(
+        xml.contains(&format!(
+            "<testsuites name=\"slow\" tests=\"{SLOW_CASES}\" failures=\"0\" errors=\"0\" \
+             skipped=\"{not_run}\""
+        )),
+        "{xml}"
+    );
+    let mut suite = format!(
+        "  <testsuite name=\"not-run\" tests=\"{not_run}\" failures=\"0\" errors=\"0\" \
+         skipped=\"{not_run}\" time=\"0.000\">\n"
+    );
+    for id in &slow_ids()[ran..] {
+        suite.push_str(&format!(
+            "    <testcase classname=\"slow.not-run\" name=\"{id}\" time=\"0.000\">\n      \
+             <skipped message=\"not run: the --deadline of 1 s passed\"/>\n    </testcase>\n"
+        ));
+    }
+    suite.push_str("  </testsuite>\n</testsuites>\n");
+    assert!(xml.ends_with(&suite), "{xml}");
+}

@@ -217,3 +217,28 @@ fn http_url_target_then_control_reached_at_its_port() {
         ),
     );
 }
+
+#[test]
+fn http_url_with_path_then_the_run_uses_it_as_path() {
+    let dir = one_case();
+    let responder = crate::support::answer_then_close("400 Bad Request");
+    let target = format!(
+        "http://{}{}",
+        responder.target(),
+        crate::support::CONTROL_PATH
+    );
+    let assert = conformance(dir.path())
+        .args(["run", "--target", &target, "--timeout", "300"])
+        .assert()
+        .code(0);
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    // The control went to the URL's path: the responder answers 200 only there.
+    assert!(
+        out.contains(&format!(
+            "\ncontrol: GET {} → 200 OK,",
+            crate::support::CONTROL_PATH
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("\n1 passed, 0 warned, 0 failed\n"), "{out}");
+}
