@@ -250,7 +250,8 @@ struct Selection {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The server to test: HOST:PORT, or http://HOST:PORT/PATH
+    /// The server to test: HOST:PORT, or http://HOST[:PORT][/PATH] (the path
+    /// sets --path)
     #[arg(long, value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
