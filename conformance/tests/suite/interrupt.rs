@@ -423,3 +423,33 @@ fn deadline_passed_then_junit_has_the_rest_as_skipped_not_run() {
     suite.push_str("  </testsuite>\n</testsuites>\n");
     assert!(xml.ends_with(&suite), "{xml}");
 }
+
+#[test]
+fn deadline_passed_then_markdown_names_the_rest_not_run() {
+    let dir = slow_cases();
+    let responder = slow_responder();
+    let assert = conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--timeout", "300", "--jobs", "1", "--deadline", "1"])
+        .args(["--format", "markdown"])
+        .assert()
+        .code(5);
+    let md = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let ran = md.lines().filter(|l| l.starts_with("| pass | `")).count();
+    let rest: Vec<String> = slow_ids()[ran..]
+        .iter()
+        .map(|id| format!("`{id}`"))
+        .collect();
+    let line = format!(
+        "\nnot run (the --deadline of 1 s passed): {} of {SLOW_CASES} cases: {}\n",
+        SLOW_CASES - ran,
+        rest.join(", ")
+    );
+    assert!(md.contains(&line), "missing {line:?} in\n{md}");
+}
