@@ -453,3 +453,23 @@ fn deadline_passed_then_markdown_names_the_rest_not_run() {
     );
     assert!(md.contains(&line), "missing {line:?} in\n{md}");
 }
+
+#[test]
+fn output_in_a_directory_that_takes_no_file_then_exit_2_before_connecting() {
+    // /sys takes no new file, even from root (for whom permission bits on
+    // a temporary directory would not stop the write).
+    let dir = two_cases();
+    let target = unused_addr().to_string();
+    let assert = conformance(dir.path())
+        .args(["run", "--target", &target, "--output", "/sys/report.txt"])
+        .assert()
+        .code(2)
+        .stdout("");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with(
+            "conformance: cannot write /sys/report.txt: cannot create a file in /sys: "
+        ) && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
