@@ -45,6 +45,29 @@ pub struct ReportContext<'a> {
     pub control: Option<&'a Control>,
     /// When the run started, how long it took, with what settings.
     pub run: &'a RunInfo,
+    /// The cases a stopped run never started, and why it stopped.
+    pub not_run: Option<NotRun<'a>>,
+}
+
+/// The cases a run stopped before starting, and why it stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct NotRun<'a> {
+    /// Why the run stopped: `interrupted by SIGINT`.
+    pub reason: &'a str,
+    /// The cases never started, in catalogue order.
+    pub cases: &'a [&'a Case],
+}
+
+impl NotRun<'_> {
+    /// `not run (REASON): N of M cases`, M counting the cases that ran.
+    pub fn line(&self, ran: usize) -> String {
+        format!(
+            "not run ({}): {} of {} cases",
+            self.reason,
+            self.cases.len(),
+            self.cases.len() + ran
+        )
+    }
 }
 
 /// When a run started, how long it took, and the settings it ran with.
@@ -59,7 +82,7 @@ pub struct RunInfo {
 }
 
 /// The options a run was given, as reports record them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Settings {
     /// The resource the cases ask for (`--path`).
     pub path: String,
@@ -73,10 +96,18 @@ pub struct Settings {
     pub timeout_ms: u64,
     /// `--filter` prefixes.
     pub filter: Vec<String>,
+    /// `--group` names.
+    pub group: Vec<String>,
+    /// `--id` case ids.
+    pub id: Vec<String>,
     /// `--exclude` prefixes.
     pub exclude: Vec<String>,
     /// `--level`, if given.
     pub level: Option<Level>,
+    /// `--fail-on`: the weakest level whose failure fails the run.
+    pub fail_on: Level,
+    /// `--deadline` in seconds, if given.
+    pub deadline_s: Option<u64>,
     /// The `--baseline` file, if given.
     pub baseline: Option<String>,
     /// The `--cases` directory, if the catalogue did not come compiled in.
@@ -342,6 +373,12 @@ fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
             describe_outcomes(result)
         );
     }
+    if let Some(not_run) = &context.not_run {
+        let _ = writeln!(out, "\n{}", not_run.line(results.len()));
+        for case in not_run.cases {
+            let _ = writeln!(out, "  {}", case.id);
+        }
+    }
     let details: Vec<_> = results
         .iter()
         .filter(|r| matches!(r.grade, Grade::Fail | Grade::Error))
@@ -504,6 +541,15 @@ struct JsonReport<'a> {
     summary: Summary,
     root_causes: Vec<RootCause>,
     cases: Vec<JsonCase<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_run: Option<JsonNotRun<'a>>,
+}
+
+/// The cases a stopped run never started, as the JSON report gives them.
+#[derive(Serialize)]
+struct JsonNotRun<'a> {
+    reason: &'a str,
+    ids: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -710,6 +756,10 @@ fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
         summary: Summary::of(results, context.baseline),
         root_causes: root_causes(results),
         cases: results.iter().map(|r| json_case(r, context)).collect(),
+        not_run: context.not_run.map(|n| JsonNotRun {
+            reason: n.reason,
+            ids: n.cases.iter().map(|c| c.id.as_str()).collect(),
+        }),
     };
     render::json_text(&report)
 }
@@ -737,12 +787,13 @@ fn class_part(name: &str) -> String {
 /// harness errors, and `<system-out>` starting `WARN` for a warn.
 fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
     let summary = Summary::of(results, context.baseline);
+    let not_run = context.not_run.map_or(0, |n| n.cases.len());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         render::xml(context.name),
-        results.len(),
+        results.len() + not_run,
         summary.regressions.len(),
         summary.errors,
         context.run.wall.as_secs_f64()
@@ -785,6 +836,25 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
         let classname = format!("{}.{}", class_part(context.name), group);
         for result in members {
             write_junit_case(&mut out, result, &classname, context);
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    if let Some(stopped) = &context.not_run {
+        // The cases a stopped run never started, so CI sees them missing.
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"not-run\" tests=\"{not_run}\" failures=\"0\" errors=\"0\" \
+             skipped=\"{not_run}\" timestamp=\"{started}\">"
+        );
+        for case in stopped.cases {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}.not-run\" name=\"{}\" time=\"0.000\">\n      \
+                 <skipped message=\"not run: {}\"/>\n    </testcase>",
+                render::xml(&class_part(context.name)),
+                render::xml(&case.id),
+                render::xml(stopped.reason)
+            );
         }
         out.push_str("  </testsuite>\n");
     }
@@ -917,6 +987,19 @@ fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> S
             c[0], c[1], c[2], c[3], c[4], c[5]
         );
     }
+    if let Some(not_run) = &context.not_run {
+        let ids: Vec<String> = not_run
+            .cases
+            .iter()
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            cell(&not_run.line(results.len())),
+            ids.join(", ")
+        );
+    }
     let causes = root_causes(results);
     if !causes.is_empty() {
         out.push_str(
@@ -1037,7 +1120,22 @@ mod tests {
         RunInfo {
             started: std::time::UNIX_EPOCH + Duration::from_secs(784_111_777),
             wall,
-            settings: Settings::default(),
+            settings: Settings {
+                path: "/".into(),
+                host: "localhost".into(),
+                fixture_root: false,
+                jobs: 1,
+                timeout_ms: 1000,
+                filter: Vec::new(),
+                group: Vec::new(),
+                id: Vec::new(),
+                exclude: Vec::new(),
+                level: None,
+                fail_on: Level::Must,
+                deadline_s: None,
+                baseline: None,
+                cases_dir: None,
+            },
         }
     }
 
@@ -1060,6 +1158,7 @@ mod tests {
             baseline: None,
             control: None,
             run: &run,
+            not_run: None,
         };
         let xml = render(Format::Junit, &results, &context);
         let lines: Vec<&str> = xml.lines().collect();

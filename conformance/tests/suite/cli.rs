@@ -220,53 +220,6 @@ fn baseline_with_unknown_id_then_exit_2() {
 }
 
 #[test]
-fn unknown_flag_then_exit_2_with_one_line() {
-    let dir = case_dir();
-    conformance(dir.path())
-        .args(["run", "--target", "127.0.0.1:1", "--bogus"])
-        .assert()
-        .code(2)
-        .stderr(one_line_error("--bogus"));
-}
-
-#[test]
-fn missing_subcommand_then_exit_2() {
-    let dir = case_dir();
-    conformance(dir.path())
-        .assert()
-        .code(2)
-        .stderr(one_line_error(""));
-}
-
-#[test]
-fn invalid_values_then_exit_2_before_connecting() {
-    let dir = case_dir();
-    for (args, message) in [
-        (&["--timeout", "0"][..], "--timeout must be at least 1 ms"),
-        (&["--jobs", "0"][..], "--jobs must be at least 1"),
-        (&["--level", "sometimes"][..], "sometimes"),
-        (&["--format", "xml"][..], "xml"),
-    ] {
-        conformance(dir.path())
-            .args(["run", "--target", &unused_addr().to_string()])
-            .args(args)
-            .assert()
-            .code(2)
-            .stderr(one_line_error(message));
-    }
-}
-
-#[test]
-fn target_without_port_then_exit_2() {
-    let dir = case_dir();
-    conformance(dir.path())
-        .args(["run", "--target", "localhost"])
-        .assert()
-        .code(2)
-        .stderr(one_line_error("--target must be HOST:PORT"));
-}
-
-#[test]
 fn empty_selection_then_exit_2() {
     let dir = case_dir();
     let responder = answer_then_close("400 Bad Request");

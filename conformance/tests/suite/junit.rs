@@ -190,7 +190,7 @@ fn is_surefire_time(value: &str) -> bool {
 }
 
 /// Every violation of the rules in `xml`.
-fn violations(xml: &str) -> Vec<String> {
+pub(crate) fn violations(xml: &str) -> Vec<String> {
     let doc = match roxmltree::Document::parse(xml) {
         Ok(doc) => doc,
         Err(e) => return vec![format!("not XML: {e}")],

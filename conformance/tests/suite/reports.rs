@@ -349,14 +349,17 @@ fn no_date_on_error_responses_then_one_root_cause_with_every_case() {
 }
 
 /// `docs/report.schema.json`, compiled.
-fn report_schema() -> jsonschema::Validator {
+pub(crate) fn report_schema() -> jsonschema::Validator {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
     let text = std::fs::read_to_string(&path).expect("docs/report.schema.json");
     let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
     jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("invalid schema: {e}"))
 }
 
-fn schema_errors(validator: &jsonschema::Validator, report: &serde_json::Value) -> Vec<String> {
+pub(crate) fn schema_errors(
+    validator: &jsonschema::Validator,
+    report: &serde_json::Value,
+) -> Vec<String> {
     validator
         .iter_errors(report)
         .map(|e| format!("{} at {}", e, e.instance_path()))
