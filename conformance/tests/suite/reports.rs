@@ -419,3 +419,27 @@ fn json_report_missing_or_mistyped_field_then_schema_rejects_it() {
     late["started"] = serde_json::json!("2026-12-01 22:00:00");
     assert!(!validator.is_valid(&late));
 }
+
+#[test]
+fn hostile_server_in_a_diff_then_its_bytes_escaped() {
+    let dir = case_dir();
+    let (hostile, plain) = (hostile(), no_date_on_errors());
+    let assert = conformance(dir.path())
+        .args(["diff", "--path", CONTROL_PATH, "--timeout", "1000"])
+        .arg("--target")
+        .arg(format!("hostile={}", hostile.target()))
+        .arg("--target")
+        .arg(format!("plain={}", plain.target()))
+        .assert()
+        .code(0);
+    let out = String::from_utf8(assert.get_output().stdout.clone()).expect("UTF-8");
+    assert_no_controls("diff", &out);
+    assert!(
+        out.lines().any(|l| l
+            == format!(
+                "    hostile  FAIL  200 {REASON_SHOWN}; only here: x-hostile: \\x1b[2J\\x07\
+                 <script>x</script><img src=x onerror=alert(2)>|]]>\"\\xc2\\x9b"
+            )),
+        "{out}"
+    );
+}
