@@ -304,11 +304,17 @@ pub enum Check {
     /// `no-credentials-echo` (should): the content does not repeat the
     /// request's Authorization or Cookie values.
     NoCredentialsEcho,
+    /// `reason-phrase` (must, on every response): the reason phrase matches
+    /// RFC 9112 §4's grammar.
+    ReasonPhrase,
+    /// `field-value` (must, on every response): each field line's value
+    /// matches RFC 9110 §5.5's grammar.
+    FieldValue,
 }
 
 impl Check {
     /// Every check, in the README's order.
-    pub const ALL: [Check; 30] = [
+    pub const ALL: [Check; 32] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -339,6 +345,8 @@ impl Check {
         Check::No304Metadata,
         Check::Upgrade,
         Check::NoCredentialsEcho,
+        Check::ReasonPhrase,
+        Check::FieldValue,
     ];
 
     /// The name used in case files.
@@ -374,6 +382,8 @@ impl Check {
             Check::No304Metadata => "no-304-metadata",
             Check::Upgrade => "upgrade",
             Check::NoCredentialsEcho => "no-credentials-echo",
+            Check::ReasonPhrase => "reason-phrase",
+            Check::FieldValue => "field-value",
         }
     }
 
@@ -399,7 +409,9 @@ impl Check {
             | Check::Range
             | Check::CloseAnnounced
             | Check::CacheFields
-            | Check::Upgrade => Level::Must,
+            | Check::Upgrade
+            | Check::ReasonPhrase
+            | Check::FieldValue => Level::Must,
             Check::CloseHeader
             | Check::Version
             | Check::HasContentLength
@@ -423,6 +435,31 @@ impl Check {
     /// before.
     pub fn applies_without_response(self) -> bool {
         self == Check::CloseAnnounced
+    }
+
+    /// The checks that apply to every response a case grades, whether the
+    /// case names them or not: a server's head must match the grammar.
+    pub const ALWAYS: [Check; 2] = [Check::ReasonPhrase, Check::FieldValue];
+
+    /// The RFC sentence a check rests on, for the checks that apply to
+    /// every response (a case quotes its own requirement; these have none).
+    pub fn requirement(self) -> Option<&'static str> {
+        match self {
+            Check::ReasonPhrase => Some(
+                "RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ); \
+                 RFC 9110 §2.2: \"A sender MUST NOT generate protocol elements that do not \
+                 match the grammar defined by the corresponding ABNF rules.\"",
+            ),
+            Check::FieldValue => Some(
+                "RFC 9110 §5.5: field-value = *field-content, field-content = field-vchar \
+                 [ 1*( SP / HTAB / field-vchar ) field-vchar ], field-vchar = VCHAR / obs-text; \
+                 \"Field values containing CR, LF, or NUL characters are invalid and \
+                 dangerous\" and \"Field values containing other CTL characters are also \
+                 invalid\"; RFC 9110 §2.2: \"A sender MUST NOT generate protocol elements \
+                 that do not match the grammar defined by the corresponding ABNF rules.\"",
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -479,7 +516,7 @@ impl Need {
 
     /// The need a template variable implies: its value comes from the
     /// control response, which may lack it.
-    pub fn of_var(var: Var) -> Option<Need> {
+    pub(crate) fn of_var(var: Var) -> Option<Need> {
         match var {
             Var::Etag => Some(Need::Etag),
             Var::LastModified => Some(Need::LastModified),
@@ -509,7 +546,7 @@ impl Expect {
     /// Whether an interim (1xx) response is itself an outcome of this step,
     /// because a token names one; otherwise interim responses are skipped
     /// on the way to the final one.
-    pub fn reads_interim(&self) -> bool {
+    pub(crate) fn reads_interim(&self) -> bool {
         self.pass.iter().chain(&self.warn).any(|token| match token {
             Token::Status(code) => (100..200).contains(code),
             Token::Class(class) => *class == 1,
@@ -872,7 +909,7 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<Case>, CatalogueError> {
 }
 
 /// Every `*.toml` file in `dir` with its text.
-pub fn read_catalogue_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, CatalogueError> {
+pub(crate) fn read_catalogue_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, CatalogueError> {
     let read_dir_error = |e: std::io::Error| CatalogueError::ReadDir {
         dir: dir.to_path_buf(),
         error: e.to_string(),

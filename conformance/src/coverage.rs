@@ -11,7 +11,7 @@ use serde::Deserialize;
 use std::fmt::Write as _;
 
 /// Where the registry lives inside the repository.
-pub const REQUIREMENTS_FILE: &str = "fixtures/requirements.toml";
+pub(crate) const REQUIREMENTS_FILE: &str = "fixtures/requirements.toml";
 /// The markers around the coverage table in the README.
 pub const TABLE_BEGIN: &str =
     "<!-- coverage:begin (conformance coverage --update README.md writes this block) -->";
@@ -48,7 +48,7 @@ struct RawRequirement {
 }
 
 /// Parses a registry file's text.
-pub fn parse_registry(text: &str) -> Result<Vec<Requirement>, String> {
+pub(crate) fn parse_registry(text: &str) -> Result<Vec<Requirement>, String> {
     let raw: RawRegistry = toml::from_str(text).map_err(|e| e.message().trim().to_string())?;
     raw.requirement
         .into_iter()
@@ -82,7 +82,7 @@ fn fold(text: &str) -> String {
 }
 
 /// The ids of the scored cases that quote `requirement`.
-pub fn covering<'c>(requirement: &Requirement, cases: &'c [Case]) -> Vec<&'c str> {
+pub(crate) fn covering<'c>(requirement: &Requirement, cases: &'c [Case]) -> Vec<&'c str> {
     let quote = fold(&requirement.quote);
     cases
         .iter()

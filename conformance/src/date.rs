@@ -34,7 +34,7 @@ struct DateTime {
 /// time-of-day  = hour ":" minute ":" second
 ///              ; 00:00:00 - 23:59:60 (leap second)
 /// ```
-pub fn is_imf_fixdate(value: &str) -> bool {
+pub(crate) fn is_imf_fixdate(value: &str) -> bool {
     parse_imf_fixdate(value).is_some()
 }
 
@@ -71,7 +71,7 @@ fn parse_imf_fixdate(value: &str) -> Option<DateTime> {
 
 /// Seconds since 1970-01-01 00:00:00 UTC of a valid IMF-fixdate (a leap
 /// second counts as the next second), or `None` for anything else.
-pub fn imf_fixdate_seconds(value: &str) -> Option<u64> {
+pub(crate) fn imf_fixdate_seconds(value: &str) -> Option<u64> {
     let date = parse_imf_fixdate(value)?;
     let days = days_from_civil(date.year, date.month, date.day)?;
     Some(
@@ -123,6 +123,22 @@ pub fn format_iso_date(time: SystemTime) -> String {
         .map_or(0, |elapsed| elapsed.as_secs());
     let (year, month, day) = civil_from_days(secs / SECONDS_PER_DAY);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Formats a time in UTC as an RFC 3339 timestamp with milliseconds,
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, for a report's start time.
+pub(crate) fn format_rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / SECONDS_PER_DAY);
+    let rest = secs % SECONDS_PER_DAY;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        since.subsec_millis()
+    )
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {
@@ -199,6 +215,12 @@ mod tests {
     fn rfc_example_time_then_iso_date() {
         let time = UNIX_EPOCH + Duration::from_secs(784_111_777);
         assert_eq!(format_iso_date(time), "1994-11-06");
+    }
+
+    #[test]
+    fn rfc_example_time_then_rfc3339_utc() {
+        let time = UNIX_EPOCH + Duration::from_millis(784_111_777_042);
+        assert_eq!(format_rfc3339(time), "1994-11-06T08:49:37.042Z");
     }
 
     #[test]

@@ -9,11 +9,12 @@
 //! `timeout`, `invalid`), *rejects* (its code or that word). A case differs
 //! in the worst way any of its steps does: one target accepting where
 //! another rejects, then rejections with different codes, then acceptances
-//! with different heads.
+//! with different heads. Heads that differ in the `Connection` field alone
+//! are kept apart: whether a server keeps a connection open is its choice
+//! (RFC 9112 §9.3), not a different answer to the request.
 
 use crate::case::Case;
-use crate::matrix::short_outcome;
-use crate::report::describe_outcomes;
+use crate::render::{describe_outcomes, short_outcome, terminal};
 use crate::run::CaseResult;
 use crate::snapshot::{normalize_head, SnapshotOptions};
 use crate::wire::Outcome;
@@ -36,18 +37,27 @@ pub enum Difference {
     RejectCodes,
     /// Every target accepts, not all with the same status code and fields.
     Heads,
+    /// Every target accepts with the same code and fields but `Connection`.
+    ConnectionOnly,
     /// A target's harness could not run the case: not compared.
     Unrunnable,
 }
 
 impl Difference {
-    /// Every kind, in report order.
-    pub const ALL: [Difference; 4] = [
+    /// Every kind, in report order: the differences in `Connection` alone
+    /// last, apart from the real ones.
+    pub const ALL: [Difference; 5] = [
         Difference::AcceptReject,
         Difference::RejectCodes,
         Difference::Heads,
         Difference::Unrunnable,
+        Difference::ConnectionOnly,
     ];
+
+    /// Whether the answers really differ: not in `Connection` alone.
+    pub fn is_real(self) -> bool {
+        self != Difference::ConnectionOnly
+    }
 
     /// The heading of the kind in reports.
     pub fn title(self) -> &'static str {
@@ -55,6 +65,7 @@ impl Difference {
             Difference::AcceptReject => "one accepts where another rejects",
             Difference::RejectCodes => "both reject with different codes",
             Difference::Heads => "both accept with different heads",
+            Difference::ConnectionOnly => "differ only in the Connection header",
             Difference::Unrunnable => "not compared (harness error)",
         }
     }
@@ -150,6 +161,9 @@ pub fn classify(answers: &[Vec<Reduced>]) -> Option<Difference> {
                 .count();
             Some(match accepts {
                 0 => Difference::RejectCodes,
+                n if n == column.len() && only_connection_differs(&column) => {
+                    Difference::ConnectionOnly
+                }
                 n if n == column.len() => Difference::Heads,
                 _ => Difference::AcceptReject,
             })
@@ -162,6 +176,25 @@ pub fn classify(answers: &[Vec<Reduced>]) -> Option<Difference> {
     // A case one target could not run is only "not compared" when nothing
     // else already shows a real difference.
     worst
+}
+
+/// Whether accepted answers are alike once their `Connection` fields are
+/// left out.
+fn only_connection_differs(column: &[&Reduced]) -> bool {
+    let without: Vec<Option<(u16, Vec<&String>)>> = column
+        .iter()
+        .map(|r| match r {
+            Reduced::Accept { code, fields } => Some((
+                *code,
+                fields
+                    .iter()
+                    .filter(|f| !f.starts_with("connection:"))
+                    .collect(),
+            )),
+            _ => None,
+        })
+        .collect();
+    without.windows(2).all(|pair| pair[0] == pair[1])
 }
 
 /// Each target's reduced reading steps for one case.
@@ -185,8 +218,9 @@ pub struct Entry<'c> {
     pub case: &'c Case,
     /// How it differs.
     pub kind: Difference,
-    /// Per target, what it answered (`400 Bad Request | closed`), and for a
-    /// difference of heads, the fields not every target sent.
+    /// Per target, its grade and what it answered (`FAIL  400 Bad Request |
+    /// closed`), and for a difference of heads, the fields not every target
+    /// sent.
     pub lines: Vec<String>,
 }
 
@@ -210,11 +244,15 @@ pub fn compare<'c>(targets: &[Target], results: &[Vec<CaseResult<'c>>]) -> Vec<E
             .iter()
             .enumerate()
             .map(|(t, r)| {
-                let mut line = describe_outcomes(r);
-                if kind == Difference::Heads {
+                let mut line = format!(
+                    "{:<5} {}",
+                    r.grade.as_str().to_uppercase(),
+                    describe_outcomes(r)
+                );
+                if matches!(kind, Difference::Heads | Difference::ConnectionOnly) {
                     let only = fields_not_shared(&reduced, t);
                     if !only.is_empty() {
-                        let _ = write!(line, "; only here: {}", only.join(", "));
+                        let _ = write!(line, "; only here: {}", terminal(&only.join(", ")));
                     }
                 }
                 line
@@ -272,27 +310,43 @@ pub fn render_text(targets: &[Target], case_count: usize, entries: &[Entry<'_>])
             }
         })
         .collect();
-    let _ = writeln!(out, "diff of {case_count} cases: {}", names.join(", "));
+    let cases = |n: usize| match n {
+        1 => "1 case".to_string(),
+        n => format!("{n} cases"),
+    };
+    let _ = writeln!(out, "diff of {}: {}", cases(case_count), names.join(", "));
     if entries.is_empty() {
         out.push_str("\nno differences: every case was answered alike\n");
         return out;
     }
+    let real = entries.iter().filter(|e| e.kind.is_real()).count();
     let counts: Vec<String> = Difference::ALL
         .iter()
+        .filter(|kind| kind.is_real())
         .filter_map(|&kind| {
             let n = entries.iter().filter(|e| e.kind == kind).count();
             (n > 0).then(|| format!("{n} {}", kind.title()))
         })
         .collect();
-    let _ = writeln!(
-        out,
-        "{} answered differently: {}",
-        match entries.len() {
-            1 => "1 case".to_string(),
-            n => format!("{n} cases"),
-        },
-        counts.join("; ")
-    );
+    if real == 0 {
+        out.push_str("no real differences\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "{} answered differently: {}",
+            cases(real),
+            counts.join("; ")
+        );
+    }
+    let connection = entries.len() - real;
+    if connection > 0 {
+        let _ = writeln!(
+            out,
+            "{} {} only in the Connection header (listed apart, last)",
+            cases(connection),
+            if connection == 1 { "differs" } else { "differ" }
+        );
+    }
     let width = targets.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for kind in Difference::ALL {
         let members: Vec<&Entry<'_>> = entries.iter().filter(|e| e.kind == kind).collect();
@@ -354,6 +408,35 @@ mod tests {
             classify(&[
                 vec![accept(200, &["content-length: 14"])],
                 vec![accept(200, &["content-length: 14", "accept-ranges: bytes"])]
+            ]),
+            Some(Difference::Heads)
+        );
+    }
+
+    #[test]
+    fn accepts_differing_in_connection_alone_then_connection_only() {
+        assert_eq!(
+            classify(&[
+                vec![accept(200, &["content-length: 0"])],
+                vec![accept(
+                    200,
+                    &["connection: keep-alive", "content-length: 0"]
+                )]
+            ]),
+            Some(Difference::ConnectionOnly)
+        );
+        assert_eq!(
+            classify(&[
+                vec![accept(200, &["connection: close"])],
+                vec![accept(204, &["connection: keep-alive"])]
+            ]),
+            Some(Difference::Heads)
+        );
+        // A real difference in another step wins over it.
+        assert_eq!(
+            classify(&[
+                vec![accept(200, &["connection: close"]), accept(200, &["a: 1"])],
+                vec![accept(200, &[]), accept(200, &["a: 2"])]
             ]),
             Some(Difference::Heads)
         );

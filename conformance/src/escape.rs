@@ -121,7 +121,7 @@ pub fn decode(text: &str) -> Result<Vec<u8>, EscapeError> {
 /// repeat   = "\{" 1*DIGIT ":" 1*( plain-but-"}" / escape ) "}"
 /// variable = "{" ( "path" / "host" / "etag" / "last-modified" / "length" ) "}"
 /// ```
-pub fn decode_template(text: &str) -> Result<Template, EscapeError> {
+pub(crate) fn decode_template(text: &str) -> Result<Template, EscapeError> {
     let chars: Vec<char> = text.chars().collect();
     let mut parts = Vec::new();
     let mut out = Vec::with_capacity(chars.len());
@@ -284,13 +284,13 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Like [`encode`], but one string per line: a line ends after each LF, so
 /// a head reads as it would on the wire.
-pub fn encode_lines(bytes: &[u8]) -> Vec<String> {
+pub(crate) fn encode_lines(bytes: &[u8]) -> Vec<String> {
     bytes.split_inclusive(|&b| b == b'\n').map(encode).collect()
 }
 
 /// A template in the case notation, one string per line like
 /// [`encode_lines`], its variables written `{name}`.
-pub fn encode_template_lines(template: &Template) -> Vec<String> {
+pub(crate) fn encode_template_lines(template: &Template) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for part in template.parts() {

@@ -14,7 +14,10 @@
 //! - [`verdict`] grades each recorded outcome against the case;
 //! - [`run`] runs many cases concurrently against one target;
 //! - [`snapshot`] renders the heads for exact snapshot tests;
-//! - [`report`] renders a run as text, JSON, JUnit or Markdown;
+//! - [`report`] renders a run as text, JSON, JUnit or Markdown, with
+//!   [`render`]'s escaping of the server's bytes for each format and its
+//!   one way of writing an outcome;
+//! - [`explain`] renders `list` and `explain`;
 //! - [`matrix`] records how several servers answered, for `make matrix`,
 //!   and renders it as Markdown; [`page`] renders it as a self-contained
 //!   HTML report;
@@ -32,11 +35,13 @@ pub mod coverage;
 pub mod date;
 pub mod diff;
 pub mod escape;
+pub mod explain;
 mod fingerprint;
 pub mod limits;
 pub mod matrix;
 pub mod page;
-pub mod range;
+pub(crate) mod range;
+pub mod render;
 pub mod report;
 pub mod run;
 pub mod snapshot;

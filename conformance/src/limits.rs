@@ -24,23 +24,23 @@ pub const BODY_READ_LIMIT: u64 = 16 * 1024 * 1024;
 /// The most received bytes kept per step for reports.
 pub const RECORD_LIMIT: usize = 64 * 1024;
 /// The most interim (1xx) responses skipped before the final one.
-pub const MAX_INTERIM: usize = 8;
+pub(crate) const MAX_INTERIM: usize = 8;
 /// The longest chunk-size line (with extensions) accepted in a chunked body.
-pub const CHUNK_LINE_LIMIT: usize = 4096;
+pub(crate) const CHUNK_LINE_LIMIT: usize = 4096;
 /// The least time given to the after-response read of the `closed` and
 /// `no-body` checks, so that a close already on its way is seen even when the
 /// response used up the step's deadline.
-pub const AFTER_GRACE: Duration = Duration::from_millis(100);
+pub(crate) const AFTER_GRACE: Duration = Duration::from_millis(100);
 
 /// The most bytes one escaped request string may decode to: a typo in a
 /// repeat count (`\{80000000000:a}`) must be an error, not an out-of-memory
 /// abort.
-pub const MAX_DECODED_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_DECODED_BYTES: usize = 16 * 1024 * 1024;
 
 /// How many bytes of each direction a text report shows per step.
-pub const SHOWN_BYTES: usize = 2048;
+pub(crate) const SHOWN_BYTES: usize = 2048;
 
 /// How many received bytes per step a matrix keeps for its detail views:
 /// enough for a head and the start of a body, small enough that a matrix of
 /// a dozen servers stays a file people can commit and a page that loads fast.
-pub const MATRIX_SHOWN_BYTES: usize = 1024;
+pub(crate) const MATRIX_SHOWN_BYTES: usize = 1024;

@@ -2,57 +2,66 @@
 //! the cases, explain one, compare several servers, or render a matrix of
 //! servers as a report.
 //!
-//! Exit codes: 0 conformant, 1 a `must` failed (outside the baseline),
-//! 2 usage error or empty selection, 3 target unreachable or not speaking
-//! HTTP/1.x, 4 no case could be graded (every case skipped or errored).
+//! Exit codes: see [`EXIT_CODES_HELP`], which `--help` prints and the
+//! README's table repeats (a test keeps the two alike).
 #![forbid(unsafe_code)]
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::PossibleValuesParser;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use conformance::baseline::Baseline;
-use conformance::case::{self, Case, Level};
+use conformance::case::{self, Case, Group, Level};
 use conformance::control::{self, Control, ControlError};
 use conformance::coverage;
 use conformance::diff::{self, Target};
 use conformance::matrix::{self, Matrix, MatrixError, ServerAnswers};
-use conformance::report::{self, Format, ReportContext, Summary};
-use conformance::run::{self, Environment, RunOptions};
+use conformance::report::{self, Format, NotRun, ReportContext, RunInfo, Settings, Summary};
+use conformance::run::{self, CaseResult, Environment, RunOptions, Watch};
 use conformance::snapshot::{self, SnapshotOptions};
 use conformance::template::{Values, DEFAULT_HOST, DEFAULT_PATH};
 use conformance::wire::tls::{TlsClient, Trust, Versions};
 use conformance::wire::Transport;
-use conformance::{date, escape, page};
+use conformance::{date, escape, explain, page, Grade};
 use std::collections::BTreeSet;
 use std::fmt;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// Exit code: no `must` failed (outside the baseline).
+/// Exit code: no case failed at the `--fail-on` level (outside the baseline).
 const EXIT_CONFORMANT: u8 = 0;
-/// Exit code: a `must` case failed (and is not in the baseline).
+/// Exit code: a case failed at the `--fail-on` level (and is not in the
+/// baseline).
 const EXIT_NONCONFORMANT: u8 = 1;
 /// Exit code: bad arguments, a bad case or baseline file, an empty selection.
 const EXIT_USAGE: u8 = 2;
-/// Exit code: the target did not accept a connection, or did not answer the
-/// control request with HTTP/1.x, before any case ran.
+/// Exit code: the target did not accept a connection, did not answer the
+/// control request with HTTP/1.x, or failed its TLS handshake, before any
+/// case ran.
 const EXIT_UNREACHABLE: u8 = 3;
 /// Exit code: every case ended as skip or error, so nothing was graded.
 const EXIT_NOTHING_GRADED: u8 = 4;
+/// Exit code: `--deadline` passed before every case had started, and none
+/// of those that ran failed.
+const EXIT_DEADLINE: u8 = 5;
+/// Exit code base for a run stopped by a signal: 128 + the signal number,
+/// as shells report it (130 for SIGINT, 143 for SIGTERM).
+const EXIT_SIGNAL_BASE: u8 = 128;
 
-/// The exit codes, for `--help`.
+/// The exit codes, for `--help`; the README's table says the same.
 const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0  conformant: no must case failed (or none beyond the baseline)
-  1  a must case failed (with --baseline: one not listed in it)
-  2  usage error, an empty selection, or a control request not answered 2xx
-  3  the target is unreachable, does not speak HTTP/1.x, or its TLS handshake failed
-     (checked before any case)
-  4  nothing was graded: every case was skipped or could not be run";
-/// Request bytes longer than this are shown by `explain` as the case file
-/// writes them (with repeats) instead of byte by byte.
-const EXPLAIN_BYTES: usize = 1024;
+  0    conformant: no case failed at the --fail-on level (or none beyond the baseline)
+  1    a case failed at the --fail-on level (with --baseline: one not listed in it)
+  2    usage error, an empty selection, or a control request not answered 2xx
+  3    the target is unreachable, not HTTP/1.x or failed its TLS handshake before any case, or went away during the run
+  4    nothing was graded: every case was skipped or could not be run
+  5    the --deadline passed before every case had started, and no case failed
+  130  interrupted by SIGINT: the report lists the cases not run
+  143  terminated by SIGTERM: the report lists the cases not run";
 /// How many near ids an unknown id suggests.
 const SUGGESTIONS: usize = 3;
 
@@ -113,33 +122,65 @@ enum Command {
     },
 }
 
-/// How fast and how patiently cases run, shared by `run` and `diff`.
+/// The longest `--timeout`: a step that waits longer than a minute is a
+/// typo, not patience.
+const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// How patiently cases run, shared by `run` and `diff`.
 #[derive(Args)]
 struct Pace {
-    /// Per-step timeout in milliseconds (a case's own timeout_ms raises it)
-    #[arg(long, value_name = "MS", default_value_t = conformance::limits::DEFAULT_TIMEOUT.as_millis() as u64)]
+    /// Per-step timeout in milliseconds, 1 to 60000 (a case's own timeout_ms
+    /// raises it)
+    #[arg(long, value_name = "MS", value_parser = parse_timeout,
+          default_value_t = conformance::limits::DEFAULT_TIMEOUT.as_millis() as u64)]
     timeout: u64,
-    /// How many cases run at once against each target [default: 8, or 1 when
-    /// the control finds that the target serves one connection at a time]
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
 }
 
 impl Pace {
-    /// The run options, once both values are known to be usable.
-    fn options(&self) -> Result<RunOptions, Failure> {
-        if self.timeout == 0 {
-            return Err(Failure::Usage("--timeout must be at least 1 ms".into()));
-        }
-        if self.jobs == Some(0) {
-            return Err(Failure::Usage("--jobs must be at least 1".into()));
-        }
-        Ok(RunOptions {
-            timeout: Duration::from_millis(self.timeout),
-            jobs: self.jobs.unwrap_or(conformance::limits::DEFAULT_JOBS),
-            ..RunOptions::default()
-        })
+    /// The per-step timeout.
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout)
     }
+
+    /// The run options with `jobs` cases at once.
+    fn options(&self, jobs: usize) -> RunOptions {
+        RunOptions {
+            timeout: Duration::from_millis(self.timeout),
+            jobs,
+            ..RunOptions::default()
+        }
+    }
+}
+
+/// `--timeout`: a whole number of milliseconds from 1 to [`MAX_TIMEOUT_MS`].
+fn parse_timeout(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(ms) if (1..=MAX_TIMEOUT_MS).contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS} (60 s)"
+        )),
+    }
+}
+
+/// `--jobs`: at least 1.
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number, at least 1".into()),
+    }
+}
+
+/// `--deadline`: a whole number of seconds, at least 1.
+fn parse_deadline(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(secs) if secs >= 1 => Ok(secs),
+        _ => Err("must be a whole number of seconds, at least 1".into()),
+    }
+}
+
+/// The group names `--group` accepts, in catalogue order.
+fn group_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(Group::ALL.map(Group::as_str))
 }
 
 /// What the target serves, shared by `run` and `diff`.
@@ -189,11 +230,19 @@ impl Resource {
     }
 }
 
+/// Which cases run: each kind of option given narrows the selection, and
+/// a case matches a kind when it matches any of its values.
 #[derive(Args)]
 struct Selection {
     /// Only cases whose id starts with PREFIX (repeatable)
     #[arg(long, value_name = "PREFIX")]
     filter: Vec<String>,
+    /// Only cases of this group (repeatable)
+    #[arg(long, value_name = "GROUP", value_parser = group_parser())]
+    group: Vec<String>,
+    /// Only the case with exactly this id (repeatable)
+    #[arg(long = "id", value_name = "ID")]
+    ids: Vec<String>,
     /// Leave out cases whose id starts with PREFIX (repeatable)
     #[arg(long, value_name = "PREFIX")]
     exclude: Vec<String>,
@@ -204,8 +253,8 @@ struct Selection {
 
 #[derive(Args)]
 struct RunArgs {
-    /// The server to test: HOST:PORT, http://HOST:PORT/PATH, or
-    /// https://HOST:PORT/PATH for TLS
+    /// The server to test: HOST:PORT, http://HOST[:PORT][/PATH], or
+    /// https://HOST[:PORT][/PATH] for TLS (the path sets --path)
     #[arg(long, value_name = "HOST:PORT")]
     target: String,
     #[command(flatten)]
@@ -219,9 +268,31 @@ struct RunArgs {
     selection: Selection,
     #[command(flatten)]
     pace: Pace,
+    /// How many cases run at once [default: 8, or 1 when the control finds
+    /// that the target serves one connection at a time]
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    jobs: Option<usize>,
+    /// What makes the run exit 1: a failed must case, or also a warned must
+    /// or should case (the baseline lists failures only)
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "must")]
+    fail_on: FailOnArg,
+    /// Start no case later than SECS seconds after the run began: the rest
+    /// are reported as not run, and the run exits 5 unless a case failed
+    #[arg(long, value_name = "SECS", value_parser = parse_deadline)]
+    deadline: Option<u64>,
     /// Report format
     #[arg(long, value_enum, default_value = "text")]
     format: FormatArg,
+    /// Colour the grades of the text report: auto colours only a terminal,
+    /// and not when NO_COLOR is set to a non-empty value
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    color: ColorArg,
+    /// Show progress on stderr even when it is not a terminal
+    #[arg(long, conflicts_with = "quiet")]
+    progress: bool,
+    /// No progress and no notes on stderr, only errors
+    #[arg(long)]
+    quiet: bool,
     /// Write the report to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -319,6 +390,11 @@ struct DiffArgs {
     selection: Selection,
     #[command(flatten)]
     pace: Pace,
+    /// How many cases run at once: N for every target, NAME=N for one
+    /// (repeatable) [default: 8 for a target whose control served a second
+    /// connection while one was open, else 1]
+    #[arg(long, value_name = "[NAME=]N")]
+    jobs: Vec<String>,
     /// Also ignore this header field's value when comparing heads (repeatable)
     #[arg(long, value_name = "FIELD")]
     redact: Vec<String>,
@@ -352,6 +428,30 @@ enum LevelArg {
     Should,
     May,
     Info,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOnArg {
+    Must,
+    Should,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl LevelArg {
+    fn level(self) -> Level {
+        match self {
+            LevelArg::Must => Level::Must,
+            LevelArg::Should => Level::Should,
+            LevelArg::May => Level::May,
+            LevelArg::Info => Level::Info,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -396,7 +496,7 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }
-        Err(e) => return fail(&Failure::Usage(first_line_of_clap_error(&e))),
+        Err(e) => return fail(&Failure::Usage(usage_block(&e))),
     };
     let dir = cli.cases.as_deref();
     let result = match cli.command {
@@ -423,10 +523,59 @@ fn fail(failure: &Failure) -> ExitCode {
     ExitCode::from(failure.exit_code())
 }
 
-fn first_line_of_clap_error(e: &clap::Error) -> String {
-    let text = e.to_string();
-    let line = text.lines().next().unwrap_or("invalid arguments");
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+/// Clap's error as a short block: what is wrong, then its context lines
+/// (the allowed values, the missing argument, "a similar value exists"),
+/// then the usage line, indented; blank lines and the pointer to `--help`
+/// dropped.
+fn usage_block(e: &clap::Error) -> String {
+    let mut command = Cli::command();
+    command.build();
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|name| name != "help")
+        .collect();
+    // The subcommand typed: the first argument naming one, skipping the
+    // value of the global --cases.
+    let mut words = std::env::args().skip(1);
+    let mut typed = None;
+    while let Some(word) = words.next() {
+        if word == "--cases" {
+            words.next();
+        } else if names.contains(&word) {
+            typed = Some(word);
+            break;
+        }
+    }
+    let usage = match typed.and_then(|name| command.find_subcommand_mut(name)) {
+        Some(sub) => sub.render_usage().to_string(),
+        None => command.render_usage().to_string(),
+    };
+    if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        return format!(
+            "a command is needed: one of {}\n  {}",
+            names.join(", "),
+            usage.trim()
+        );
+    }
+    let text = e.render().to_string();
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"));
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut block = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    let mut has_usage = false;
+    for line in lines {
+        has_usage |= line.starts_with("Usage:");
+        block.push_str("\n  ");
+        block.push_str(line);
+    }
+    if !has_usage {
+        block.push_str("\n  ");
+        block.push_str(usage.trim());
+    }
+    block
 }
 
 /// The catalogue: the one compiled in, or `--cases DIR`.
@@ -445,20 +594,27 @@ fn load(dir: Option<&Path>) -> Result<Vec<Case>, Failure> {
     })
 }
 
-/// The cases the selection names; an empty selection is a usage error
-/// (exit 2), since a run of nothing would report a conformance it never tested.
+/// The cases the selection names; an unknown `--id` or an empty selection
+/// is a usage error (exit 2), since a run of nothing would report a
+/// conformance it never tested.
 fn select<'c>(cases: &'c [Case], selection: &Selection) -> Result<Vec<&'c Case>, Failure> {
-    let floor = selection.level.map(|l| match l {
-        LevelArg::Must => Level::Must,
-        LevelArg::Should => Level::Should,
-        LevelArg::May => Level::May,
-        LevelArg::Info => Level::Info,
-    });
+    if let Some(id) = selection
+        .ids
+        .iter()
+        .find(|id| !cases.iter().any(|c| &c.id == *id))
+    {
+        return Err(unknown_id(id, cases));
+    }
+    let floor = selection.level.map(LevelArg::level);
     let selected = cases
         .iter()
         .filter(|c| {
             selection.filter.is_empty() || selection.filter.iter().any(|p| c.id.starts_with(p))
         })
+        .filter(|c| {
+            selection.group.is_empty() || selection.group.iter().any(|g| g == c.group.as_str())
+        })
+        .filter(|c| selection.ids.is_empty() || selection.ids.contains(&c.id))
         .filter(|c| !selection.exclude.iter().any(|p| c.id.starts_with(p)))
         .filter(|c| floor.is_none_or(|floor| c.level.at_least(floor)))
         .collect::<Vec<_>>();
@@ -494,18 +650,37 @@ struct RunPlan {
     server_version: String,
     /// Every id in the catalogue: a snapshot of any other id is an orphan.
     catalogue_ids: BTreeSet<String>,
+    fail_on: FailOnArg,
+    deadline: Option<Duration>,
+    color: ColorArg,
+    /// Progress on stderr: forced on, forced off, or when it is a terminal.
+    progress: bool,
+    quiet: bool,
+    /// The options as reports record them.
+    settings: Settings,
 }
 
 fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
-    let mut options = args.pace.options()?;
-    let (host_port, target_path, https) = split_target(&args.target)?;
-    let path = args.resource.path(target_path)?;
+    let mut options = args
+        .pace
+        .options(args.jobs.unwrap_or(conformance::limits::DEFAULT_JOBS));
+    let spec = parse_target(&args.target)?;
+    if let (Some(from_url), Some(given)) = (&spec.path, &args.resource.path) {
+        if from_url != given {
+            return Err(Failure::Usage(format!(
+                "--target gives the path {} and --path gives {}: give one",
+                escape::encode(from_url.as_bytes()),
+                escape::encode(given.as_bytes())
+            )));
+        }
+    }
+    let path = args.resource.path(spec.path.as_deref())?;
     let host = args.resource.host()?;
     let server_name = match &args.resource.host {
         Some(given) => host_name(given),
-        None => host_name(&host_port),
+        None => host_name(&spec.host_port),
     };
-    options.transport = args.tls.transport(https, server_name)?;
+    options.transport = args.tls.transport(spec.https, server_name)?;
     let catalogue = load(dir)?;
     let baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, &catalogue)?),
@@ -519,9 +694,28 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
         .into_iter()
         .flatten()
     {
-        check_writable_dir(file)?;
+        check_writable_file(file)?;
     }
-    let addresses = resolve(&host_port)?;
+    let addresses = resolve(&spec.host_port)?;
+    let settings = Settings {
+        path: path.clone(),
+        host: host.clone(),
+        fixture_root: args.resource.fixture_root,
+        jobs: options.jobs,
+        timeout_ms: args.pace.timeout,
+        filter: args.selection.filter.clone(),
+        group: args.selection.group.clone(),
+        id: args.selection.ids.clone(),
+        exclude: args.selection.exclude.clone(),
+        level: args.selection.level.map(LevelArg::level),
+        fail_on: match args.fail_on {
+            FailOnArg::Must => Level::Must,
+            FailOnArg::Should => Level::Should,
+        },
+        deadline_s: args.deadline,
+        baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
+        cases_dir: dir.map(|d| d.display().to_string()),
+    };
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -534,7 +728,7 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
         path,
         host,
         fixture_root: args.resource.fixture_root,
-        jobs_given: args.pace.jobs.is_some(),
+        jobs_given: args.jobs.is_some(),
         target_text: args.target,
         cases,
         options,
@@ -548,51 +742,126 @@ fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
         matrix: args.matrix,
         server_version: args.server_version,
         catalogue_ids: catalogue.iter().map(|c| c.id.clone()).collect(),
+        fail_on: args.fail_on,
+        deadline: args.deadline.map(Duration::from_secs),
+        color: args.color,
+        progress: args.progress || (!args.quiet && std::io::stderr().is_terminal()),
+        quiet: args.quiet,
+        settings,
     })
 }
 
-/// `HOST:PORT`, or `http://HOST:PORT/PATH` or `https://HOST[:PORT]/PATH`
-/// split into `HOST:PORT`, the path (none for `http://HOST:PORT` or
-/// `http://HOST:PORT/`) and whether it is `https://`.
-fn split_target(target: &str) -> Result<(String, Option<&str>, bool), Failure> {
-    let (rest, https) = match (
+/// A `--target` as typed, split: the `HOST:PORT` to resolve, the path
+/// a URL gave (none for `http://HOST:PORT` or `…/`), and whether it is an
+/// `https://` URL.
+#[derive(Debug, PartialEq, Eq)]
+struct TargetSpec {
+    host_port: String,
+    path: Option<String>,
+    https: bool,
+}
+
+/// `HOST:PORT`, or `http://HOST[:PORT][/PATH]` (port 80 when none is
+/// given), or `https://HOST[:PORT][/PATH]` (port 443, RFC 9110 §4.2.2);
+/// anything else, an empty host, a port outside 1..=65535, is a usage
+/// error in one line.
+fn parse_target(target: &str) -> Result<TargetSpec, Failure> {
+    let bad = |why: &str| {
+        Failure::Usage(format!(
+            "--target \"{}\": {why}",
+            escape::encode(target.as_bytes())
+        ))
+    };
+    let url = match (
         target.strip_prefix("http://"),
         target.strip_prefix("https://"),
     ) {
-        (Some(rest), _) => (rest, false),
-        (_, Some(rest)) => (rest, true),
-        (None, None) => {
-            check_host_port(target)?;
-            return Ok((target.to_string(), None, false));
+        (Some(rest), _) => Some((rest, 80, false)),
+        (_, Some(rest)) => Some((rest, 443, true)),
+        _ => None,
+    };
+    let (authority, path, default_port, https) = match url {
+        Some((rest, port, https)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(slash) => (&rest[..slash], Some(&rest[slash..])),
+                None => (rest, None),
+            };
+            (authority, path, Some(port), https)
         }
+        None if target.contains("://") => {
+            return Err(bad(
+                "the URL schemes a target takes are http:// and https://",
+            ))
+        }
+        None => (target, None, None, false),
     };
-    let (host_port, path) = match rest.find('/') {
-        Some(slash) => (&rest[..slash], Some(&rest[slash..])),
-        None => (rest, None),
+    if authority.contains('@') {
+        return Err(bad("a target takes no user name or password"));
+    }
+    if path.is_some_and(|p| p.contains(['?', '#'])) {
+        return Err(bad("give the path without a query or fragment"));
+    }
+    let (host, port) = split_host_port(authority);
+    let port = match (port, default_port) {
+        (Some(port), _) => port,
+        (None, Some(default)) => return finish(host, default, path, https, &bad),
+        _ => return Err(bad("expected HOST:PORT or http://HOST:PORT/PATH")),
     };
-    // RFC 9110 §4.2.2: an https URI without a port means port 443.
-    let host_port = match host_port.rsplit_once(':') {
-        Some((_, port)) if https && port.contains(']') => format!("{host_port}:443"),
-        None if https => format!("{host_port}:443"),
-        _ => host_port.to_string(),
-    };
-    check_host_port(&host_port)?;
-    Ok((host_port, path.filter(|p| *p != "/"), https))
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(&format!(
+            "the port \"{}\" is not a number",
+            escape::encode(port.as_bytes())
+        )));
+    }
+    match port.parse::<u32>() {
+        Ok(0) => Err(bad("port 0 is not a port a server listens on")),
+        Ok(n @ 1..=65535) => finish(host, n as u16, path, https, &bad),
+        _ => Err(bad("a port is at most 65535")),
+    }
 }
 
-/// `HOST:PORT` with a host and a numeric port, else a usage error.
-fn check_host_port(target: &str) -> Result<(), Failure> {
-    let ok = target
-        .rsplit_once(':')
-        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::Usage(format!(
-            "--target must be HOST:PORT, http://HOST:PORT/PATH or https://HOST:PORT/PATH, got \"{}\"",
-            escape::encode(target.as_bytes())
-        )))
+/// `HOST` and `PORT` of `HOST:PORT` or `[V6]:PORT`; no port without a colon.
+fn split_host_port(authority: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((v6, after)) => (v6, after.strip_prefix(':')),
+            None => (authority, None),
+        };
     }
+    match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    }
+}
+
+/// The checked target: a host of name or address characters, the port.
+fn finish(
+    host: &str,
+    port: u16,
+    path: Option<&str>,
+    https: bool,
+    bad: &dyn Fn(&str) -> Failure,
+) -> Result<TargetSpec, Failure> {
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    let v6 = host.contains(':');
+    let name_chars = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') || (v6 && b == b':'));
+    if !name_chars {
+        return Err(bad("the host is not a host name or an IP address"));
+    }
+    let host_port = if v6 {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    Ok(TargetSpec {
+        host_port,
+        path: path.filter(|p| *p != "/").map(str::to_string),
+        https,
+    })
 }
 
 /// Every address `target` resolves to.
@@ -616,8 +885,155 @@ fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
     Ok(baseline)
 }
 
+/// Why a run stopped before every case had started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// A signal (its number) arrived.
+    Signal(usize),
+    /// `--deadline` (its seconds) passed.
+    Deadline(u64),
+}
+
+impl Stop {
+    /// What the report says after "not run".
+    fn reason(self) -> String {
+        match self {
+            Stop::Signal(signal) => format!("interrupted by {}", signal_name(signal)),
+            Stop::Deadline(secs) => format!("the --deadline of {secs} s passed"),
+        }
+    }
+}
+
+fn signal_name(signal: usize) -> &'static str {
+    match signal as i32 {
+        signal_hook::consts::SIGINT => "SIGINT",
+        signal_hook::consts::SIGTERM => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// SIGINT and SIGTERM from now on: the first is recorded (its number, in
+/// the returned cell) so the run stops starting cases and writes what it
+/// has; a second one exits at once with 128 + its number.
+fn watch_signals() -> Result<Arc<AtomicUsize>, Failure> {
+    let caught = Arc::new(AtomicUsize::new(0));
+    let again = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let code = i32::from(EXIT_SIGNAL_BASE) + signal;
+        signal_hook::flag::register_conditional_shutdown(signal, code, Arc::clone(&again))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&again)))
+            .and_then(|_| {
+                signal_hook::flag::register_usize(signal, Arc::clone(&caught), signal as usize)
+            })
+            .map_err(|e| Failure::Usage(format!("cannot watch for signals: {e}")))?;
+    }
+    Ok(caught)
+}
+
+/// What `run` watches while cases go: signals, the deadline, progress.
+struct RunWatch {
+    caught: Arc<AtomicUsize>,
+    deadline: Option<Instant>,
+    progress: Option<Mutex<Progress>>,
+}
+
+impl Watch for RunWatch {
+    fn go_on(&self) -> bool {
+        self.caught.load(Ordering::SeqCst) == 0 && self.deadline.is_none_or(|d| Instant::now() < d)
+    }
+
+    fn finished(&self, result: &CaseResult<'_>) {
+        if let Some(Ok(mut progress)) = self.progress.as_ref().map(Mutex::lock) {
+            progress.count(result.grade);
+        }
+    }
+}
+
+/// The progress line on stderr: rewritten in place after each case
+/// (carriage return, text, erase to the end of the line), erased at the end.
+struct Progress {
+    total: usize,
+    done: usize,
+    failed: usize,
+    warned: usize,
+}
+
+impl Progress {
+    fn count(&mut self, grade: Grade) {
+        self.done += 1;
+        match grade {
+            Grade::Fail => self.failed += 1,
+            Grade::Warn => self.warned += 1,
+            _ => {}
+        }
+        let line = format!(
+            "\r[{}/{}] {} failed, {} warned\x1b[K",
+            self.done, self.total, self.failed, self.warned
+        );
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr
+            .write_all(line.as_bytes())
+            .and_then(|()| stderr.flush());
+    }
+
+    fn erase() {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(b"\r\x1b[K").and_then(|()| stderr.flush());
+    }
+}
+
+/// Whether a result makes the run exit 1 under `--fail-on`: a failure,
+/// or with `should` also a warned must or should case.
+fn fails_run(result: &CaseResult<'_>, fail_on: FailOnArg) -> bool {
+    match result.grade {
+        Grade::Fail => true,
+        Grade::Warn => fail_on == FailOnArg::Should && result.case.level.at_least(Level::Should),
+        _ => false,
+    }
+}
+
+/// Whether the text report gets colour: `always` and `never` say so; `auto`
+/// colours a terminal unless `NO_COLOR` is set and not empty
+/// (<https://no-color.org>).
+fn colour_on(choice: ColorArg, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    match choice {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// The grade word that starts a line of the text report, in colour. Only
+/// that word is touched: the renderer writes it itself, while every byte
+/// from a server comes later on a line, or indented, and escaped.
+fn colour_grades(text: &str) -> String {
+    const COLOURS: [(&str, &str); 6] = [
+        ("PASS", "32"),
+        ("WARN", "33"),
+        ("FAIL", "31"),
+        ("INFO", "36"),
+        ("SKIP", "2"),
+        ("ERROR", "35"),
+    ];
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.split_inclusive('\n') {
+        let coloured = COLOURS.iter().find_map(|(word, code)| {
+            line.strip_prefix(word)
+                .filter(|rest| rest.starts_with(' '))
+                .map(|rest| format!("\x1b[{code}m{word}\x1b[0m{rest}"))
+        });
+        match coloured {
+            Some(line) => out.push_str(&line),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
 fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
+    let started = Instant::now();
     let mut plan = plan_run(dir, args)?;
+    let caught = watch_signals()?;
     let (target, control) = first_reachable(
         &plan.options.transport,
         &plan.addresses,
@@ -628,25 +1044,74 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
     )?;
     // The text report carries the control line itself; other formats and a
     // report written to a file leave it for the terminal.
-    if plan.format != Format::Text || plan.output.is_some() {
+    if !plan.quiet && (plan.format != Format::Text || plan.output.is_some()) {
         eprintln!("{}", control.line());
     }
     if !control.concurrent && !plan.jobs_given {
-        eprintln!(
-            "the target served no second connection while one was open: running one case \
-             at a time (--jobs overrides)"
-        );
+        if !plan.quiet {
+            eprintln!(
+                "the target served no second connection while one was open: running one case \
+                 at a time (--jobs overrides)"
+            );
+        }
         plan.options.jobs = 1;
     }
     plan.options.environment = Environment::from_control(&control, plan.fixture_root);
-    let results = run::run_cases(target, &plan.cases, &plan.options);
+    let watch = RunWatch {
+        caught: Arc::clone(&caught),
+        deadline: plan.deadline.map(|d| started + d),
+        progress: plan.progress.then(|| {
+            Mutex::new(Progress {
+                total: plan.cases.len(),
+                done: 0,
+                failed: 0,
+                warned: 0,
+            })
+        }),
+    };
+    let first_case = std::time::SystemTime::now();
+    let clock = Instant::now();
+    let partial = run::run_cases_watched(target, &plan.cases, &plan.options, &watch);
+    let run = RunInfo {
+        started: first_case,
+        wall: clock.elapsed(),
+        settings: Settings {
+            jobs: plan.options.jobs,
+            ..plan.settings.clone()
+        },
+    };
+    if watch.progress.is_some() {
+        Progress::erase();
+    }
+    let results = partial.results;
+    let stop = match caught.load(Ordering::SeqCst) {
+        0 if partial.not_run.is_empty() => None,
+        0 => plan.deadline.map(|d| Stop::Deadline(d.as_secs())),
+        signal => Some(Stop::Signal(signal)),
+    };
+    let reason = stop.map(Stop::reason);
     let context = ReportContext {
         name: &plan.name,
         target: &plan.target_text,
         baseline: plan.baseline.as_ref(),
         control: Some(&control),
+        run: &run,
+        not_run: reason.as_deref().map(|reason| NotRun {
+            reason,
+            cases: &partial.not_run,
+        }),
     };
-    let text = report::render(plan.format, &results, &context);
+    let mut text = report::render(plan.format, &results, &context);
+    let terminal = plan.output.is_none() && std::io::stdout().is_terminal();
+    if plan.format == Format::Text
+        && colour_on(
+            plan.color,
+            terminal,
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    {
+        text = colour_grades(&text);
+    }
     let summary = Summary::of(&results, plan.baseline.as_ref());
     match &plan.output {
         Some(path) => {
@@ -662,16 +1127,55 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
                 .and_then(|()| stdout.flush());
         }
     }
+    let failing: Vec<&str> = results
+        .iter()
+        .filter(|r| fails_run(r, plan.fail_on))
+        .map(|r| r.case.id.as_str())
+        .filter(|id| !plan.baseline.as_ref().is_some_and(|b| b.contains(id)))
+        .collect();
+    if let Some(stop) = stop {
+        // A baseline, snapshots or a matrix entry from part of a run would
+        // take the cases not run for fixed or gone.
+        let left = [
+            plan.write_baseline.as_ref().map(|_| "--write-baseline"),
+            plan.snapshots.as_ref().map(|_| "--snapshots"),
+            plan.matrix.as_ref().map(|_| "--matrix"),
+        ];
+        let left: Vec<&str> = left.into_iter().flatten().collect();
+        let skipped = if left.is_empty() {
+            String::new()
+        } else {
+            format!(" (nothing written for {})", left.join(", "))
+        };
+        eprintln!(
+            "conformance: {}: {} of {} cases not run{skipped}",
+            stop.reason(),
+            partial.not_run.len(),
+            plan.cases.len()
+        );
+        return Ok(match stop {
+            Stop::Signal(signal) => EXIT_SIGNAL_BASE.saturating_add(signal as u8),
+            Stop::Deadline(_) if !failing.is_empty() => EXIT_NONCONFORMANT,
+            Stop::Deadline(_) => EXIT_DEADLINE,
+        });
+    }
+    if let Some(why) = went_away(&results, target, &plan) {
+        return Err(Failure::Unreachable(format!(
+            "{} went away: it answered the control, then no case; asked the control again: \
+             {why}",
+            plan.target_text
+        )));
+    }
     if let Some(path) = &plan.write_baseline {
-        let failing = results
+        let failed = results
             .iter()
-            .filter(|r| r.grade == conformance::Grade::Fail)
+            .filter(|r| r.grade == Grade::Fail)
             .map(|r| r.case.id.clone());
         let header = format!(
             "Known failures of {} ({}), written by `conformance run --write-baseline`.",
             plan.name, plan.target_text
         );
-        write_atomically(path, &Baseline::from_ids(failing).render(&header))
+        write_atomically(path, &Baseline::from_ids(failed).render(&header))
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
     if let Some(dir) = &plan.snapshots {
@@ -684,13 +1188,15 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         let written =
             snapshot::write_dir(dir, &results, &options, "conformance run --snapshots", &ids)
                 .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", dir.display())))?;
-        eprintln!(
-            "snapshots in {}: {} written, {} unchanged, {} removed",
-            dir.display(),
-            written.written,
-            written.unchanged,
-            written.removed
-        );
+        if !plan.quiet {
+            eprintln!(
+                "snapshots in {}: {} written, {} unchanged, {} removed",
+                dir.display(),
+                written.written,
+                written.unchanged,
+                written.removed
+            );
+        }
     }
     if let Some(path) = &plan.matrix {
         let mut matrix = match Matrix::read(path) {
@@ -703,17 +1209,50 @@ fn run_command(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         write_atomically(path, &matrix.to_json())
             .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
     }
-    Ok(if !summary.graded_any() {
+    Ok(if !failing.is_empty() {
+        EXIT_NONCONFORMANT
+    } else if !summary.graded_any() {
         eprintln!(
             "conformance: no case could be graded ({} skipped, {} errors): not conformant",
             summary.skipped, summary.errors
         );
         EXIT_NOTHING_GRADED
-    } else if summary.is_conformant() {
-        EXIT_CONFORMANT
     } else {
-        EXIT_NONCONFORMANT
+        EXIT_CONFORMANT
     })
+}
+
+/// Why the target seems gone, when no case got a response although cases
+/// ran (each ended closed, reset, timed out or unrunnable) and the control
+/// GET, sent once more, is not answered 2xx either: grades made of
+/// refused or closed connections say nothing about the server, and
+/// `close` or `reset` is a passing outcome of many cases.
+fn went_away(results: &[CaseResult<'_>], target: SocketAddr, plan: &RunPlan) -> Option<String> {
+    let outcomes = || {
+        results
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter_map(|s| s.exchange.outcome.as_ref())
+    };
+    let answered = outcomes().any(|o| matches!(o, conformance::wire::Outcome::Response(_)));
+    if answered || outcomes().next().is_none() {
+        return None;
+    }
+    match control::probe_over(
+        &plan.options.transport,
+        target,
+        &plan.path,
+        &plan.host,
+        plan.options.timeout,
+    ) {
+        Ok(control) if control.is_success() => None,
+        Ok(control) => Some(format!(
+            "{} {}",
+            control.status,
+            escape::encode(control.reason.as_bytes())
+        )),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// The first of the target's addresses that accepts a connection, with
@@ -754,21 +1293,33 @@ fn first_reachable(
     )))
 }
 
-/// The folder `path` would be written into exists: checked before the run,
-/// so a typo costs no run.
-fn check_writable_dir(path: &Path) -> Result<(), Failure> {
+/// `path` can be written as a file: it is not a directory, and its folder
+/// exists and takes a new file. Checked before the first connect, so a typo
+/// costs no run.
+fn check_writable_file(path: &Path) -> Result<(), Failure> {
+    let cannot = |why: String| Failure::Usage(format!("cannot write {}: {why}", path.display()));
+    if path.is_dir() {
+        return Err(cannot("it is a directory".into()));
+    }
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    if dir.is_dir() {
-        Ok(())
-    } else {
-        Err(Failure::Usage(format!(
-            "cannot write {}: no directory {}",
-            path.display(),
+    if !dir.is_dir() {
+        return Err(cannot(format!("no directory {}", dir.display())));
+    }
+    // The write itself goes through a temporary file in the same folder
+    // ([`write_atomically`]), so that is what must be possible.
+    let probe = dir.join(format!(".conformance-check.{}.tmp", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(cannot(format!(
+            "cannot create a file in {}: {e}",
             dir.display()
-        )))
+        ))),
     }
 }
 
@@ -803,17 +1354,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 fn list_command(dir: Option<&Path>, selection: &Selection) -> Result<u8, Failure> {
     let catalogue = load(dir)?;
     let cases = select(&catalogue, selection)?;
-    let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
-    let mut out = String::new();
-    for case in cases {
-        out.push_str(&format!(
-            "{:<width$}  {:<6}  {:<13}  {}\n",
-            case.id,
-            case.level.as_str(),
-            case.group.as_str(),
-            case.title
-        ));
-    }
+    let out = explain::render_list(&cases);
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     Ok(EXIT_CONFORMANT)
 }
@@ -832,62 +1373,16 @@ fn explain_command(
     };
     let catalogue = load(dir)?;
     let Some(case) = catalogue.iter().find(|c| c.id == id) else {
-        let near = suggest(id, &catalogue);
-        let hint = if near.is_empty() {
-            "see `conformance list`".to_string()
-        } else {
-            format!("did you mean {}?", near.join(", "))
-        };
-        return Err(Failure::Usage(format!("no case `{id}`; {hint}")));
+        return Err(unknown_id(id, &catalogue));
     };
     let (source, matrix) = match matrix {
         Some(path) => (path.display().to_string(), Matrix::read(&path)),
         None => matrix::default_matrix(),
     };
-    let mut text = render_explanation(case, &values);
-    text.push_str(&render_matrix_answers(case, &source, matrix));
+    let mut text = explain::render_case(case, &values);
+    text.push_str(&explain::render_answers(case, &source, matrix));
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(EXIT_CONFORMANT)
-}
-
-/// What each server in the matrix answered to `case`; a matrix that cannot
-/// be read is said in one line, never an error: explaining a case does not
-/// need one.
-fn render_matrix_answers(case: &Case, source: &str, matrix: Result<Matrix, MatrixError>) -> String {
-    let matrix = match matrix {
-        Ok(matrix) => matrix,
-        Err(MatrixError::Missing(_)) => {
-            return format!(
-                "What servers answered: no matrix at {source} (`make matrix` writes one).\n"
-            )
-        }
-        Err(e) => return format!("What servers answered: {e}.\n"),
-    };
-    let mut out = format!(
-        "What servers answered (matrix of {}, {source}):\n",
-        matrix.generated
-    );
-    if matrix.servers.is_empty() {
-        out.push_str("  (no servers recorded)\n");
-    }
-    let width = matrix
-        .servers
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(0);
-    for server in &matrix.servers {
-        match server.answer(&case.id) {
-            Some(answer) => out.push_str(&format!(
-                "  {:<width$}  {:<5} {}\n",
-                server.name,
-                answer.grade.as_str(),
-                answer.outcome()
-            )),
-            None => out.push_str(&format!("  {:<width$}  (not run)\n", server.name)),
-        }
-    }
-    out
 }
 
 /// A validated `diff` target: its name, its text, its addresses.
@@ -897,13 +1392,45 @@ struct DiffTarget {
     addresses: Vec<SocketAddr>,
 }
 
+/// `diff --jobs`: `N` for every target, `NAME=N` for one; a later value
+/// for the same target wins. `None` for a target left to its control.
+fn diff_jobs(specs: &[String], names: &[&str]) -> Result<Vec<Option<usize>>, Failure> {
+    let mut jobs = vec![None; names.len()];
+    for spec in specs {
+        let (name, count) = match spec.rsplit_once('=') {
+            Some((name, count)) => (Some(name), count),
+            None => (None, spec.as_str()),
+        };
+        let count = parse_jobs(count).map_err(|why| {
+            Failure::Usage(format!(
+                "--jobs \"{}\": {why}",
+                escape::encode(spec.as_bytes())
+            ))
+        })?;
+        match name {
+            None => jobs.iter_mut().for_each(|j| *j = Some(count)),
+            Some(name) => match names.iter().position(|n| *n == name) {
+                Some(i) => jobs[i] = Some(count),
+                None => {
+                    return Err(Failure::Usage(format!(
+                        "--jobs \"{}\": no target is named \"{}\" (targets: {})",
+                        escape::encode(spec.as_bytes()),
+                        escape::encode(name.as_bytes()),
+                        names.join(", ")
+                    )))
+                }
+            },
+        }
+    }
+    Ok(jobs)
+}
+
 fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
     if args.targets.len() < 2 {
         return Err(Failure::Usage(
             "diff needs at least two --target options".into(),
         ));
     }
-    let options = args.pace.options()?;
     let path = args.resource.path(None)?;
     let host = args.resource.host()?;
     let mut named = Vec::new();
@@ -912,20 +1439,37 @@ fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
             Some((name, text)) if !name.is_empty() => (name.to_string(), text.to_string()),
             _ => (spec.clone(), spec.clone()),
         };
-        check_host_port(&text)?;
-        if named.iter().any(|(n, _): &(String, String)| *n == name) {
+        let parsed = parse_target(&text)?;
+        if parsed.https {
+            return Err(Failure::Usage(format!(
+                "--target \"{}\": diff compares plain HTTP targets; check a TLS server with run",
+                escape::encode(text.as_bytes())
+            )));
+        }
+        if parsed.path.is_some() {
+            return Err(Failure::Usage(format!(
+                "--target \"{}\": diff takes the path once, with --path, for every target",
+                escape::encode(text.as_bytes())
+            )));
+        }
+        if named
+            .iter()
+            .any(|(n, _, _): &(String, String, String)| *n == name)
+        {
             return Err(Failure::Usage(format!("two targets are named \"{name}\"")));
         }
-        named.push((name, text));
+        named.push((name, text, parsed.host_port));
     }
+    let names: Vec<&str> = named.iter().map(|(name, _, _)| name.as_str()).collect();
+    let jobs = diff_jobs(&args.jobs, &names)?;
     let catalogue = load(dir)?;
     let cases: Vec<Case> = select(&catalogue, &args.selection)?
         .into_iter()
         .cloned()
         .collect();
     let mut resolved = Vec::new();
-    for (name, text) in named {
-        let addresses = resolve(&text)?;
+    for (name, text, host_port) in named {
+        let addresses = resolve(&host_port)?;
         resolved.push(DiffTarget {
             name,
             text,
@@ -934,20 +1478,24 @@ fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
     }
     // Every target is checked before any case runs: exit 3 costs no run.
     let mut reachable = Vec::new();
-    for target in &resolved {
+    for (target, jobs) in resolved.iter().zip(jobs) {
         let (address, control) = first_reachable(
             &Transport::Tcp,
             &target.addresses,
             &target.text,
             &path,
             &host,
-            options.timeout,
+            args.pace.timeout(),
         )?;
-        eprintln!("{}: {}", target.name, control.line());
-        let mut target_options = options.clone();
-        if !control.concurrent && args.pace.jobs.is_none() {
-            target_options.jobs = 1;
-        }
+        // Each target its own pace: one that serves a connection at a time
+        // gets one job without slowing the others.
+        let jobs = jobs.unwrap_or(if control.concurrent {
+            conformance::limits::DEFAULT_JOBS
+        } else {
+            1
+        });
+        eprintln!("{}: {}; {jobs} at a time", target.name, control.line());
+        let mut target_options = args.pace.options(jobs);
         target_options.environment =
             Environment::from_control(&control, args.resource.fixture_root);
         reachable.push((address, target_options));
@@ -965,10 +1513,20 @@ fn diff_command(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
             },
         })
         .collect();
-    let results: Vec<_> = reachable
-        .iter()
-        .map(|(address, options)| run::run_cases(*address, &cases, options))
-        .collect();
+    // The targets run at the same time, each with its own jobs.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = reachable
+            .iter()
+            .map(|(address, options)| scope.spawn(|| run::run_cases(*address, &cases, options)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let entries = diff::compare(&targets, &results);
     let text = diff::render_text(&targets, cases.len(), &entries);
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
@@ -1029,76 +1587,18 @@ fn coverage_command(
     Ok(EXIT_CONFORMANT)
 }
 
-fn render_explanation(case: &Case, values: &Values) -> String {
-    let mut out = format!("{}: {}\n", case.id, case.title);
-    out.push_str(&format!("level: {}, group: {}\n", case.level, case.group));
-    out.push_str(&format!("requirement: {} {}\n", case.rfc, case.url));
-    out.push_str(&format!(
-        "  \"{}\"\n",
-        case.quote.split_whitespace().collect::<Vec<_>>().join(" ")
-    ));
-    if !case.needs.is_empty() {
-        let needs: Vec<&str> = case.needs.iter().map(|n| n.as_str()).collect();
-        out.push_str(&format!(
-            "needs: {} (skipped where the target lacks it)\n",
-            needs.join(", ")
-        ));
-    }
-    let single = case.steps.len() == 1;
-    for (index, step) in case.steps.iter().enumerate() {
-        let indent = if single {
-            ""
-        } else {
-            out.push_str(&format!("step {}", index + 1));
-            if step.pause_ms > 0 {
-                out.push_str(&format!(" (after {} ms)", step.pause_ms));
-            }
-            out.push_str(":\n");
-            "  "
-        };
-        match (&step.send, &step.send_source) {
-            (Some(template), Some(source)) if template.byte_len() > EXPLAIN_BYTES => {
-                out.push_str(&format!(
-                    "{indent}request:\n{indent}  {source}\n{indent}  ({} bytes, as the case file \
-                     writes them)\n",
-                    template.byte_len()
-                ));
-            }
-            (Some(template), _) if template.as_literal().is_some() => {
-                out.push_str(&format!("{indent}request:\n"));
-                for line in escape::encode_template_lines(template) {
-                    out.push_str(&format!("{indent}  {line}\n"));
-                }
-            }
-            (Some(template), _) => {
-                out.push_str(&format!("{indent}request (template):\n"));
-                for line in escape::encode_template_lines(template) {
-                    out.push_str(&format!("{indent}  {line}\n"));
-                }
-                out.push_str(&format!(
-                    "{indent}sent with --path {} --host {} (the other variables come from the \
-                     control response):\n",
-                    escape::encode(values.path.as_bytes()),
-                    escape::encode(values.host.as_bytes())
-                ));
-                for line in escape::encode_lines(&template.render_known(values)) {
-                    out.push_str(&format!("{indent}  {line}\n"));
-                }
-            }
-            _ => out.push_str(&format!("{indent}(reads the next response)\n")),
-        }
-        if let Some(expect) = &step.expect {
-            out.push_str(&format!(
-                "{indent}acceptable: {}\n",
-                report::describe_expect(expect)
-            ));
-        }
-    }
-    out.push_str("explanation:\n");
-    for line in case.explain.trim().lines() {
-        out.push_str(&format!("  {line}\n").replace("  \n", "\n"));
-    }
-    out
+/// No case has `id`: a usage error naming the nearest ids.
+fn unknown_id(id: &str, catalogue: &[Case]) -> Failure {
+    let near = suggest(id, catalogue);
+    let hint = if near.is_empty() {
+        "see `conformance list`".to_string()
+    } else {
+        format!("did you mean {}?", near.join(", "))
+    };
+    Failure::Usage(format!(
+        "no case `{}`; {hint}",
+        escape::encode(id.as_bytes())
+    ))
 }
 
 /// Ids close to `id`: those containing it, then those within a small edit
@@ -1144,23 +1644,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn https_target_without_port_then_443_and_its_path() {
-        let split = |t| split_target(t).map_err(|e| e.to_string());
+    fn no_color_then_auto_off_even_on_a_terminal() {
+        use std::ffi::OsStr;
+        assert!(colour_on(ColorArg::Auto, true, None));
+        assert!(colour_on(ColorArg::Auto, true, Some(OsStr::new(""))));
+        assert!(!colour_on(ColorArg::Auto, true, Some(OsStr::new("1"))));
+        assert!(!colour_on(ColorArg::Auto, false, None));
+        assert!(colour_on(ColorArg::Always, false, Some(OsStr::new("1"))));
+        assert!(!colour_on(ColorArg::Never, true, None));
+    }
+
+    #[test]
+    fn colour_grades_then_only_a_leading_grade_word() {
         assert_eq!(
-            split("https://example.com/a"),
-            Ok(("example.com:443".to_string(), Some("/a"), true))
-        );
-        assert_eq!(
-            split("https://[::1]"),
-            Ok(("[::1]:443".to_string(), None, true))
-        );
-        assert_eq!(
-            split("https://127.0.0.1:8443/"),
-            Ok(("127.0.0.1:8443".to_string(), None, true))
-        );
-        assert_eq!(
-            split("http://127.0.0.1:80/x"),
-            Ok(("127.0.0.1:80".to_string(), Some("/x"), false))
+            colour_grades("FAIL  a  400 PASS\n  PASS indented\nPASSED x\nERROR b\n"),
+            "\x1b[31mFAIL\x1b[0m  a  400 PASS\n  PASS indented\nPASSED x\n\x1b[35mERROR\x1b[0m b\n"
         );
     }
 
@@ -1170,6 +1668,61 @@ mod tests {
         assert_eq!(host_name("example.com"), "example.com");
         assert_eq!(host_name("[::1]:443"), "::1");
         assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn targets_then_host_port_and_path() {
+        let spec = |t: &str| parse_target(t).map_err(|f| f.to_string());
+        let ok = |host_port: &str, path: Option<&str>| {
+            Ok(TargetSpec {
+                host_port: host_port.to_string(),
+                path: path.map(str::to_string),
+                https: false,
+            })
+        };
+        let tls = |host_port: &str, path: Option<&str>| {
+            Ok(TargetSpec {
+                host_port: host_port.to_string(),
+                path: path.map(str::to_string),
+                https: true,
+            })
+        };
+        assert_eq!(
+            spec("https://example.com/a"),
+            tls("example.com:443", Some("/a"))
+        );
+        assert_eq!(spec("https://[::1]"), tls("[::1]:443", None));
+        assert_eq!(spec("https://127.0.0.1:8443/"), tls("127.0.0.1:8443", None));
+        assert_eq!(spec("127.0.0.1:8000"), ok("127.0.0.1:8000", None));
+        assert_eq!(spec("http://127.0.0.1:8000"), ok("127.0.0.1:8000", None));
+        assert_eq!(spec("http://127.0.0.1:8000/"), ok("127.0.0.1:8000", None));
+        assert_eq!(
+            spec("http://example.com/a/b"),
+            ok("example.com:80", Some("/a/b"))
+        );
+        assert_eq!(spec("[::1]:8080"), ok("[::1]:8080", None));
+        assert_eq!(spec("http://[::1]:8080/x"), ok("[::1]:8080", Some("/x")));
+        assert_eq!(
+            spec("http://127.0.0.1:/"),
+            Err("--target \"http://127.0.0.1:/\": the port \"\" is not a number".to_string())
+        );
+    }
+
+    #[test]
+    fn diff_jobs_then_all_then_one_target_wins() {
+        let specs = ["2".to_string(), "b=5".to_string()];
+        assert_eq!(
+            diff_jobs(&specs, &["a", "b", "c"]).map_err(|f| f.to_string()),
+            Ok(vec![Some(2), Some(5), Some(2)])
+        );
+        assert_eq!(
+            diff_jobs(&[], &["a", "b"]).map_err(|f| f.to_string()),
+            Ok(vec![None, None])
+        );
+        assert_eq!(
+            diff_jobs(&["a=0".to_string()], &["a"]).map_err(|f| f.to_string()),
+            Err("--jobs \"a=0\": must be a whole number, at least 1".to_string())
+        );
     }
 
     #[test]

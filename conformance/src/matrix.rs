@@ -14,19 +14,19 @@
 use crate::case::{Case, Group};
 use crate::escape;
 use crate::limits::MATRIX_SHOWN_BYTES;
-use crate::report::{md_cell, Summary};
+use crate::render::{self, markdown_cell as md_cell};
+use crate::report::Summary;
 use crate::run::CaseResult;
-use crate::verdict::Grade;
-use crate::wire::Outcome;
+use crate::verdict::{Grade, Matched};
 use serde::{Deserialize, Serialize};
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// Where `make matrix` keeps the committed matrix, from the repository root.
-pub const MATRIX_FILE: &str = "matrix/results.json";
+pub(crate) const MATRIX_FILE: &str = "matrix/results.json";
 
 /// Where the matrix compiled into the binary is said to come from.
-pub const BUILTIN_MATRIX: &str = "the matrix compiled into this binary";
+pub(crate) const BUILTIN_MATRIX: &str = "the matrix compiled into this binary";
 
 /// The matrix to use when none is given: `matrix/results.json` under the
 /// current directory if it exists (a checkout after `make matrix`), else
@@ -111,6 +111,10 @@ pub struct AnswerStep {
     pub short: String,
     /// The step's grade, when it read something.
     pub grade: Option<Grade>,
+    /// Which acceptable list the outcome was in (`pass`, `warn`, `none`),
+    /// when it read something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<Matched>,
     /// Broken checks: `date (must): no Date field`.
     pub problems: Vec<String>,
     /// The first received bytes, escaped in the case notation, a line
@@ -166,14 +170,7 @@ impl Matrix {
 
     /// The file text: pretty JSON, one trailing newline.
     pub fn to_json(&self) -> String {
-        match serde_json::to_string_pretty(self) {
-            Ok(mut text) => {
-                text.push('\n');
-                text
-            }
-            // Only a non-string map key can fail here, and there is none.
-            Err(e) => format!("{{\"error\": \"{e}\"}}\n"),
-        }
+        render::json_text(self)
     }
 }
 
@@ -226,7 +223,7 @@ impl Counts {
 
 impl Answer {
     /// The answer recorded for one case result.
-    pub fn from_result(result: &CaseResult<'_>) -> Answer {
+    pub(crate) fn from_result(result: &CaseResult<'_>) -> Answer {
         let steps = result
             .reading_steps()
             .map(|(number, _, step)| {
@@ -235,20 +232,22 @@ impl Answer {
                 let kept = &exchange.received[..exchange.received.len().min(MATRIX_SHOWN_BYTES)];
                 AnswerStep {
                     step: number,
-                    outcome: exchange
-                        .outcome
-                        .as_ref()
-                        .map_or_else(|| "-".to_string(), Outcome::to_string),
+                    outcome: render::maybe_outcome(exchange.outcome.as_ref()),
                     short: exchange
                         .outcome
                         .as_ref()
-                        .map_or_else(|| "-".to_string(), short_outcome),
+                        .map_or_else(|| "-".to_string(), render::short_outcome),
                     grade: verdict.map(|v| v.grade),
+                    matched: verdict.map(|v| v.matched),
                     problems: verdict
                         .map(|v| {
                             v.broken_checks()
                                 .map(|(check, problem)| {
-                                    format!("{check} ({}): {problem}", check.level())
+                                    format!(
+                                        "{check} ({}): {}",
+                                        check.level(),
+                                        render::terminal(problem)
+                                    )
                                 })
                                 .collect()
                         })
@@ -281,24 +280,13 @@ impl Answer {
         if let Some(reason) = &self.skipped {
             return format!("skipped: {reason}");
         }
-        join(self.steps.iter().map(|s| s.outcome.as_str()), " | ")
+        let outcomes: Vec<&str> = self.steps.iter().map(|s| s.outcome.as_str()).collect();
+        render::join_outcomes(&outcomes)
     }
 }
 
 fn join<'a>(parts: impl Iterator<Item = &'a str>, separator: &str) -> String {
     parts.collect::<Vec<_>>().join(separator)
-}
-
-/// An outcome in one word: the status code, or what happened instead.
-pub fn short_outcome(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Response(response) => response.code.to_string(),
-        Outcome::Closed => "closed".into(),
-        Outcome::Reset => "reset".into(),
-        Outcome::Timeout => "timeout".into(),
-        Outcome::Invalid { .. } => "invalid".into(),
-        Outcome::Error(_) => "error".into(),
-    }
 }
 
 /// The scores table: one row per server with its version and counts.
@@ -387,7 +375,7 @@ pub fn render_markdown(matrix: &Matrix, cases: &[Case]) -> String {
 
 /// Whether the servers that ran `id` did not all answer alike (by
 /// [`Answer::short`]).
-pub fn answers_differ(matrix: &Matrix, id: &str) -> bool {
+pub(crate) fn answers_differ(matrix: &Matrix, id: &str) -> bool {
     let mut shorts = matrix
         .servers
         .iter()
@@ -454,6 +442,7 @@ mod tests {
                 outcome: "400 Bad Request".into(),
                 short: "400".into(),
                 grade: Some(Grade::Warn),
+                matched: Some(Matched::Pass),
                 problems: vec!["date (must): missing".into()],
                 received: "HTTP/1.1 400 Bad Request\\r\\n".into(),
                 received_total: 26,

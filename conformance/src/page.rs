@@ -12,7 +12,7 @@ use crate::case::{Case, Group, Level};
 use crate::escape;
 use crate::limits::MATRIX_SHOWN_BYTES;
 use crate::matrix::{answers_differ, Answer, Counts, Matrix};
-use crate::report::{describe_expect, fold_whitespace};
+use crate::render::{self, describe_expect, fold_whitespace, html as html_escape};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -233,32 +233,6 @@ struct PageStep {
     expect: Option<String>,
 }
 
-/// Escapes text for HTML content and double-quoted attribute values.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// JSON that is safe inside a `<script>` element: no `<`, `>` or `&` left
-/// that could end the element or start markup.
-fn script_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value)
-        .unwrap_or_else(|_| "{}".to_string())
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-}
-
 /// The cases in report order: by group, then by id.
 fn ordered(cases: &[Case]) -> Vec<&Case> {
     Group::ALL
@@ -472,7 +446,7 @@ pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
     let _ = writeln!(
         out,
         "<script type=\"application/json\" id=\"matrix-data\">{}</script>",
-        script_json(&data)
+        render::json_in_script(&data)
     );
     out.push_str("<script>");
     out.push_str(SCRIPT);
@@ -485,16 +459,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn markup_characters_then_escaped() {
-        assert_eq!(
-            html_escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
-
-    #[test]
     fn script_end_tag_in_data_then_cannot_close_the_element() {
-        let json = script_json(&"</script><b>&");
+        let json = render::json_in_script(&"</script><b>&");
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'));
         let back: String = serde_json::from_str(&json).unwrap();
         assert_eq!(back, "</script><b>&");

@@ -1,16 +1,23 @@
 //! Rendering a run: text for people, JSON for tools, JUnit for CI, Markdown
-//! for pages.
+//! for pages. Every byte a server sent goes through [`crate::render`]'s
+//! escaping for the format before it is written.
 
 use crate::baseline::Baseline;
-use crate::case::{Case, Expect, Group};
+use crate::case::{Case, Check, Group, Level};
 use crate::control::Control;
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
+use crate::render::{self, describe_expect, describe_outcomes, fold_whitespace};
 use crate::run::CaseResult;
-use crate::verdict::Grade;
+use crate::verdict::{Grade, Matched};
 use crate::wire::Outcome;
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+/// The version of the JSON report's layout (`docs/report.schema.json`):
+/// raised when a field changes meaning or goes; new fields keep it.
+pub(crate) const JSON_FORMAT_VERSION: u32 = 1;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +43,75 @@ pub struct ReportContext<'a> {
     pub baseline: Option<&'a Baseline>,
     /// What the control requests learned, if they ran.
     pub control: Option<&'a Control>,
+    /// When the run started, how long it took, with what settings.
+    pub run: &'a RunInfo,
+    /// The cases a stopped run never started, and why it stopped.
+    pub not_run: Option<NotRun<'a>>,
+}
+
+/// The cases a run stopped before starting, and why it stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct NotRun<'a> {
+    /// Why the run stopped: `interrupted by SIGINT`.
+    pub reason: &'a str,
+    /// The cases never started, in catalogue order.
+    pub cases: &'a [&'a Case],
+}
+
+impl NotRun<'_> {
+    /// `not run (REASON): N of M cases`, M counting the cases that ran.
+    pub fn line(&self, ran: usize) -> String {
+        format!(
+            "not run ({}): {} of {} cases",
+            self.reason,
+            self.cases.len(),
+            self.cases.len() + ran
+        )
+    }
+}
+
+/// When a run started, how long it took, and the settings it ran with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// When the first case started (after the control requests).
+    pub started: SystemTime,
+    /// From the first case's start to the last case's end.
+    pub wall: Duration,
+    /// The options the run was given.
+    pub settings: Settings,
+}
+
+/// The options a run was given, as reports record them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// The resource the cases ask for (`--path`).
+    pub path: String,
+    /// The Host value the cases send (`--host`).
+    pub host: String,
+    /// Whether the target serves the fixture docroot (`--fixture-root`).
+    pub fixture_root: bool,
+    /// How many cases ran at once.
+    pub jobs: usize,
+    /// The per-step timeout in milliseconds (`--timeout`).
+    pub timeout_ms: u64,
+    /// `--filter` prefixes.
+    pub filter: Vec<String>,
+    /// `--group` names.
+    pub group: Vec<String>,
+    /// `--id` case ids.
+    pub id: Vec<String>,
+    /// `--exclude` prefixes.
+    pub exclude: Vec<String>,
+    /// `--level`, if given.
+    pub level: Option<Level>,
+    /// `--fail-on`: the weakest level whose failure fails the run.
+    pub fail_on: Level,
+    /// `--deadline` in seconds, if given.
+    pub deadline_s: Option<u64>,
+    /// The `--baseline` file, if given.
+    pub baseline: Option<String>,
+    /// The `--cases` directory, if the catalogue did not come compiled in.
+    pub cases_dir: Option<String>,
 }
 
 /// Counts and the baseline comparison of a run.
@@ -125,49 +201,6 @@ pub fn render(format: Format, results: &[CaseResult<'_>], context: &ReportContex
     }
 }
 
-/// What a case got, one phrase per reading step: `400 Bad Request | closed`;
-/// for a skipped case, `skipped: ` and the reason.
-pub fn describe_outcomes(result: &CaseResult<'_>) -> String {
-    if let Some(reason) = &result.skipped {
-        return format!("skipped: {reason}");
-    }
-    let outcomes: Vec<String> = result
-        .reading_steps()
-        .map(|(_, _, step)| {
-            step.exchange
-                .outcome
-                .as_ref()
-                .map_or_else(|| "-".to_string(), Outcome::to_string)
-        })
-        .collect();
-    outcomes.join(" | ")
-}
-
-/// The acceptable outcomes and checks of a step: `pass 400; warn close;
-/// checks date (must), closed (must)`.
-pub fn describe_expect(expect: &Expect) -> String {
-    let list = |tokens: &[crate::case::Token]| {
-        tokens
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut text = format!("pass {}", list(&expect.pass));
-    if !expect.warn.is_empty() {
-        let _ = write!(text, "; warn {}", list(&expect.warn));
-    }
-    if !expect.checks.is_empty() {
-        let checks: Vec<String> = expect
-            .checks
-            .iter()
-            .map(|c| format!("{c} ({})", c.level()))
-            .collect();
-        let _ = write!(text, "; checks {}", checks.join(", "));
-    }
-    text
-}
-
 fn is_known(result: &CaseResult<'_>, context: &ReportContext<'_>) -> bool {
     result.grade == Grade::Fail
         && context
@@ -175,23 +208,155 @@ fn is_known(result: &CaseResult<'_>, context: &ReportContext<'_>) -> bool {
             .is_some_and(|b| b.contains(&result.case.id))
 }
 
-fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
-    let mut out = String::new();
-    let cases = match results.len() {
+/// One thing that broke, and the failed cases it broke in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RootCause {
+    /// What broke, in words: `check date (must): no Date header`,
+    /// `got 200 where the case wants 400`.
+    pub cause: String,
+    /// The check's name, for a broken check; none for an outcome that is
+    /// not acceptable.
+    pub check: Option<&'static str>,
+    /// The failed cases, in run order.
+    pub cases: Vec<String>,
+}
+
+/// The failures of `results` grouped by what broke: each `must` check that
+/// failed a step (with its problem when every case had the same one), and
+/// each unacceptable answer (by its status code, or `closed`, `timeout`…,
+/// and the answers the case passes); most cases first. A case that broke
+/// two things is under both.
+pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
+    let mut causes: Vec<Tally> = Vec::new();
+    for result in results.iter().filter(|r| r.grade == Grade::Fail) {
+        let id = result.case.id.as_str();
+        for (_, step_case, step) in result.reading_steps() {
+            let Some(verdict) = step.verdict.as_ref().filter(|v| v.grade == Grade::Fail) else {
+                continue;
+            };
+            if verdict.matched == Matched::None && result.case.level == Level::Must {
+                let short = step
+                    .exchange
+                    .outcome
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), render::short_outcome);
+                let wanted = match &step_case.expect {
+                    Some(expect) => render::join_tokens(&expect.pass),
+                    None => "-".to_string(),
+                };
+                let key = format!("got {short} where the case wants {wanted}");
+                Tally::add(&mut causes, key, None, None, id);
+            }
+            for (check, problem) in verdict.broken_checks() {
+                if check.level() == Level::Must {
+                    let key = format!("check {check} ({})", check.level());
+                    let problem = render::terminal(problem);
+                    Tally::add(&mut causes, key, Some(check), Some(problem), id);
+                }
+            }
+        }
+    }
+    let mut causes: Vec<RootCause> = causes.into_iter().map(Tally::into_cause).collect();
+    causes.sort_by_key(|c| std::cmp::Reverse(c.cases.len()));
+    causes
+}
+
+/// One cause while [`root_causes`] counts: its key, the distinct problems
+/// seen under it, the cases.
+struct Tally {
+    key: String,
+    check: Option<Check>,
+    problems: Vec<String>,
+    cases: Vec<String>,
+}
+
+impl Tally {
+    fn add(
+        causes: &mut Vec<Tally>,
+        key: String,
+        check: Option<Check>,
+        problem: Option<String>,
+        id: &str,
+    ) {
+        let index = match causes.iter().position(|c| c.key == key) {
+            Some(index) => index,
+            None => {
+                causes.push(Tally {
+                    key,
+                    check,
+                    problems: Vec::new(),
+                    cases: Vec::new(),
+                });
+                causes.len() - 1
+            }
+        };
+        let tally = &mut causes[index];
+        if let Some(problem) = problem.filter(|p| !tally.problems.contains(p)) {
+            tally.problems.push(problem);
+        }
+        if tally.cases.last().map(String::as_str) != Some(id) {
+            tally.cases.push(id.to_string());
+        }
+    }
+
+    /// The cause, named with its problem when every case had the same one.
+    fn into_cause(self) -> RootCause {
+        let cause = match self.problems.as_slice() {
+            [one] => format!("{}: {one}", self.key),
+            _ => self.key,
+        };
+        RootCause {
+            cause,
+            check: self.check.map(Check::as_str),
+            cases: self.cases,
+        }
+    }
+}
+
+/// `1 case` or `N cases`.
+fn cases_count(n: usize) -> String {
+    match n {
         1 => "1 case".to_string(),
         n => format!("{n} cases"),
-    };
+    }
+}
+
+/// `  CAUSE: N cases: id, id` per cause, under a heading.
+fn write_root_causes(out: &mut String, causes: &[RootCause]) {
+    if causes.is_empty() {
+        return;
+    }
+    out.push_str("\nroot causes of the failures:\n");
+    for cause in causes {
+        let _ = writeln!(
+            out,
+            "  {}: {}: {}",
+            cause.cause,
+            cases_count(cause.cases.len()),
+            cause.cases.join(", ")
+        );
+    }
+}
+
+fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
+    let mut out = String::new();
+    let cases = cases_count(results.len());
     let _ = if context.name == context.target {
-        writeln!(out, "conformance of {}, {cases}", context.target)
+        writeln!(
+            out,
+            "conformance of {}, {cases}",
+            render::terminal(context.target)
+        )
     } else {
         writeln!(
             out,
             "conformance of {} ({}), {cases}",
-            context.name, context.target
+            render::terminal(context.name),
+            render::terminal(context.target)
         )
     };
     if let Some(control) = context.control {
-        let _ = writeln!(out, "{}", control.line());
+        let _ = writeln!(out, "{}", render::terminal(&control.line()));
     }
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     for result in results {
@@ -207,6 +372,12 @@ fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
             result.case.id,
             describe_outcomes(result)
         );
+    }
+    if let Some(not_run) = &context.not_run {
+        let _ = writeln!(out, "\n{}", not_run.line(results.len()));
+        for case in not_run.cases {
+            let _ = writeln!(out, "  {}", case.id);
+        }
     }
     let details: Vec<_> = results
         .iter()
@@ -232,6 +403,7 @@ fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
     }
     out.push('\n');
     write_group_table(&mut out, results);
+    write_root_causes(&mut out, &root_causes(results));
     let _ = writeln!(out, "\n{}", summary.line());
     out
 }
@@ -270,24 +442,29 @@ fn write_text_details(out: &mut String, result: &CaseResult<'_>, context: &Repor
         if let Some(error) = &exchange.write_error {
             let _ = writeln!(
                 out,
-                "    write stopped after {} bytes: {error}",
-                exchange.written
+                "    write stopped after {} bytes: {}",
+                exchange.written,
+                render::terminal(error)
             );
         }
         if let Some(expect) = &step.expect {
             let _ = writeln!(out, "    acceptable: {}", describe_expect(expect));
         }
         if let Some(outcome) = &exchange.outcome {
-            let _ = writeln!(out, "    actual: {outcome}");
+            let _ = writeln!(out, "    actual: {}", render::outcome(outcome));
         }
         if let Some(verdict) = &step_result.verdict {
             let _ = writeln!(out, "    grade: {}", verdict.grade);
             for (check, problem) in verdict.broken_checks() {
                 let _ = writeln!(
                     out,
-                    "    broken check {check} ({}): {problem}",
-                    check.level()
+                    "    broken check {check} ({}): {}",
+                    check.level(),
+                    render::terminal(problem)
                 );
+                if let Some(requirement) = check.requirement() {
+                    let _ = writeln!(out, "      {requirement}");
+                }
             }
         }
         if exchange.received_total > 0 {
@@ -308,11 +485,6 @@ fn write_bytes(out: &mut String, bytes: &[u8], total: u64) {
     if hidden > 0 {
         let _ = writeln!(out, "      … ({hidden} more bytes)");
     }
-}
-
-/// Runs of whitespace (line breaks included) folded to one space.
-pub(crate) fn fold_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Counts per grade ([`Grade::ALL`]'s order) for each group present, in
@@ -357,12 +529,41 @@ fn write_group_table(out: &mut String, results: &[CaseResult<'_>]) {
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
+    format_version: u32,
+    tool: JsonTool,
+    catalogue: JsonCatalogue,
     name: &'a str,
     target: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    started: String,
+    wall_ms: u128,
+    options: &'a Settings,
     control: Option<JsonControl<'a>>,
     summary: Summary,
+    root_causes: Vec<RootCause>,
     cases: Vec<JsonCase<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_run: Option<JsonNotRun<'a>>,
+}
+
+/// The cases a stopped run never started, as the JSON report gives them.
+#[derive(Serialize)]
+struct JsonNotRun<'a> {
+    reason: &'a str,
+    ids: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonTool {
+    name: &'static str,
+    version: &'static str,
+}
+
+/// The catalogue compiled in: its size and fingerprint, as `--version`
+/// gives them.
+#[derive(Serialize)]
+struct JsonCatalogue {
+    cases: usize,
+    fingerprint: &'static str,
 }
 
 /// What the control learned, as the JSON report gives it.
@@ -402,11 +603,12 @@ struct JsonCase<'a> {
     id: &'a str,
     title: &'a str,
     group: Group,
-    level: crate::case::Level,
+    level: Level,
     rfc: &'a str,
     url: &'a str,
     grade: Grade,
     known_failure: bool,
+    skipped: Option<&'a str>,
     elapsed_ms: u128,
     outcome: String,
     steps: Vec<JsonStep>,
@@ -422,7 +624,7 @@ struct JsonStep {
     expect: Option<String>,
     outcome: Option<JsonOutcome>,
     grade: Option<Grade>,
-    matched: Option<crate::verdict::Matched>,
+    matched: Option<Matched>,
     checks: Vec<JsonCheck>,
     received: String,
     received_total: u64,
@@ -454,7 +656,7 @@ enum JsonOutcome {
 #[derive(Serialize)]
 struct JsonCheck {
     check: String,
-    level: crate::case::Level,
+    level: Level,
     ok: bool,
     problem: Option<String>,
 }
@@ -481,99 +683,85 @@ fn json_outcome(outcome: &Outcome) -> JsonOutcome {
     }
 }
 
-fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
-    let cases = results
+fn json_case<'a>(result: &'a CaseResult<'_>, context: &ReportContext<'_>) -> JsonCase<'a> {
+    let case: &Case = result.case;
+    let steps = case
+        .steps
         .iter()
-        .map(|result| {
-            let case: &Case = result.case;
-            let steps = case
-                .steps
-                .iter()
-                .zip(&result.steps)
-                .enumerate()
-                .map(|(index, (step, step_result))| {
-                    let exchange = &step_result.exchange;
-                    let verdict = step_result.verdict.as_ref();
-                    JsonStep {
-                        step: index + 1,
-                        pause_ms: step.pause_ms,
-                        sent: step_result.sent.as_deref().map(escape::encode),
-                        written: exchange.written,
-                        write_error: exchange.write_error.clone(),
-                        expect: step.expect.as_ref().map(describe_expect),
-                        outcome: exchange.outcome.as_ref().map(json_outcome),
-                        grade: verdict.map(|v| v.grade),
-                        matched: verdict.map(|v| v.matched),
-                        checks: verdict
-                            .map(|v| {
-                                v.checks
-                                    .iter()
-                                    .map(|c| JsonCheck {
-                                        check: c.check.to_string(),
-                                        level: c.check.level(),
-                                        ok: c.problem.is_none(),
-                                        problem: c.problem.clone(),
-                                    })
-                                    .collect()
+        .zip(&result.steps)
+        .enumerate()
+        .map(|(index, (step, step_result))| {
+            let exchange = &step_result.exchange;
+            let verdict = step_result.verdict.as_ref();
+            JsonStep {
+                step: index + 1,
+                pause_ms: step.pause_ms,
+                sent: step_result.sent.as_deref().map(escape::encode),
+                written: exchange.written,
+                write_error: exchange.write_error.clone(),
+                expect: step.expect.as_ref().map(describe_expect),
+                outcome: exchange.outcome.as_ref().map(json_outcome),
+                grade: verdict.map(|v| v.grade),
+                matched: verdict.map(|v| v.matched),
+                checks: verdict
+                    .map(|v| {
+                        v.checks
+                            .iter()
+                            .map(|c| JsonCheck {
+                                check: c.check.to_string(),
+                                level: c.check.level(),
+                                ok: c.problem.is_none(),
+                                problem: c.problem.clone(),
                             })
-                            .unwrap_or_default(),
-                        received: escape::encode(&exchange.received),
-                        received_total: exchange.received_total,
-                        elapsed_ms: exchange.elapsed.as_millis(),
-                    }
-                })
-                .collect();
-            JsonCase {
-                id: &case.id,
-                title: &case.title,
-                group: case.group,
-                level: case.level,
-                rfc: &case.rfc,
-                url: &case.url,
-                grade: result.grade,
-                known_failure: is_known(result, context),
-                elapsed_ms: result.elapsed.as_millis(),
-                outcome: describe_outcomes(result),
-                steps,
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                received: escape::encode(&exchange.received),
+                received_total: exchange.received_total,
+                elapsed_ms: exchange.elapsed.as_millis(),
             }
         })
         .collect();
-    let report = JsonReport {
-        name: context.name,
-        target: context.target,
-        control: context.control.map(JsonControl::of),
-        summary: Summary::of(results, context.baseline),
-        cases,
-    };
-    match serde_json::to_string_pretty(&report) {
-        Ok(mut text) => {
-            text.push('\n');
-            text
-        }
-        // Only a non-string map key can fail here, and there is none.
-        Err(e) => format!("{{\"error\": \"{e}\"}}\n"),
+    JsonCase {
+        id: &case.id,
+        title: &case.title,
+        group: case.group,
+        level: case.level,
+        rfc: &case.rfc,
+        url: &case.url,
+        grade: result.grade,
+        known_failure: is_known(result, context),
+        skipped: result.skipped.as_deref(),
+        elapsed_ms: result.elapsed.as_millis(),
+        outcome: describe_outcomes(result),
+        steps,
     }
 }
 
-/// Escapes text for XML attribute values and content. Characters XML 1.0
-/// cannot carry at all (most C0 controls) are written as `\xHH`.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out
+fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
+    let (cases, fingerprint) = crate::case::builtin_fingerprint();
+    let report = JsonReport {
+        format_version: JSON_FORMAT_VERSION,
+        tool: JsonTool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        catalogue: JsonCatalogue { cases, fingerprint },
+        name: context.name,
+        target: context.target,
+        started: crate::date::format_rfc3339(context.run.started),
+        wall_ms: context.run.wall.as_millis(),
+        options: &context.run.settings,
+        control: context.control.map(JsonControl::of),
+        summary: Summary::of(results, context.baseline),
+        root_causes: root_causes(results),
+        cases: results.iter().map(|r| json_case(r, context)).collect(),
+        not_run: context.not_run.map(|n| JsonNotRun {
+            reason: n.reason,
+            ids: n.cases.iter().map(|c| c.id.as_str()).collect(),
+        }),
+    };
+    render::json_text(&report)
 }
 
 /// A JUnit class name part: dots separate packages in CI tools, so the
@@ -590,21 +778,27 @@ fn class_part(name: &str) -> String {
         .collect()
 }
 
+/// JUnit XML in the shape of the Jenkins xunit plugin's `junit-10.xsd`:
+/// `<testsuites name tests failures errors time>` with the run's wall time;
+/// one `<testsuite>` per group (its counts, `skipped`, `timestamp`, and the
+/// run's settings and WARN count as `<properties>`); per case a
+/// `<testcase>` whose `<failure>` message is the requirement and the actual
+/// outcome, `<skipped>` for skip, info and known failures, `<error>` for
+/// harness errors, and `<system-out>` starting `WARN` for a warn.
 fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
-    let seconds = |r: &CaseResult<'_>| r.elapsed.as_secs_f64();
     let summary = Summary::of(results, context.baseline);
-    let skipped = summary.info + summary.skipped + summary.known.len();
+    let not_run = context.not_run.map_or(0, |n| n.cases.len());
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        xml_escape(context.name),
-        results.len(),
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        render::xml(context.name),
+        results.len() + not_run,
         summary.regressions.len(),
         summary.errors,
-        skipped,
-        results.iter().map(seconds).sum::<f64>()
+        context.run.wall.as_secs_f64()
     );
+    let started = crate::date::format_rfc3339(context.run.started);
     for group in Group::ALL {
         let members: Vec<_> = results.iter().filter(|r| r.case.group == group).collect();
         if members.is_empty() {
@@ -614,22 +808,81 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
             |pred: &dyn Fn(&CaseResult<'_>) -> bool| members.iter().filter(|r| pred(r)).count();
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-            group,
+            "  <testsuite name=\"{group}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" \
+             skipped=\"{}\" timestamp=\"{started}\">",
             members.len(),
             count(&|r| r.grade == Grade::Fail && !is_known(r, context)),
             count(&|r| r.grade == Grade::Error),
             count(&|r| matches!(r.grade, Grade::Info | Grade::Skip) || is_known(r, context)),
-            members.iter().map(|r| seconds(r)).sum::<f64>()
         );
+        out.push_str("    <properties>\n");
+        let settings = &context.run.settings;
+        let warned = count(&|r| r.grade == Grade::Warn).to_string();
+        let properties = [
+            ("target", context.target),
+            ("path", &settings.path),
+            ("host", &settings.host),
+            ("tool", env!("CONFORMANCE_VERSION")),
+            ("warned", &warned),
+        ];
+        for (name, value) in properties {
+            let _ = writeln!(
+                out,
+                "      <property name=\"{name}\" value=\"{}\"/>",
+                render::xml(value)
+            );
+        }
+        out.push_str("    </properties>\n");
         let classname = format!("{}.{}", class_part(context.name), group);
         for result in members {
             write_junit_case(&mut out, result, &classname, context);
         }
         out.push_str("  </testsuite>\n");
     }
+    if let Some(stopped) = &context.not_run {
+        // The cases a stopped run never started, so CI sees them missing.
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"not-run\" tests=\"{not_run}\" failures=\"0\" errors=\"0\" \
+             skipped=\"{not_run}\" timestamp=\"{started}\">"
+        );
+        for case in stopped.cases {
+            let _ = writeln!(
+                out,
+                "    <testcase classname=\"{}.not-run\" name=\"{}\" time=\"0.000\">\n      \
+                 <skipped message=\"not run: {}\"/>\n    </testcase>",
+                render::xml(&class_part(context.name)),
+                render::xml(&case.id),
+                render::xml(stopped.reason)
+            );
+        }
+        out.push_str("  </testsuite>\n");
+    }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// A failure's message: the requirement and what actually happened.
+fn junit_message(result: &CaseResult<'_>) -> String {
+    let case = result.case;
+    let mut message = format!(
+        "{} ({}): \"{}\"; actual: {}",
+        case.rfc,
+        case.level,
+        fold_whitespace(&case.quote),
+        describe_outcomes(result)
+    );
+    for (_, _, step) in result.reading_steps() {
+        for (check, problem) in step.verdict.iter().flat_map(|v| v.broken_checks()) {
+            let _ = write!(
+                message,
+                "; broken check {check} ({}): {}",
+                check.level(),
+                render::terminal(problem)
+            );
+        }
+    }
+    message
 }
 
 fn write_junit_case(
@@ -642,39 +895,42 @@ fn write_junit_case(
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-        xml_escape(classname),
-        xml_escape(&case.id),
+        render::xml(classname),
+        render::xml(&case.id),
         result.elapsed.as_secs_f64()
     );
-    let outcome = describe_outcomes(result);
-    let message = format!("{} ({}): got {outcome}", case.rfc, case.level);
-    let mut details = String::new();
-    write_text_details(&mut details, result, context);
+    let message = render::xml(&junit_message(result));
+    let details = || {
+        let mut details = String::new();
+        write_text_details(&mut details, result, context);
+        render::xml_content(&details)
+    };
     let body = match result.grade {
         Grade::Pass => None,
         Grade::Fail if is_known(result, context) => Some(format!(
-            "<skipped message=\"known failure (baseline): {}\"/>",
-            xml_escape(&message)
+            "<skipped message=\"known failure (baseline): {message}\"/>"
         )),
         Grade::Fail => Some(format!(
-            "<failure message=\"{}\" type=\"{}\">{}</failure>",
-            xml_escape(&message),
+            "<failure message=\"{message}\" type=\"{}\">{}</failure>",
             case.level,
-            xml_escape(&details)
+            details()
         )),
         Grade::Error => Some(format!(
             "<error message=\"{}\" type=\"harness\">{}</error>",
-            xml_escape(&outcome),
-            xml_escape(&details)
+            render::xml(&describe_outcomes(result)),
+            details()
         )),
         Grade::Info => Some(format!(
-            "<skipped message=\"info: {}\"/>",
-            xml_escape(&message)
+            "<skipped message=\"info, never scored: {message}\"/>"
         )),
-        Grade::Skip => Some(format!("<skipped message=\"{}\"/>", xml_escape(&outcome))),
+        Grade::Skip => Some(format!(
+            "<skipped message=\"{}\"/>",
+            render::xml(result.skipped.as_deref().unwrap_or("skipped"))
+        )),
         Grade::Warn => Some(format!(
-            "<system-out>warn: {}</system-out>",
-            xml_escape(&message)
+            "<system-out>WARN {}: {}</system-out>",
+            case.id,
+            render::xml_content(&junit_message(result))
         )),
     };
     match body {
@@ -685,24 +941,20 @@ fn write_junit_case(
     }
 }
 
-/// Escapes text for a Markdown table cell.
-pub(crate) fn md_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\r', '\n'], " ")
-}
-
 fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
+    let cell = render::markdown_cell;
     let mut out = String::new();
-    let _ = writeln!(out, "# Conformance: {}\n", md_cell(context.name));
+    let _ = writeln!(out, "# Conformance: {}\n", cell(context.name));
     let _ = writeln!(
         out,
-        "Target `{}`, {} cases.\n",
-        md_cell(context.target),
-        results.len()
+        "Target {}, {} cases, started {}, {:.1} s.\n",
+        cell(context.target),
+        results.len(),
+        crate::date::format_rfc3339(context.run.started),
+        context.run.wall.as_secs_f64()
     );
     if let Some(control) = context.control {
-        let _ = writeln!(out, "{}\n", md_cell(&control.line()));
+        let _ = writeln!(out, "{}\n", cell(&control.line()));
     }
     out.push_str("| grade | case | level | group | requirement | outcome |\n");
     out.push_str("|---|---|---|---|---|---|\n");
@@ -719,9 +971,9 @@ fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> S
             case.id,
             case.level,
             case.group,
-            md_cell(&case.rfc),
+            cell(&case.rfc),
             case.url,
-            md_cell(&describe_outcomes(result))
+            cell(&describe_outcomes(result))
         );
     }
     out.push('\n');
@@ -734,6 +986,35 @@ fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> S
             "| {group} | {} | {} | {} | {} | {} | {} |",
             c[0], c[1], c[2], c[3], c[4], c[5]
         );
+    }
+    if let Some(not_run) = &context.not_run {
+        let ids: Vec<String> = not_run
+            .cases
+            .iter()
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            cell(&not_run.line(results.len())),
+            ids.join(", ")
+        );
+    }
+    let causes = root_causes(results);
+    if !causes.is_empty() {
+        out.push_str(
+            "\n## Root causes of the failures\n\n| cause | cases | ids |\n|---|---:|---|\n",
+        );
+        for cause in &causes {
+            let ids: Vec<String> = cause.cases.iter().map(|id| format!("`{id}`")).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&cause.cause),
+                cause.cases.len(),
+                ids.join(", ")
+            );
+        }
     }
     let _ = writeln!(
         out,
@@ -798,17 +1079,128 @@ mod tests {
         assert!(summary(0, 0, 0, 1, 0).graded_any());
     }
 
+    use crate::run::StepResult;
+    use crate::verdict::StepVerdict;
+    use crate::wire::Exchange;
+
+    fn case(id: &str) -> Case {
+        let text = format!(
+            "id = \"{id}\"\ntitle = \"T\"\ngroup = \"host\"\nrfc = \"RFC 9112 §3.2\"\n\
+             url = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\nquote = \"Q.\"\n\
+             level = \"must\"\nexplain = \"E.\"\nrequest = 'GET / HTTP/1.1\\r\\n\\r\\n'\n\
+             [expect]\npass = [\"400\"]\n"
+        );
+        crate::case::parse_case(id, &text).unwrap()
+    }
+
+    /// A result of one reading step that got `outcome`, graded `grade`,
+    /// taking `seconds`.
+    fn result(case: &Case, outcome: Outcome, grade: Grade, seconds: u64) -> CaseResult<'_> {
+        CaseResult {
+            case,
+            grade,
+            steps: vec![StepResult {
+                sent: Some(b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+                exchange: Exchange {
+                    outcome: Some(outcome),
+                    ..Exchange::default()
+                },
+                verdict: Some(StepVerdict {
+                    grade,
+                    matched: Matched::None,
+                    checks: Vec::new(),
+                }),
+            }],
+            skipped: None,
+            elapsed: Duration::from_secs(seconds),
+        }
+    }
+
+    fn run_info(wall: Duration) -> RunInfo {
+        RunInfo {
+            started: std::time::UNIX_EPOCH + Duration::from_secs(784_111_777),
+            wall,
+            settings: Settings {
+                path: "/".into(),
+                host: "localhost".into(),
+                fixture_root: false,
+                jobs: 1,
+                timeout_ms: 1000,
+                filter: Vec::new(),
+                group: Vec::new(),
+                id: Vec::new(),
+                exclude: Vec::new(),
+                level: None,
+                fail_on: Level::Must,
+                deadline_s: None,
+                baseline: None,
+                cases_dir: None,
+            },
+        }
+    }
+
     #[test]
-    fn xml_special_and_control_characters_then_escaped() {
+    fn junit_harness_error_then_error_element_and_wall_time_not_the_sum() {
+        let (a, b) = (case("rfc9112-3.2-a"), case("rfc9112-3.2-b"));
+        let results = [
+            result(
+                &a,
+                Outcome::Error("connection refused".into()),
+                Grade::Error,
+                5,
+            ),
+            result(&b, Outcome::Timeout, Grade::Fail, 5),
+        ];
+        let run = run_info(Duration::from_millis(5250));
+        let context = ReportContext {
+            name: "t",
+            target: "127.0.0.1:1",
+            baseline: None,
+            control: None,
+            run: &run,
+            not_run: None,
+        };
+        let xml = render(Format::Junit, &results, &context);
+        let lines: Vec<&str> = xml.lines().collect();
         assert_eq!(
-            xml_escape("a<b>&\"'\u{1}\n"),
-            "a&lt;b&gt;&amp;&quot;&apos;\\x01\n"
+            lines[1],
+            "<testsuites name=\"t\" tests=\"2\" failures=\"1\" errors=\"1\" time=\"5.250\">"
+        );
+        assert_eq!(
+            lines[2],
+            "  <testsuite name=\"host\" tests=\"2\" failures=\"1\" errors=\"1\" skipped=\"0\" \
+             timestamp=\"1994-11-06T08:49:37.000Z\">"
+        );
+        assert!(
+            xml.contains(
+                "<error message=\"error: connection refused\" type=\"harness\">ERROR rfc9112-3.2-a"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<failure message=\"RFC 9112 §3.2 (must): &quot;Q.&quot;; actual: timeout\" \
+                 type=\"must\">FAIL rfc9112-3.2-b"
+            ),
+            "{xml}"
         );
     }
 
     #[test]
-    fn markdown_pipes_then_escaped() {
-        assert_eq!(md_cell("200 OK | closed\n"), "200 OK \\| closed ");
+    fn timeout_where_400_wanted_then_one_root_cause() {
+        let (a, b) = (case("rfc9112-3.2-a"), case("rfc9112-3.2-b"));
+        let results = [
+            result(&a, Outcome::Timeout, Grade::Fail, 1),
+            result(&b, Outcome::Timeout, Grade::Fail, 1),
+        ];
+        assert_eq!(
+            root_causes(&results),
+            [RootCause {
+                cause: "got timeout where the case wants 400".into(),
+                check: None,
+                cases: vec!["rfc9112-3.2-a".into(), "rfc9112-3.2-b".into()],
+            }]
+        );
     }
 
     #[test]

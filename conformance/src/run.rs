@@ -175,7 +175,7 @@ fn missing_value(var: Var) -> String {
 impl RunOptions {
     /// The step deadline for `case`: the run's timeout, raised by the case's
     /// own `timeout_ms`, lowered to `timeout_cap`.
-    pub fn timeout_for(&self, case: &Case) -> Duration {
+    pub(crate) fn timeout_for(&self, case: &Case) -> Duration {
         let own = case
             .timeout_ms
             .map_or(Duration::ZERO, Duration::from_millis);
@@ -302,6 +302,33 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
     }
 }
 
+/// What a run tells and asks while it goes: progress, a signal, a deadline.
+pub trait Watch: Sync {
+    /// Whether to start another case. Once it says no, the cases not yet
+    /// started are left as not run; cases already started finish, each
+    /// within its own step deadlines.
+    fn go_on(&self) -> bool {
+        true
+    }
+    /// Called once for each finished case, from the worker that ran it.
+    fn finished(&self, _result: &CaseResult<'_>) {}
+}
+
+/// A run nobody watches: it runs every case.
+pub struct Unwatched;
+
+impl Watch for Unwatched {}
+
+/// A run that may have stopped early: the results of the cases that ran,
+/// in the order of the cases, and the cases never started.
+#[derive(Debug, Clone)]
+pub struct Partial<'c> {
+    /// The cases that ran, in catalogue order.
+    pub results: Vec<CaseResult<'c>>,
+    /// The cases not started because [`Watch::go_on`] said no.
+    pub not_run: Vec<&'c Case>,
+}
+
 /// Runs `cases` against `target` with `options.jobs` worker threads pulling
 /// from a shared queue, and returns the results in the order of `cases`.
 ///
@@ -313,6 +340,17 @@ pub fn run_cases<'c>(
     cases: &'c [Case],
     options: &RunOptions,
 ) -> Vec<CaseResult<'c>> {
+    run_cases_watched(target, cases, options, &Unwatched).results
+}
+
+/// [`run_cases`], asking `watch` before each case whether to go on and
+/// telling it of each finished case.
+pub fn run_cases_watched<'c>(
+    target: SocketAddr,
+    cases: &'c [Case],
+    options: &RunOptions,
+    watch: &dyn Watch,
+) -> Partial<'c> {
     let next = AtomicUsize::new(0);
     let workers = options.jobs.clamp(1, cases.len().max(1));
     let mut results: Vec<Option<CaseResult<'c>>> = cases.iter().map(|_| None).collect();
@@ -321,13 +359,16 @@ pub fn run_cases<'c>(
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    loop {
+                    while watch.go_on() {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(case) = cases.get(i) else {
-                            return done;
+                            break;
                         };
-                        done.push((i, run_case(target, case, options)));
+                        let result = run_case(target, case, options);
+                        watch.finished(&result);
+                        done.push((i, result));
                     }
+                    done
                 })
             })
             .collect();
@@ -343,7 +384,16 @@ pub fn run_cases<'c>(
             }
         }
     });
-    results.into_iter().flatten().collect()
+    let not_run = cases
+        .iter()
+        .zip(&results)
+        .filter(|(_, result)| result.is_none())
+        .map(|(case, _)| case)
+        .collect();
+    Partial {
+        results: results.into_iter().flatten().collect(),
+        not_run,
+    }
 }
 
 #[cfg(test)]
@@ -476,5 +526,47 @@ mod tests {
             options.timeout_for(&case(Some(3000))),
             Duration::from_millis(500)
         );
+    }
+
+    /// Stops after `after` finished cases.
+    struct StopAfter {
+        after: usize,
+        finished: AtomicUsize,
+    }
+
+    impl Watch for StopAfter {
+        fn go_on(&self) -> bool {
+            self.finished.load(Ordering::SeqCst) < self.after
+        }
+        fn finished(&self, _result: &CaseResult<'_>) {
+            self.finished.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn watch_says_stop_then_rest_not_run_in_order() {
+        // Cases that need the fixture docroot are skipped without a connect.
+        let cases: Vec<Case> = (0..5)
+            .map(|i| {
+                let mut c = case(None);
+                c.id = format!("rfc9112-1-x{i}");
+                c.needs = vec![Need::FixtureRoot];
+                c
+            })
+            .collect();
+        let options = RunOptions {
+            jobs: 1,
+            ..RunOptions::default()
+        };
+        let nowhere: SocketAddr = ([127, 0, 0, 1], 9).into();
+        let watch = StopAfter {
+            after: 2,
+            finished: AtomicUsize::new(0),
+        };
+        let partial = run_cases_watched(nowhere, &cases, &options, &watch);
+        let ran: Vec<&str> = partial.results.iter().map(|r| r.case.id.as_str()).collect();
+        let not_run: Vec<&str> = partial.not_run.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ran, ["rfc9112-1-x0", "rfc9112-1-x1"]);
+        assert_eq!(not_run, ["rfc9112-1-x2", "rfc9112-1-x3", "rfc9112-1-x4"]);
     }
 }

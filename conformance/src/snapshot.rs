@@ -25,13 +25,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Header fields whose values differ on every run or every checkout.
-pub const VARYING_FIELDS: [&str; 3] = ["Date", "ETag", "Last-Modified"];
+pub(crate) const VARYING_FIELDS: [&str; 3] = ["Date", "ETag", "Last-Modified"];
 /// What a redacted value is replaced with.
-pub const REDACTED: &str = "[redacted]";
+pub(crate) const REDACTED: &str = "[redacted]";
 /// What the target's port is replaced with in field values.
-pub const PORT_REDACTED: &str = "[port]";
+pub(crate) const PORT_REDACTED: &str = "[port]";
 /// The extension of a snapshot file.
-pub const SNAPSHOT_EXTENSION: &str = "snap";
+pub(crate) const SNAPSHOT_EXTENSION: &str = "snap";
 
 /// Extra choices for rendering.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub enum Normalization {
 
 /// The normalisations, in the order they run. New ones go at the end, so
 /// that snapshots taken before them keep passing.
-pub const NORMALIZATIONS: [Normalization; 5] = [
+pub(crate) const NORMALIZATIONS: [Normalization; 5] = [
     Normalization::RedactVarying,
     Normalization::RedactExtra,
     Normalization::Escape,
@@ -97,7 +97,7 @@ pub fn render(result: &CaseResult<'_>, options: &SnapshotOptions) -> String {
 
 /// Renders one outcome: a response's heads and a body line, or one
 /// bracketed word for anything else.
-pub fn render_outcome(outcome: &Outcome, options: &SnapshotOptions) -> String {
+pub(crate) fn render_outcome(outcome: &Outcome, options: &SnapshotOptions) -> String {
     match outcome {
         Outcome::Response(response) => render_response(response, options),
         Outcome::Closed => "[closed]\n".into(),
@@ -132,7 +132,7 @@ fn render_response(response: &Response, options: &SnapshotOptions) -> String {
 
 /// Splits a raw head into lines (each keeps its line end) and runs every
 /// [`NORMALIZATIONS`] step over each.
-pub fn normalize_head(head: &[u8], options: &SnapshotOptions) -> Vec<String> {
+pub(crate) fn normalize_head(head: &[u8], options: &SnapshotOptions) -> Vec<String> {
     head.split_inclusive(|&b| b == b'\n')
         .enumerate()
         .map(|(index, line)| {
@@ -227,7 +227,11 @@ fn redact_port(line: &[u8], port: u16) -> Vec<u8> {
 /// The text of a snapshot file for `result`, in the form insta writes for
 /// `make conformance` (a small YAML header, then [`render`]), so that every
 /// `snapshots/<target>/` folder reads the same way.
-pub fn file_text(result: &CaseResult<'_>, options: &SnapshotOptions, source: &str) -> String {
+pub(crate) fn file_text(
+    result: &CaseResult<'_>,
+    options: &SnapshotOptions,
+    source: &str,
+) -> String {
     let case = result.case;
     let description = format!("{} — {}", case.id, case.title);
     let input_file = case.file.to_string_lossy().replace('\\', "/");

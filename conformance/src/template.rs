@@ -72,15 +72,8 @@ pub struct Template {
 }
 
 impl Template {
-    /// A template of fixed bytes.
-    pub fn literal(bytes: impl Into<Vec<u8>>) -> Template {
-        Template {
-            parts: vec![Part::Bytes(bytes.into())],
-        }
-    }
-
     /// A template of these parts; adjacent byte parts are merged.
-    pub fn from_parts(parts: impl IntoIterator<Item = Part>) -> Template {
+    pub(crate) fn from_parts(parts: impl IntoIterator<Item = Part>) -> Template {
         let mut merged: Vec<Part> = Vec::new();
         for part in parts {
             match (merged.last_mut(), part) {
@@ -98,7 +91,7 @@ impl Template {
     }
 
     /// The variables used, in order of first use.
-    pub fn vars(&self) -> Vec<Var> {
+    pub(crate) fn vars(&self) -> Vec<Var> {
         let mut vars = Vec::new();
         for part in &self.parts {
             if let Part::Var(var) = part {

@@ -96,7 +96,7 @@ impl fmt::Display for Grade {
 }
 
 /// Which list of the expectation an outcome matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Matched {
     /// One of `pass`.
@@ -219,10 +219,16 @@ pub fn grade_step(
     } else {
         Matched::None
     };
+    // The grammar checks apply to every response, named or not.
+    let always = Check::ALWAYS
+        .into_iter()
+        .filter(|c| matches!(outcome, Outcome::Response(_)) && !expect.checks.contains(c));
     let checks: Vec<CheckResult> = expect
         .checks
         .iter()
-        .filter_map(|&check| {
+        .copied()
+        .chain(always)
+        .filter_map(|check| {
             let result = match outcome {
                 Outcome::Response(response) => run_check(check, response, context),
                 other if check.applies_without_response() => check_close_announced(other, context),
@@ -319,7 +325,90 @@ pub fn run_check(
         Check::No304Metadata => check_no_304_metadata(r),
         Check::Upgrade => check_upgrade(r, context),
         Check::NoCredentialsEcho => check_no_credentials_echo(r, context),
+        Check::ReasonPhrase => Some(check_reason_phrase(r)),
+        Check::FieldValue => Some(check_field_values(r)),
     }
+}
+
+/// The octets a reason phrase may hold (RFC 9112 §4), and a field value
+/// between its first and last octet (RFC 9110 §5.5; the ends are never SP
+/// or HTAB, since the value is what remains once its optional whitespace
+/// is taken off): HTAB, SP, VCHAR (%x21-7E) and obs-text (%x80-FF).
+///
+/// ```text
+/// reason-phrase  = 1*( HTAB / SP / VCHAR / obs-text )
+/// field-value    = *field-content
+/// field-content  = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+/// field-vchar    = VCHAR / obs-text
+/// obs-text       = %x80-FF
+/// ```
+const TEXT_OCTETS: [bool; 256] = text_octets();
+
+const fn text_octets() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = matches!(i, 0x09 | 0x20..=0x7e | 0x80..=0xff);
+        i += 1;
+    }
+    table
+}
+
+/// The first octet of `bytes` outside `table`, with its position.
+fn first_outside(bytes: &[u8], table: &[bool; 256]) -> Option<(usize, u8)> {
+    bytes
+        .iter()
+        .position(|&b| !table[usize::from(b)])
+        .map(|i| (i, bytes[i]))
+}
+
+/// RFC 9112 §4 and RFC 9110 §2.2: the reason phrase, read from the raw
+/// status line, holds only HTAB, SP, VCHAR and obs-text.
+fn check_reason_phrase(r: &Response) -> Result<(), String> {
+    let reason = crate::render::reason_bytes(&r.head);
+    match first_outside(reason, &TEXT_OCTETS) {
+        None => Ok(()),
+        Some((at, byte)) => Err(format!(
+            "reason phrase has 0x{byte:02x} at octet {}, outside reason-phrase",
+            at + 1
+        )),
+    }
+}
+
+/// RFC 9110 §5.5 and §2.2: every field line's value, read from the raw
+/// head and trimmed of its optional whitespace, holds only field-vchar,
+/// with SP and HTAB between them. A continuation line (obs-fold) is part
+/// of the value before it.
+fn check_field_values(r: &Response) -> Result<(), String> {
+    let lines = r
+        .head
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .skip(1)
+        .filter(|line| !line.is_empty());
+    let mut name: &[u8] = b"";
+    for line in lines {
+        let value = if matches!(line[0], b' ' | b'\t') {
+            line
+        } else {
+            match line.iter().position(|&b| b == b':') {
+                Some(colon) => {
+                    name = &line[..colon];
+                    &line[colon + 1..]
+                }
+                None => continue,
+            }
+        };
+        let value = crate::wire::trim_ows(value);
+        if let Some((at, byte)) = first_outside(value, &TEXT_OCTETS) {
+            return Err(format!(
+                "{} value has 0x{byte:02x} at octet {}, outside field-value",
+                crate::escape::encode(name),
+                at + 1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How far `Date` may be from the client's clock for `date-now`: generous
@@ -1256,6 +1345,68 @@ pub(crate) mod tests {
         assert_eq!(check(Check::StatusSp, &r), Some(Ok(())));
         r.head = b"HTTP/1.1 200\r\n\r\n".to_vec();
         assert!(matches!(check(Check::StatusSp, &r), Some(Err(_))));
+    }
+
+    #[test]
+    fn reason_phrase_with_controls_then_broken_obs_text_and_tab_allowed() {
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 OK\tfine \x80\xff\r\n\r\n".to_vec();
+        assert_eq!(check(Check::ReasonPhrase, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200 \r\n\r\n".to_vec();
+        assert_eq!(check(Check::ReasonPhrase, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200 O\x1b[31mK\r\n\r\n".to_vec();
+        assert_eq!(
+            check(Check::ReasonPhrase, &r),
+            Some(Err(
+                "reason phrase has 0x1b at octet 2, outside reason-phrase".into()
+            ))
+        );
+        for bad in [&b"\x07"[..], b"\x00", b"\x7f", b"a\rb"] {
+            let mut head = b"HTTP/1.1 200 ".to_vec();
+            head.extend_from_slice(bad);
+            head.extend_from_slice(b"\r\n\r\n");
+            r.head = head;
+            assert!(
+                matches!(check(Check::ReasonPhrase, &r), Some(Err(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn field_value_with_controls_then_broken_ows_and_obs_text_allowed() {
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 OK\r\nX-A:  a b\tc \xe9 \t\r\nX-Empty:\r\n\r\n".to_vec();
+        assert_eq!(check(Check::FieldValue, &r), Some(Ok(())));
+        r.head = b"HTTP/1.1 200 OK\r\nX-A: ok\r\nX-B: a\x1b]0;t\x07\r\n\r\n".to_vec();
+        assert_eq!(
+            check(Check::FieldValue, &r),
+            Some(Err(
+                "X-B value has 0x1b at octet 2, outside field-value".into()
+            ))
+        );
+        r.head = b"HTTP/1.1 200 OK\r\nX-A: ok\r\n  more\x00\r\n\r\n".to_vec();
+        assert!(matches!(check(Check::FieldValue, &r), Some(Err(_))));
+    }
+
+    #[test]
+    fn grammar_checks_then_applied_to_every_response_unnamed() {
+        let e = expect(&[Token::Status(200)], &[], &[]);
+        let mut r = response(200, &[]);
+        r.head = b"HTTP/1.1 200 O\x07K\r\n\r\n".to_vec();
+        let verdict = grade_step(Level::Must, &e, &ok(r), &Context::default());
+        assert_eq!(verdict.grade, Grade::Fail);
+        let broken: Vec<Check> = verdict.broken_checks().map(|(c, _)| c).collect();
+        assert_eq!(broken, [Check::ReasonPhrase]);
+        assert_eq!(
+            verdict.checks.iter().map(|c| c.check).collect::<Vec<_>>(),
+            Check::ALWAYS
+        );
+        assert!(
+            grade_step(Level::Must, &e, &Outcome::Closed, &Context::default())
+                .checks
+                .is_empty()
+        );
     }
 
     #[test]

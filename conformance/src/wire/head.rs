@@ -171,7 +171,8 @@ fn parse_status_line(line: &[u8]) -> Option<(String, u16, String)> {
     ))
 }
 
-pub(super) fn trim_ows(bytes: &[u8]) -> &[u8] {
+/// `bytes` without leading and trailing SP and HTAB (OWS).
+pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
     let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
     let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
     let end = bytes

@@ -24,6 +24,7 @@ use crate::limits::{AFTER_GRACE, MAX_INTERIM};
 use body::{decide_framing, read_after, read_body};
 use conn::{connect, Conn};
 pub use conn::{Close, ConnectError};
+pub(crate) use head::trim_ows;
 use head::{parse_head, read_head, HeadRead};
 use scan::MethodScanner;
 use std::fmt;
@@ -84,22 +85,11 @@ pub enum Outcome {
     Error(String),
 }
 
+/// As every report writes an outcome, the server's bytes escaped
+/// ([`crate::render`]).
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Response(r) => {
-                write!(f, "{}", r.code)?;
-                if !r.reason.is_empty() {
-                    write!(f, " {}", r.reason)?;
-                }
-                Ok(())
-            }
-            Outcome::Closed => f.write_str("closed"),
-            Outcome::Reset => f.write_str("reset"),
-            Outcome::Timeout => f.write_str("timeout"),
-            Outcome::Invalid { reason } => write!(f, "invalid: {reason}"),
-            Outcome::Error(e) => write!(f, "error: {e}"),
-        }
+        f.write_str(&crate::render::outcome(self))
     }
 }
 

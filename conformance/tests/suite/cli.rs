@@ -220,53 +220,6 @@ fn baseline_with_unknown_id_then_exit_2() {
 }
 
 #[test]
-fn unknown_flag_then_exit_2_with_one_line() {
-    let dir = case_dir();
-    conformance(dir.path())
-        .args(["run", "--target", "127.0.0.1:1", "--bogus"])
-        .assert()
-        .code(2)
-        .stderr(one_line_error("--bogus"));
-}
-
-#[test]
-fn missing_subcommand_then_exit_2() {
-    let dir = case_dir();
-    conformance(dir.path())
-        .assert()
-        .code(2)
-        .stderr(one_line_error(""));
-}
-
-#[test]
-fn invalid_values_then_exit_2_before_connecting() {
-    let dir = case_dir();
-    for (args, message) in [
-        (&["--timeout", "0"][..], "--timeout must be at least 1 ms"),
-        (&["--jobs", "0"][..], "--jobs must be at least 1"),
-        (&["--level", "sometimes"][..], "sometimes"),
-        (&["--format", "xml"][..], "xml"),
-    ] {
-        conformance(dir.path())
-            .args(["run", "--target", &unused_addr().to_string()])
-            .args(args)
-            .assert()
-            .code(2)
-            .stderr(one_line_error(message));
-    }
-}
-
-#[test]
-fn target_without_port_then_exit_2() {
-    let dir = case_dir();
-    conformance(dir.path())
-        .args(["run", "--target", "localhost"])
-        .assert()
-        .code(2)
-        .stderr(one_line_error("--target must be HOST:PORT"));
-}
-
-#[test]
 fn empty_selection_then_exit_2() {
     let dir = case_dir();
     let responder = answer_then_close("400 Bad Request");
@@ -380,7 +333,7 @@ fn junit_then_well_formed_with_a_name_on_every_testcase() {
         run(dir.path(), &responder).args(["--format", "junit", "--name", "wrong 400"]),
         1,
     );
-    if let Err(e) = crate::cli::xml::check_well_formed(&out) {
+    if let Err(e) = roxmltree::Document::parse(&out) {
         panic!("{e}\n{out}");
     }
     let testcases = out.matches("<testcase ").count();
@@ -394,7 +347,7 @@ fn junit_then_well_formed_with_a_name_on_every_testcase() {
     assert!(out.contains("classname=\"wrong_400.method\""), "{out}");
     assert!(
         out.contains(
-            "<testsuites name=\"wrong 400\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"1\""
+            "<testsuites name=\"wrong 400\" tests=\"4\" failures=\"1\" errors=\"0\" time=\""
         ),
         "{out}"
     );
@@ -484,104 +437,4 @@ fn output_into_missing_directory_then_exit_2() {
         .assert()
         .code(2)
         .stderr(one_line_error("cannot write"));
-}
-
-/// A small XML well-formedness check: tags nest and match, attributes are
-/// quoted, references are the five predefined ones, text has no raw `<` or
-/// `&`, and no character XML 1.0 forbids appears.
-mod xml {
-    pub fn check_well_formed(text: &str) -> Result<(), String> {
-        let body = text
-            .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
-            .ok_or("missing XML declaration")?;
-        if let Some(c) = body
-            .chars()
-            .find(|&c| (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
-        {
-            return Err(format!("forbidden character U+{:04X}", c as u32));
-        }
-        let mut stack: Vec<&str> = Vec::new();
-        let mut rest = body;
-        let mut roots = 0;
-        while let Some(lt) = rest.find('<') {
-            check_text(&rest[..lt])?;
-            let gt = rest[lt..].find('>').ok_or("unclosed tag")? + lt;
-            let tag = &rest[lt + 1..gt];
-            if let Some(name) = tag.strip_prefix('/') {
-                if stack.pop() != Some(name) {
-                    return Err(format!("mismatched </{name}>"));
-                }
-            } else {
-                let self_closing = tag.ends_with('/');
-                let tag = tag.trim_end_matches('/');
-                let name = tag.split_whitespace().next().ok_or("empty tag")?;
-                check_attributes(&tag[name.len()..])?;
-                if stack.is_empty() {
-                    roots += 1;
-                }
-                if !self_closing {
-                    stack.push(name);
-                }
-            }
-            rest = &rest[gt + 1..];
-        }
-        check_text(rest)?;
-        match (stack.is_empty(), roots) {
-            (true, 1) => Ok(()),
-            (false, _) => Err(format!("unclosed elements {stack:?}")),
-            (true, n) => Err(format!("{n} root elements")),
-        }
-    }
-
-    fn check_text(text: &str) -> Result<(), String> {
-        if text.contains('>') && text.contains("]]>") {
-            return Err("]]> in text".into());
-        }
-        check_references(text)
-    }
-
-    fn check_references(text: &str) -> Result<(), String> {
-        let mut rest = text;
-        while let Some(amp) = rest.find('&') {
-            let after = &rest[amp..];
-            let ok = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"]
-                .iter()
-                .any(|r| after.starts_with(r));
-            if !ok {
-                return Err(format!(
-                    "bad reference near {:?}",
-                    &after[..after.len().min(12)]
-                ));
-            }
-            rest = &after[1..];
-        }
-        Ok(())
-    }
-
-    fn check_attributes(mut attrs: &str) -> Result<(), String> {
-        let mut names = Vec::new();
-        loop {
-            attrs = attrs.trim_start();
-            if attrs.is_empty() {
-                return Ok(());
-            }
-            let eq = attrs
-                .find('=')
-                .ok_or(format!("attribute without value: {attrs}"))?;
-            let name = &attrs[..eq];
-            if name.is_empty() || name.contains(char::is_whitespace) || names.contains(&name) {
-                return Err(format!("bad attribute name {name:?}"));
-            }
-            names.push(name);
-            let value = attrs[eq + 1..]
-                .strip_prefix('"')
-                .ok_or("unquoted attribute")?;
-            let end = value.find('"').ok_or("unterminated attribute")?;
-            if value[..end].contains('<') {
-                return Err("< in attribute".into());
-            }
-            check_references(&value[..end])?;
-            attrs = &value[end + 1..];
-        }
-    }
 }

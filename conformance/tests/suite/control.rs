@@ -204,7 +204,7 @@ fn skipped_case_then_junit_skipped_with_message_and_json_grade() {
         0,
     );
     assert!(
-        junit.contains("<skipped message=\"skipped: the control response has no ETag\"/>"),
+        junit.contains("<skipped message=\"the control response has no ETag\"/>"),
         "{junit}"
     );
     let json = stdout_with_code(

@@ -310,14 +310,14 @@ fn diff_of_two_responders_then_grouped_by_kind() {
          1 both reject with different codes; 1 both accept with different heads\n\
          \n\
          one accepts where another rejects (1):\n\
-         \n  {ACCEPTS} (must): Test case {ACCEPTS}\n    lenient  200 OK\n    strict   403 Forbidden\n\
+         \n  {ACCEPTS} (must): Test case {ACCEPTS}\n    lenient  FAIL  200 OK\n    strict   PASS  403 Forbidden\n\
          \n\
          both reject with different codes (1):\n\
-         \n  {CODES} (must): Test case {CODES}\n    lenient  404 Not Found\n    strict   400 Bad Request\n\
+         \n  {CODES} (must): Test case {CODES}\n    lenient  FAIL  404 Not Found\n    strict   PASS  400 Bad Request\n\
          \n\
          both accept with different heads (1):\n\
-         \n  {HEADS} (should): Test case {HEADS}\n    lenient  200 OK; only here: x-lenient: 1\n    \
-         strict   200 OK; only here: x-strict: 1\n",
+         \n  {HEADS} (should): Test case {HEADS}\n    lenient  WARN  200 OK; only here: x-lenient: 1\n    \
+         strict   WARN  200 OK; only here: x-strict: 1\n",
         lenient.target(),
         strict.target()
     );
@@ -435,7 +435,8 @@ fn explain_with_matrix_then_each_server_answer_listed() {
         out.ends_with(&format!(
             "What servers answered (matrix of 2026-01-02, {}):\n  \
              nginx     pass  400 Bad Request\n  \
-             lighttpd  fail  200 OK\n",
+             lighttpd  fail  200 OK\n              \
+             why: 200 OK is not an answer the case passes (pass 400)\n",
             matrix.display()
         )),
         "{out}"

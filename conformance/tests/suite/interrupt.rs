@@ -1,0 +1,492 @@
+//! A run that stops early and a run that shows how far it is: SIGINT and
+//! SIGTERM write the report of what ran and list the rest as not run
+//! (exit 130 and 143), `--deadline` does the same with exit 5, progress goes
+//! to stderr only when asked or on a terminal, and output paths are checked
+//! before the first connect.
+
+use crate::support::{
+    answer_then_close, case_text, conformance, drain, response, unused_addr, write_cases, Requests,
+    Responder, CONTROL_PATH,
+};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use tempfile::TempDir;
+
+/// How many cases the slow runs have: far more than run before the signal.
+const SLOW_CASES: usize = 20;
+
+/// The ids of the slow cases, in catalogue order.
+fn slow_ids() -> Vec<String> {
+    (1..=SLOW_CASES)
+        .map(|i| format!("rfc9112-9.3-slow-{i:02}"))
+        .collect()
+}
+
+/// Cases that send a request the slow responder never answers and pass on
+/// `timeout`: each costs one `--timeout`, and none fails.
+fn slow_cases() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    let cases: Vec<(String, String)> = slow_ids()
+        .into_iter()
+        .map(|id| {
+            let text = case_text(
+                &id,
+                "must",
+                "connection",
+                "request = 'GET /slow HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
+                 [expect]\npass = [\"timeout\"]\n",
+            );
+            (id, text)
+        })
+        .collect();
+    let borrowed: Vec<(&str, String)> = cases
+        .iter()
+        .map(|(id, t)| (id.as_str(), t.clone()))
+        .collect();
+    write_cases(dir.path(), &borrowed);
+    dir
+}
+
+/// Answers the control requests at once and holds every other request
+/// unanswered until the client gives up.
+fn slow_responder() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(head) = requests.next_head() {
+            let control = [
+                format!("GET {CONTROL_PATH} "),
+                format!("HEAD {CONTROL_PATH} "),
+            ]
+            .iter()
+            .any(|start| head.starts_with(start.as_bytes()));
+            if !control {
+                drain(requests.stream());
+                return;
+            }
+            if requests
+                .stream()
+                .write_all(&response("200 OK", ""))
+                .is_err()
+            {
+                return;
+            }
+        }
+    })
+}
+
+/// The binary, as a plain child process with piped output, so a test can
+/// signal it while it runs.
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .arg("--cases")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn conformance")
+}
+
+/// Reads `pipe` to its end on a thread, sending each chunk as it comes.
+fn chunks(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (send, receive) = mpsc::channel();
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 || send.send(buf[..n].to_vec()).is_err() {
+                return;
+            }
+        }
+    });
+    receive
+}
+
+/// The case ids a text report lists with a grade, in report order.
+fn graded_ids(report: &str) -> Vec<String> {
+    report
+        .lines()
+        .filter_map(|line| {
+            let (grade, rest) = line.split_once(' ')?;
+            ["PASS", "WARN", "FAIL", "INFO", "SKIP", "ERROR"]
+                .contains(&grade)
+                .then(|| {
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string()
+                })
+        })
+        .collect()
+}
+
+/// Sends `signal` to the run once its progress line says a case finished
+/// (no fixed sleep), and checks the report and the exit code.
+fn signal_after_first_result(signal: &str, name: &str, code: i32) {
+    let dir = slow_cases();
+    let responder = slow_responder();
+    let target = responder.target();
+    let mut child = spawn(
+        dir.path(),
+        &[
+            "run",
+            "--target",
+            &target,
+            "--path",
+            CONTROL_PATH,
+            "--timeout",
+            "300",
+            "--jobs",
+            "1",
+            "--progress",
+        ],
+    );
+    let stdout = chunks(child.stdout.take().expect("stdout"));
+    let stderr = chunks(child.stderr.take().expect("stderr"));
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("\r[1/") {
+        match stderr.recv() {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => panic!(
+                "the run ended before a result: {}",
+                String::from_utf8_lossy(&seen)
+            ),
+        }
+    }
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(code), "{status:?}");
+    let report = String::from_utf8(stdout.iter().flatten().collect()).expect("UTF-8");
+    seen.extend(stderr.iter().flatten());
+    let errors = String::from_utf8(seen).expect("UTF-8");
+    let ran = graded_ids(&report);
+    let ids = slow_ids();
+    assert!(!ran.is_empty() && ran.len() < SLOW_CASES, "{report}");
+    assert_eq!(ran, ids[..ran.len()], "one job runs the cases in order");
+    let mut not_run = format!(
+        "\nnot run (interrupted by {name}): {} of {SLOW_CASES} cases\n",
+        SLOW_CASES - ran.len()
+    );
+    for id in &ids[ran.len()..] {
+        not_run.push_str(&format!("  {id}\n"));
+    }
+    assert!(
+        report.contains(&not_run),
+        "missing {not_run:?} in\n{report}"
+    );
+    assert!(
+        report.ends_with(&format!("\n{} passed, 0 warned, 0 failed\n", ran.len())),
+        "{report}"
+    );
+    assert!(
+        errors.ends_with(&format!(
+            "\r\x1b[Kconformance: interrupted by {name}: {} of {SLOW_CASES} cases not run\n",
+            SLOW_CASES - ran.len()
+        )),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn sigint_during_a_run_then_report_of_what_ran_and_exit_130() {
+    signal_after_first_result("INT", "SIGINT", 130);
+}
+
+#[test]
+fn sigterm_during_a_run_then_report_of_what_ran_and_exit_143() {
+    signal_after_first_result("TERM", "SIGTERM", 143);
+}
+
+#[test]
+fn deadline_passed_then_rest_not_run_and_exit_5() {
+    let dir = slow_cases();
+    let responder = slow_responder();
+    let assert = conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args([
+            "--timeout",
+            "300",
+            "--jobs",
+            "1",
+            "--deadline",
+            "1",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(5);
+    let output = assert.get_output();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let ran = json["cases"].as_array().expect("cases").len();
+    let ids = slow_ids();
+    assert!(ran < SLOW_CASES, "{json}");
+    assert_eq!(json["not_run"]["reason"], "the --deadline of 1 s passed");
+    assert_eq!(json["not_run"]["ids"], serde_json::json!(ids[ran..]));
+    let schema = crate::reports::report_schema();
+    assert_eq!(
+        crate::reports::schema_errors(&schema, &json),
+        Vec::<String>::new()
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.ends_with(&format!(
+            "conformance: the --deadline of 1 s passed: {} of {SLOW_CASES} cases not run\n",
+            SLOW_CASES - ran
+        )),
+        "{stderr}"
+    );
+}
+
+/// Two cases that [`answer_then_close`] passes and fails.
+fn two_cases() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    write_cases(
+        dir.path(),
+        &[
+            (
+                "rfc9112-3.2-missing-host",
+                case_text(
+                    "rfc9112-3.2-missing-host",
+                    "must",
+                    "host",
+                    "request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n",
+                ),
+            ),
+            (
+                "rfc9110-9.1-get-supported",
+                case_text(
+                    "rfc9110-9.1-get-supported",
+                    "must",
+                    "method",
+                    "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"200\"]\n",
+                ),
+            ),
+        ],
+    );
+    dir
+}
+
+#[test]
+fn progress_forced_then_one_line_rewritten_per_case_then_erased() {
+    let dir = two_cases();
+    let responder = answer_then_close("400 Bad Request");
+    conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--jobs", "1", "--progress"])
+        .assert()
+        .code(1)
+        .stderr("\r[1/2] 1 failed, 0 warned\x1b[K\r[2/2] 1 failed, 0 warned\x1b[K\r\x1b[K");
+}
+
+#[test]
+fn stderr_not_a_terminal_then_no_progress() {
+    let dir = two_cases();
+    let responder = answer_then_close("400 Bad Request");
+    conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .assert()
+        .code(1)
+        .stderr("");
+}
+
+#[test]
+fn quiet_then_no_notes_on_stderr() {
+    let dir = two_cases();
+    let responder = answer_then_close("400 Bad Request");
+    let noisy = conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--format", "json"])
+        .assert()
+        .code(1);
+    // Without --quiet the control line goes to stderr beside a JSON report.
+    assert!(String::from_utf8_lossy(&noisy.get_output().stderr).starts_with("control: "));
+    conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--format", "json", "--quiet"])
+        .assert()
+        .code(1)
+        .stderr("");
+}
+
+#[test]
+fn output_paths_that_cannot_be_written_then_exit_2_before_connecting() {
+    let dir = two_cases();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    // Nothing listens at the target: a check after the connect would be exit 3.
+    let target = unused_addr().to_string();
+    for (flag, path, why) in [
+        (
+            "--output",
+            dir.path().to_path_buf(),
+            "it is a directory".to_string(),
+        ),
+        (
+            "--write-baseline",
+            dir.path().to_path_buf(),
+            "it is a directory".to_string(),
+        ),
+        (
+            "--output",
+            dir.path().join("no/such/report.txt"),
+            format!("no directory {}", dir.path().join("no/such").display()),
+        ),
+        (
+            "--write-baseline",
+            file.join("baseline.txt"),
+            format!("no directory {}", file.display()),
+        ),
+    ] {
+        conformance(dir.path())
+            .args(["run", "--target", &target, flag])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!(
+                "conformance: cannot write {}: {why}\n",
+                path.display()
+            ));
+    }
+}
+
+#[test]
+fn deadline_passed_then_junit_has_the_rest_as_skipped_not_run() {
+    let dir = slow_cases();
+    let responder = slow_responder();
+    let assert = conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--timeout", "300", "--jobs", "1", "--deadline", "1"])
+        .args(["--format", "junit", "--name", "slow"])
+        .assert()
+        .code(5);
+    let xml = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert_eq!(
+        crate::junit::violations(&xml),
+        Vec::<String>::new(),
+        "{xml}"
+    );
+    let ran = xml.matches("classname=\"slow.connection\"").count();
+    assert!(ran < SLOW_CASES, "{xml}");
+    let not_run = SLOW_CASES - ran;
+    // junit-10.xsd has no `skipped` on <testsuites>: the not-run suite counts them.
+    assert!(
+        xml.contains(&format!(
+            "<testsuites name=\"slow\" tests=\"{SLOW_CASES}\" failures=\"0\" errors=\"0\" \
+             time=\""
+        )),
+        "{xml}"
+    );
+    let opening = format!(
+        "  <testsuite name=\"not-run\" tests=\"{not_run}\" failures=\"0\" errors=\"0\" \
+         skipped=\"{not_run}\" timestamp=\""
+    );
+    let at = xml
+        .find(&opening)
+        .unwrap_or_else(|| panic!("{opening}\n{xml}"));
+    let after_opening = &xml[at..];
+    let rest = &after_opening[after_opening.find('\n').map_or(0, |i| i + 1)..];
+    let mut suite = String::new();
+    for id in &slow_ids()[ran..] {
+        suite.push_str(&format!(
+            "    <testcase classname=\"slow.not-run\" name=\"{id}\" time=\"0.000\">\n      \
+             <skipped message=\"not run: the --deadline of 1 s passed\"/>\n    </testcase>\n"
+        ));
+    }
+    suite.push_str("  </testsuite>\n</testsuites>\n");
+    assert_eq!(rest, suite, "{xml}");
+}
+
+#[test]
+fn deadline_passed_then_markdown_names_the_rest_not_run() {
+    let dir = slow_cases();
+    let responder = slow_responder();
+    let assert = conformance(dir.path())
+        .args([
+            "run",
+            "--target",
+            &responder.target(),
+            "--path",
+            CONTROL_PATH,
+        ])
+        .args(["--timeout", "300", "--jobs", "1", "--deadline", "1"])
+        .args(["--format", "markdown"])
+        .assert()
+        .code(5);
+    let md = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let ran = md.lines().filter(|l| l.starts_with("| pass | `")).count();
+    let rest: Vec<String> = slow_ids()[ran..]
+        .iter()
+        .map(|id| format!("`{id}`"))
+        .collect();
+    let line = format!(
+        "\nnot run (the --deadline of 1 s passed): {} of {SLOW_CASES} cases: {}\n",
+        SLOW_CASES - ran,
+        rest.join(", ")
+    );
+    assert!(md.contains(&line), "missing {line:?} in\n{md}");
+}
+
+#[test]
+fn output_in_a_directory_that_takes_no_file_then_exit_2_before_connecting() {
+    // /sys takes no new file, even from root (for whom permission bits on
+    // a temporary directory would not stop the write).
+    let dir = two_cases();
+    let target = unused_addr().to_string();
+    let assert = conformance(dir.path())
+        .args(["run", "--target", &target, "--output", "/sys/report.txt"])
+        .assert()
+        .code(2)
+        .stdout("");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with(
+            "conformance: cannot write /sys/report.txt: cannot create a file in /sys: "
+        ) && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}

@@ -1,0 +1,457 @@
+//! The JUnit report against the rules of the Jenkins xunit plugin's
+//! `junit-10.xsd` (the schema CI report tools read), checked element by
+//! element on real output; then read by a real consumer, `junitparser`
+//! from PyPI, whose counts must be the text summary's.
+
+use crate::reports::{no_date_on_errors, output, run};
+use crate::support::{case_text, write_cases};
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use tempfile::TempDir;
+
+const PASS: &str = "rfc9110-9.3.1-get";
+const FAIL: &str = "rfc9112-3.2-no-host";
+const KNOWN: &str = "rfc9112-3.2-two-hosts";
+const WARN: &str = "rfc9110-15.5-error-date";
+const INFO: &str = "rfc9110-6.2-version-info";
+const SKIP: &str = "rfc9110-15.5.5-missing-file";
+
+/// One case per JUnit outcome against [`no_date_on_errors`]: a pass, a
+/// fail, a fail in the baseline, a warn (a `should` case), an info, and a
+/// skip (it needs the fixture docroot).
+fn case_dir() -> TempDir {
+    let dir = TempDir::new().expect("temp dir");
+    let with_host = "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"200\"]\nchecks = [\"date\"]\n";
+    let without_host = "request = 'GET {path} HTTP/1.0\\r\\n\\r\\n'\n\
+                        [expect]\npass = [\"400\"]\nchecks = [\"date\"]\n";
+    let fixture = "needs = [\"fixture-root\"]\n\
+                   request = 'GET /missing HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                   [expect]\npass = [\"404\"]\n";
+    write_cases(
+        dir.path(),
+        &[
+            (PASS, case_text(PASS, "must", "method", with_host)),
+            (FAIL, case_text(FAIL, "must", "host", without_host)),
+            (KNOWN, case_text(KNOWN, "must", "host", without_host)),
+            (
+                WARN,
+                case_text(WARN, "should", "response-head", without_host),
+            ),
+            (INFO, case_text(INFO, "info", "version", with_host)),
+            (SKIP, case_text(SKIP, "must", "path", fixture)),
+        ],
+    );
+    std::fs::write(dir.path().join("known.txt"), format!("{KNOWN}\n")).expect("baseline");
+    dir
+}
+
+/// The run's JUnit report written to a file, and the summary line the run
+/// printed.
+fn junit_run(dir: &Path) -> (String, String, PathBuf) {
+    let responder = no_date_on_errors();
+    let file = dir.join("report.xml");
+    let summary = output(
+        run(dir, &responder)
+            .args(["--format", "junit", "--name", "wrong server", "--baseline"])
+            .arg(dir.join("known.txt"))
+            .arg("--output")
+            .arg(&file),
+        1,
+    );
+    let xml = std::fs::read_to_string(&file).expect("report written");
+    (xml, summary, file)
+}
+
+/// What junit-10.xsd allows an element: its attributes (required ones
+/// first, `required` of them), its child elements, whether it may hold
+/// text.
+struct Rule {
+    element: &'static str,
+    attributes: &'static [&'static str],
+    required: usize,
+    children: &'static [&'static str],
+    text: bool,
+}
+
+const RESULT_ATTRIBUTES: &[&str] = &["type", "message"];
+
+const RULES: &[Rule] = &[
+    Rule {
+        element: "testsuites",
+        attributes: &["name", "time", "tests", "failures", "errors"],
+        required: 0,
+        children: &["testsuite"],
+        text: false,
+    },
+    Rule {
+        element: "testsuite",
+        attributes: &[
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        ],
+        required: 4,
+        children: &[
+            "testsuite",
+            "properties",
+            "testcase",
+            "system-out",
+            "system-err",
+        ],
+        text: false,
+    },
+    Rule {
+        element: "properties",
+        attributes: &[],
+        required: 0,
+        children: &["property"],
+        text: false,
+    },
+    Rule {
+        element: "property",
+        attributes: &["name", "value"],
+        required: 2,
+        children: &[],
+        text: false,
+    },
+    Rule {
+        element: "testcase",
+        attributes: &["name", "time", "classname", "group"],
+        required: 1,
+        children: &[
+            "skipped",
+            "error",
+            "failure",
+            "rerunFailure",
+            "rerunError",
+            "flakyFailure",
+            "flakyError",
+            "system-out",
+            "system-err",
+        ],
+        text: false,
+    },
+    Rule {
+        element: "failure",
+        attributes: RESULT_ATTRIBUTES,
+        required: 0,
+        children: &[],
+        text: true,
+    },
+    Rule {
+        element: "error",
+        attributes: RESULT_ATTRIBUTES,
+        required: 0,
+        children: &[],
+        text: true,
+    },
+    Rule {
+        element: "skipped",
+        attributes: RESULT_ATTRIBUTES,
+        required: 0,
+        children: &[],
+        text: true,
+    },
+    Rule {
+        element: "system-out",
+        attributes: &[],
+        required: 0,
+        children: &[],
+        text: true,
+    },
+    Rule {
+        element: "system-err",
+        attributes: &[],
+        required: 0,
+        children: &[],
+        text: true,
+    },
+];
+
+/// The schema's `SUREFIRE_TIME`, for the values written here: digits, an
+/// optional fraction.
+fn is_surefire_time(value: &str) -> bool {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Every violation of the rules in `xml`.
+pub(crate) fn violations(xml: &str) -> Vec<String> {
+    let doc = match roxmltree::Document::parse(xml) {
+        Ok(doc) => doc,
+        Err(e) => return vec![format!("not XML: {e}")],
+    };
+    let mut problems = Vec::new();
+    if doc.root_element().tag_name().name() != "testsuites" {
+        problems.push("the root is not testsuites".to_string());
+    }
+    for node in doc.descendants().filter(roxmltree::Node::is_element) {
+        let name = node.tag_name().name();
+        let Some(rule) = RULES.iter().find(|r| r.element == name) else {
+            problems.push(format!("<{name}> is not in the schema"));
+            continue;
+        };
+        for attribute in node.attributes() {
+            if !rule.attributes.contains(&attribute.name()) {
+                problems.push(format!("<{name}> has {}", attribute.name()));
+            }
+        }
+        for required in &rule.attributes[..rule.required] {
+            if node.attribute(*required).is_none() {
+                problems.push(format!("<{name}> lacks {required}"));
+            }
+        }
+        if let Some(time) = node.attribute("time") {
+            if !is_surefire_time(time) {
+                problems.push(format!("<{name}> time {time:?}"));
+            }
+        }
+        for child in node.children() {
+            if child.is_element() && !rule.children.contains(&child.tag_name().name()) {
+                problems.push(format!("<{name}> holds <{}>", child.tag_name().name()));
+            }
+            let text = child.text().unwrap_or_default();
+            if child.is_text() && !rule.text && !text.trim().is_empty() {
+                problems.push(format!("<{name}> holds text {text:?}"));
+            }
+        }
+    }
+    problems
+}
+
+fn count_attribute(node: roxmltree::Node<'_, '_>, name: &str) -> usize {
+    node.attribute(name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+#[test]
+fn junit_report_then_follows_junit_10_xsd() {
+    let dir = case_dir();
+    let (xml, _, _) = junit_run(dir.path());
+    assert_eq!(violations(&xml), Vec::<String>::new(), "{xml}");
+}
+
+#[test]
+fn junit_counts_then_match_the_cases_and_results_they_hold() {
+    let dir = case_dir();
+    let (xml, _, _) = junit_run(dir.path());
+    let doc = roxmltree::Document::parse(&xml).expect("XML");
+    let root = doc.root_element();
+    let within = |node: roxmltree::Node<'_, '_>, tag: &str| {
+        node.descendants().filter(|n| n.has_tag_name(tag)).count()
+    };
+    assert_eq!(count_attribute(root, "tests"), 6);
+    assert_eq!(count_attribute(root, "failures"), 1);
+    assert_eq!(count_attribute(root, "errors"), 0);
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    let names: Vec<&str> = suites.iter().filter_map(|s| s.attribute("name")).collect();
+    assert_eq!(
+        names,
+        ["version", "method", "host", "path", "response-head"],
+        "one testsuite per group, in the catalogue's group order"
+    );
+    for suite in &suites {
+        assert_eq!(count_attribute(*suite, "tests"), within(*suite, "testcase"));
+        assert_eq!(
+            count_attribute(*suite, "failures"),
+            within(*suite, "failure")
+        );
+        assert_eq!(count_attribute(*suite, "errors"), within(*suite, "error"));
+        assert_eq!(
+            count_attribute(*suite, "skipped"),
+            within(*suite, "skipped")
+        );
+    }
+    let case = |id: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some(id))
+            .unwrap_or_else(|| panic!("no testcase {id}"))
+    };
+    let result = |id: &str| {
+        case(id)
+            .children()
+            .find(roxmltree::Node::is_element)
+            .map(|n| {
+                (
+                    n.tag_name().name(),
+                    n.attribute("message").unwrap_or_default(),
+                )
+            })
+    };
+    assert_eq!(result(PASS), None);
+    assert_eq!(
+        result(FAIL),
+        Some((
+            "failure",
+            "RFC 9112 §3.2 (must): \"A test sentence.\"; actual: 400 Bad Request; broken check \
+             date (must): no Date header"
+        ))
+    );
+    assert_eq!(
+        result(KNOWN),
+        Some((
+            "skipped",
+            "known failure (baseline): RFC 9112 §3.2 (must): \"A test sentence.\"; actual: 400 \
+             Bad Request; broken check date (must): no Date header"
+        ))
+    );
+    assert_eq!(
+        result(SKIP),
+        Some((
+            "skipped",
+            "needs the fixture docroot: run with --fixture-root against a server that serves \
+             fixtures/root"
+        ))
+    );
+    assert_eq!(
+        result(INFO),
+        Some((
+            "skipped",
+            "info, never scored: RFC 9110 §6.2 (info): \"A test sentence.\"; actual: 200 OK"
+        ))
+    );
+    let warn = case(WARN)
+        .children()
+        .find(|n| n.has_tag_name("system-out"))
+        .and_then(|n| n.text())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        warn,
+        format!(
+            "WARN {WARN}: RFC 9110 §15.5 (should): \"A test sentence.\"; actual: 400 Bad \
+             Request; broken check date (must): no Date header"
+        )
+    );
+    let warned = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("property") && n.attribute("name") == Some("warned"))
+        .filter_map(|n| n.attribute("value"))
+        .map(|v| v.parse::<usize>().unwrap_or(usize::MAX))
+        .sum::<usize>();
+    assert_eq!(warned, 1);
+}
+
+#[test]
+fn junit_with_attribute_the_schema_lacks_then_a_violation() {
+    let xml = "<?xml version=\"1.0\"?>\n<testsuites skipped=\"1\" time=\"1,5\">\
+               <testsuite name=\"a\" tests=\"1\" failures=\"0\"><testcase/></testsuite>\
+               </testsuites>";
+    assert_eq!(
+        violations(xml),
+        [
+            "<testsuites> has skipped",
+            "<testsuites> time \"1,5\"",
+            "<testsuite> lacks errors",
+            "<testcase> lacks name"
+        ]
+    );
+}
+
+/// A virtualenv under `target/` with `junitparser` installed, made once;
+/// `None` (and a message) when python3 is missing.
+fn junitparser_python() -> Option<PathBuf> {
+    if Process::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: python3 is missing; the junitparser check needs it");
+        return None;
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/junit-venv");
+    let python = venv.join("bin/python");
+    let marker = venv.join("installed-junitparser-5.0.3");
+    if !marker.is_file() {
+        let made = Process::new("python3")
+            .arg("-m")
+            .arg("venv")
+            .arg(&venv)
+            .status()
+            .expect("python3 -m venv");
+        assert!(made.success(), "python3 -m venv {}", venv.display());
+        let installed = Process::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--require-virtualenv",
+                "junitparser==5.0.3",
+            ])
+            .status()
+            .expect("pip install junitparser");
+        assert!(installed.success(), "pip install junitparser==5.0.3");
+        std::fs::write(&marker, "").expect("marker");
+    }
+    Some(python)
+}
+
+/// `N passed, N warned, N failed[, N info, N errors][, N skipped]` as
+/// numbers by name.
+fn summary_counts(line: &str) -> std::collections::BTreeMap<String, usize> {
+    line.split(", ")
+        .filter_map(|part| part.split_once(' '))
+        .map(|(n, what)| (what.to_string(), n.parse().unwrap_or(usize::MAX)))
+        .collect()
+}
+
+#[test]
+fn junit_read_by_junitparser_then_counts_are_the_text_summary() {
+    let Some(python) = junitparser_python() else {
+        return;
+    };
+    let dir = case_dir();
+    let (_, summary, file) = junit_run(dir.path());
+    let script = "import sys\n\
+                  from junitparser import JUnitXml, Failure, Error, Skipped\n\
+                  xml = JUnitXml.fromfile(sys.argv[1])\n\
+                  counts = {'tests': 0, 'failure': 0, 'error': 0, 'skipped': 0, 'passed': 0}\n\
+                  for suite in xml:\n\
+                  \x20   for case in suite:\n\
+                  \x20       counts['tests'] += 1\n\
+                  \x20       kinds = [type(r).__name__.lower() for r in case.result]\n\
+                  \x20       if not kinds:\n\
+                  \x20           counts['passed'] += 1\n\
+                  \x20       for kind in kinds:\n\
+                  \x20           counts[kind] += 1\n\
+                  print(' '.join(f'{k}={v}' for k, v in counts.items()))\n";
+    let out = Process::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("run junitparser");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let text = summary_counts(summary.trim());
+    let known = 1;
+    let expected = format!(
+        "tests={} failure={} error={} skipped={} passed={}",
+        text.values().sum::<usize>(),
+        text["failed"] - known,
+        text["errors"],
+        text["info"] + text["skipped"] + known,
+        text["passed"] + text["warned"],
+    );
+    assert_eq!(
+        summary.trim(),
+        "1 passed, 1 warned, 2 failed, 1 info, 0 errors, 1 skipped"
+    );
+    assert_eq!(parsed, expected);
+}
