@@ -579,6 +579,16 @@ struct JsonControl<'a> {
     length: Option<u64>,
     persistent: bool,
     concurrent: bool,
+    tls: Option<JsonTls<'a>>,
+}
+
+/// The TLS session of an `https://` target's control.
+#[derive(Serialize)]
+struct JsonTls<'a> {
+    version: &'a str,
+    cipher: &'a str,
+    alpn: Option<&'a str>,
+    verified: bool,
 }
 
 impl<'a> JsonControl<'a> {
@@ -594,6 +604,12 @@ impl<'a> JsonControl<'a> {
             length: c.length,
             persistent: c.persistent,
             concurrent: c.concurrent,
+            tls: c.tls.as_ref().map(|t| JsonTls {
+                version: &t.version,
+                cipher: &t.cipher,
+                alpn: t.alpn.as_deref(),
+                verified: t.verified,
+            }),
         }
     }
 }

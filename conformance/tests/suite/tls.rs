@@ -576,3 +576,30 @@ fn reset_after_the_handshake_then_reset_as_on_tcp() {
         (&Some(Outcome::Reset), &None)
     );
 }
+
+#[test]
+fn json_report_over_tls_then_the_session_in_its_control_and_valid() {
+    let setup = Setup::new();
+    let proxy = setup.proxy(&["127.0.0.1"], false);
+    let output = setup
+        .run(&proxy.url(), &["--insecure", "--format", "json"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON report");
+    assert_eq!(
+        report["control"]["tls"],
+        serde_json::json!({
+            "version": "TLS 1.3",
+            "cipher": "TLS13_AES_256_GCM_SHA384",
+            "alpn": "http/1.1",
+            "verified": false
+        })
+    );
+    let validator = crate::reports::report_schema();
+    assert_eq!(
+        crate::reports::schema_errors(&validator, &report),
+        Vec::<String>::new()
+    );
+}
