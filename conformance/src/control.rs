@@ -143,7 +143,7 @@ pub fn probe_over(
     let head = request("HEAD", path, host, true);
     let first = play(&[&get]);
     let plain = tls.is_none();
-    let response = match http_response(&first[0], timeout) {
+    let response = match http_response(&first[0], addr, timeout) {
         Ok(response) => response,
         // A TLS server may close on bytes that are not a TLS record, or
         // wait for the rest of the "record" they seem to announce.
@@ -153,12 +153,6 @@ pub fn probe_over(
             return Err(ControlError::NotHttp(format!(
                 "the target speaks TLS: use https://{addr} (it did not answer a plain-text \
                  request, and answered a TLS ClientHello with a TLS record)"
-            )))
-        }
-        Err(ControlError::NotHttp(why)) if plain && why.starts_with("the target speaks TLS") => {
-            return Err(ControlError::NotHttp(format!(
-                "the target speaks TLS: use https://{addr} (it answered a plain-text request \
-                 with a TLS record)"
             )))
         }
         Err(e) => return Err(e),
@@ -254,7 +248,11 @@ fn response_of(exchange: &Exchange) -> Option<&Response> {
 
 /// The control GET's response, if it is HTTP/1.x; otherwise what came back,
 /// in one line.
-fn http_response(exchange: &Exchange, timeout: Duration) -> Result<&Response, ControlError> {
+fn http_response(
+    exchange: &Exchange,
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<&Response, ControlError> {
     let received = &exchange.received;
     let not_http = |what: String| Err(ControlError::NotHttp(what));
     match &exchange.outcome {
@@ -263,9 +261,10 @@ fn http_response(exchange: &Exchange, timeout: Duration) -> Result<&Response, Co
             "the target answered with a {} status line, not HTTP/1.x",
             escape::encode(r.version.as_bytes())
         )),
-        _ if is_tls_record(received) => not_http(
-            "the target speaks TLS: it answered a plain-text request with a TLS record".into(),
-        ),
+        _ if is_tls_record(received) => not_http(format!(
+            "the target speaks TLS: use https://{addr} (it answered a plain-text request with a \
+             TLS record)"
+        )),
         Some(Outcome::Invalid { .. }) => not_http(format!(
             "the target does not speak HTTP/1.x: it sent \"{}\"",
             escape::encode(&received[..received.len().min(BANNER_SHOWN)])

@@ -7,7 +7,7 @@ use super::Transport;
 use crate::limits::RECORD_LIMIT;
 use rustls::ClientConnection;
 use std::fmt;
-use std::io::{ErrorKind, Read as _, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -187,7 +187,7 @@ impl Conn {
             Stream::Tls(tls) => read_tls_by(tls, &mut chunk, deadline),
         };
         match read {
-            Read::Data(n) => {
+            Got::Data(n) => {
                 let got = &chunk[..n];
                 self.buf.extend_from_slice(got);
                 let room = RECORD_LIMIT.saturating_sub(self.record.len());
@@ -195,17 +195,17 @@ impl Conn {
                 self.record_total += n as u64;
                 Fill::Data
             }
-            Read::Closed(close) => {
+            Got::Closed(close) => {
                 self.close.get_or_insert(close);
                 Fill::Eof
             }
-            Read::Alert(close) => {
+            Got::Alert(close) => {
                 self.close.get_or_insert(close);
                 Fill::Reset
             }
-            Read::Reset => Fill::Reset,
-            Read::Deadline => Fill::Deadline,
-            Read::Failed(e) => Fill::Failed(e),
+            Got::Reset => Fill::Reset,
+            Got::Deadline => Fill::Deadline,
+            Got::Failed(e) => Fill::Failed(e),
         }
     }
 
@@ -225,7 +225,7 @@ impl Conn {
 const FINISH_WRITE: Duration = Duration::from_millis(100);
 
 /// What one read got.
-enum Read {
+enum Got {
     Data(usize),
     Closed(Close),
     Alert(Close),
@@ -295,58 +295,58 @@ fn write_tls_by(tls: &mut TlsStream, bytes: &[u8], deadline: Instant) -> (usize,
     }
 }
 
-fn read_tcp_by(sock: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Read {
+fn read_tcp_by(sock: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Got {
     loop {
         let Some(left) = time_left(deadline) else {
-            return Read::Deadline;
+            return Got::Deadline;
         };
         if let Err(e) = sock.set_read_timeout(Some(left)) {
-            return Read::Failed(e.to_string());
+            return Got::Failed(e.to_string());
         }
         match sock.read(chunk) {
-            Ok(0) => return Read::Closed(Close::Fin),
-            Ok(n) => return Read::Data(n),
+            Ok(0) => return Got::Closed(Close::Fin),
+            Ok(n) => return Got::Data(n),
             Err(e) if is_retry(e.kind()) => {}
-            Err(e) if is_reset(e.kind()) => return Read::Reset,
-            Err(e) => return Read::Failed(e.to_string()),
+            Err(e) if is_reset(e.kind()) => return Got::Reset,
+            Err(e) => return Got::Failed(e.to_string()),
         }
     }
 }
 
 /// Reads decrypted bytes, reading and decrypting records as needed.
-fn read_tls_by(tls: &mut TlsStream, chunk: &mut [u8], deadline: Instant) -> Read {
+fn read_tls_by(tls: &mut TlsStream, chunk: &mut [u8], deadline: Instant) -> Got {
     loop {
         match tls.tls.reader().read(chunk) {
             // RFC 8446 §6.1: close_notify, then nothing more.
-            Ok(0) => return Read::Closed(Close::CloseNotify),
-            Ok(n) => return Read::Data(n),
+            Ok(0) => return Got::Closed(Close::CloseNotify),
+            Ok(n) => return Got::Data(n),
             Err(e) if e.kind() == ErrorKind::WouldBlock => {}
             Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
-                return Read::Closed(Close::NoCloseNotify)
+                return Got::Closed(Close::NoCloseNotify)
             }
-            Err(e) => return Read::Failed(format!("TLS: {e}")),
+            Err(e) => return Got::Failed(format!("TLS: {e}")),
         }
         let Some(left) = time_left(deadline) else {
-            return Read::Deadline;
+            return Got::Deadline;
         };
         if let Err(e) = tls.sock.set_read_timeout(Some(left)) {
-            return Read::Failed(e.to_string());
+            return Got::Failed(e.to_string());
         }
         match tls.tls.read_tls(&mut tls.sock) {
             // rustls notes the end; the reader above says how it ended.
             Ok(0) => continue,
             Ok(_) => {}
             Err(e) if is_retry(e.kind()) => continue,
-            Err(e) if is_reset(e.kind()) => return Read::Reset,
-            Err(e) => return Read::Failed(e.to_string()),
+            Err(e) if is_reset(e.kind()) => return Got::Reset,
+            Err(e) => return Got::Failed(e.to_string()),
         }
         if let Err(e) = tls.tls.process_new_packets() {
             let _ = tls.tls.write_tls(&mut tls.sock);
             return match e {
                 rustls::Error::AlertReceived(alert) => {
-                    Read::Alert(Close::Alert(format!("{alert:?} alert")))
+                    Got::Alert(Close::Alert(format!("{alert:?} alert")))
                 }
-                other => Read::Failed(format!("TLS: {other}")),
+                other => Got::Failed(format!("TLS: {other}")),
             };
         }
         // A post-handshake message may want an answer (a KeyUpdate).
