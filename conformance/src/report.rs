@@ -644,6 +644,8 @@ struct JsonStep {
     checks: Vec<JsonCheck>,
     received: String,
     received_total: u64,
+    /// How the server ended the connection, if this step saw it end.
+    close: Option<String>,
     elapsed_ms: u128,
 }
 
@@ -734,6 +736,7 @@ fn json_case<'a>(result: &'a CaseResult<'_>, context: &ReportContext<'_>) -> Jso
                     .unwrap_or_default(),
                 received: escape::encode(&exchange.received),
                 received_total: exchange.received_total,
+                close: exchange.close.as_ref().map(|c| c.as_str().to_string()),
                 elapsed_ms: exchange.elapsed.as_millis(),
             }
         })

@@ -24,6 +24,7 @@ use tempfile::TempDir;
 use tls_proxy::{Authority, Identity, ServerOptions, TlsProxy, TLS12_ONLY, TLS13_ONLY};
 
 const SERVED: &str = "rfc9110-9.1-served";
+const CLOSED: &str = "rfc9112-9.6-closed";
 const TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// The reference server (threaded) on 127.0.0.1:0, serving fixtures/root
@@ -62,21 +63,35 @@ impl Drop for Reference {
     }
 }
 
-/// One case, answered with the control's status by any working server.
+/// Two cases any working server passes: a request answered with the
+/// control's status, and one with `Connection: close` after which the
+/// server closes.
 fn case_dir() -> TempDir {
     let dir = TempDir::new().expect("temp dir");
     write_cases(
         dir.path(),
-        &[(
-            SERVED,
-            case_text(
+        &[
+            (
                 SERVED,
-                "must",
-                "method",
-                "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                 [expect]\npass = [\"control\"]\n",
+                case_text(
+                    SERVED,
+                    "must",
+                    "method",
+                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"control\"]\n",
+                ),
             ),
-        )],
+            (
+                CLOSED,
+                case_text(
+                    CLOSED,
+                    "must",
+                    "connection",
+                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n'\n\
+                     [expect]\npass = [\"control\"]\nchecks = [\"closed\"]\n",
+                ),
+            ),
+        ],
     );
     dir
 }
@@ -596,6 +611,19 @@ fn json_report_over_tls_then_the_session_in_its_control_and_valid() {
             "alpn": "http/1.1",
             "verified": false
         })
+    );
+    // The server closed after Connection: close, and the proxy sent a
+    // close_notify before its TCP close.
+    let closed = report["cases"]
+        .as_array()
+        .and_then(|cases| cases.iter().find(|c| c["id"] == CLOSED))
+        .expect("the closing case");
+    assert_eq!(
+        (&closed["grade"], &closed["steps"][0]["close"]),
+        (
+            &serde_json::json!("pass"),
+            &serde_json::json!("close_notify")
+        )
     );
     let validator = crate::reports::report_schema();
     assert_eq!(
