@@ -5,8 +5,8 @@
 //! The proxy keeps a case's timing: each read from either side is passed
 //! on at once (one TLS record per backend read), a close passes on as a
 //! close (close_notify first), a reset as a reset. It connects to the
-//! backend when a client connects, before the handshake, so a backend that
-//! serves one connection at a time is seen as such through it.
+//! backend once the handshake is done; a backend that serves one connection
+//! at a time holds the next one in its listen queue, as over TCP.
 #![allow(dead_code)]
 
 use rcgen::{date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
@@ -176,8 +176,6 @@ fn is_reset(e: &std::io::Error) -> bool {
 struct Shared {
     tls: Mutex<ServerConnection>,
     out: Mutex<TcpStream>,
-    /// Whether the handshake is done.
-    ready: AtomicBool,
 }
 
 impl Shared {
@@ -195,40 +193,36 @@ impl Shared {
 }
 
 fn serve(mut client: TcpStream, backend: SocketAddr, config: Arc<ServerConfig>) {
+    let _ = client.set_nodelay(true);
+    let Ok(mut tls) = ServerConnection::new(config) else {
+        return;
+    };
+    while tls.is_handshaking() {
+        if tls.complete_io(&mut client).is_err() {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+    // The backend is reached once the session is up, so its read timeout
+    // starts when the client can first send a request, as over TCP, and
+    // not while a loaded machine is still computing the handshake.
     let Ok(upstream) = TcpStream::connect(backend) else {
+        let _ = client.shutdown(Shutdown::Both);
         return;
     };
     let _ = upstream.set_nodelay(true);
-    let _ = client.set_nodelay(true);
-    let (Ok(tls), Ok(out), Ok(mut upstream_out)) = (
-        ServerConnection::new(config),
-        client.try_clone(),
-        upstream.try_clone(),
-    ) else {
+    let (Ok(out), Ok(mut upstream_out)) = (client.try_clone(), upstream.try_clone()) else {
         return;
     };
     let shared = Arc::new(Shared {
         tls: Mutex::new(tls),
         out: Mutex::new(out),
-        ready: AtomicBool::new(false),
     });
-    // Started before the handshake, so that a backend closing an idle
-    // connection closes the client's too, handshake or not.
     let down = thread::spawn({
         let shared = Arc::clone(&shared);
         move || backend_to_client(upstream, &shared)
     });
     let mut tls = shared.tls.lock().expect("tls lock");
-    while tls.is_handshaking() {
-        if tls.complete_io(&mut client).is_err() {
-            drop(tls);
-            let _ = client.shutdown(Shutdown::Both);
-            let _ = upstream_out.shutdown(Shutdown::Both);
-            let _ = down.join();
-            return;
-        }
-    }
-    shared.ready.store(true, Ordering::SeqCst);
     // The client's first bytes may have come with its Finished message.
     let (early, closed) = drain_plaintext(&mut tls);
     // The session tickets.
@@ -308,12 +302,6 @@ fn backend_to_client(mut upstream: TcpStream, shared: &Shared) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         match upstream.read(&mut buf) {
-            Ok(0) if !shared.ready.load(Ordering::SeqCst) => {
-                // No session yet: end the handshake the client is in.
-                let out = shared.out.lock().expect("out lock");
-                let _ = out.shutdown(Shutdown::Both);
-                return;
-            }
             Ok(0) => {
                 let mut tls = shared.tls.lock().expect("tls lock");
                 tls.send_close_notify();
