@@ -13,7 +13,7 @@ use crate::conditions::{self, Outcome, Validators};
 use crate::files;
 use crate::limits::{
     FILE_CHUNK, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
-    MAX_LINGER_BYTES, READ_CHUNK, WRITE_TIMEOUT,
+    MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, WRITE_TIMEOUT,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::range::{self, ByteRange, Multipart, Ranges};
@@ -465,16 +465,13 @@ impl Connection<'_> {
 
     /// Reads more bytes into the buffer before `deadline`.
     fn fill(&mut self, deadline: Instant) -> Result<(), Stop> {
-        /// How far past the deadline a read may block before the timeout is
-        /// set again: the socket keeps one timeout across requests.
-        const SLACK: Duration = Duration::from_millis(20);
         let mut chunk = [0u8; READ_CHUNK];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Stop::Timeout);
             }
-            if self.timeout.is_none_or(|t| t > left + SLACK) {
+            if self.timeout.is_none_or(|t| t > left + READ_TIMEOUT_SLACK) {
                 let _ = self.stream.set_read_timeout(Some(left));
                 self.timeout = Some(left);
             }

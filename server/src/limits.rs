@@ -20,6 +20,10 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Most field lines accepted in one request. More: 431.
 pub const MAX_FIELDS: usize = 100;
 
+/// Most hex digits in a chunk size. More: 400, since no one sends a chunk
+/// of a petabyte, and 16 digits could overflow the size.
+pub const MAX_CHUNK_SIZE_DIGITS: usize = 15;
+
 /// Largest request body the server reads and discards to keep a persistent
 /// connection in sync. Larger: the response is sent with `Connection: close`
 /// and the rest of the body is never read.
@@ -40,8 +44,17 @@ pub const MAX_RANGES: usize = 32;
 /// a silent close if none did.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How far past a read deadline a blocked read may go before the socket's
+/// timeout is set again: the socket keeps one timeout across requests, and
+/// resetting it for every request would cost a system call each.
+pub const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+
 /// Time a response write may block on a client that does not read.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time the 503 to a connection past the cap may block: the accept loop
+/// that writes it must not wait on a client that does not read.
+pub const OVERLOAD_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Time spent draining a client's unread bytes after the server half-closes,
 /// so the kernel sends FIN, not RST, and the client reads the response.
@@ -52,6 +65,13 @@ pub const MAX_LINGER_BYTES: usize = 1024 * 1024;
 
 /// Default cap on concurrent connections in threaded mode. Past it: 503.
 pub const MAX_CONNECTIONS: usize = 256;
+
+/// Pause after a failed `accept` (out of descriptors or memory), so the
+/// accept loop backs off rather than spins while the cause persists.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Time shutdown waits for the connection that wakes a blocked `accept`.
+pub const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Size of the chunks a file is streamed in: the memory a large file costs.
 pub const FILE_CHUNK: usize = 64 * 1024;

@@ -14,7 +14,9 @@ use std::thread;
 use std::time::Duration;
 
 use crate::connection::{serve, Context};
-use crate::limits::{MAX_CONNECTIONS, READ_TIMEOUT, WRITE_TIMEOUT};
+use crate::limits::{
+    ACCEPT_BACKOFF, MAX_CONNECTIONS, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT, WAKE_TIMEOUT,
+};
 use crate::response::{self, Problem};
 
 /// How connections are accepted and scheduled.
@@ -170,7 +172,7 @@ impl Server {
                 continue;
             };
             // A panic is a bug, but one connection's bug must not stop the
-            // server (the brief: 500, and keep serving).
+            // server: the connection closes and the server keeps serving.
             let served = panic::catch_unwind(AssertUnwindSafe(|| {
                 serve(stream, &self.ctx, false, &self.shared.stopping)
             }));
@@ -200,7 +202,7 @@ impl Server {
                 Ok(stream) => stream,
                 // Out of descriptors or memory: back off rather than spin.
                 Err(_) => {
-                    thread::sleep(Duration::from_millis(10));
+                    thread::sleep(ACCEPT_BACKOFF);
                     continue;
                 }
             };
@@ -294,7 +296,7 @@ impl Drop for Unregister<'_> {
 /// RFC 9110 §15.6.4: 503 "indicates that the server is currently unable to
 /// handle the request due to a temporary overload".
 fn refuse_overloaded(mut stream: TcpStream) {
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT.min(Duration::from_millis(100))));
+    let _ = stream.set_write_timeout(Some(OVERLOAD_WRITE_TIMEOUT));
     let _ = stream.write_all(&response::problem(Problem::Overloaded, true, false));
     let _ = stream.shutdown(Shutdown::Write);
     // Drain what already arrived so the close is a FIN, not a reset.
@@ -357,7 +359,7 @@ impl ShutdownHandle {
                 IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
             });
         }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        let _ = TcpStream::connect_timeout(&wake, WAKE_TIMEOUT);
     }
 }
 

@@ -11,6 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::{Config, Mode};
 use socket2::SockRef;
 
@@ -148,10 +151,8 @@ fn slowloris(
     panic!("a slow client was never cut off");
 }
 
-#[rstest]
-fn slowloris_is_cut_off_with_408_while_another_client_is_served(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn slowloris_is_cut_off_with_408_while_another_client_is_served(mode: Mode) {
     const SLOW_CLIENTS: usize = 3;
     // Threaded: long enough that the good client is surely answered while
     // every slow one is held. Single: short, since the slow ones are served
@@ -197,10 +198,8 @@ fn slowloris_is_cut_off_with_408_while_another_client_is_served(
     fds.check_after_stop(server, &format!("slowloris ({})", mode.name()));
 }
 
-#[rstest]
-fn idle_flood_meets_the_cap_and_the_server_recovers(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn idle_flood_meets_the_cap_and_the_server_recovers(mode: Mode) {
     // In waves smaller than the listen backlog (128, std's): past it the
     // kernel drops a connect's SYN and the client retries a second later,
     // which would measure TCP, not the server.
@@ -261,10 +260,8 @@ fn idle_flood_meets_the_cap_and_the_server_recovers(
     fds.check_after_stop(server, &format!("idle flood ({})", mode.name()));
 }
 
-#[rstest]
-fn resets_mid_response_and_mid_request_leave_the_server_serving(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn resets_mid_response_and_mid_request_leave_the_server_serving(mode: Mode) {
     const RESETS: usize = 20;
     let (_root, server, mut fds) = start(mode, "resets", |_| {});
     // Threaded: a persistent connection opened before the resets is
@@ -300,10 +297,8 @@ fn resets_mid_response_and_mid_request_leave_the_server_serving(
     fds.check_after_stop(server, &format!("{RESETS} resets ({})", mode.name()));
 }
 
-#[rstest]
-fn half_close_after_the_requests_still_gets_every_response(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn half_close_after_the_requests_still_gets_every_response(mode: Mode) {
     const ROUNDS: usize = 10;
     let (_root, server, mut fds) = start(mode, "half-close", |_| {});
     for round in 0..ROUNDS {
