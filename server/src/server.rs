@@ -17,7 +17,7 @@ use crate::connection::{serve, Context};
 use crate::limits::{
     ACCEPT_BACKOFF, MAX_CONNECTIONS, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT, WAKE_TIMEOUT,
 };
-use crate::response::{self, Problem};
+use crate::response::{Problem, Response};
 
 /// How connections are accepted and scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,7 +297,7 @@ impl Drop for Unregister<'_> {
 /// handle the request due to a temporary overload".
 fn refuse_overloaded(mut stream: TcpStream) {
     let _ = stream.set_write_timeout(Some(OVERLOAD_WRITE_TIMEOUT));
-    let _ = stream.write_all(&response::problem(Problem::Overloaded, true, false));
+    let _ = stream.write_all(&Response::problem(Problem::Overloaded).to_bytes(false, true));
     let _ = stream.shutdown(Shutdown::Write);
     // Drain what already arrived so the close is a FIN, not a reset.
     if stream.set_nonblocking(true).is_ok() {
