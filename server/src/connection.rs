@@ -28,6 +28,8 @@ pub(crate) struct Context {
     pub root: PathBuf,
     pub read_timeout: Duration,
     pub quiet: bool,
+    /// A request-target whose handling panics (tests of the panic handling).
+    pub panic_on_target: Option<String>,
     pub small_files: files::SmallFiles,
 }
 
@@ -419,6 +421,9 @@ impl Connection<'_> {
 
     /// Decides the answer to a checked request for `target`.
     fn resolve(&self, request: &parse::Request<'_>, target: &request::Target) -> Answer {
+        if self.ctx.panic_on_target.as_deref() == Some(request.target) {
+            panic!("the handler was asked to panic on {}", request.target);
+        }
         let now = SystemTime::now();
         match resolve_path(&self.ctx.root, &target.path) {
             Resource::File(path, meta) => plan_file(request, path, meta, now),

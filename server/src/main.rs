@@ -69,10 +69,10 @@ fn main() -> ExitCode {
         ModeArg::Threaded => Mode::Threaded,
     };
     let config = Config {
-        root: args.root,
         read_timeout: Duration::from_secs(args.read_timeout),
         max_connections: args.max_connections as usize,
         quiet: args.quiet,
+        ..Config::new(args.root)
     };
     let server = match Server::bind(args.bind.as_str(), config) {
         Ok(server) => server,

@@ -18,8 +18,8 @@ use server::{Config, Mode};
 use socket2::SockRef;
 
 use crate::support::{
-    assert_refused, finish_writing, is_closed, process_fds, quiet_config, read_reply, server_fds,
-    Reply, TempRoot, TestServer,
+    assert_refused, assert_reply, finish_writing, is_closed, pairs, process_fds, quiet_config,
+    read_reply, server_fds, FileValidators, Reply, TempRoot, TestServer, TEXT,
 };
 
 const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -320,4 +320,50 @@ fn half_close_after_the_requests_still_gets_every_response(mode: Mode) {
     }
     assert_served_again(&server);
     fds.check_after_stop(server, &format!("{ROUNDS} half-closes ({})", mode.name()));
+}
+
+/// Regression (issue 11: only the single variant caught a panic): a
+/// handler that panics costs its own connection, which closes unanswered,
+/// and nothing else. After each panic a request is answered with the exact
+/// 200: on a new connection (single), on a persistent connection opened
+/// before the panics (threaded); then a new client is served. With a cap of
+/// 3 the threaded pool has four workers at most: four panics would leave
+/// none to accept, had a panic ended its worker.
+#[apply(both_modes)]
+fn handler_panic_closes_its_connection_and_the_server_goes_on(mode: Mode) {
+    const PANICS: usize = 4;
+    let (root, server, mut fds) = start(mode, "panic", |c| {
+        c.panic_on_target = Some("/panic".into());
+        c.max_connections = 3;
+    });
+    let mut keeper = (mode == Mode::Threaded).then(|| server.connect());
+    let validators = FileValidators::of(&root.root().join("hello.txt"));
+    let head = validators.head(
+        &[("Content-Type", TEXT)],
+        HELLO.len() as u64,
+        server.closes_always(),
+    );
+    let assert_served = |keeper: &mut Option<TcpStream>| {
+        let reply = match keeper {
+            Some(stream) => {
+                stream.write_all(GET_HELLO).unwrap();
+                read_reply(stream, false)
+            }
+            None => server.exchange(GET_HELLO).0,
+        };
+        assert_reply(&reply, "HTTP/1.1 200 OK", &pairs(&head), HELLO);
+    };
+    assert_served(&mut keeper);
+    for _ in 0..PANICS {
+        let mut stream = server.send(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n");
+        fds.sample();
+        assert!(
+            is_closed(&mut stream),
+            "the panicking connection was answered"
+        );
+        assert_served(&mut keeper);
+    }
+    drop(keeper);
+    assert_served(&mut None);
+    fds.check_after_stop(server, &format!("{PANICS} panics ({})", mode.name()));
 }
