@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use socket2::SockRef;
+
 use crate::conditions::{self, Outcome, Validators};
 use crate::files;
 use crate::limits::{
     FILE_CHUNK, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
-    MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, WRITE_TIMEOUT,
+    MAX_LINGER_BYTES, READ_CHUNK, TIMEOUT_SLACK,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::range::{self, ByteRange, Multipart, Ranges};
@@ -27,6 +29,10 @@ pub(crate) struct Context {
     /// The canonical document root.
     pub root: PathBuf,
     pub read_timeout: Duration,
+    /// Least octets per second a response is sent at, over each window.
+    pub min_send_rate: u64,
+    /// The window the send rate is averaged over (never zero).
+    pub send_rate_window: Duration,
     pub quiet: bool,
     /// A request-target whose handling panics (tests of the panic handling).
     pub panic_on_target: Option<String>,
@@ -148,7 +154,8 @@ pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping
         stream.peer_addr().ok()
     };
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let pace = Pace::new(Instant::now(), ctx.min_send_rate, ctx.send_rate_window);
+    let _ = stream.set_write_timeout(Some(pace.slot));
     let mut conn = Connection {
         stream,
         buf: Vec::with_capacity(READ_CHUNK),
@@ -156,9 +163,86 @@ pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping
         peer,
         clean: true,
         timeout: None,
+        pace,
+        too_slow: false,
     };
     while conn.exchange(persistent) && !stopping.load(Ordering::Relaxed) {}
-    conn.linger_close();
+    if conn.too_slow {
+        conn.abort();
+    } else {
+        conn.linger_close();
+    }
+}
+
+/// How many slots a send-rate window is measured in: the progress of the
+/// last window is known to a slot's precision, so a response is judged
+/// once per slot on the window that just ended.
+const PACE_SLOTS: usize = 10;
+
+/// A response's progress against the minimum send rate: octets written
+/// per slot, over the last window's slots. Once a whole window has passed,
+/// the last window must hold the rate's worth of octets; what the socket
+/// buffers took at the start counts only while it lies within the window.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    start: Instant,
+    slot: Duration,
+    /// Octets due in each window.
+    quota: u64,
+    /// Octets written in each slot, by slot number modulo the length: the
+    /// window's slots and the current one.
+    sent: [u64; PACE_SLOTS + 1],
+    /// The number of the current slot since `start`.
+    current: u64,
+}
+
+impl Pace {
+    /// The pace of a response whose first write is at `now`, due `rate`
+    /// octets per second over each `window`.
+    fn new(now: Instant, rate: u64, window: Duration) -> Pace {
+        let quota = u128::from(rate) * window.as_millis() / 1000;
+        Pace {
+            start: now,
+            slot: (window / PACE_SLOTS as u32).max(Duration::from_millis(1)),
+            quota: u64::try_from(quota).unwrap_or(u64::MAX),
+            sent: [0; PACE_SLOTS + 1],
+            current: 0,
+        }
+    }
+
+    /// Counts `n` octets written at `now`.
+    fn sent(&mut self, now: Instant, n: usize) {
+        self.advance(now);
+        let slot = (self.current % self.sent.len() as u64) as usize;
+        self.sent[slot] = self.sent[slot].saturating_add(n as u64);
+    }
+
+    /// Whether the response keeps pace at `now`: false once a whole window
+    /// has passed and the last one carried less than the quota.
+    fn keeps_pace(&mut self, now: Instant) -> bool {
+        self.advance(now);
+        if self.current < PACE_SLOTS as u64 {
+            return true;
+        }
+        let slot = (self.current % self.sent.len() as u64) as usize;
+        let window: u64 = self.sent.iter().sum::<u64>() - self.sent[slot];
+        window >= self.quota
+    }
+
+    /// Moves to the slot `now` falls in, emptying the slots passed.
+    fn advance(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.start).as_nanos();
+        let slot = u64::try_from(elapsed / self.slot.as_nanos()).unwrap_or(u64::MAX);
+        let len = self.sent.len() as u64;
+        if slot.saturating_sub(self.current) >= len {
+            self.sent = [0; PACE_SLOTS + 1];
+        } else {
+            for passed in self.current + 1..=slot {
+                self.sent[(passed % len) as usize] = 0;
+            }
+        }
+        self.current = self.current.max(slot);
+    }
 }
 
 /// Decides the answer to a GET or HEAD of a file: its preconditions
@@ -348,6 +432,10 @@ struct Connection<'c> {
     clean: bool,
     /// The socket's read timeout as last set, to skip a syscall per request.
     timeout: Option<Duration>,
+    /// The progress of the response being written.
+    pace: Pace,
+    /// A response fell below the minimum send rate and was abandoned.
+    too_slow: bool,
 }
 
 impl Connection<'_> {
@@ -553,11 +641,11 @@ impl Connection<'_> {
         } = response.content()
         else {
             let bytes = response.to_bytes(head_only, close);
-            return Ok(self.stream.write_all(&bytes).is_ok());
+            return Ok(self.send(&bytes));
         };
         let mut bytes = response.head(close);
         if !response.sends_content(head_only) {
-            return Ok(self.stream.write_all(&bytes).is_ok());
+            return Ok(self.send(&bytes));
         }
         // Small files go out with the head in one write; large ones are
         // streamed in fixed chunks, so memory does not grow with the file.
@@ -573,16 +661,16 @@ impl Connection<'_> {
                     }
                 }
             }
-            return Ok(self.stream.write_all(&bytes).is_ok());
+            return Ok(self.send(&bytes));
         }
         let mut source = File::open(path).map_err(|_| Problem::Internal)?;
-        if self.stream.write_all(&bytes).is_err() {
+        if !self.send(&bytes) {
             return Ok(false);
         }
         let mut chunk = vec![0u8; FILE_CHUNK];
         for segment in segments {
             let sent = match segment {
-                Segment::Bytes(delimiter) => self.stream.write_all(delimiter).is_ok(),
+                Segment::Bytes(delimiter) => self.send(delimiter),
                 Segment::File { offset, len } => {
                     self.stream_file(&mut source, *offset, *len, &mut chunk)
                 }
@@ -602,7 +690,7 @@ impl Connection<'_> {
             if left.is_zero() {
                 return Err(Stop::Timeout);
             }
-            if self.timeout.is_none_or(|t| t > left + READ_TIMEOUT_SLACK) {
+            if self.timeout.is_none_or(|t| t > left + TIMEOUT_SLACK) {
                 let _ = self.stream.set_read_timeout(Some(left));
                 self.timeout = Some(left);
             }
@@ -690,6 +778,42 @@ impl Connection<'_> {
         }
     }
 
+    /// Writes all of `bytes`, unless the response falls below the minimum
+    /// send rate (then it is abandoned) or the client goes away. Returns
+    /// whether all were written.
+    fn send(&mut self, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            // A blocked write returns within a slot (the socket's write
+            // timeout), to be judged here.
+            if !self.pace.keeps_pace(Instant::now()) {
+                self.too_slow = true;
+                return false;
+            }
+            match self.stream.write(bytes) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    self.pace.sent(Instant::now(), n);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Closes with a reset (SO_LINGER 0): the rest of an abandoned response
+    /// is dropped from the socket's buffers, not sent at the same crawl.
+    fn abort(self) {
+        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+    }
+
     /// Streams `len` octets of `file` from `offset`, through `chunk`.
     /// Returns whether all were sent: a file that shrank while being sent
     /// broke its Content-Length, and the only honest end is to close.
@@ -703,7 +827,7 @@ impl Connection<'_> {
             match part.read(chunk) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if self.stream.write_all(&chunk[..n]).is_err() {
+                    if !self.send(&chunk[..n]) {
                         return false;
                     }
                     sent += n as u64;
@@ -761,5 +885,55 @@ impl Connection<'_> {
                 Ok(n) => drained += n,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// 4 KiB/s over 10 s, as `limits.rs` has it, and a start.
+    fn pace() -> (Pace, Instant) {
+        let start = Instant::now();
+        (Pace::new(start, 4096, 10 * SECOND), start)
+    }
+
+    #[test]
+    fn a_steady_rate_keeps_pace() {
+        let (mut pace, start) = pace();
+        for second in 0..30 {
+            pace.sent(start + second * SECOND, 4096);
+            assert!(pace.keeps_pace(start + second * SECOND + SECOND / 2));
+        }
+    }
+
+    #[test]
+    fn nothing_sent_falls_behind_after_one_window() {
+        let (mut pace, start) = pace();
+        assert!(pace.keeps_pace(start + 9 * SECOND));
+        assert!(!pace.keeps_pace(start + 10 * SECOND));
+    }
+
+    /// The socket buffers take 45 KiB at once, then the client reads 512
+    /// octets a second: behind as soon as the burst leaves the window.
+    #[test]
+    fn a_burst_then_512_octets_a_second_falls_behind_when_the_burst_leaves_the_window() {
+        let (mut pace, start) = pace();
+        pace.sent(start, 45 * 1024);
+        for second in 1..=10 {
+            assert!(pace.keeps_pace(start + second * SECOND), "{second} s");
+            pace.sent(start + second * SECOND, 512);
+        }
+        assert!(!pace.keeps_pace(start + 11 * SECOND));
+    }
+
+    #[test]
+    fn a_long_stall_forgets_what_came_before() {
+        let (mut pace, start) = pace();
+        pace.sent(start, 1 << 30);
+        assert!(pace.keeps_pace(start + 10 * SECOND));
+        assert!(!pace.keeps_pace(start + 60 * SECOND));
     }
 }

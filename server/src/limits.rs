@@ -44,13 +44,22 @@ pub const MAX_RANGES: usize = 32;
 /// a silent close if none did.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How far past a read deadline a blocked read may go before the socket's
-/// timeout is set again: the socket keeps one timeout across requests, and
-/// resetting it for every request would cost a system call each.
-pub const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+/// How far past a deadline a blocked read or write may go before the
+/// socket's timeout is set again: the socket keeps one timeout across
+/// requests, and setting it for every request would cost a system call each.
+pub const TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 
-/// Time a response write may block on a client that does not read.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Least progress a response must make, in octets per second, averaged over
+/// each [`SEND_RATE_WINDOW`] while it is sent. Slower: the response is
+/// abandoned and its connection reset, so a client that reads a large file
+/// a few bytes at a time cannot hold a worker (or the single variant) for
+/// as long as it likes. A response the socket buffers take at once is never
+/// measured.
+pub const MIN_SEND_RATE: u64 = 4 * 1024;
+
+/// The window [`MIN_SEND_RATE`] is averaged over: a client that stops
+/// reading altogether is cut off one window after it stopped, or two at most.
+pub const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
 
 /// Time the 503 to a connection past the cap may block: the accept loop
 /// that writes it must not wait on a client that does not read.

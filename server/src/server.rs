@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use crate::connection::{serve, Context};
 use crate::limits::{
-    ACCEPT_BACKOFF, MAX_CONNECTIONS, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT, WAKE_TIMEOUT,
+    ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT,
+    SEND_RATE_WINDOW, WAKE_TIMEOUT,
 };
 use crate::response::{Problem, Response};
 
@@ -47,6 +48,11 @@ pub struct Config {
     pub read_timeout: Duration,
     /// Most concurrent connections in threaded mode (503 past it).
     pub max_connections: usize,
+    /// Least octets per second a response must make progress at, averaged
+    /// over each `send_rate_window`; slower, it is abandoned.
+    pub min_send_rate: u64,
+    /// The window `min_send_rate` is averaged over.
+    pub send_rate_window: Duration,
     /// No access log on stderr.
     pub quiet: bool,
     /// For tests of the panic handling only: a request for exactly this
@@ -62,6 +68,8 @@ impl Config {
             root: root.into(),
             read_timeout: READ_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            min_send_rate: MIN_SEND_RATE,
+            send_rate_window: SEND_RATE_WINDOW,
             quiet: false,
             panic_on_target: None,
         }
@@ -132,6 +140,8 @@ impl Server {
             ctx: Context {
                 root,
                 read_timeout: config.read_timeout,
+                min_send_rate: config.min_send_rate,
+                send_rate_window: config.send_rate_window.max(Duration::from_millis(1)),
                 quiet: config.quiet,
                 panic_on_target: config.panic_on_target,
                 small_files: Default::default(),
