@@ -178,7 +178,7 @@ impl Server {
             mode,
             max_connections: self.max_connections,
             shared: self.shared,
-            accepting: AtomicUsize::new(0),
+            serving: AtomicUsize::new(0),
             alive: AtomicUsize::new(1),
             spawned: Mutex::new(Vec::new()),
         });
@@ -203,9 +203,9 @@ impl Server {
 /// connection it takes, so no connection is handed from thread to thread.
 /// The variants differ only in what happens after an accept: the single
 /// variant serves one response on this thread; in the threaded one a worker
-/// first makes sure another is accepting (spawning one if none is, up to the
-/// cap and one more to answer 503 past it), then serves the connection for
-/// its lifetime. The pool grows to the peak number of concurrent
+/// first makes sure another will accept (spawning one if every worker is
+/// serving, up to the cap and one more to answer 503 past it), then serves
+/// the connection for its lifetime. The pool grows to the peak number of concurrent
 /// connections and its workers are kept and reused.
 struct Workers {
     listener: TcpListener,
@@ -213,8 +213,9 @@ struct Workers {
     mode: Mode,
     max_connections: usize,
     shared: Arc<Shared>,
-    /// Workers blocked in `accept`, or about to be.
-    accepting: AtomicUsize,
+    /// Workers serving a connection; the others are in `accept` or on
+    /// their way back to it.
+    serving: AtomicUsize,
     /// Workers not yet ended.
     alive: AtomicUsize,
     /// The spawned workers, for `run` to join.
@@ -233,6 +234,7 @@ impl Workers {
                 Mode::Threaded => {
                     self.keep_one_accepting();
                     self.serve(stream, true);
+                    self.serving.fetch_sub(1, Ordering::SeqCst);
                 }
             }
         }
@@ -246,21 +248,20 @@ impl Workers {
     /// The next connection, or `None` once the server is stopping.
     fn accept(&self) -> Option<TcpStream> {
         next_connection(
-            || {
-                self.accepting.fetch_add(1, Ordering::SeqCst);
-                let accepted = self.listener.accept();
-                self.accepting.fetch_sub(1, Ordering::SeqCst);
-                accepted.map(|(stream, _)| stream)
-            },
+            || self.listener.accept().map(|(stream, _)| stream),
             &self.shared.stopping,
             || thread::sleep(ACCEPT_BACKOFF),
         )
     }
 
-    /// Spawns a worker when none is left in `accept`, so the connection
-    /// this one is about to serve does not keep the next one waiting.
+    /// Counts this worker as serving, and spawns another when every worker
+    /// is, so the connection this one is about to serve does not keep the
+    /// next one waiting. A worker that is not serving is in `accept` or
+    /// about to be: counting those only while blocked in `accept` would
+    /// spawn a worker for every one on its way back.
     fn keep_one_accepting(self: &Arc<Self>) {
-        if self.accepting.load(Ordering::SeqCst) > 0 {
+        let serving = self.serving.fetch_add(1, Ordering::SeqCst) + 1;
+        if serving < self.alive.load(Ordering::SeqCst) {
             return;
         }
         // The cap's workers, and one more to refuse past it.
