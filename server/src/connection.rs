@@ -15,7 +15,7 @@ use crate::conditions::{self, Outcome, Validators};
 use crate::files;
 use crate::limits::{
     FILE_CHUNK, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
-    MAX_LINGER_BYTES, READ_CHUNK, TIMEOUT_SLACK,
+    MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, SEND_RATE_SLOTS,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::range::{self, ByteRange, Multipart, Ranges};
@@ -174,11 +174,6 @@ pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping
     }
 }
 
-/// How many slots a send-rate window is measured in: the progress of the
-/// last window is known to a slot's precision, so a response is judged
-/// once per slot on the window that just ended.
-const PACE_SLOTS: usize = 10;
-
 /// A response's progress against the minimum send rate: octets written
 /// per slot, over the last window's slots. Once a whole window has passed,
 /// the last window must hold the rate's worth of octets; what the socket
@@ -191,7 +186,7 @@ struct Pace {
     quota: u64,
     /// Octets written in each slot, by slot number modulo the length: the
     /// window's slots and the current one.
-    sent: [u64; PACE_SLOTS + 1],
+    sent: [u64; SEND_RATE_SLOTS + 1],
     /// The number of the current slot since `start`.
     current: u64,
 }
@@ -203,9 +198,9 @@ impl Pace {
         let quota = u128::from(rate) * window.as_millis() / 1000;
         Pace {
             start: now,
-            slot: (window / PACE_SLOTS as u32).max(Duration::from_millis(1)),
+            slot: (window / SEND_RATE_SLOTS as u32).max(Duration::from_millis(1)),
             quota: u64::try_from(quota).unwrap_or(u64::MAX),
-            sent: [0; PACE_SLOTS + 1],
+            sent: [0; SEND_RATE_SLOTS + 1],
             current: 0,
         }
     }
@@ -221,7 +216,7 @@ impl Pace {
     /// has passed and the last one carried less than the quota.
     fn keeps_pace(&mut self, now: Instant) -> bool {
         self.advance(now);
-        if self.current < PACE_SLOTS as u64 {
+        if self.current < SEND_RATE_SLOTS as u64 {
             return true;
         }
         let slot = (self.current % self.sent.len() as u64) as usize;
@@ -235,7 +230,7 @@ impl Pace {
         let slot = u64::try_from(elapsed / self.slot.as_nanos()).unwrap_or(u64::MAX);
         let len = self.sent.len() as u64;
         if slot.saturating_sub(self.current) >= len {
-            self.sent = [0; PACE_SLOTS + 1];
+            self.sent = [0; SEND_RATE_SLOTS + 1];
         } else {
             for passed in self.current + 1..=slot {
                 self.sent[(passed % len) as usize] = 0;
@@ -690,7 +685,7 @@ impl Connection<'_> {
             if left.is_zero() {
                 return Err(Stop::Timeout);
             }
-            if self.timeout.is_none_or(|t| t > left + TIMEOUT_SLACK) {
+            if self.timeout.is_none_or(|t| t > left + READ_TIMEOUT_SLACK) {
                 let _ = self.stream.set_read_timeout(Some(left));
                 self.timeout = Some(left);
             }

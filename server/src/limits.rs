@@ -44,10 +44,10 @@ pub const MAX_RANGES: usize = 32;
 /// a silent close if none did.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How far past a deadline a blocked read or write may go before the
-/// socket's timeout is set again: the socket keeps one timeout across
-/// requests, and setting it for every request would cost a system call each.
-pub const TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+/// How far past a read deadline a blocked read may go before the socket's
+/// timeout is set again: the socket keeps one timeout across requests, and
+/// setting it for every request would cost a system call each.
+pub const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 
 /// Least progress a response must make, in octets per second, averaged over
 /// each [`SEND_RATE_WINDOW`] while it is sent. Slower: the response is
@@ -57,9 +57,15 @@ pub const TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 /// measured.
 pub const MIN_SEND_RATE: u64 = 4 * 1024;
 
-/// The window [`MIN_SEND_RATE`] is averaged over: a client that stops
-/// reading altogether is cut off one window after it stopped, or two at most.
+/// The window [`MIN_SEND_RATE`] is averaged over, sliding: a client that
+/// stops reading is cut off once the octets the socket buffers took before
+/// leave the window, about one window after it stopped.
 pub const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// How many slots a send-rate window is counted in: a response is judged
+/// once a slot (a blocked write returns after one) on the window that just
+/// ended, so a stalled client is cut off within a slot of the window's end.
+pub const SEND_RATE_SLOTS: usize = 10;
 
 /// Time the 503 to a connection past the cap may block: the accept loop
 /// that writes it must not wait on a client that does not read.
