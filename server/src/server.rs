@@ -205,8 +205,8 @@ impl Server {
 /// variant serves one response on this thread; in the threaded one a worker
 /// first makes sure another will accept (spawning one if every worker is
 /// serving, up to the cap and one more to answer 503 past it), then serves
-/// the connection for its lifetime. The pool grows to the peak number of concurrent
-/// connections and its workers are kept and reused.
+/// the connection for its lifetime. The pool grows to the peak number of
+/// concurrent connections, and its workers are kept and reused.
 struct Workers {
     listener: TcpListener,
     ctx: Context,
