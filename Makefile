@@ -3,7 +3,7 @@ CARGO ?= cargo
 # Debian packages a target needs, installed only when their command is missing.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
-.PHONY: conformance test test-deps snapshots serve bench bench-deps lint fuzz
+.PHONY: conformance test test-deps snapshots serve bench bench-deps bench-profile lint fuzz
 
 ## Both server variants on ephemeral ports, every case against each: grades and snapshots.
 conformance:
@@ -45,10 +45,22 @@ bench-deps:
 	  apt-get update -qq && $(APT_INSTALL) $$missing; \
 	fi
 
-## Requests/s for a small file: the reference server against nginx and lighttpd.
+## Requests/s for a small file: the reference server against nginx (one worker) and
+## lighttpd, keep-alive and Connection: close, medians of alternating rounds
+## (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS tune it).
 bench: bench-deps
 	$(CARGO) build --release -q -p server --bin http-server
 	python3 bench/run.py target/release/http-server
+
+## A perf call-graph profile of the threaded variant under wrk with keep-alive
+## (Debian's linux-perf, installed when perf is missing).
+bench-profile: bench-deps
+	@command -v perf >/dev/null 2>&1 || { \
+	  echo "installing linux-perf from Debian's packages"; \
+	  apt-get update -qq && $(APT_INSTALL) linux-perf; \
+	}
+	$(CARGO) build --release -q -p server --bin http-server
+	python3 bench/run.py --profile target/release/http-server
 
 ## Fuzz the request parser for FUZZ_SECONDS with cargo-fuzz (RUSTC_BOOTSTRAP lets its
 ## nightly-only flags through on stable). Reads the committed corpus, server/fuzz/corpus/;

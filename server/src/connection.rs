@@ -5,21 +5,23 @@
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
+
+use socket2::SockRef;
 
 use crate::conditions::{self, Outcome, Validators};
 use crate::files;
 use crate::limits::{
     FILE_CHUNK, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
-    MAX_LINGER_BYTES, READ_CHUNK, WRITE_TIMEOUT,
+    MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, SEND_RATE_SLOTS,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::range::{self, ByteRange, Multipart, Ranges};
 use crate::request::{self, Framing};
 use crate::resolve::{resolve_path, Resource};
-use crate::response::{self, Head, Problem};
+use crate::response::{Body, Problem, Response, Segment};
 
 /// What every connection needs to know about the server.
 #[derive(Debug)]
@@ -27,7 +29,13 @@ pub(crate) struct Context {
     /// The canonical document root.
     pub root: PathBuf,
     pub read_timeout: Duration,
+    /// Least octets per second a response is sent at, over each window.
+    pub min_send_rate: u64,
+    /// The window the send rate is averaged over (never zero).
+    pub send_rate_window: Duration,
     pub quiet: bool,
+    /// A request-target whose handling panics (tests of the panic handling).
+    pub panic_on_target: Option<String>,
     pub small_files: files::SmallFiles,
 }
 
@@ -55,7 +63,6 @@ impl From<Stop> for Fault {
 
 /// What to send, decided while the request head is still borrowed.
 enum Reply {
-    Problem(Problem),
     File(Box<FileReply>),
     Listing {
         dir: PathBuf,
@@ -68,12 +75,13 @@ enum Reply {
     },
 }
 
-impl Reply {
-    /// Whether the request is refused or sent elsewhere: an answer decided
-    /// by the head alone, which no content could change.
-    fn refuses(&self) -> bool {
-        matches!(self, Reply::Problem(_) | Reply::Redirect { .. })
-    }
+/// What the head decided: a reply, or the problem to answer instead.
+type Answer = Result<Reply, Problem>;
+
+/// Whether the request is refused or sent elsewhere: an answer decided by
+/// the head alone, which no content could change.
+fn refuses(answer: &Answer) -> bool {
+    matches!(answer, Err(_) | Ok(Reply::Redirect { .. }))
 }
 
 /// A file and what of it to send, with the validators its preconditions
@@ -96,27 +104,43 @@ enum FileAnswer {
     NotModified,
 }
 
-/// A piece of a response's content.
-enum Segment {
-    /// Octets made for this response: the delimiters of multipart/byteranges.
-    Bytes(Vec<u8>),
-    /// `len` octets of the file from `offset`.
-    File { offset: u64, len: u64 },
+/// What a request's head said about its exchange, kept once the head's
+/// bytes are gone.
+struct Exchange {
+    /// The request-line, for the access log (empty when none was parsed).
+    line: String,
+    /// A HEAD: the response has no content (RFC 9110 §9.3.2).
+    head_only: bool,
+    /// How the content is delimited, or the problem with its framing.
+    framing: Result<Framing, Problem>,
+    /// `Expect: 100-continue` (RFC 9110 §10.1.1).
+    continues: bool,
+    /// The variant and the request let the connection persist (RFC 9112 §9.3).
+    persists: bool,
+    /// The client may still be sending: content was left unread, so the
+    /// connection closes after the response.
+    unread: bool,
 }
 
-impl Segment {
-    fn part(range: ByteRange) -> Segment {
-        Segment::File {
-            offset: range.first,
-            len: range.size(),
+impl Exchange {
+    /// An exchange whose head never parsed: nothing of it is known, and
+    /// what the client sent is left unread.
+    fn unparsed() -> Exchange {
+        Exchange {
+            line: String::new(),
+            head_only: false,
+            framing: Ok(Framing::Empty),
+            continues: false,
+            persists: false,
+            unread: true,
         }
     }
 
-    fn len(&self) -> u64 {
-        match self {
-            Segment::Bytes(bytes) => bytes.len() as u64,
-            Segment::File { len, .. } => *len,
-        }
+    /// Whether the connection closes after `response`: the one place that
+    /// decides it, from the request's persistence, content left unread, and
+    /// the problem answered ([`Problem::closes`]).
+    fn closes_after(&self, response: &Response) -> bool {
+        !self.persists || self.unread || response.closes()
     }
 }
 
@@ -130,7 +154,8 @@ pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping
         stream.peer_addr().ok()
     };
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let pace = Pace::new(Instant::now(), ctx.min_send_rate, ctx.send_rate_window);
+    let _ = stream.set_write_timeout(Some(pace.slot));
     let mut conn = Connection {
         stream,
         buf: Vec::with_capacity(READ_CHUNK),
@@ -138,9 +163,81 @@ pub(crate) fn serve(stream: TcpStream, ctx: &Context, persistent: bool, stopping
         peer,
         clean: true,
         timeout: None,
+        pace,
+        too_slow: false,
     };
     while conn.exchange(persistent) && !stopping.load(Ordering::Relaxed) {}
-    conn.linger_close();
+    if conn.too_slow {
+        conn.abort();
+    } else {
+        conn.linger_close();
+    }
+}
+
+/// A response's progress against the minimum send rate: octets written
+/// per slot, over the last window's slots. Once a whole window has passed,
+/// the last window must hold the rate's worth of octets; what the socket
+/// buffers took at the start counts only while it lies within the window.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    start: Instant,
+    slot: Duration,
+    /// Octets due in each window.
+    quota: u64,
+    /// Octets written in each slot, by slot number modulo the length: the
+    /// window's slots and the current one.
+    sent: [u64; SEND_RATE_SLOTS + 1],
+    /// The number of the current slot since `start`.
+    current: u64,
+}
+
+impl Pace {
+    /// The pace of a response whose first write is at `now`, due `rate`
+    /// octets per second over each `window`.
+    fn new(now: Instant, rate: u64, window: Duration) -> Pace {
+        let quota = u128::from(rate) * window.as_millis() / 1000;
+        Pace {
+            start: now,
+            slot: (window / SEND_RATE_SLOTS as u32).max(Duration::from_millis(1)),
+            quota: u64::try_from(quota).unwrap_or(u64::MAX),
+            sent: [0; SEND_RATE_SLOTS + 1],
+            current: 0,
+        }
+    }
+
+    /// Counts `n` octets written at `now`.
+    fn sent(&mut self, now: Instant, n: usize) {
+        self.advance(now);
+        let slot = (self.current % self.sent.len() as u64) as usize;
+        self.sent[slot] = self.sent[slot].saturating_add(n as u64);
+    }
+
+    /// Whether the response keeps pace at `now`: false once a whole window
+    /// has passed and the last one carried less than the quota.
+    fn keeps_pace(&mut self, now: Instant) -> bool {
+        self.advance(now);
+        if self.current < SEND_RATE_SLOTS as u64 {
+            return true;
+        }
+        let slot = (self.current % self.sent.len() as u64) as usize;
+        let window: u64 = self.sent.iter().sum::<u64>() - self.sent[slot];
+        window >= self.quota
+    }
+
+    /// Moves to the slot `now` falls in, emptying the slots passed.
+    fn advance(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.start).as_nanos();
+        let slot = u64::try_from(elapsed / self.slot.as_nanos()).unwrap_or(u64::MAX);
+        let len = self.sent.len() as u64;
+        if slot.saturating_sub(self.current) >= len {
+            self.sent = [0; SEND_RATE_SLOTS + 1];
+        } else {
+            for passed in self.current + 1..=slot {
+                self.sent[(passed % len) as usize] = 0;
+            }
+        }
+        self.current = self.current.max(slot);
+    }
 }
 
 /// Decides the answer to a GET or HEAD of a file: its preconditions
@@ -150,7 +247,7 @@ fn plan_file(
     path: PathBuf,
     meta: Metadata,
     now: SystemTime,
-) -> Reply {
+) -> Answer {
     let etag = files::etag(&meta);
     let modified = files::modified(&meta);
     let current = Validators {
@@ -158,23 +255,21 @@ fn plan_file(
         modified: Some(modified),
     };
     let answer = match conditions::evaluate(request, &current, now) {
-        Outcome::Failed => return Reply::Problem(Problem::PreconditionFailed),
+        Outcome::Failed => return Err(Problem::PreconditionFailed),
         Outcome::NotModified => FileAnswer::NotModified,
         Outcome::Proceed => match requested_ranges(request, &current, meta.len(), now) {
             Ranges::Ignored => FileAnswer::Whole,
-            Ranges::Unsatisfiable => {
-                return Reply::Problem(Problem::RangeNotSatisfiable(meta.len()))
-            }
+            Ranges::Unsatisfiable => return Err(Problem::RangeNotSatisfiable(meta.len())),
             Ranges::Satisfiable(parts) => FileAnswer::Parts(parts),
         },
     };
-    Reply::File(Box::new(FileReply {
+    Ok(Reply::File(Box::new(FileReply {
         path,
         meta,
         etag,
         modified,
         answer,
-    }))
+    })))
 }
 
 /// The ranges a request asks of `length` octets, where they apply.
@@ -205,21 +300,45 @@ fn requested_ranges(
     range::parse_range(value, length)
 }
 
-/// The status, the head but for its framing, and the content of the
-/// answer to a file.
-fn compose_file(file: &FileReply) -> (u16, Head, Vec<Segment>) {
+/// Checks a parsed request before its resource is looked up: the framing
+/// first (after a framing error the server cannot know where the next
+/// request starts, so it wins), then version, Host, method and target.
+fn check(request: &parse::Request<'_>, exchange: &Exchange) -> Result<request::Target, Problem> {
+    exchange.framing?;
+    request::check(request)
+}
+
+/// The response to what the head decided.
+fn compose(answer: Answer) -> Response {
+    let composed = match answer {
+        Ok(Reply::File(file)) => Ok(compose_file(*file)),
+        Ok(Reply::Listing {
+            dir,
+            shown,
+            not_modified,
+        }) => compose_listing(&dir, &shown, not_modified),
+        Ok(Reply::Redirect { location }) => Ok(compose_redirect(&location)),
+        Err(problem) => Err(problem),
+    };
+    composed.unwrap_or_else(Response::problem)
+}
+
+/// The response to a file: 200, 206 or 304.
+fn compose_file(file: FileReply) -> Response {
     let length = file.meta.len();
     let content_type = files::content_type(&file.path);
-    let (code, mut head, body) = match &file.answer {
-        FileAnswer::NotModified => (304, Head::new(304), Vec::new()),
+    let whole = Segment::File {
+        offset: 0,
+        len: length,
+    };
+    let (mut response, segments) = match &file.answer {
+        // The 200's content, never sent: its length is the 304's
+        // Content-Length (RFC 9110 §8.6).
+        FileAnswer::NotModified => (Response::new(304), vec![whole]),
         FileAnswer::Whole => {
-            let mut head = Head::new(200);
-            head.header("Content-Type", content_type);
-            let whole = Segment::File {
-                offset: 0,
-                len: length,
-            };
-            (200, head, vec![whole])
+            let mut response = Response::new(200);
+            response.header("Content-Type", content_type);
+            (response, vec![whole])
         }
         // RFC 9110 §15.3.7.1: a single part "MUST" have a Content-Range.
         // §15.3.7 would have a 206 to an If-Range request leave out the
@@ -227,32 +346,62 @@ fn compose_file(file: &FileReply) -> (u16, Head, Vec<Segment>) {
         // Content-Type is kept on every 206 all the same, so the head of a
         // part does not depend on which validator the client sent.
         FileAnswer::Parts(parts) => {
-            let mut head = Head::new(206);
-            let mut body = Vec::with_capacity(2 * parts.len() + 1);
+            let mut response = Response::new(206);
+            let mut segments = Vec::with_capacity(2 * parts.len() + 1);
             if let [part] = parts.as_slice() {
-                head.header("Content-Type", content_type)
+                response
+                    .header("Content-Type", content_type)
                     .header("Content-Range", &range::content_range(*part, length));
-                body.push(Segment::part(*part));
+                segments.push(Segment::part(*part));
             } else {
                 let multipart = Multipart::new(parts, length, content_type);
-                head.header("Content-Type", &multipart.content_type);
+                response.header("Content-Type", &multipart.content_type);
                 for (part_head, part) in multipart.part_heads.into_iter().zip(parts) {
-                    body.push(Segment::Bytes(part_head));
-                    body.push(Segment::part(*part));
+                    segments.push(Segment::Bytes(part_head));
+                    segments.push(Segment::part(*part));
                 }
-                body.push(Segment::Bytes(multipart.tail));
+                segments.push(Segment::Bytes(multipart.tail));
             }
-            (206, head, body)
+            (response, segments)
         }
     };
     // RFC 9110 §15.3.7 and §15.4.5: a 206 and a 304 carry the ETag (and the
     // Date) a 200 would; Last-Modified and Accept-Ranges go with them. §14.3:
     // `Accept-Ranges: bytes` tells the client the file may be asked for in
     // parts.
-    head.header("Last-Modified", &httpdate::fmt_http_date(file.modified))
+    response
+        .header("Last-Modified", &httpdate::fmt_http_date(file.modified))
         .header("ETag", &file.etag)
-        .header("Accept-Ranges", "bytes");
-    (code, head, body)
+        .header("Accept-Ranges", "bytes")
+        .body(Body::File {
+            path: file.path,
+            meta: file.meta,
+            segments,
+        });
+    response
+}
+
+/// The response to a directory: its listing, or a 304 with the listing's
+/// length.
+fn compose_listing(dir: &Path, shown: &str, not_modified: bool) -> Result<Response, Problem> {
+    let html = files::listing(dir, shown).map_err(|_| Problem::Internal)?;
+    let mut response = Response::new(if not_modified { 304 } else { 200 });
+    if !not_modified {
+        response.header("Content-Type", "text/html; charset=utf-8");
+    }
+    response.body(Body::Bytes(html.into_bytes()));
+    Ok(response)
+}
+
+/// The 301 to a directory's URI with its trailing slash.
+fn compose_redirect(location: &str) -> Response {
+    let mut response = Response::new(301);
+    let body = format!("301 Moved Permanently: {location}\n");
+    response
+        .header("Location", location)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .body(Body::Bytes(body.into_bytes()));
+    response
 }
 
 /// Whether the server reads a body of this framing (to discard it), rather
@@ -278,29 +427,21 @@ struct Connection<'c> {
     clean: bool,
     /// The socket's read timeout as last set, to skip a syscall per request.
     timeout: Option<Duration>,
+    /// The progress of the response being written.
+    pace: Pace,
+    /// A response fell below the minimum send rate and was abandoned.
+    too_slow: bool,
 }
 
 impl Connection<'_> {
-    /// Reads one request and answers it. Returns whether the connection
-    /// stays open for another.
+    /// Reads one request and answers it: read → parse → check → resolve →
+    /// respond. Returns whether the connection stays open for another.
     fn exchange(&mut self, persistent: bool) -> bool {
         let deadline = Instant::now() + self.ctx.read_timeout;
-        let head_len = loop {
-            match parse_request(&self.buf) {
-                Ok(Status::Complete((_, len))) => break len,
-                Ok(Status::Partial) => {}
-                Err(e) => return self.refuse(Problem::Parse(e), "", false),
-            }
-            match self.fill(deadline) {
-                Ok(()) => {}
-                // RFC 9110 §15.5.9: 408 "indicates that the server did not
-                // receive a complete request message within the time that it
-                // was prepared to wait". An idle connection just closes.
-                Err(Stop::Timeout) if !self.buf.is_empty() => {
-                    return self.refuse(Problem::Timeout, "", false)
-                }
-                Err(_) => return false,
-            }
+        let head_len = match self.read_head(deadline) {
+            Ok(len) => len,
+            Err(Some(problem)) => return self.respond(Exchange::unparsed(), Err(problem)),
+            Err(None) => return false,
         };
         // Parsed again to borrow it: a request borrowed from the buffer
         // cannot leave the loop that refills the buffer (a limit of today's
@@ -308,6 +449,41 @@ impl Connection<'_> {
         let Ok(Status::Complete((request, _))) = parse_request(&self.buf[..head_len]) else {
             return false;
         };
+        let mut exchange = self.parse(&request, persistent);
+        let answer = check(&request, &exchange).and_then(|target| self.resolve(&request, &target));
+        drop(request);
+        self.buf.drain(..head_len);
+        let answer = match self.read_content(&mut exchange, &answer, deadline) {
+            Ok(()) => answer,
+            Err(Some(problem)) => Err(problem),
+            Err(None) => return false,
+        };
+        self.respond(exchange, answer)
+    }
+
+    /// Reads until the buffer starts with a complete request head; returns
+    /// its length, or the problem to answer. `Err(None)`: the connection
+    /// ends without an answer.
+    fn read_head(&mut self, deadline: Instant) -> Result<usize, Option<Problem>> {
+        loop {
+            match parse_request(&self.buf) {
+                Ok(Status::Complete((_, len))) => return Ok(len),
+                Ok(Status::Partial) => {}
+                Err(e) => return Err(Some(Problem::Parse(e))),
+            }
+            match self.fill(deadline) {
+                Ok(()) => {}
+                // RFC 9110 §15.5.9: 408 "indicates that the server did not
+                // receive a complete request message within the time that it
+                // was prepared to wait". An idle connection just closes.
+                Err(Stop::Timeout) if !self.buf.is_empty() => return Err(Some(Problem::Timeout)),
+                Err(_) => return Err(None),
+            }
+        }
+    }
+
+    /// What the head says about the exchange besides its target.
+    fn parse(&self, request: &parse::Request<'_>, persistent: bool) -> Exchange {
         let line = if self.ctx.quiet {
             String::new()
         } else {
@@ -316,112 +492,21 @@ impl Connection<'_> {
                 request.method, request.target, request.version.major, request.version.minor
             )
         };
-        let head_only = request.method == "HEAD";
-        let framing = request::framing(&request);
-        let continues = request::expects_continue(&request);
-        let mut close = !persistent || request::wants_close(&request);
-        let reply = match framing {
-            Ok(_) => self.plan(&request),
-            Err(problem) => Reply::Problem(problem),
-        };
-        drop(request);
-        self.buf.drain(..head_len);
-        let framing = match framing {
-            Ok(framing) => framing,
-            Err(problem) => return self.refuse(problem, &line, head_only),
-        };
-        // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may
-        // wait to be asked for the content. An origin server "MUST send
-        // either: an immediate response with a final status code, if that
-        // status can be determined by examining just the method, target URI,
-        // and header fields, or an immediate 100 (Continue) response".
-        let waiting = continues && framing != Framing::Empty;
-        if waiting && reply.refuses() {
-            // The final status now, and no content read. §10.1.1: "A server
-            // that responds with a final status code before reading the
-            // entire request content SHOULD indicate whether it intends to
-            // close the connection (e.g., see Section 9.6 of [HTTP/1.1]) or
-            // continue reading the request content." This server closes,
-            // and says so with `Connection: close`: the client may send the
-            // content or not, and waiting to find out which would cost a
-            // read timeout. What it sends meanwhile is drained on close.
-            close = true;
-            self.clean = false;
-        } else {
-            // "The origin server MUST NOT wait for the content before
-            // sending the 100 (Continue) response" — unless it will not read
-            // that content at all: then its final answer closes, at once.
-            if waiting && reads_body(framing) && self.stream.write_all(response::CONTINUE).is_err()
-            {
-                return false;
-            }
-            match self.discard_body(framing, deadline) {
-                Ok(true) => {}
-                Ok(false) => {
-                    close = true;
-                    self.clean = false;
-                }
-                Err(Fault::Bad(problem)) => return self.refuse(problem, &line, head_only),
-                Err(Fault::Stop(Stop::Timeout)) => {
-                    return self.refuse(Problem::Timeout, &line, head_only)
-                }
-                Err(Fault::Stop(Stop::Closed)) => return false,
-            }
+        Exchange {
+            line,
+            head_only: request.method == "HEAD",
+            framing: request::framing(request),
+            continues: request::expects_continue(request),
+            persists: persistent && !request::wants_close(request),
+            unread: false,
         }
-        // Every failure to answer as planned becomes a problem, answered below.
-        let answered = match reply {
-            Reply::Problem(problem) => Err(problem),
-            Reply::Redirect { location } => {
-                let body = format!("301 Moved Permanently: {location}\n");
-                let mut head = Head::new(301);
-                head.header("Location", &location)
-                    .header("Content-Type", "text/plain; charset=utf-8");
-                let mut bytes = head.finish(body.len() as u64, close);
-                if !head_only {
-                    bytes.extend_from_slice(body.as_bytes());
-                }
-                Ok(self.send(&bytes, 301, &line))
-            }
-            Reply::Listing {
-                dir,
-                shown,
-                not_modified,
-            } => match files::listing(&dir, &shown) {
-                Ok(html) => {
-                    let code = if not_modified { 304 } else { 200 };
-                    let mut head = Head::new(code);
-                    if !not_modified {
-                        head.header("Content-Type", "text/html; charset=utf-8");
-                    }
-                    // RFC 9110 §8.6: a 304 may carry the Content-Length a
-                    // 200 would have had.
-                    let mut bytes = head.finish(html.len() as u64, close);
-                    if !head_only && !not_modified {
-                        bytes.extend_from_slice(html.as_bytes());
-                    }
-                    Ok(self.send(&bytes, code, &line))
-                }
-                Err(_) => Err(Problem::Internal),
-            },
-            Reply::File(file) => self.send_file(&file, head_only, close, &line),
-        };
-        let sent = match answered {
-            Ok(sent) => sent,
-            Err(problem) => {
-                close |= problem.closes();
-                let bytes = response::problem(problem, close, head_only);
-                self.send(&bytes, problem.status(), &line)
-            }
-        };
-        sent && !close
     }
 
-    /// Decides the answer to a well-framed request.
-    fn plan(&self, request: &parse::Request<'_>) -> Reply {
-        let target = match request::check(request) {
-            Ok(target) => target,
-            Err(problem) => return Reply::Problem(problem),
-        };
+    /// Decides the answer to a checked request for `target`.
+    fn resolve(&self, request: &parse::Request<'_>, target: &request::Target) -> Answer {
+        if self.ctx.panic_on_target.as_deref() == Some(request.target) {
+            panic!("the handler was asked to panic on {}", request.target);
+        }
         let now = SystemTime::now();
         match resolve_path(&self.ctx.root, &target.path) {
             Resource::File(path, meta) => plan_file(request, path, meta, now),
@@ -435,46 +520,172 @@ impl Connection<'_> {
                 let not_modified = match conditions::evaluate(request, &none, now) {
                     Outcome::Proceed => false,
                     Outcome::NotModified => true,
-                    Outcome::Failed => return Reply::Problem(Problem::PreconditionFailed),
+                    Outcome::Failed => return Err(Problem::PreconditionFailed),
                 };
                 let shown = String::from_utf8_lossy(&target.path).into_owned();
-                Reply::Listing {
+                Ok(Reply::Listing {
                     dir,
                     shown,
                     not_modified,
-                }
+                })
             }
-            Resource::Redirect => Reply::Redirect {
+            Resource::Redirect => Ok(Reply::Redirect {
                 location: format!("{}/{}", target.raw_path, target.query),
-            },
-            Resource::NotFound => Reply::Problem(Problem::NotFound),
-            Resource::Forbidden => Reply::Problem(Problem::Forbidden),
+            }),
+            Resource::NotFound => Err(Problem::NotFound),
+            Resource::Forbidden => Err(Problem::Forbidden),
         }
     }
 
-    /// Answers a problem and reports that the connection closes.
-    fn refuse(&mut self, problem: Problem, line: &str, head_only: bool) -> bool {
-        self.clean = false;
-        self.send(
-            &response::problem(problem, true, head_only),
-            problem.status(),
-            line,
-        );
-        false
+    /// Reads and drops the request's content, or leaves it unread and says
+    /// so in `exchange`. `Err(Some)`: the problem to answer instead;
+    /// `Err(None)`: the connection ends without an answer.
+    fn read_content(
+        &mut self,
+        exchange: &mut Exchange,
+        answer: &Answer,
+        deadline: Instant,
+    ) -> Result<(), Option<Problem>> {
+        // A framing error is the answer: where the content ends is unknown.
+        let Ok(framing) = exchange.framing else {
+            exchange.unread = true;
+            return Ok(());
+        };
+        // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may
+        // wait to be asked for the content. An origin server "MUST send
+        // either: an immediate response with a final status code, if that
+        // status can be determined by examining just the method, target URI,
+        // and header fields, or an immediate 100 (Continue) response".
+        let waiting = exchange.continues && framing != Framing::Empty;
+        if waiting && refuses(answer) {
+            // The final status now, and no content read. §10.1.1: "A server
+            // that responds with a final status code before reading the
+            // entire request content SHOULD indicate whether it intends to
+            // close the connection (e.g., see Section 9.6 of [HTTP/1.1]) or
+            // continue reading the request content." This server closes,
+            // and says so with `Connection: close`: the client may send the
+            // content or not, and waiting to find out which would cost a
+            // read timeout. What it sends meanwhile is drained on close.
+            exchange.unread = true;
+            return Ok(());
+        }
+        // "The origin server MUST NOT wait for the content before sending
+        // the 100 (Continue) response" — unless it will not read that
+        // content at all: then its final answer closes, at once.
+        if waiting && reads_body(framing) {
+            let interim = Response::new(100);
+            if !matches!(self.write(&interim, false, false), Ok(true)) {
+                return Err(None);
+            }
+        }
+        match self.discard_body(framing, deadline) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                exchange.unread = true;
+                Ok(())
+            }
+            Err(fault) => {
+                exchange.unread = true;
+                match fault {
+                    Fault::Bad(problem) => Err(Some(problem)),
+                    Fault::Stop(Stop::Timeout) => Err(Some(Problem::Timeout)),
+                    Fault::Stop(Stop::Closed) => Err(None),
+                }
+            }
+        }
+    }
+
+    /// Composes the response, decides whether the connection closes after
+    /// it, writes it and logs it. Returns whether the connection stays open
+    /// for another request.
+    fn respond(&mut self, exchange: Exchange, answer: Answer) -> bool {
+        if exchange.unread {
+            self.clean = false;
+        }
+        let mut response = compose(answer);
+        loop {
+            let close = exchange.closes_after(&response);
+            match self.write(&response, exchange.head_only, close) {
+                Ok(sent) => {
+                    self.log(&exchange.line, response.code());
+                    return sent && !close;
+                }
+                // Nothing was written: the failure is answered instead.
+                Err(problem) => response = Response::problem(problem),
+            }
+        }
+    }
+
+    /// The one response writer: the head [`Response::head`] makes (status
+    /// line, `Date`, framing, `Connection: close`), then the content unless
+    /// the response has none to send. Returns whether all of it was sent,
+    /// or the problem to answer instead when the file cannot be read before
+    /// anything was written. Should a large file shrink while it is
+    /// streamed, the length sent is still the one planned, and the short
+    /// read closes the connection.
+    fn write(
+        &mut self,
+        response: &Response,
+        head_only: bool,
+        close: bool,
+    ) -> Result<bool, Problem> {
+        let Body::File {
+            path,
+            meta,
+            segments,
+        } = response.content()
+        else {
+            let bytes = response.to_bytes(head_only, close);
+            return Ok(self.send(&bytes));
+        };
+        let mut bytes = response.head(close);
+        if !response.sends_content(head_only) {
+            return Ok(self.send(&bytes));
+        }
+        // Small files go out with the head in one write; large ones are
+        // streamed in fixed chunks, so memory does not grow with the file.
+        if meta.len() <= MAX_CACHED_FILE {
+            let content = self.ctx.small_files.content(path, meta);
+            let content = content.map_err(|_| Problem::Internal)?;
+            for segment in segments {
+                match segment {
+                    Segment::Bytes(delimiter) => bytes.extend_from_slice(delimiter),
+                    Segment::File { offset, len } => {
+                        let part = slice(&content, *offset, *len).ok_or(Problem::Internal)?;
+                        bytes.extend_from_slice(part);
+                    }
+                }
+            }
+            return Ok(self.send(&bytes));
+        }
+        let mut source = File::open(path).map_err(|_| Problem::Internal)?;
+        if !self.send(&bytes) {
+            return Ok(false);
+        }
+        let mut chunk = vec![0u8; FILE_CHUNK];
+        for segment in segments {
+            let sent = match segment {
+                Segment::Bytes(delimiter) => self.send(delimiter),
+                Segment::File { offset, len } => {
+                    self.stream_file(&mut source, *offset, *len, &mut chunk)
+                }
+            };
+            if !sent {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Reads more bytes into the buffer before `deadline`.
     fn fill(&mut self, deadline: Instant) -> Result<(), Stop> {
-        /// How far past the deadline a read may block before the timeout is
-        /// set again: the socket keeps one timeout across requests.
-        const SLACK: Duration = Duration::from_millis(20);
         let mut chunk = [0u8; READ_CHUNK];
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Stop::Timeout);
             }
-            if self.timeout.is_none_or(|t| t > left + SLACK) {
+            if self.timeout.is_none_or(|t| t > left + READ_TIMEOUT_SLACK) {
                 let _ = self.stream.set_read_timeout(Some(left));
                 self.timeout = Some(left);
             }
@@ -562,71 +773,40 @@ impl Connection<'_> {
         }
     }
 
-    /// Writes a whole response; logs it. Returns whether it was sent.
-    fn send(&mut self, bytes: &[u8], code: u16, line: &str) -> bool {
-        let sent = self.stream.write_all(bytes).is_ok();
-        self.log(line, code);
-        sent
+    /// Writes all of `bytes`, unless the response falls below the minimum
+    /// send rate (then it is abandoned) or the client goes away. Returns
+    /// whether all were written.
+    fn send(&mut self, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            // A blocked write returns within a slot (the socket's write
+            // timeout), to be judged here.
+            if !self.pace.keeps_pace(Instant::now()) {
+                self.too_slow = true;
+                return false;
+            }
+            match self.stream.write(bytes) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    bytes = &bytes[n..];
+                    self.pace.sent(Instant::now(), n);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
-    /// Sends a file, or parts of it, with the validators its answer was
-    /// decided by. Returns whether it was sent, or the problem to answer
-    /// when the file cannot be read before anything was written. Should a
-    /// large file shrink while it is streamed, the length sent is still the
-    /// one planned, and the short read closes the connection.
-    fn send_file(
-        &mut self,
-        file: &FileReply,
-        head_only: bool,
-        close: bool,
-        line: &str,
-    ) -> Result<bool, Problem> {
-        let length = file.meta.len();
-        let (code, head, body) = compose_file(file);
-        let content_length = match file.answer {
-            // RFC 9110 §8.6: a 304 may carry the Content-Length a 200 would
-            // have had.
-            FileAnswer::NotModified => length,
-            _ => body.iter().map(Segment::len).sum(),
-        };
-        let mut bytes = head.finish(content_length, close);
-        if head_only || body.is_empty() {
-            return Ok(self.send(&bytes, code, line));
-        }
-        // Small files go out with the head in one write; large ones are
-        // streamed in fixed chunks, so memory does not grow with the file.
-        if length <= MAX_CACHED_FILE {
-            let content = self.ctx.small_files.content(&file.path, &file.meta);
-            let content = content.map_err(|_| Problem::Internal)?;
-            for segment in &body {
-                match segment {
-                    Segment::Bytes(delimiter) => bytes.extend_from_slice(delimiter),
-                    Segment::File { offset, len } => {
-                        let part = slice(&content, *offset, *len).ok_or(Problem::Internal)?;
-                        bytes.extend_from_slice(part);
-                    }
-                }
-            }
-            return Ok(self.send(&bytes, code, line));
-        }
-        let mut source = File::open(&file.path).map_err(|_| Problem::Internal)?;
-        self.log(line, code);
-        if self.stream.write_all(&bytes).is_err() {
-            return Ok(false);
-        }
-        let mut chunk = vec![0u8; FILE_CHUNK];
-        for segment in &body {
-            let sent = match segment {
-                Segment::Bytes(delimiter) => self.stream.write_all(delimiter).is_ok(),
-                Segment::File { offset, len } => {
-                    self.stream_file(&mut source, *offset, *len, &mut chunk)
-                }
-            };
-            if !sent {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+    /// Closes with a reset (SO_LINGER 0): the rest of an abandoned response
+    /// is dropped from the socket's buffers, not sent at the same crawl.
+    fn abort(self) {
+        let _ = SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
     }
 
     /// Streams `len` octets of `file` from `offset`, through `chunk`.
@@ -642,7 +822,7 @@ impl Connection<'_> {
             match part.read(chunk) {
                 Ok(0) => break,
                 Ok(n) => {
-                    if self.stream.write_all(&chunk[..n]).is_err() {
+                    if !self.send(&chunk[..n]) {
                         return false;
                     }
                     sent += n as u64;
@@ -700,5 +880,55 @@ impl Connection<'_> {
                 Ok(n) => drained += n,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    /// 4 KiB/s over 10 s, as `limits.rs` has it, and a start.
+    fn pace() -> (Pace, Instant) {
+        let start = Instant::now();
+        (Pace::new(start, 4096, 10 * SECOND), start)
+    }
+
+    #[test]
+    fn a_steady_rate_keeps_pace() {
+        let (mut pace, start) = pace();
+        for second in 0..30 {
+            pace.sent(start + second * SECOND, 4096);
+            assert!(pace.keeps_pace(start + second * SECOND + SECOND / 2));
+        }
+    }
+
+    #[test]
+    fn nothing_sent_falls_behind_after_one_window() {
+        let (mut pace, start) = pace();
+        assert!(pace.keeps_pace(start + 9 * SECOND));
+        assert!(!pace.keeps_pace(start + 10 * SECOND));
+    }
+
+    /// The socket buffers take 45 KiB at once, then the client reads 512
+    /// octets a second: behind as soon as the burst leaves the window.
+    #[test]
+    fn a_burst_then_512_octets_a_second_falls_behind_when_the_burst_leaves_the_window() {
+        let (mut pace, start) = pace();
+        pace.sent(start, 45 * 1024);
+        for second in 1..=10 {
+            assert!(pace.keeps_pace(start + second * SECOND), "{second} s");
+            pace.sent(start + second * SECOND, 512);
+        }
+        assert!(!pace.keeps_pace(start + 11 * SECOND));
+    }
+
+    #[test]
+    fn a_long_stall_forgets_what_came_before() {
+        let (mut pace, start) = pace();
+        pace.sent(start, 1 << 30);
+        assert!(pace.keeps_pace(start + 10 * SECOND));
+        assert!(!pace.keeps_pace(start + 60 * SECOND));
     }
 }

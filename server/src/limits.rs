@@ -20,6 +20,10 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Most field lines accepted in one request. More: 431.
 pub const MAX_FIELDS: usize = 100;
 
+/// Most hex digits in a chunk size. More: 400, since no one sends a chunk
+/// of a petabyte, and 16 digits could overflow the size.
+pub const MAX_CHUNK_SIZE_DIGITS: usize = 15;
+
 /// Largest request body the server reads and discards to keep a persistent
 /// connection in sync. Larger: the response is sent with `Connection: close`
 /// and the rest of the body is never read.
@@ -40,8 +44,32 @@ pub const MAX_RANGES: usize = 32;
 /// a silent close if none did.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Time a response write may block on a client that does not read.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How far past a read deadline a blocked read may go before the socket's
+/// timeout is set again: the socket keeps one timeout across requests, and
+/// setting it for every request would cost a system call each.
+pub const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+
+/// Least progress a response must make, in octets per second, averaged over
+/// each [`SEND_RATE_WINDOW`] while it is sent. Slower: the response is
+/// abandoned and its connection reset, so a client that reads a large file
+/// a few bytes at a time cannot hold a worker (or the single variant) for
+/// as long as it likes. A response the socket buffers take at once is never
+/// measured.
+pub const MIN_SEND_RATE: u64 = 4 * 1024;
+
+/// The window [`MIN_SEND_RATE`] is averaged over, sliding: a client that
+/// stops reading is cut off once the octets the socket buffers took before
+/// leave the window, about one window after it stopped.
+pub const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
+
+/// How many slots a send-rate window is counted in: a response is judged
+/// once a slot (a blocked write returns after one) on the window that just
+/// ended, so a stalled client is cut off within a slot of the window's end.
+pub const SEND_RATE_SLOTS: usize = 10;
+
+/// Time the 503 to a connection past the cap may block: the accept loop
+/// that writes it must not wait on a client that does not read.
+pub const OVERLOAD_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Time spent draining a client's unread bytes after the server half-closes,
 /// so the kernel sends FIN, not RST, and the client reads the response.
@@ -52,6 +80,13 @@ pub const MAX_LINGER_BYTES: usize = 1024 * 1024;
 
 /// Default cap on concurrent connections in threaded mode. Past it: 503.
 pub const MAX_CONNECTIONS: usize = 256;
+
+/// Pause after a failed `accept` (out of descriptors or memory), so the
+/// accept loop backs off rather than spins while the cause persists.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Time shutdown waits for the connection that wakes a blocked `accept`.
+pub const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Size of the chunks a file is streamed in: the memory a large file costs.
 pub const FILE_CHUNK: usize = 64 * 1024;

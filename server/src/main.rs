@@ -28,7 +28,7 @@ struct Args {
     #[arg(long, default_value = "fixtures/root")]
     root: PathBuf,
     /// Seconds a client has to send a complete request head (then 408).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, default_value_t = server::limits::READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     read_timeout: u64,
     /// Most concurrent connections in threaded mode (then 503).
     #[arg(long, default_value_t = server::limits::MAX_CONNECTIONS as u64,
@@ -69,10 +69,10 @@ fn main() -> ExitCode {
         ModeArg::Threaded => Mode::Threaded,
     };
     let config = Config {
-        root: args.root,
         read_timeout: Duration::from_secs(args.read_timeout),
         max_connections: args.max_connections as usize,
         quiet: args.quiet,
+        ..Config::new(args.root)
     };
     let server = match Server::bind(args.bind.as_str(), config) {
         Ok(server) => server,

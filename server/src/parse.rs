@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use crate::limits::{MAX_FIELDS, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_TARGET_LEN};
+use crate::limits::{
+    MAX_CHUNK_SIZE_DIGITS, MAX_FIELDS, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_TARGET_LEN,
+};
 
 /// The outcome of parsing bytes that may not all have arrived yet.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,7 +25,7 @@ pub enum Status<T> {
 pub type Parsed<T> = Result<Status<(T, usize)>, Error>;
 
 /// Why a request head is invalid. Each maps to one status code in
-/// `response::rejection`.
+/// `response::Problem::status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Error {
     /// The request-line is not `method SP request-target SP HTTP-version`.
@@ -62,14 +64,19 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        let text = match self {
             Error::RequestLine => {
                 "the request-line is not method SP request-target SP HTTP-version"
             }
             Error::Method => "the method is not a token",
             Error::MethodTooLong => "the method is longer than any this server implements",
             Error::Target => "the request-target contains a character a URI cannot contain",
-            Error::TargetTooLong => "the request-target is longer than 8000 octets",
+            Error::TargetTooLong => {
+                return write!(
+                    f,
+                    "the request-target is longer than {MAX_TARGET_LEN} octets"
+                )
+            }
             Error::Version => "the HTTP-version is not HTTP/DIGIT.DIGIT",
             Error::BareCr => "a CR is not followed by LF",
             Error::BareLf => "a line ends in LF without CR",
@@ -78,10 +85,14 @@ impl fmt::Display for Error {
             Error::NoColon => "a field line has no colon",
             Error::ObsFold => "a field line starts with whitespace (obsolete line folding)",
             Error::FieldValue => "a field value contains a control character",
-            Error::TooManyFields => "more than 100 header fields",
-            Error::HeaderTooLarge => "the header section is larger than 64 KiB",
+            Error::TooManyFields => return write!(f, "more than {MAX_FIELDS} header fields"),
+            Error::HeaderTooLarge => {
+                let kib = MAX_HEADER_BYTES / 1024;
+                return write!(f, "the header section is larger than {kib} KiB");
+            }
             Error::Chunk => "the chunked body is malformed",
-        })
+        };
+        f.write_str(text)
     }
 }
 
@@ -245,8 +256,6 @@ pub fn parse_trailer_section(buf: &[u8]) -> Parsed<()> {
 /// Extensions are checked and ignored ("A recipient MUST ignore unrecognized
 /// chunk extensions").
 pub fn parse_chunk_size(buf: &[u8]) -> Parsed<u64> {
-    /// More hex digits than this cannot be a size anyone sends (and would overflow).
-    const MAX_DIGITS: usize = 15;
     let digits = buf.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
         return if buf.is_empty() {
@@ -255,7 +264,7 @@ pub fn parse_chunk_size(buf: &[u8]) -> Parsed<u64> {
             Err(Error::Chunk)
         };
     }
-    if digits > MAX_DIGITS {
+    if digits > MAX_CHUNK_SIZE_DIGITS {
         return Err(Error::Chunk);
     }
     let size = buf[..digits].iter().fold(0u64, |n, &d| {

@@ -1,7 +1,9 @@
-//! Response heads, and the one place where every reason to refuse a request
-//! becomes a status code and a decision to close.
+//! Responses: the one place where every reason to refuse a request becomes
+//! a status code and a decision to close, and the one writer of a head.
 
 use std::fmt;
+use std::fs::Metadata;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::{parse, range};
@@ -11,6 +13,7 @@ pub fn reason(code: u16) -> &'static str {
     match code {
         100 => "Continue",
         200 => "OK",
+        204 => "No Content",
         206 => "Partial Content",
         301 => "Moved Permanently",
         304 => "Not Modified",
@@ -190,79 +193,199 @@ impl fmt::Display for Problem {
     }
 }
 
-/// The interim response to `Expect: 100-continue` (RFC 9110 §15.2.1): the
-/// status line and the empty line. A 1xx "cannot contain content" (§15.2),
-/// a server "MUST NOT send a Content-Length header field in any response
-/// with a status code of 1xx" (§8.6) nor Transfer-Encoding (RFC 9112 §6.1),
-/// and Date is required only on 2xx to 4xx (§6.6.1).
-pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
-
-/// A response head under construction.
-pub struct Head {
-    buf: Vec<u8>,
+/// A piece of a file response's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Octets made for this response: the delimiters of multipart/byteranges.
+    Bytes(Vec<u8>),
+    /// `len` octets of the file from `offset`.
+    File { offset: u64, len: u64 },
 }
 
-impl Head {
-    /// Starts `HTTP/1.1 <code> <reason>` with the `Date` header.
-    ///
-    /// RFC 9110 §6.6.1: "An origin server with a clock ... MUST generate a
-    /// Date header field in all 2xx, 3xx, and 4xx responses"; sending it on
-    /// 5xx too costs nothing.
-    pub fn new(code: u16) -> Head {
-        let mut buf = Vec::with_capacity(256);
-        buf.extend_from_slice(b"HTTP/1.1 ");
-        buf.extend_from_slice(code.to_string().as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(reason(code).as_bytes());
-        buf.extend_from_slice(b"\r\n");
-        let mut head = Head { buf };
-        head.header("Date", &httpdate::fmt_http_date(SystemTime::now()));
-        head
+impl Segment {
+    /// The octets of the file `range` names.
+    pub fn part(range: range::ByteRange) -> Segment {
+        Segment::File {
+            offset: range.first,
+            len: range.size(),
+        }
     }
 
-    /// Appends one header line.
-    pub fn header(&mut self, name: &str, value: &str) -> &mut Head {
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.extend_from_slice(b": ");
-        self.buf.extend_from_slice(value.as_bytes());
-        self.buf.extend_from_slice(b"\r\n");
+    /// How many octets this piece is.
+    pub fn size(&self) -> u64 {
+        match self {
+            Segment::Bytes(bytes) => bytes.len() as u64,
+            Segment::File { len, .. } => *len,
+        }
+    }
+}
+
+/// A response's content, as much as a HEAD of the same resource would count.
+#[derive(Debug)]
+pub enum Body {
+    /// No content (an interim response).
+    Empty,
+    /// Octets made for this response.
+    Bytes(Vec<u8>),
+    /// Pieces of a file, read when the content is sent.
+    File {
+        path: PathBuf,
+        meta: Metadata,
+        segments: Vec<Segment>,
+    },
+}
+
+impl Body {
+    /// The content's length in octets.
+    pub fn size(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(bytes) => bytes.len() as u64,
+            Body::File { segments, .. } => segments.iter().map(Segment::size).sum(),
+        }
+    }
+}
+
+/// One response: a status, its header fields but for those the writer
+/// decides (`Date`, `Content-Length`, `Connection`), and its content.
+///
+/// A 304 keeps the content a 200 would have had: it is never sent, but its
+/// length is the 304's `Content-Length` (RFC 9110 §8.6: a server may send
+/// "the value that would have been sent in a 200 (OK) response").
+#[derive(Debug)]
+pub struct Response {
+    code: u16,
+    fields: Vec<u8>,
+    body: Body,
+    closes: bool,
+}
+
+impl Response {
+    /// A response with `code`, no header fields yet, and no content.
+    pub fn new(code: u16) -> Response {
+        Response {
+            code,
+            fields: Vec::with_capacity(192),
+            body: Body::Empty,
+            closes: false,
+        }
+    }
+
+    /// The answer to a problem: a short `text/plain` body that names it,
+    /// `Allow` on 405, `Content-Range` on 416; it closes the connection when
+    /// the problem does ([`Problem::closes`]).
+    pub fn problem(problem: Problem) -> Response {
+        let code = problem.status();
+        let mut response = Response::new(code);
+        response.header("Content-Type", "text/plain; charset=utf-8");
+        if problem == Problem::NotAllowed {
+            // RFC 9110 §15.5.6: "The origin server MUST generate an Allow header
+            // field in a 405 response containing a list of the target resource's
+            // currently supported methods."
+            response.header("Allow", "GET, HEAD");
+        }
+        if let Problem::RangeNotSatisfiable(length) = problem {
+            response.header("Content-Range", &range::unsatisfied_range(length));
+        }
+        let body = format!("{code} {}: {problem}\n", reason(code));
+        response.body = Body::Bytes(body.into_bytes());
+        response.closes = problem.closes();
+        response
+    }
+
+    /// Appends one header field line.
+    pub fn header(&mut self, name: &str, value: &str) -> &mut Response {
+        self.fields.extend_from_slice(name.as_bytes());
+        self.fields.extend_from_slice(b": ");
+        self.fields.extend_from_slice(value.as_bytes());
+        self.fields.extend_from_slice(b"\r\n");
         self
     }
 
-    /// Ends the head with `Content-Length`, `Connection: close` when the
-    /// server will close, and the empty line; returns the bytes.
-    pub fn finish(mut self, content_length: u64, close: bool) -> Vec<u8> {
-        self.header("Content-Length", &content_length.to_string());
-        if close {
-            self.header("Connection", "close");
-        }
-        self.buf.extend_from_slice(b"\r\n");
-        self.buf
+    /// Sets the content.
+    pub fn body(&mut self, body: Body) -> &mut Response {
+        self.body = body;
+        self
     }
-}
 
-/// The whole response to a problem: a short `text/plain` body that names
-/// it, `Allow` on 405, `Content-Range` on 416, `Connection: close` when
-/// `close`.
-pub fn problem(problem: Problem, close: bool, head_only: bool) -> Vec<u8> {
-    let code = problem.status();
-    let body = format!("{code} {}: {problem}\n", reason(code));
-    let mut head = Head::new(code);
-    head.header("Content-Type", "text/plain; charset=utf-8");
-    if problem == Problem::NotAllowed {
-        // RFC 9110 §15.5.6: "The origin server MUST generate an Allow header
-        // field in a 405 response containing a list of the target resource's
-        // currently supported methods."
-        head.header("Allow", "GET, HEAD");
+    pub fn code(&self) -> u16 {
+        self.code
     }
-    if let Problem::RangeNotSatisfiable(length) = problem {
-        head.header("Content-Range", &range::unsatisfied_range(length));
+
+    pub fn content(&self) -> &Body {
+        &self.body
     }
-    let mut bytes = head.finish(body.len() as u64, close);
-    if !head_only {
-        bytes.extend_from_slice(body.as_bytes());
+
+    /// Whether the server must close the connection after this response,
+    /// whatever the request asked: it answers a problem that leaves the
+    /// stream untrusted.
+    pub fn closes(&self) -> bool {
+        self.closes
     }
-    bytes
+
+    /// Whether the content follows the head. RFC 9110 §9.3.2: a server
+    /// "MUST NOT send content in the response" to HEAD; §15.4.5: "A 304
+    /// response is terminated by the end of the header section"; §15.2 and
+    /// §15.3.5: a 1xx and a 204 cannot contain content.
+    pub fn sends_content(&self, head_only: bool) -> bool {
+        !head_only && !matches!(self.code, 100..=199 | 204 | 304)
+    }
+
+    /// The framing: `Content-Length` is the content's length, also on a
+    /// HEAD and a 304 (the length a GET would have had), and absent on a 1xx
+    /// and a 204 (RFC 9110 §8.6: "A server MUST NOT send a Content-Length
+    /// header field in any response with a status code of 1xx
+    /// (Informational) or 204 (No Content)").
+    fn content_length(&self) -> Option<u64> {
+        match self.code {
+            100..=199 | 204 => None,
+            _ => Some(self.body.size()),
+        }
+    }
+
+    /// The head: the status line, `Date`, the fields, the framing,
+    /// `Connection: close` when `close`, and the empty line.
+    ///
+    /// RFC 9110 §6.6.1: "An origin server with a clock ... MUST generate a
+    /// Date header field in all 2xx, 3xx, and 4xx responses"; sending it on
+    /// 5xx too costs nothing, and a 1xx needs none. RFC 9112 §9.6: a server
+    /// that will close "SHOULD send a "close" connection option in its
+    /// final response"; an interim response is not one.
+    pub fn head(&self, close: bool) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.fields.len() + 128);
+        buf.extend_from_slice(b"HTTP/1.1 ");
+        buf.extend_from_slice(self.code.to_string().as_bytes());
+        buf.push(b' ');
+        buf.extend_from_slice(reason(self.code).as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        let last = self.code >= 200;
+        if last {
+            buf.extend_from_slice(b"Date: ");
+            buf.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+            buf.extend_from_slice(b"\r\n");
+        }
+        buf.extend_from_slice(&self.fields);
+        if let Some(length) = self.content_length() {
+            buf.extend_from_slice(b"Content-Length: ");
+            buf.extend_from_slice(length.to_string().as_bytes());
+            buf.extend_from_slice(b"\r\n");
+        }
+        if close && last {
+            buf.extend_from_slice(b"Connection: close\r\n");
+        }
+        buf.extend_from_slice(b"\r\n");
+        buf
+    }
+
+    /// The head and, when it is sent and held in memory, the content: the
+    /// whole response unless the content is a file's.
+    pub fn to_bytes(&self, head_only: bool, close: bool) -> Vec<u8> {
+        let mut bytes = self.head(close);
+        if let (true, Body::Bytes(content)) = (self.sends_content(head_only), &self.body) {
+            bytes.extend_from_slice(content);
+        }
+        bytes
+    }
 }
 
 #[cfg(test)]
@@ -283,7 +406,7 @@ mod tests {
 
     #[test]
     fn not_allowed_carries_allow_and_keeps_the_connection() {
-        let response = text(&problem(Problem::NotAllowed, false, false));
+        let response = text(&Response::problem(Problem::NotAllowed).to_bytes(false, false));
         assert_eq!(
             without_date(&response),
             "HTTP/1.1 405 Method Not Allowed\nContent-Type: text/plain; charset=utf-8\n\
@@ -293,7 +416,7 @@ Allow: GET, HEAD\nContent-Length: 72\n\n405 Method Not Allowed: this server serv
 
     #[test]
     fn head_only_problem_has_the_length_and_no_body() {
-        let response = text(&problem(Problem::NotFound, true, true));
+        let response = text(&Response::problem(Problem::NotFound).to_bytes(true, true));
         assert_eq!(
             without_date(&response),
             "HTTP/1.1 404 Not Found\nContent-Type: text/plain; charset=utf-8\n\
@@ -303,7 +426,7 @@ Content-Length: 28\nConnection: close\n"
 
     #[test]
     fn date_is_an_imf_fixdate() {
-        let response = text(&Head::new(200).finish(0, false));
+        let response = text(&Response::new(200).to_bytes(false, false));
         let date = response
             .lines()
             .find_map(|l| l.strip_prefix("Date: "))
@@ -328,5 +451,42 @@ Content-Length: 28\nConnection: close\n"
         assert_eq!(Problem::Timeout.status(), 408);
         assert_eq!(Problem::UnknownCoding.status(), 501);
         assert_eq!(Problem::Version.status(), 505);
+    }
+
+    #[test]
+    fn continue_is_the_status_line_alone() {
+        let response = Response::new(100);
+        assert_eq!(
+            text(&response.to_bytes(false, true)),
+            "HTTP/1.1 100 Continue\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn not_modified_has_the_200s_length_and_no_content() {
+        let mut response = Response::new(304);
+        response
+            .header("ETag", "\"x\"")
+            .body(Body::Bytes(b"<html></html>".to_vec()));
+        assert_eq!(
+            without_date(&text(&response.to_bytes(false, false))),
+            "HTTP/1.1 304 Not Modified\nETag: \"x\"\nContent-Length: 13\n"
+        );
+    }
+
+    #[test]
+    fn no_content_has_no_length() {
+        let mut response = Response::new(204);
+        response.body(Body::Bytes(b"ignored".to_vec()));
+        assert_eq!(
+            without_date(&text(&response.to_bytes(false, true))),
+            "HTTP/1.1 204 No Content\nConnection: close\n"
+        );
+    }
+
+    #[test]
+    fn problems_that_close_say_so() {
+        assert!(Response::problem(Problem::Timeout).closes());
+        assert!(!Response::problem(Problem::NotFound).closes());
     }
 }

@@ -9,13 +9,16 @@ use std::net::{
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
 use crate::connection::{serve, Context};
-use crate::limits::{MAX_CONNECTIONS, READ_TIMEOUT, WRITE_TIMEOUT};
-use crate::response::{self, Problem};
+use crate::limits::{
+    ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT,
+    SEND_RATE_WINDOW, WAKE_TIMEOUT,
+};
+use crate::response::{Problem, Response};
 
 /// How connections are accepted and scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +48,17 @@ pub struct Config {
     pub read_timeout: Duration,
     /// Most concurrent connections in threaded mode (503 past it).
     pub max_connections: usize,
+    /// Least octets per second a response must make progress at, averaged
+    /// over each `send_rate_window`; slower, it is abandoned.
+    pub min_send_rate: u64,
+    /// The window `min_send_rate` is averaged over.
+    pub send_rate_window: Duration,
     /// No access log on stderr.
     pub quiet: bool,
+    /// For tests of the panic handling only: a request for exactly this
+    /// request-target makes the handler panic.
+    #[doc(hidden)]
+    pub panic_on_target: Option<String>,
 }
 
 impl Config {
@@ -56,7 +68,10 @@ impl Config {
             root: root.into(),
             read_timeout: READ_TIMEOUT,
             max_connections: MAX_CONNECTIONS,
+            min_send_rate: MIN_SEND_RATE,
+            send_rate_window: SEND_RATE_WINDOW,
             quiet: false,
+            panic_on_target: None,
         }
     }
 }
@@ -125,7 +140,10 @@ impl Server {
             ctx: Context {
                 root,
                 read_timeout: config.read_timeout,
+                min_send_rate: config.min_send_rate,
+                send_rate_window: config.send_rate_window.max(Duration::from_millis(1)),
                 quiet: config.quiet,
+                panic_on_target: config.panic_on_target,
                 small_files: Default::default(),
             },
             max_connections: config.max_connections.max(1),
@@ -154,148 +172,173 @@ impl Server {
     /// Accepts and serves connections until shut down; returns once every
     /// connection has closed.
     pub fn run(self, mode: Mode) {
-        match mode {
-            Mode::Single => self.run_single(),
-            Mode::Threaded => self.run_threaded(),
-        }
-    }
-
-    fn run_single(self) {
-        for stream in self.listener.incoming() {
-            if self.shared.stopping.load(Ordering::SeqCst) {
-                break;
-            }
-            let Ok(stream) = stream else { continue };
-            let Some(id) = self.shared.register(&stream) else {
-                continue;
-            };
-            // A panic is a bug, but one connection's bug must not stop the
-            // server (the brief: 500, and keep serving).
-            let served = panic::catch_unwind(AssertUnwindSafe(|| {
-                serve(stream, &self.ctx, false, &self.shared.stopping)
-            }));
-            if served.is_err() {
-                eprintln!("http-server: a connection handler panicked");
-            }
-            self.shared.unregister(id);
-        }
-    }
-
-    /// Each connection gets a worker thread of its own for its lifetime.
-    /// Workers are kept after their connection closes and reused, so a
-    /// new connection costs a hand-over, not a thread spawn; the pool grows
-    /// to the peak number of concurrent connections (at most the cap).
-    fn run_threaded(self) {
-        let ctx = Arc::new(self.ctx);
-        let (jobs, queue) = mpsc::channel::<(u64, TcpStream)>();
-        let queue = Arc::new(Mutex::new(queue));
-        // Workers waiting for a connection and not yet promised one.
-        let idle = Arc::new(AtomicUsize::new(0));
-        let mut workers = Vec::new();
-        for stream in self.listener.incoming() {
-            if self.shared.stopping.load(Ordering::SeqCst) {
-                break;
-            }
-            let stream = match stream {
-                Ok(stream) => stream,
-                // Out of descriptors or memory: back off rather than spin.
-                Err(_) => {
-                    thread::sleep(Duration::from_millis(10));
-                    continue;
-                }
-            };
-            if self.shared.open_count() >= self.max_connections {
-                refuse_overloaded(stream);
-                continue;
-            }
-            let Some(id) = self.shared.register(&stream) else {
-                continue;
-            };
-            let claimed =
-                idle.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
-            if claimed.is_ok() {
-                if jobs.send((id, stream)).is_err() {
-                    self.shared.unregister(id);
-                }
-                continue;
-            }
-            let worker = Worker {
-                ctx: Arc::clone(&ctx),
-                shared: Arc::clone(&self.shared),
-                queue: Arc::clone(&queue),
-                idle: Arc::clone(&idle),
-            };
-            match thread::Builder::new()
-                .name("http-conn".into())
-                .spawn(move || worker.run(id, stream))
-            {
-                Ok(handle) => workers.push(handle),
-                Err(_) => self.shared.unregister(id),
-            }
-        }
-        // Idle workers see the closed queue and end; busy ones end after
-        // their connection, which shutdown has asked to close.
-        drop(jobs);
-        self.shared.wait_until_all_closed();
-        for worker in workers {
-            let _ = worker.join();
-        }
-    }
-}
-
-/// A pooled connection worker of the threaded variant.
-struct Worker {
-    ctx: Arc<Context>,
-    shared: Arc<Shared>,
-    queue: Arc<Mutex<mpsc::Receiver<(u64, TcpStream)>>>,
-    idle: Arc<AtomicUsize>,
-}
-
-impl Worker {
-    /// Serves `stream`, then each connection handed over, until the queue closes.
-    fn run(self, mut id: u64, mut stream: TcpStream) {
+        let workers = Arc::new(Workers {
+            listener: self.listener,
+            ctx: self.ctx,
+            mode,
+            max_connections: self.max_connections,
+            shared: self.shared,
+            serving: AtomicUsize::new(0),
+            alive: AtomicUsize::new(1),
+            spawned: Mutex::new(Vec::new()),
+        });
+        // This thread is the first worker, and in the single variant the only one.
+        Arc::clone(&workers).work();
         loop {
-            {
-                let _done = Unregister {
-                    shared: &self.shared,
-                    id,
-                };
-                serve(stream, &self.ctx, true, &self.shared.stopping);
-            }
-            self.idle.fetch_add(1, Ordering::SeqCst);
-            let next = self
-                .queue
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .recv();
+            let next = workers.spawned_lock().pop();
             match next {
-                Ok((next_id, next_stream)) => (id, stream) = (next_id, next_stream),
-                Err(_) => return,
+                Some(handle) => {
+                    let _ = handle.join();
+                }
+                None => break,
             }
         }
+        workers.shared.wait_until_all_closed();
     }
 }
 
-/// Unregisters a connection when its worker ends, even by panic.
-struct Unregister<'s> {
-    shared: &'s Shared,
-    id: u64,
+/// The threads that accept and serve connections, and what they share.
+///
+/// Every worker blocks in `accept` on the one listener and serves the
+/// connection it takes, so no connection is handed from thread to thread.
+/// The variants differ only in what happens after an accept: the single
+/// variant serves one response on this thread; in the threaded one a worker
+/// first makes sure another will accept (spawning one if every worker is
+/// serving, up to the cap and one more to answer 503 past it), then serves
+/// the connection for its lifetime. The pool grows to the peak number of
+/// concurrent connections, and its workers are kept and reused.
+struct Workers {
+    listener: TcpListener,
+    ctx: Context,
+    mode: Mode,
+    max_connections: usize,
+    shared: Arc<Shared>,
+    /// Workers serving a connection; the others are in `accept` or on
+    /// their way back to it.
+    serving: AtomicUsize,
+    /// Workers not yet ended.
+    alive: AtomicUsize,
+    /// The spawned workers, for `run` to join.
+    spawned: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
-impl Drop for Unregister<'_> {
-    fn drop(&mut self) {
-        self.shared.unregister(self.id);
+impl Workers {
+    /// Takes connections and serves them until shut down.
+    fn work(self: Arc<Self>) {
+        while let Some(stream) = self.accept() {
+            match self.mode {
+                Mode::Single => self.serve(stream, false),
+                Mode::Threaded if self.shared.open_count() >= self.max_connections => {
+                    refuse_overloaded(stream);
+                }
+                Mode::Threaded => {
+                    self.keep_one_accepting();
+                    self.serve(stream, true);
+                    self.serving.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+        // A shutdown woke this worker: it wakes the next one still in
+        // `accept`, which does the same, until none is left.
+        if self.alive.fetch_sub(1, Ordering::SeqCst) > 1 {
+            self.shared.wake();
+        }
+    }
+
+    /// The next connection, or `None` once the server is stopping.
+    fn accept(&self) -> Option<TcpStream> {
+        next_connection(
+            || self.listener.accept().map(|(stream, _)| stream),
+            &self.shared.stopping,
+            || thread::sleep(ACCEPT_BACKOFF),
+        )
+    }
+
+    /// Counts this worker as serving, and spawns another when every worker
+    /// is, so the connection this one is about to serve does not keep the
+    /// next one waiting. A worker that is not serving is in `accept` or
+    /// about to be: counting those only while blocked in `accept` would
+    /// spawn a worker for every one on its way back.
+    fn keep_one_accepting(self: &Arc<Self>) {
+        let serving = self.serving.fetch_add(1, Ordering::SeqCst) + 1;
+        if serving < self.alive.load(Ordering::SeqCst) {
+            return;
+        }
+        // The cap's workers, and one more to refuse past it.
+        let most = self.max_connections.saturating_add(1);
+        let counted = self
+            .alive
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < most).then_some(n + 1)
+            });
+        if counted.is_err() {
+            return;
+        }
+        let worker = Arc::clone(self);
+        match thread::Builder::new()
+            .name("http-conn".into())
+            .spawn(move || worker.work())
+        {
+            Ok(handle) => self.spawned_lock().push(handle),
+            Err(_) => {
+                self.alive.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Serves one connection, registered so shutdown can end its reads.
+    /// A panic is a bug, but one connection's bug must not stop the server:
+    /// the connection closes and the worker goes on.
+    fn serve(&self, stream: TcpStream, persistent: bool) {
+        let Some(id) = self.shared.register(&stream) else {
+            return;
+        };
+        let served = panic::catch_unwind(AssertUnwindSafe(|| {
+            serve(stream, &self.ctx, persistent, &self.shared.stopping)
+        }));
+        if served.is_err() {
+            eprintln!("http-server: a connection handler panicked; its connection was closed");
+        }
+        self.shared.unregister(id);
+    }
+
+    fn spawned_lock(&self) -> MutexGuard<'_, Vec<thread::JoinHandle<()>>> {
+        self.spawned.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The next connection `accept` yields, pausing after each failure (out of
+/// descriptors or memory: the cause persists for a while, and retrying at
+/// once would spin), or `None` once `stopping` is set. Both variants take
+/// every connection through this function.
+fn next_connection(
+    mut accept: impl FnMut() -> io::Result<TcpStream>,
+    stopping: &AtomicBool,
+    pause: impl Fn(),
+) -> Option<TcpStream> {
+    loop {
+        if stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        let accepted = accept();
+        if stopping.load(Ordering::SeqCst) {
+            return None;
+        }
+        match accepted {
+            Ok(stream) => return Some(stream),
+            Err(_) => pause(),
+        }
     }
 }
 
 /// Answers a connection past the cap with 503 and closes it, without
-/// blocking the accept loop on a client that does not read.
+/// blocking the worker on a client that does not read.
 ///
 /// RFC 9110 §15.6.4: 503 "indicates that the server is currently unable to
 /// handle the request due to a temporary overload".
 fn refuse_overloaded(mut stream: TcpStream) {
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT.min(Duration::from_millis(100))));
-    let _ = stream.write_all(&response::problem(Problem::Overloaded, true, false));
+    let _ = stream.set_write_timeout(Some(OVERLOAD_WRITE_TIMEOUT));
+    let _ = stream.write_all(&Response::problem(Problem::Overloaded).to_bytes(false, true));
     let _ = stream.shutdown(Shutdown::Write);
     // Drain what already arrived so the close is a FIN, not a reset.
     if stream.set_nonblocking(true).is_ok() {
@@ -349,15 +392,23 @@ impl ShutdownHandle {
         for stream in shared.lock().values() {
             let _ = stream.shutdown(Shutdown::Read);
         }
-        // Wakes the accept loop, which then sees `stopping`.
-        let mut wake = shared.addr;
+        // Wakes a worker blocked in `accept`, which then sees `stopping`
+        // and wakes the next.
+        shared.wake();
+    }
+}
+
+impl Shared {
+    /// Connects to the listener once, to end one blocked `accept`.
+    fn wake(&self) {
+        let mut wake = self.addr;
         if wake.ip().is_unspecified() {
             wake.set_ip(match wake.ip() {
                 IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
                 IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
             });
         }
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        let _ = TcpStream::connect_timeout(&wake, WAKE_TIMEOUT);
     }
 }
 
@@ -370,5 +421,63 @@ fn canonical_root(root: &Path) -> io::Result<PathBuf> {
             io::ErrorKind::NotADirectory,
             "not a directory",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Both variants take connections through `next_connection`: after a
+    /// failed accept it pauses once, then tries again.
+    #[test]
+    fn accept_errors_pause_once_each_then_the_connection_is_taken() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut results = vec![
+            Ok(()),
+            Err(io::ErrorKind::ConnectionAborted),
+            Err(io::ErrorKind::OutOfMemory),
+        ];
+        let stopping = AtomicBool::new(false);
+        let pauses = Cell::new(0);
+        let stream = next_connection(
+            || match results.pop().unwrap() {
+                Ok(()) => listener.accept().map(|(stream, _)| stream),
+                Err(kind) => Err(io::Error::from(kind)),
+            },
+            &stopping,
+            || pauses.set(pauses.get() + 1),
+        );
+        let stream = stream.expect("the connection after the errors");
+        assert_eq!(stream.peer_addr().unwrap(), client.local_addr().unwrap());
+        assert_eq!(pauses.get(), 2);
+        assert!(results.is_empty());
+    }
+
+    #[test]
+    fn stopping_takes_no_connection() {
+        let stopping = AtomicBool::new(true);
+        let taken = next_connection(|| panic!("accept was called"), &stopping, || {});
+        assert!(taken.is_none());
+    }
+
+    /// A connection accepted while the server began stopping is not served.
+    #[test]
+    fn a_connection_accepted_during_shutdown_is_dropped() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let stopping = AtomicBool::new(false);
+        let taken = next_connection(
+            || {
+                let accepted = listener.accept().map(|(stream, _)| stream);
+                stopping.store(true, Ordering::SeqCst);
+                accepted
+            },
+            &stopping,
+            || {},
+        );
+        assert!(taken.is_none());
     }
 }

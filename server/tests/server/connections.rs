@@ -6,6 +6,9 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::Mode;
 
 use crate::support::{
@@ -66,10 +69,8 @@ fn single_answers_the_first_pipelined_request_and_closes() {
     assert!(is_closed(&mut stream));
 }
 
-#[rstest]
-fn body_on_get_is_discarded_and_the_next_request_is_in_sync(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn body_on_get_is_discarded_and_the_next_request_is_in_sync(mode: Mode) {
     let server = TestServer::start(mode);
     // The body looks like a request: answering it would be a desync.
     let smuggled = b"GET /missing HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -82,10 +83,8 @@ fn body_on_get_is_discarded_and_the_next_request_is_in_sync(
     assert_next_answered(&server, &mut stream);
 }
 
-#[rstest]
-fn chunked_smuggling_attempt_is_refused_and_closed(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn chunked_smuggling_attempt_is_refused_and_closed(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, mut stream) = server.exchange(
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n\
@@ -103,8 +102,8 @@ fn chunked_smuggling_attempt_is_refused_and_closed(
     );
 }
 
-#[rstest]
-fn partial_request_then_silence_is_408(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn partial_request_then_silence_is_408(mode: Mode) {
     let server = fast_timeout_server(mode);
     let mut stream = server.send(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n");
     let reply = read_reply(&mut stream, false);
@@ -112,8 +111,8 @@ fn partial_request_then_silence_is_408(#[values(Mode::Single, Mode::Threaded)] m
     assert!(is_closed(&mut stream));
 }
 
-#[rstest]
-fn slow_trickle_is_cut_off_with_408(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn slow_trickle_is_cut_off_with_408(mode: Mode) {
     // Each byte resets no clock: the whole head must arrive within the timeout.
     let server = fast_timeout_server(mode);
     let mut stream = server.connect();
@@ -135,8 +134,8 @@ fn slow_trickle_is_cut_off_with_408(#[values(Mode::Single, Mode::Threaded)] mode
     assert_refused(&reply, 408, "the request did not arrive in time", true);
 }
 
-#[rstest]
-fn idle_connection_is_closed_silently(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn idle_connection_is_closed_silently(mode: Mode) {
     let server = fast_timeout_server(mode);
     let mut stream = server.connect();
     assert!(
@@ -145,8 +144,8 @@ fn idle_connection_is_closed_silently(#[values(Mode::Single, Mode::Threaded)] mo
     );
 }
 
-#[rstest]
-fn client_half_close_mid_request_ends_quietly(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn client_half_close_mid_request_ends_quietly(mode: Mode) {
     let server = TestServer::start(mode);
     let mut stream = server.send(b"GET /hello.txt HTTP/1.1\r\nHo");
     finish_writing(&stream);
@@ -188,10 +187,8 @@ fn threaded_answers_503_past_the_connection_cap_and_recovers() {
     assert!(served, "the server did not recover a slot");
 }
 
-#[rstest]
-fn flood_of_malformed_requests_leaves_the_server_serving(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn flood_of_malformed_requests_leaves_the_server_serving(mode: Mode) {
     let server = TestServer::start(mode);
     let garbage: [&[u8]; 8] = [
         b"\x00\x01\x02\x03\r\n\r\n",

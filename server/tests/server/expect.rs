@@ -7,6 +7,9 @@
 use std::io::Write;
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::Mode;
 
 use crate::support::{
@@ -30,7 +33,7 @@ fn continue_then_send(server: &TestServer, head: &[u8], content: &[u8]) -> Reply
     reply
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::content_length(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
     b"hello",
@@ -74,7 +77,7 @@ fn continue_then_send(server: &TestServer, head: &[u8], content: &[u8]) -> Reply
     b"Hello"
 )]
 fn expect_100_continue_on_a_served_request_is_100_then_its_answer(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] head: &[u8],
     #[case] content: &[u8],
     #[case] status_line: &str,
@@ -92,7 +95,7 @@ fn expect_100_continue_on_a_served_request_is_100_then_its_answer(
 /// (RFC 9110 §10.1.1: the server "SHOULD indicate whether it intends to
 /// close the connection ... or continue reading the request content"), and
 /// the server closes without the content.
-#[rstest]
+#[apply(both_modes)]
 #[case::post(
     b"POST /hello.txt HTTP/1.1",
     "",
@@ -137,7 +140,7 @@ fn expect_100_continue_on_a_served_request_is_100_then_its_answer(
     "this server meets no expectation but 100-continue"
 )]
 fn expect_100_continue_on_a_refused_request_is_the_final_status_at_once_and_closes(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[values("Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n")] framing: &str,
     #[case] line: &[u8],
     #[case] fields: &str,
@@ -165,10 +168,8 @@ fn expect_100_continue_on_a_refused_request_is_the_final_status_at_once_and_clos
     );
 }
 
-#[rstest]
-fn expect_100_continue_on_a_redirect_is_301_at_once_and_closes(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn expect_100_continue_on_a_redirect_is_301_at_once_and_closes(mode: Mode) {
     let server = TestServer::start(mode);
     let mut stream = server.send(
         b"GET /docs HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
@@ -181,10 +182,8 @@ fn expect_100_continue_on_a_redirect_is_301_at_once_and_closes(
 
 /// A body larger than the server discards is never read: sending 100
 /// would ask for it in vain, so the final answer comes at once, and closes.
-#[rstest]
-fn expect_100_continue_with_content_over_the_limit_is_answered_at_once_and_closed(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn expect_100_continue_with_content_over_the_limit_is_answered_at_once_and_closed(mode: Mode) {
     let server = TestServer::start(mode);
     let head = format!(
         "GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
@@ -201,8 +200,8 @@ fn expect_100_continue_with_content_over_the_limit_is_answered_at_once_and_close
 /// RFC 9110 §10.1.1: "A server that receives a 100-continue expectation
 /// in an HTTP/1.0 request MUST ignore that expectation"; §15.2: "a server
 /// MUST NOT send a 1xx response to an HTTP/1.0 client".
-#[rstest]
-fn expect_100_continue_in_http10_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn expect_100_continue_in_http10_is_ignored(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, mut stream) = server.exchange(
         b"GET /hello.txt HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
@@ -214,15 +213,12 @@ fn expect_100_continue_in_http10_is_ignored(#[values(Mode::Single, Mode::Threade
 
 /// RFC 9110 §10.1.1: "A server MAY omit sending a 100 (Continue) response
 /// ... if the framing indicates that there is no content."
-#[rstest]
+#[apply(both_modes)]
 #[case::no_framing(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n")]
 #[case::zero_length(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n"
 )]
-fn expect_100_continue_without_content_is_answered_without_100(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] request: &[u8],
-) {
+fn expect_100_continue_without_content_is_answered_without_100(mode: Mode, #[case] request: &[u8]) {
     let server = TestServer::start(mode);
     let mut stream = server.send(request);
     let reply = read_reply(&mut stream, false);
@@ -238,16 +234,13 @@ fn expect_100_continue_without_content_is_answered_without_100(
 /// containing a member other than 100-continue MAY respond with a 417
 /// (Expectation Failed)". Without a 100-continue the client sends its
 /// content anyway: it is read, and the connection stays in sync.
-#[rstest]
+#[apply(both_modes)]
 #[case::alone(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\n\r\n")]
 #[case::with_content(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: something-else\r\nContent-Length: 5\r\n\r\nhello"
 )]
 #[case::with_parameters(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nExpect: 100-continue=now\r\n\r\n")]
-fn unknown_expectation_is_417(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] request: &[u8],
-) {
+fn unknown_expectation_is_417(mode: Mode, #[case] request: &[u8]) {
     let server = TestServer::start(mode);
     let mut stream = server.send(&[request, NEXT].concat());
     let reply = read_reply(&mut stream, false);
@@ -262,8 +255,8 @@ fn unknown_expectation_is_417(
 
 /// The 100 comes before the content is read, and the final response after
 /// it carries the same validators as any 200.
-#[rstest]
-fn final_response_after_100_is_the_usual_200(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn final_response_after_100_is_the_usual_200(mode: Mode) {
     let server = TestServer::start(mode);
     let reply = continue_then_send(
         &server,

@@ -11,12 +11,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::{Config, Mode};
-use socket2::SockRef;
+use socket2::{Domain, SockRef, Socket, Type};
 
 use crate::support::{
-    assert_refused, finish_writing, is_closed, process_fds, quiet_config, read_reply, server_fds,
-    Reply, TempRoot, TestServer,
+    assert_refused, assert_reply, finish_writing, is_closed, pairs, parse_head, process_fds,
+    quiet_config, read_head, read_reply, server_fds, FileValidators, Reply, TempRoot, TestServer,
+    TEXT,
 };
 
 const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -148,10 +152,8 @@ fn slowloris(
     panic!("a slow client was never cut off");
 }
 
-#[rstest]
-fn slowloris_is_cut_off_with_408_while_another_client_is_served(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn slowloris_is_cut_off_with_408_while_another_client_is_served(mode: Mode) {
     const SLOW_CLIENTS: usize = 3;
     // Threaded: long enough that the good client is surely answered while
     // every slow one is held. Single: short, since the slow ones are served
@@ -197,10 +199,8 @@ fn slowloris_is_cut_off_with_408_while_another_client_is_served(
     fds.check_after_stop(server, &format!("slowloris ({})", mode.name()));
 }
 
-#[rstest]
-fn idle_flood_meets_the_cap_and_the_server_recovers(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn idle_flood_meets_the_cap_and_the_server_recovers(mode: Mode) {
     // In waves smaller than the listen backlog (128, std's): past it the
     // kernel drops a connect's SYN and the client retries a second later,
     // which would measure TCP, not the server.
@@ -261,10 +261,8 @@ fn idle_flood_meets_the_cap_and_the_server_recovers(
     fds.check_after_stop(server, &format!("idle flood ({})", mode.name()));
 }
 
-#[rstest]
-fn resets_mid_response_and_mid_request_leave_the_server_serving(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn resets_mid_response_and_mid_request_leave_the_server_serving(mode: Mode) {
     const RESETS: usize = 20;
     let (_root, server, mut fds) = start(mode, "resets", |_| {});
     // Threaded: a persistent connection opened before the resets is
@@ -300,10 +298,8 @@ fn resets_mid_response_and_mid_request_leave_the_server_serving(
     fds.check_after_stop(server, &format!("{RESETS} resets ({})", mode.name()));
 }
 
-#[rstest]
-fn half_close_after_the_requests_still_gets_every_response(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn half_close_after_the_requests_still_gets_every_response(mode: Mode) {
     const ROUNDS: usize = 10;
     let (_root, server, mut fds) = start(mode, "half-close", |_| {});
     for round in 0..ROUNDS {
@@ -325,4 +321,180 @@ fn half_close_after_the_requests_still_gets_every_response(
     }
     assert_served_again(&server);
     fds.check_after_stop(server, &format!("{ROUNDS} half-closes ({})", mode.name()));
+}
+
+/// Regression (issue 11: only the single variant caught a panic): a
+/// handler that panics costs its own connection, which closes unanswered,
+/// and nothing else. After each panic a request is answered with the exact
+/// 200: on a new connection (single), on a persistent connection opened
+/// before the panics (threaded); then a new client is served. With a cap of
+/// 3 the threaded pool has four workers at most: four panics would leave
+/// none to accept, had a panic ended its worker.
+#[apply(both_modes)]
+fn handler_panic_closes_its_connection_and_the_server_goes_on(mode: Mode) {
+    const PANICS: usize = 4;
+    let (root, server, mut fds) = start(mode, "panic", |c| {
+        c.panic_on_target = Some("/panic".into());
+        c.max_connections = 3;
+    });
+    let mut keeper = (mode == Mode::Threaded).then(|| server.connect());
+    let validators = FileValidators::of(&root.root().join("hello.txt"));
+    let head = validators.head(
+        &[("Content-Type", TEXT)],
+        HELLO.len() as u64,
+        server.closes_always(),
+    );
+    let assert_served = |keeper: &mut Option<TcpStream>| {
+        let reply = match keeper {
+            Some(stream) => {
+                stream.write_all(GET_HELLO).unwrap();
+                read_reply(stream, false)
+            }
+            None => server.exchange(GET_HELLO).0,
+        };
+        assert_reply(&reply, "HTTP/1.1 200 OK", &pairs(&head), HELLO);
+    };
+    assert_served(&mut keeper);
+    for _ in 0..PANICS {
+        let mut stream = server.send(b"GET /panic HTTP/1.1\r\nHost: a\r\n\r\n");
+        fds.sample();
+        assert!(
+            is_closed(&mut stream),
+            "the panicking connection was answered"
+        );
+        assert_served(&mut keeper);
+    }
+    drop(keeper);
+    assert_served(&mut None);
+    fds.check_after_stop(server, &format!("{PANICS} panics ({})", mode.name()));
+}
+
+/// A window of one second for the minimum send rate instead of ten, so a
+/// test of it takes seconds; the rate is the default.
+fn short_rate_window(config: &mut Config) {
+    config.send_rate_window = Duration::from_secs(1);
+}
+
+/// A connection whose receive buffer is small, so the server's writes meet
+/// the client's reads soon, not after megabytes of buffering.
+fn connect_with_small_buffer(server: &TestServer) -> TcpStream {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&server.addr.into()).unwrap();
+    let stream = TcpStream::from(socket);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Regression (issue 11): a client reading an 8 MiB file at 512 B/s held
+/// the single variant as long as it liked, since the write timeout applied
+/// to each write and each made a little progress. Now the response falls
+/// below the minimum send rate and is abandoned: the connection is reset
+/// (or closed) before the file was sent, and a client that connected
+/// meanwhile gets its exact 200. The slow client reads 64 octets at a time
+/// with blocking reads, eight times a second, and checks for a reset after
+/// each; it gives up after 15 s of that, some seven one-second windows more
+/// than the server may take.
+#[apply(both_modes)]
+fn reader_below_the_minimum_send_rate_is_cut_off_and_the_next_client_served(mode: Mode) {
+    const READ: usize = 64;
+    const PACE: Duration = Duration::from_millis(125);
+    const MOST_READS: usize = 15 * 8;
+    let (root, server, mut fds) = start(mode, "slow-reader", short_rate_window);
+    let mut slow = connect_with_small_buffer(&server);
+    slow.write_all(GET_LARGE).unwrap();
+    let mut received = Vec::new();
+    let mut chunk = [0u8; READ];
+    let mut next = None;
+    let mut ended = None;
+    for _ in 0..MOST_READS {
+        match slow.read(&mut chunk) {
+            Ok(0) => ended = Some("closed"),
+            Ok(n) => received.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => ended = Some("reset"),
+            Err(e) => panic!("the slow read failed: {e}"),
+        }
+        // A reset is pending even while what arrived before it is unread:
+        // the socket's error says so without reading the rest.
+        if let Ok(Some(e)) = slow.take_error() {
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+            ended = Some("reset");
+        }
+        if ended.is_some() {
+            break;
+        }
+        // The response is under way: a second client asks meanwhile.
+        next.get_or_insert_with(|| {
+            fds.sample();
+            server.send(GET_HELLO)
+        });
+        thread::sleep(PACE);
+    }
+    let ended = ended.expect("a reader at 512 B/s was not cut off within 15 s of reading");
+    assert!(
+        received.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&received[..received.len().min(64)])
+    );
+    assert!((received.len() as u64) < LARGE, "the whole file was sent");
+    let mut next = next.expect("a second client");
+    let reply = read_reply(&mut next, false);
+    let validators = FileValidators::of(&root.root().join("hello.txt"));
+    let head = validators.head(
+        &[("Content-Type", TEXT)],
+        HELLO.len() as u64,
+        server.closes_always(),
+    );
+    assert_reply(&reply, "HTTP/1.1 200 OK", &pairs(&head), HELLO);
+    eprintln!(
+        "slow reader ({}): {ended} after {} octets of {LARGE}",
+        mode.name(),
+        received.len()
+    );
+    drop((slow, next));
+    fds.check_after_stop(server, &format!("slow reader ({})", mode.name()));
+}
+
+/// A client that reads a 64 MiB file as fast as it can is never taken for
+/// a slow one, even measured over one-second windows: it gets the exact
+/// head and every octet, and (threaded) the connection stays open.
+#[apply(both_modes)]
+fn reader_at_full_speed_gets_all_of_a_64_mib_file(mode: Mode) {
+    const SIZE: u64 = 64 * 1024 * 1024;
+    let root = TempRoot::new(&format!("fast-reader-{}", mode.name()));
+    root.file("hello.txt", HELLO).large_file("big.bin", SIZE);
+    let mut config = quiet_config(root.root());
+    short_rate_window(&mut config);
+    let server = TestServer::start_with(mode, config);
+    let mut stream = server.send(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    let head = read_head(&mut stream);
+    let validators = FileValidators::of(&root.root().join("big.bin"));
+    let expected = validators.head(
+        &[("Content-Type", "application/octet-stream")],
+        SIZE,
+        server.closes_always(),
+    );
+    assert_reply(
+        &parse_head(&head),
+        "HTTP/1.1 200 OK",
+        &pairs(&expected),
+        b"",
+    );
+    let mut received = 0u64;
+    let mut chunk = vec![0u8; 256 * 1024];
+    while received < SIZE {
+        match stream.read(&mut chunk).unwrap() {
+            0 => panic!("closed after {received} of {SIZE} octets"),
+            n => received += n as u64,
+        }
+    }
+    assert_eq!(received, SIZE);
+    if server.closes_always() {
+        assert!(is_closed(&mut stream));
+    } else {
+        stream.write_all(GET_HELLO).unwrap();
+        assert_eq!(read_reply(&mut stream, false).body, HELLO);
+    }
 }

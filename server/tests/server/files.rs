@@ -5,6 +5,9 @@ use std::fs;
 use std::path::PathBuf;
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::Mode;
 
 use crate::support::{assert_imf_fixdate, assert_reply, fixtures_root, quiet_config, TestServer};
@@ -25,13 +28,13 @@ fn header_names(response: &ureq::Response) -> Vec<String> {
     response.headers_names()
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::text("/hello.txt", "text/plain; charset=utf-8")]
 #[case::html("/index.html", "text/html; charset=utf-8")]
 #[case::css("/style.css", "text/css; charset=utf-8")]
 #[case::json("/data.json", "application/json")]
 fn get_serves_the_file_with_type_and_validators(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] path: &str,
     #[case] content_type: &str,
 ) {
@@ -78,14 +81,11 @@ use std::io::Read;
 /// RFC 9110 §9.3.2: "The server SHOULD send the same header fields in
 /// response to a HEAD request as it would have sent if the request method
 /// had been GET" — for a file, a directory's index and a listing alike.
-#[rstest]
+#[apply(both_modes)]
 #[case::file("/index.html")]
 #[case::index("/docs/")]
 #[case::listing("/listing/")]
-fn head_has_the_get_headers_and_no_body(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] path: &str,
-) {
+fn head_has_the_get_headers_and_no_body(mode: Mode, #[case] path: &str) {
     let server = TestServer::start(mode);
     let url = format!("http://{}{path}", server.addr);
     let get = agent().get(&url).call().unwrap();
@@ -108,18 +108,14 @@ fn head_has_the_get_headers_and_no_body(
     assert!(body.is_empty());
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::if_none_match_same("If-None-Match", None)]
 #[case::if_none_match_weak("If-None-Match", Some("W/{etag}"))]
 #[case::if_none_match_list("If-None-Match", Some("\"other\", {etag}"))]
 #[case::if_none_match_star("If-None-Match", Some("*"))]
 #[case::if_modified_since_same("If-Modified-Since", None)]
 #[case::if_modified_since_later("If-Modified-Since", Some("Fri, 01 Jan 2100 00:00:00 GMT"))]
-fn matching_condition_is_304(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] field: &str,
-    #[case] value: Option<&str>,
-) {
+fn matching_condition_is_304(mode: Mode, #[case] field: &str, #[case] value: Option<&str>) {
     let server = TestServer::start(mode);
     let first = get(&server, "/hello.txt");
     let etag = first.header("ETag").unwrap().to_owned();
@@ -148,15 +144,11 @@ fn matching_condition_is_304(
     assert!(body.is_empty());
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::other_etag("If-None-Match", "\"nope\"")]
 #[case::modified_since_earlier("If-Modified-Since", "Thu, 01 Jan 1970 00:00:01 GMT")]
 #[case::invalid_date("If-Modified-Since", "yesterday")]
-fn failing_condition_is_200(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] field: &str,
-    #[case] value: &str,
-) {
+fn failing_condition_is_200(mode: Mode, #[case] field: &str, #[case] value: &str) {
     let server = TestServer::start(mode);
     let url = format!("http://{}/hello.txt", server.addr);
     let response = agent().get(&url).set(field, value).call().unwrap();
@@ -164,15 +156,11 @@ fn failing_condition_is_200(
     assert_eq!(response.into_string().unwrap(), "Hello, world!\n");
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::plain("/docs", "/docs/")]
 #[case::with_query("/listing/sub?x=1", "/listing/sub/?x=1")]
 #[case::encoded("/%64ocs", "/%64ocs/")]
-fn directory_without_slash_is_301(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] path: &str,
-    #[case] location: &str,
-) {
+fn directory_without_slash_is_301(mode: Mode, #[case] path: &str, #[case] location: &str) {
     let server = TestServer::start(mode);
     let request = format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n");
     let (reply, _) = server.exchange(request.as_bytes());
@@ -194,8 +182,8 @@ fn directory_without_slash_is_301(
     );
 }
 
-#[rstest]
-fn directory_with_index_serves_it(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn directory_with_index_serves_it(mode: Mode) {
     let server = TestServer::start(mode);
     let response = get(&server, "/docs/");
     assert_eq!(
@@ -206,8 +194,8 @@ fn directory_with_index_serves_it(#[values(Mode::Single, Mode::Threaded)] mode: 
     assert_eq!(response.into_string().unwrap(), expected);
 }
 
-#[rstest]
-fn directory_without_index_is_listed_escaped(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn directory_without_index_is_listed_escaped(mode: Mode) {
     let server = TestServer::start(mode);
     let response = get(&server, "/listing/");
     assert_eq!(response.status(), 200);
@@ -225,8 +213,8 @@ fn directory_without_index_is_listed_escaped(#[values(Mode::Single, Mode::Thread
     );
 }
 
-#[rstest]
-fn file_with_escaped_name_is_served(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn file_with_escaped_name_is_served(mode: Mode) {
     let server = TestServer::start(mode);
     let response = get(&server, "/listing/a%26b%20%3Cc%3E%20%22d%22.txt");
     assert_eq!(response.status(), 200);
@@ -262,16 +250,12 @@ impl Drop for SymlinkRoot {
     }
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::file_link("/secret.txt", 403)]
 #[case::dir_link("/up/secret.txt", 403)]
 #[case::dir_link_listing("/up/", 403)]
 #[case::link_inside("/ok.txt", 200)]
-fn symlinks_are_followed_only_inside_the_root(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] path: &str,
-    #[case] status: u16,
-) {
+fn symlinks_are_followed_only_inside_the_root(mode: Mode, #[case] path: &str, #[case] status: u16) {
     let root = SymlinkRoot::new(&format!("{}-{}", mode.name(), path.replace('/', "_")));
     let server = TestServer::start_with(mode, quiet_config(root.dir.join("root")));
     let response = get(&server, path);

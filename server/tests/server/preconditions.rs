@@ -4,6 +4,9 @@
 //! answer would not have been 2xx (§13.2.1).
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::Mode;
 
 use crate::support::{
@@ -13,7 +16,7 @@ use crate::support::{
 
 const FAILED: &str = "the file does not meet the request's If-Match or If-Unmodified-Since";
 
-#[rstest]
+#[apply(both_modes)]
 // If-Match (§13.1.1) that holds.
 #[case::if_match_star("If-Match: *\r\n")]
 #[case::if_match_current("If-Match: {etag}\r\n")]
@@ -46,15 +49,12 @@ const FAILED: &str = "the file does not meet the request's If-Match or If-Unmodi
 #[case::if_modified_since_rfc850_year_99_is_1999(
     "If-Modified-Since: Friday, 01-Jan-99 00:00:00 GMT\r\n"
 )]
-fn condition_that_holds_or_is_ignored_is_200(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
+fn condition_that_holds_or_is_ignored_is_200(mode: Mode, #[case] fields: &str) {
     let server = TestServer::start(mode);
     assert_hello_200(&server, &request_hello(&server, "GET", fields), false);
 }
 
-#[rstest]
+#[apply(both_modes)]
 // If-Match (§13.1.1) that fails.
 #[case::if_match_mismatch("If-Match: \"nope\"\r\n")]
 #[case::if_match_weak_current("If-Match: W/{etag}\r\n")]
@@ -76,26 +76,21 @@ fn condition_that_holds_or_is_ignored_is_200(
 #[case::if_match_before_if_modified_since(
     "If-Match: \"nope\"\r\nIf-Modified-Since: {last-modified}\r\n"
 )]
-fn condition_that_fails_is_412(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
+fn condition_that_fails_is_412(mode: Mode, #[case] fields: &str) {
     let server = TestServer::start(mode);
     let reply = request_hello(&server, "GET", fields);
     assert_refused(&reply, 412, FAILED, server.closes_always());
 }
 
-#[rstest]
-fn head_with_a_failed_if_match_is_412_without_body(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn head_with_a_failed_if_match_is_412_without_body(mode: Mode) {
     let server = TestServer::start(mode);
     let reply = request_hello(&server, "HEAD", "If-Match: \"nope\"\r\n");
     assert_eq!(reply.status_line, "HTTP/1.1 412 Precondition Failed");
     assert!(reply.body.is_empty());
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::if_none_match("If-None-Match: {etag}\r\n")]
 #[case::if_none_match_weak("If-None-Match: W/{etag}\r\n")]
 #[case::if_match_then_if_none_match("If-Match: {etag}\r\nIf-None-Match: *\r\n")]
@@ -108,7 +103,7 @@ fn head_with_a_failed_if_match_is_412_without_body(
     "If-None-Match: {etag}\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
 )]
 fn cache_condition_that_is_false_is_304(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[values("GET", "HEAD")] method: &str,
     #[case] fields: &str,
 ) {
@@ -119,7 +114,7 @@ fn cache_condition_that_is_false_is_304(
 /// RFC 9110 §13.2.1: "A server MUST ignore all received preconditions if
 /// its response to the same request without those conditions ... would
 /// have been a status code other than a 2xx (Successful) or 412".
-#[rstest]
+#[apply(both_modes)]
 #[case::missing_if_match(
     b"GET /no-such-file.txt HTTP/1.1\r\nHost: a\r\nIf-Match: *\r\n\r\n",
     404,
@@ -151,7 +146,7 @@ fn cache_condition_that_is_false_is_304(
     "this server serves files with GET and HEAD only"
 )]
 fn precondition_of_a_request_not_answered_2xx_is_ignored(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] request: &[u8],
     #[case] code: u16,
     #[case] message: &str,
@@ -159,8 +154,8 @@ fn precondition_of_a_request_not_answered_2xx_is_ignored(
     assert_request_refused(mode, request, code, message);
 }
 
-#[rstest]
-fn precondition_of_a_redirect_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn precondition_of_a_redirect_is_ignored(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, _) =
         server.exchange(b"GET /docs HTTP/1.1\r\nHost: a\r\nIf-Match: \"nope\"\r\n\r\n");
@@ -168,8 +163,8 @@ fn precondition_of_a_redirect_is_ignored(#[values(Mode::Single, Mode::Threaded)]
     assert_eq!(reply.header("Location"), Some("/docs/"));
 }
 
-#[rstest]
-fn index_file_has_the_validators_of_its_file(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn index_file_has_the_validators_of_its_file(mode: Mode) {
     let server = TestServer::start(mode);
     let validators = FileValidators::of_fixture("docs/index.html");
     let request = format!(
@@ -190,8 +185,8 @@ fn index_file_has_the_validators_of_its_file(#[values(Mode::Single, Mode::Thread
 /// A listing has no validators: `*` is the only tag that matches it, and
 /// the date conditions are ignored (§13.1.3, §13.1.4: "if the resource does
 /// not have a modification date available").
-#[rstest]
-fn listing_matches_only_star(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn listing_matches_only_star(mode: Mode) {
     let server = TestServer::start(mode);
     let get = |fields: &str| {
         let request = format!("GET /listing/ HTTP/1.1\r\nHost: a\r\n{fields}\r\n");

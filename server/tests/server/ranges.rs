@@ -6,6 +6,9 @@ use std::fs;
 use std::time::{Duration, SystemTime};
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::limits::MAX_RANGES;
 use server::Mode;
 
@@ -99,7 +102,7 @@ fn multipart_body(
     body
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::first_bytes("bytes=0-4", 0, 4)]
 #[case::open_ended("bytes=7-", 7, 13)]
 #[case::suffix("bytes=-7", 7, 13)]
@@ -114,7 +117,7 @@ fn multipart_body(
 #[case::adjacent_ranges_merged("bytes=0-4,5-6", 0, 6)]
 #[case::unsatisfiable_one_left_out("bytes=0-4,100-200", 0, 4)]
 fn one_satisfiable_range_is_206_with_its_content_range(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] range: &str,
     #[case] first: usize,
     #[case] last: usize,
@@ -124,22 +127,19 @@ fn one_satisfiable_range_is_206_with_its_content_range(
     assert_part_of_hello(&server, &reply, first, last);
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::zero_suffix("bytes=-0")]
 #[case::first_pos_at_the_end("bytes=14-")]
 #[case::first_pos_past_the_end("bytes=20-30")]
 #[case::first_pos_too_large_for_u64("bytes=99999999999999999999-")]
 #[case::all_unsatisfiable("bytes=20-30,-0,14-14")]
-fn no_satisfiable_range_is_416_with_the_length(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] range: &str,
-) {
+fn no_satisfiable_range_is_416_with_the_length(mode: Mode, #[case] range: &str) {
     let server = TestServer::start(mode);
     let reply = get_hello(&server, &format!("Range: {range}\r\n"));
     assert_unsatisfiable(&reply, 14, server.closes_always());
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::unknown_unit("Range: pages=1-2\r\n")]
 #[case::last_before_first("Range: bytes=5-2\r\n")]
 #[case::not_a_number("Range: bytes=abc\r\n")]
@@ -155,16 +155,13 @@ fn no_satisfiable_range_is_416_with_the_length(
 #[case::if_range_invalid_date("Range: bytes=0-4\r\nIf-Range: yesterday\r\n")]
 #[case::if_range_without_range("If-Range: {etag}\r\n")]
 #[case::content_range_in_the_request("Content-Range: bytes 0-4/14\r\n")]
-fn ignored_range_is_200_with_the_whole_file(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: &str,
-) {
+fn ignored_range_is_200_with_the_whole_file(mode: Mode, #[case] fields: &str) {
     let server = TestServer::start(mode);
     assert_hello_200(&server, &get_hello(&server, fields), false);
 }
 
-#[rstest]
-fn more_ranges_than_the_limit_are_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn more_ranges_than_the_limit_are_ignored(mode: Mode) {
     let server = TestServer::start(mode);
     let many = vec!["0-0"; MAX_RANGES + 1].join(",");
     let reply = get_hello(&server, &format!("Range: bytes={many}\r\n"));
@@ -175,19 +172,19 @@ fn more_ranges_than_the_limit_are_ignored(#[values(Mode::Single, Mode::Threaded)
     assert_part_of_hello(&server, &reply, 0, 0);
 }
 
-#[rstest]
-fn range_on_head_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn range_on_head_is_ignored(mode: Mode) {
     let server = TestServer::start(mode);
     let reply = request_hello(&server, "HEAD", "Range: bytes=0-4\r\n");
     assert_hello_200(&server, &reply, true);
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::first_and_last("bytes=0-0,-1", &[(0, 0), (13, 13)])]
 #[case::in_the_order_asked("bytes=7-,0-4", &[(7, 13), (0, 4)])]
 #[case::merged_where_they_overlap("bytes=0-1,7-8,1-2,12-", &[(0, 2), (7, 8), (12, 13)])]
 fn several_ranges_are_multipart_byteranges(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] range: &str,
     #[case] parts: &[(u64, u64)],
 ) {
@@ -210,13 +207,10 @@ fn several_ranges_are_multipart_byteranges(
     assert_reply(&reply, "HTTP/1.1 206 Partial Content", &pairs(&head), &body);
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::etag("{etag}")]
 #[case::last_modified("{last-modified}")]
-fn if_range_that_holds_is_206(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] validator: &str,
-) {
+fn if_range_that_holds_is_206(mode: Mode, #[case] validator: &str) {
     let server = TestServer::start(mode);
     let reply = get_hello(
         &server,
@@ -229,10 +223,8 @@ fn if_range_that_holds_is_206(
 /// (§8.8.2.2). A file whose time lies ahead of the clock is sent with the
 /// clock's time as its Last-Modified (§8.8.2.1), and a date no older than
 /// the response cannot tell two versions of that second apart.
-#[rstest]
-fn if_range_date_of_the_current_second_is_weak_and_200(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn if_range_date_of_the_current_second_is_weak_and_200(mode: Mode) {
     let root = TempRoot::new(&format!("if-range-weak-{}", mode.name()));
     root.file("new.txt", HELLO);
     let ahead = SystemTime::now() + Duration::from_secs(3600);
@@ -258,15 +250,15 @@ fn if_range_date_of_the_current_second_is_weak_and_200(
     assert_eq!(reply.body, HELLO);
 }
 
-#[rstest]
-fn range_with_a_matching_if_none_match_is_304(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn range_with_a_matching_if_none_match_is_304(mode: Mode) {
     let server = TestServer::start(mode);
     let reply = get_hello(&server, "Range: bytes=0-4\r\nIf-None-Match: {etag}\r\n");
     assert_hello_304(&server, &reply);
 }
 
-#[rstest]
-fn range_with_a_failed_if_match_is_412(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn range_with_a_failed_if_match_is_412(mode: Mode) {
     let server = TestServer::start(mode);
     let reply = get_hello(&server, "Range: bytes=0-4\r\nIf-Match: \"other\"\r\n");
     assert_refused(
@@ -277,8 +269,8 @@ fn range_with_a_failed_if_match_is_412(#[values(Mode::Single, Mode::Threaded)] m
     );
 }
 
-#[rstest]
-fn range_of_a_listing_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn range_of_a_listing_is_ignored(mode: Mode) {
     let server = TestServer::start(mode);
     let (plain, _) = server.exchange(b"GET /listing/ HTTP/1.1\r\nHost: a\r\n\r\n");
     let (ranged, _) =
@@ -289,7 +281,7 @@ fn range_of_a_listing_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: M
     assert_eq!(ranged.body, plain.body);
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::missing(
     b"GET /missing.txt HTTP/1.1\r\nHost: a\r\nRange: bytes=-0\r\n\r\n",
     404,
@@ -301,7 +293,7 @@ fn range_of_a_listing_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: M
     "this server serves files with GET and HEAD only"
 )]
 fn range_of_what_is_not_served_is_not_read(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] request: &[u8],
     #[case] code: u16,
     #[case] message: &str,
@@ -309,8 +301,8 @@ fn range_of_what_is_not_served_is_not_read(
     assert_request_refused(mode, request, code, message);
 }
 
-#[rstest]
-fn range_of_an_empty_file_is_ignored(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn range_of_an_empty_file_is_ignored(mode: Mode) {
     let root = TempRoot::new(&format!("empty-range-{}", mode.name()));
     root.file("empty.txt", b"");
     let server = TestServer::start_with(mode, quiet_config(root.root()));
@@ -326,12 +318,12 @@ fn range_of_an_empty_file_is_ignored(#[values(Mode::Single, Mode::Threaded)] mod
 
 /// A file larger than the cached ones is streamed from an offset: parts
 /// that cross the 64 KiB chunks are exactly the octets of the file.
-#[rstest]
+#[apply(both_modes)]
 #[case::across_a_chunk("bytes=65530-131080", &[(65_530, 131_080)])]
 #[case::suffix("bytes=-10", &[(299_990, 299_999)])]
 #[case::several("bytes=0-9,200000-265540,-3", &[(0, 9), (200_000, 265_540), (299_997, 299_999)])]
 fn range_of_a_streamed_file_is_exactly_those_octets(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] range: &str,
     #[case] parts: &[(u64, u64)],
 ) {

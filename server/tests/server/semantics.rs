@@ -2,6 +2,9 @@
 //! in, the exact status line, headers and body out.
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::Mode;
 
 use std::path::PathBuf;
@@ -10,7 +13,7 @@ use crate::support::{assert_refused, assert_reply, is_closed, quiet_config, Test
 
 /// Requests the server must refuse, with the code and the message the body
 /// names. Every one of them closes the connection.
-#[rstest]
+#[apply(both_modes)]
 #[case::version_09_style(
     b"GET /\r\n\r\n",
     400,
@@ -184,7 +187,7 @@ use crate::support::{assert_refused, assert_reply, is_closed, quiet_config, Test
     "Content-Length is invalid or conflicting"
 )]
 fn malformed_request_is_refused_and_closed(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] request: &[u8],
     #[case] code: u16,
     #[case] message: &str,
@@ -200,7 +203,7 @@ fn malformed_request_is_refused_and_closed(
 
 /// Requests refused with the framing intact: the threaded variant keeps the
 /// connection, the single variant closes as it always does.
-#[rstest]
+#[apply(both_modes)]
 #[case::post(
     b"POST / HTTP/1.1\r\nHost: a\r\n\r\n",
     405,
@@ -310,7 +313,7 @@ fn malformed_request_is_refused_and_closed(
     "the path leaves the served directory"
 )]
 fn refused_request_keeps_the_framing(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
+    mode: Mode,
     #[case] request: &[u8],
     #[case] code: u16,
     #[case] message: &str,
@@ -331,8 +334,8 @@ fn refused_request_keeps_the_framing(
     }
 }
 
-#[rstest]
-fn head_of_a_refused_request_has_no_body(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn head_of_a_refused_request_has_no_body(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, _) =
         server.exchange(b"HEAD /missing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
@@ -349,7 +352,7 @@ fn head_of_a_refused_request_has_no_body(#[values(Mode::Single, Mode::Threaded)]
 }
 
 /// Requests that must be served: the body is the file.
-#[rstest]
+#[apply(both_modes)]
 #[case::origin_form(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n")]
 #[case::absolute_form(b"GET http://localhost/hello.txt HTTP/1.1\r\nHost: other\r\n\r\n")]
 #[case::absolute_form_uppercase_scheme(
@@ -372,10 +375,7 @@ fn head_of_a_refused_request_has_no_body(#[values(Mode::Single, Mode::Threaded)]
 #[case::chunked_get(
     b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
 )]
-fn well_formed_request_is_served(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] request: &[u8],
-) {
+fn well_formed_request_is_served(mode: Mode, #[case] request: &[u8]) {
     let server = TestServer::start(mode);
     let (reply, _) = server.exchange(request);
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
@@ -386,8 +386,8 @@ fn well_formed_request_is_served(
     );
 }
 
-#[rstest]
-fn http10_is_served_and_closed(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn http10_is_served_and_closed(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, mut stream) = server.exchange(b"GET /hello.txt HTTP/1.0\r\n\r\n");
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
@@ -395,8 +395,8 @@ fn http10_is_served_and_closed(#[values(Mode::Single, Mode::Threaded)] mode: Mod
     assert!(is_closed(&mut stream));
 }
 
-#[rstest]
-fn connection_close_is_honoured(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn connection_close_is_honoured(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, mut stream) =
         server.exchange(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
@@ -405,9 +405,9 @@ fn connection_close_is_honoured(#[values(Mode::Single, Mode::Threaded)] mode: Mo
     assert!(is_closed(&mut stream));
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::over_limit(9000)]
-fn long_target_is_414(#[values(Mode::Single, Mode::Threaded)] mode: Mode, #[case] len: usize) {
+fn long_target_is_414(mode: Mode, #[case] len: usize) {
     let server = TestServer::start(mode);
     let request = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(len));
     let (reply, mut stream) = server.exchange(request.as_bytes());
@@ -420,8 +420,8 @@ fn long_target_is_414(#[values(Mode::Single, Mode::Threaded)] mode: Mode, #[case
     assert!(is_closed(&mut stream));
 }
 
-#[rstest]
-fn target_of_8000_octets_is_served(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn target_of_8000_octets_is_served(mode: Mode) {
     let server = TestServer::start(mode);
     let target = format!("/hello.txt?{}", "q".repeat(8000 - "/hello.txt?".len()));
     let (reply, _) =
@@ -429,14 +429,10 @@ fn target_of_8000_octets_is_served(#[values(Mode::Single, Mode::Threaded)] mode:
     assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
 }
 
-#[rstest]
+#[apply(both_modes)]
 #[case::one_big_field(format!("X-Big: {}\r\n", "b".repeat(70_000)), "the header section is larger than 64 KiB")]
 #[case::many_fields((0..101).map(|i| format!("X-{i}: v\r\n")).collect::<String>(), "more than 100 header fields")]
-fn large_header_section_is_431(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-    #[case] fields: String,
-    #[case] message: &str,
-) {
+fn large_header_section_is_431(mode: Mode, #[case] fields: String, #[case] message: &str) {
     let server = TestServer::start(mode);
     let request = format!("GET / HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
     let (reply, mut stream) = server.exchange(request.as_bytes());
@@ -444,8 +440,8 @@ fn large_header_section_is_431(
     assert!(is_closed(&mut stream));
 }
 
-#[rstest]
-fn long_but_fine_header_section_is_served(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn long_but_fine_header_section_is_served(mode: Mode) {
     let server = TestServer::start(mode);
     let fields: String = (0..90)
         .map(|i| format!("X-Field-{i}: {}\r\n", "v".repeat(500)))
@@ -457,10 +453,8 @@ fn long_but_fine_header_section_is_served(#[values(Mode::Single, Mode::Threaded)
 
 /// A file whose size changes between its stat and its read is a handler
 /// failure: `/proc` files stat as empty and then read as text.
-#[rstest]
-fn handler_failure_is_500_and_the_server_keeps_serving(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn handler_failure_is_500_and_the_server_keeps_serving(mode: Mode) {
     let server = TestServer::start_with(mode, quiet_config(PathBuf::from("/proc/self")));
     let (reply, mut stream) = server.exchange(b"GET /status HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_refused(&reply, 500, "the server failed to answer", true);

@@ -131,9 +131,8 @@ pub fn read_head(stream: &mut TcpStream) -> String {
     text(&head)
 }
 
-/// Reads one response: the head, then `Content-Length` body bytes (none for HEAD).
-pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
-    let head = read_head(stream);
+/// A response head as read by [`read_head`], without its content.
+pub fn parse_head(head: &str) -> Reply {
     let mut lines = head.trim_end_matches("\r\n").split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_owned();
     let headers: Vec<(String, String)> = lines
@@ -144,11 +143,16 @@ pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
             (name.to_owned(), value.to_owned())
         })
         .collect();
-    let mut reply = Reply {
+    Reply {
         status_line,
         headers,
         body: Vec::new(),
-    };
+    }
+}
+
+/// Reads one response: the head, then `Content-Length` body bytes (none for HEAD).
+pub fn read_reply(stream: &mut TcpStream, head_request: bool) -> Reply {
+    let mut reply = parse_head(&read_head(stream));
     let no_body = head_request || reply.status_line.starts_with("HTTP/1.1 304 ");
     if !no_body {
         let len: usize = reply

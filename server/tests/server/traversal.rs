@@ -7,6 +7,9 @@ use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
 
 use rstest::rstest;
+use rstest_reuse::apply;
+
+use crate::both_modes;
 use server::Mode;
 
 use crate::support::{quiet_config, text, TempRoot, TestServer};
@@ -176,10 +179,8 @@ fn status_of(answer: &[u8]) -> Option<u16> {
     std::str::from_utf8(line.get(..3)?).ok()?.parse().ok()
 }
 
-#[rstest]
-fn traversal_in_every_spelling_never_leaves_the_root(
-    #[values(Mode::Single, Mode::Threaded)] mode: Mode,
-) {
+#[apply(both_modes)]
+fn traversal_in_every_spelling_never_leaves_the_root(mode: Mode) {
     let temp = jail(mode);
     let server = TestServer::start_with(mode, quiet_config(temp.root()));
     let dir = temp.dir.to_str().unwrap().to_owned();
@@ -204,8 +205,8 @@ fn traversal_in_every_spelling_never_leaves_the_root(
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
-#[rstest]
-fn no_response_shows_a_filesystem_path(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn no_response_shows_a_filesystem_path(mode: Mode) {
     let temp = jail(mode);
     let server = TestServer::start_with(mode, quiet_config(temp.root()));
     let root = temp.root();
@@ -234,8 +235,8 @@ fn no_response_shows_a_filesystem_path(#[values(Mode::Single, Mode::Threaded)] m
     }
 }
 
-#[rstest]
-fn names_with_markup_are_escaped_in_listings(#[values(Mode::Single, Mode::Threaded)] mode: Mode) {
+#[apply(both_modes)]
+fn names_with_markup_are_escaped_in_listings(mode: Mode) {
     let temp = TempRoot::new(&format!("markup-{}", mode.name()));
     let root = temp.root();
     temp.file("<script>&\"'.txt", b"a file named like markup\n");
