@@ -63,16 +63,21 @@ pub enum Normalization {
     RedactPort,
     /// Sort the members of the fields in [`SnapshotOptions::unordered`].
     SortUnordered,
+    /// Replace a `Content-Type` field's `boundary` parameter with
+    /// [`REDACTED`]: RFC 2046 §5.1.1 has a sender pick a boundary that
+    /// cannot occur in the content, and many servers pick it at random.
+    RedactBoundary,
 }
 
 /// The normalisations, in the order they run. New ones go at the end, so
 /// that snapshots taken before them keep passing.
-pub(crate) const NORMALIZATIONS: [Normalization; 5] = [
+pub(crate) const NORMALIZATIONS: [Normalization; 6] = [
     Normalization::RedactVarying,
     Normalization::RedactExtra,
     Normalization::Escape,
     Normalization::RedactPort,
     Normalization::SortUnordered,
+    Normalization::RedactBoundary,
 ];
 
 /// Renders every reading step of a case result. Steps are headed
@@ -162,10 +167,12 @@ fn apply(step: Normalization, is_field: bool, line: Vec<u8>, options: &SnapshotO
         Normalization::SortUnordered if is_field => {
             sort_if_named(line, options.unordered.iter().map(String::as_str))
         }
+        Normalization::RedactBoundary if is_field => redact_boundary(line),
         Normalization::RedactVarying
         | Normalization::RedactExtra
         | Normalization::RedactPort
-        | Normalization::SortUnordered => line,
+        | Normalization::SortUnordered
+        | Normalization::RedactBoundary => line,
         Normalization::Escape => escape::encode(&line).into_bytes(),
     }
 }
@@ -201,6 +208,43 @@ fn sort_if_named<'a>(line: Vec<u8>, mut names: impl Iterator<Item = &'a str>) ->
     let mut out = line[..value_start.min(end)].to_vec();
     out.extend_from_slice(&members.join(separator));
     out.extend_from_slice(&line[end..]);
+    out
+}
+
+/// `Content-Type: multipart/byteranges; boundary=3d6b6a416f9b5\r\n` →
+/// `…; boundary=[redacted]\r\n`: the parameter's value, a token or a
+/// quoted string, in a line already escaped (so it ends at `;`, a space,
+/// or the `\` of the escaped line end).
+fn redact_boundary(line: Vec<u8>) -> Vec<u8> {
+    const NAME: &[u8] = b"content-type:";
+    const PARAMETER: &[u8] = b"boundary=";
+    if !line
+        .get(..NAME.len())
+        .is_some_and(|n| n.eq_ignore_ascii_case(NAME))
+    {
+        return line;
+    }
+    let Some(start) = line
+        .windows(PARAMETER.len())
+        .position(|w| w.eq_ignore_ascii_case(PARAMETER))
+        .map(|at| at + PARAMETER.len())
+    else {
+        return line;
+    };
+    let rest = &line[start..];
+    let len = if rest.first() == Some(&b'"') {
+        rest[1..]
+            .iter()
+            .position(|&b| b == b'"')
+            .map_or(rest.len(), |end| end + 2)
+    } else {
+        rest.iter()
+            .position(|&b| matches!(b, b';' | b' ' | b'\\' | b'\t' | b','))
+            .unwrap_or(rest.len())
+    };
+    let mut out = line[..start].to_vec();
+    out.extend_from_slice(REDACTED.as_bytes());
+    out.extend_from_slice(&rest[len..]);
     out
 }
 
@@ -359,6 +403,24 @@ mod tests {
         assert_eq!(
             lines(b"HTTP/1.1 200 OK\nX: a\x01\xff \t\n\n"),
             [r"HTTP/1.1 200 OK\n", r"X: a\x01\xff \t\n", r"\n"]
+        );
+    }
+
+    #[test]
+    fn multipart_boundary_then_redacted_token_or_quoted() {
+        let head = b"HTTP/1.1 206 Partial Content\r\n\
+            Content-Type: multipart/byteranges; boundary=3d6b6a416f9b5\r\n\
+            content-type: multipart/byteranges; BOUNDARY=\"a b\"; x=1\r\n\
+            X-Boundary: boundary=keep\r\n\r\n";
+        assert_eq!(
+            normalize_head(head, &SnapshotOptions::default()),
+            [
+                r"HTTP/1.1 206 Partial Content\r\n",
+                r"Content-Type: multipart/byteranges; boundary=[redacted]\r\n",
+                r"content-type: multipart/byteranges; BOUNDARY=[redacted]; x=1\r\n",
+                r"X-Boundary: boundary=keep\r\n",
+                r"\r\n",
+            ]
         );
     }
 
