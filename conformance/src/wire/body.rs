@@ -261,13 +261,7 @@ pub(super) fn read_after(conn: &mut Conn, deadline: Instant) -> After {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::wire::test_headers as headers;
 
     #[test]
     fn framing_rules_then_rfc9112_6_3_order() {

@@ -185,13 +185,7 @@ pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::wire::test_headers as headers;
 
     #[test]
     fn head_end_crlf_then_found() {

@@ -394,6 +394,16 @@ fn read_response(
     }
 }
 
+/// Header fields as the head parser stores them, for the unit tests of the
+/// head and body modules.
+#[cfg(test)]
+pub(crate) fn test_headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
