@@ -67,6 +67,12 @@ pub const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
 /// ended, so a stalled client is cut off within a slot of the window's end.
 pub const SEND_RATE_SLOTS: usize = 10;
 
+/// How long the threaded variant's accepting worker waits for a new
+/// connection's first bytes before it lets another worker accept: a client
+/// usually sends its request right after the handshake, and serving it
+/// without passing the turn on costs no other thread a wake-up.
+pub const FIRST_BYTES_WAIT: Duration = Duration::from_millis(1);
+
 /// Time the 503 to a connection past the cap may block: the accept loop
 /// that writes it must not wait on a client that does not read.
 pub const OVERLOAD_WRITE_TIMEOUT: Duration = Duration::from_millis(100);

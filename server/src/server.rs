@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use crate::connection::{serve, Context};
+use crate::connection::{configure_listener, serve, Context};
 use crate::limits::{
     ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT,
     SEND_RATE_WINDOW, WAKE_TIMEOUT,
@@ -116,10 +116,18 @@ struct Shared {
     addr: SocketAddr,
     stopping: AtomicBool,
     next_id: AtomicU64,
-    /// Open connections, so shutdown can end their reads.
-    open: Mutex<HashMap<u64, TcpStream>>,
-    /// Signalled when a connection closes.
+    /// Open connections, so shutdown can end their reads: the sockets the
+    /// workers serve, shared rather than duplicated (a `dup` and a `close`
+    /// per connection saved).
+    open: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    /// How many connections `open` holds, read without its lock for the cap.
+    open_count: AtomicUsize,
+    /// Signalled when the last open connection closes.
     closed: Condvar,
+    /// Which worker accepts next (threaded variant).
+    turn: Mutex<Turn>,
+    /// Signalled when the turn is free, and on shutdown.
+    turn_passed: Condvar,
 }
 
 impl Server {
@@ -132,27 +140,31 @@ impl Server {
             canonical_root(&config.root).map_err(|e| StartError::Root(config.root.clone(), e))?;
         let listener =
             TcpListener::bind(&addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
-        let addr = listener
-            .local_addr()
+        let ctx = Context {
+            root,
+            read_timeout: config.read_timeout,
+            min_send_rate: config.min_send_rate,
+            send_rate_window: config.send_rate_window.max(Duration::from_millis(1)),
+            quiet: config.quiet,
+            panic_on_target: config.panic_on_target,
+            small_files: Default::default(),
+        };
+        let addr = configure_listener(&listener, &ctx)
+            .and_then(|()| listener.local_addr())
             .map_err(|e| StartError::Bind(addr.to_string(), e))?;
         Ok(Server {
             listener,
-            ctx: Context {
-                root,
-                read_timeout: config.read_timeout,
-                min_send_rate: config.min_send_rate,
-                send_rate_window: config.send_rate_window.max(Duration::from_millis(1)),
-                quiet: config.quiet,
-                panic_on_target: config.panic_on_target,
-                small_files: Default::default(),
-            },
+            ctx,
             max_connections: config.max_connections.max(1),
             shared: Arc::new(Shared {
                 addr,
                 stopping: AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
                 open: Mutex::new(HashMap::new()),
+                open_count: AtomicUsize::new(0),
                 closed: Condvar::new(),
+                turn: Mutex::new(Turn::default()),
+                turn_passed: Condvar::new(),
             }),
         })
     }
@@ -178,12 +190,13 @@ impl Server {
             mode,
             max_connections: self.max_connections,
             shared: self.shared,
-            serving: AtomicUsize::new(0),
             alive: AtomicUsize::new(1),
             spawned: Mutex::new(Vec::new()),
         });
-        // This thread is the first worker, and in the single variant the only one.
-        Arc::clone(&workers).work();
+        // This thread is the first worker, with the turn to accept; in the
+        // single variant it is the only one.
+        workers.shared.turn_lock().taken = true;
+        Arc::clone(&workers).work(true);
         loop {
             let next = workers.spawned_lock().pop();
             match next {
@@ -199,50 +212,76 @@ impl Server {
 
 /// The threads that accept and serve connections, and what they share.
 ///
-/// Every worker blocks in `accept` on the one listener and serves the
-/// connection it takes, so no connection is handed from thread to thread.
-/// The variants differ only in what happens after an accept: the single
-/// variant serves one response on this thread; in the threaded one a worker
-/// first makes sure another will accept (spawning one if every worker is
-/// serving, up to the cap and one more to answer 503 past it), then serves
-/// the connection for its lifetime. The pool grows to the peak number of
-/// concurrent connections, and its workers are kept and reused.
+/// One worker at a time has the turn to accept: it blocks in `accept` on
+/// the listener and serves the connection it takes itself, so no connection
+/// is handed from thread to thread. It keeps the turn while it serves
+/// without waiting on the client: a request that had arrived, a response
+/// the socket buffer took, then the close, as most `Connection: close`
+/// exchanges go; such a connection costs no other thread a wake-up. Before
+/// its first wait on the client (a request not yet sent, a keep-alive
+/// connection's next request, a large response), it passes the turn on, to
+/// a worker waiting for it or to a new one (up to the cap, and one more to
+/// answer 503 past it), and from then on serves that connection for its
+/// lifetime. The single variant's one worker never passes it. The pool
+/// grows to the peak number of concurrent connections that waited, and its
+/// workers are kept and reused.
 struct Workers {
     listener: TcpListener,
     ctx: Context,
     mode: Mode,
     max_connections: usize,
     shared: Arc<Shared>,
-    /// Workers serving a connection; the others are in `accept` or on
-    /// their way back to it.
-    serving: AtomicUsize,
     /// Workers not yet ended.
     alive: AtomicUsize,
     /// The spawned workers, for `run` to join.
     spawned: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
+/// Which worker accepts next.
+#[derive(Debug, Default)]
+struct Turn {
+    /// A worker has the turn (it is in `accept`, or serving without having
+    /// waited yet).
+    taken: bool,
+    /// Workers waiting for the turn.
+    waiting: usize,
+}
+
 impl Workers {
-    /// Takes connections and serves them until shut down.
-    fn work(self: Arc<Self>) {
-        while let Some(stream) = self.accept() {
-            match self.mode {
-                Mode::Single => self.serve(stream, false),
+    /// Takes connections and serves them until shut down. `turn`: this
+    /// worker starts with the turn to accept.
+    fn work(self: Arc<Self>, mut turn: bool) {
+        loop {
+            if !turn && !self.shared.take_turn() {
+                break;
+            }
+            let Some(stream) = self.accept() else {
+                break;
+            };
+            turn = match self.mode {
+                Mode::Single => {
+                    self.serve(stream, false, None);
+                    true
+                }
                 Mode::Threaded if self.shared.open_count() >= self.max_connections => {
                     refuse_overloaded(stream);
+                    true
                 }
                 Mode::Threaded => {
-                    self.keep_one_accepting();
-                    self.serve(stream, true);
-                    self.serving.fetch_sub(1, Ordering::SeqCst);
+                    let mut passed = false;
+                    self.serve(
+                        stream,
+                        true,
+                        Some(&mut || {
+                            self.pass_turn();
+                            passed = true;
+                        }),
+                    );
+                    !passed
                 }
-            }
+            };
         }
-        // A shutdown woke this worker: it wakes the next one still in
-        // `accept`, which does the same, until none is left.
-        if self.alive.fetch_sub(1, Ordering::SeqCst) > 1 {
-            self.shared.wake();
-        }
+        self.alive.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// The next connection, or `None` once the server is stopping.
@@ -254,17 +293,16 @@ impl Workers {
         )
     }
 
-    /// Counts this worker as serving, and spawns another when every worker
-    /// is, so the connection this one is about to serve does not keep the
-    /// next one waiting. A worker that is not serving is in `accept` or
-    /// about to be: counting those only while blocked in `accept` would
-    /// spawn a worker for every one on its way back.
-    fn keep_one_accepting(self: &Arc<Self>) {
-        let serving = self.serving.fetch_add(1, Ordering::SeqCst) + 1;
-        if serving < self.alive.load(Ordering::SeqCst) {
+    /// Gives up this worker's turn to accept: to a waiting worker, else to a
+    /// new one. Past the cap's workers and the one more that refuses, none
+    /// is spawned: the next worker to finish its connection takes the turn.
+    fn pass_turn(self: &Arc<Self>) {
+        let mut turn = self.shared.turn_lock();
+        turn.taken = false;
+        if turn.waiting > 0 {
+            self.shared.turn_passed.notify_one();
             return;
         }
-        // The cap's workers, and one more to refuse past it.
         let most = self.max_connections.saturating_add(1);
         let counted = self
             .alive
@@ -277,9 +315,12 @@ impl Workers {
         let worker = Arc::clone(self);
         match thread::Builder::new()
             .name("http-conn".into())
-            .spawn(move || worker.work())
+            .spawn(move || worker.work(true))
         {
-            Ok(handle) => self.spawned_lock().push(handle),
+            Ok(handle) => {
+                turn.taken = true;
+                self.spawned_lock().push(handle);
+            }
             Err(_) => {
                 self.alive.fetch_sub(1, Ordering::SeqCst);
             }
@@ -289,12 +330,17 @@ impl Workers {
     /// Serves one connection, registered so shutdown can end its reads.
     /// A panic is a bug, but one connection's bug must not stop the server:
     /// the connection closes and the worker goes on.
-    fn serve(&self, stream: TcpStream, persistent: bool) {
-        let Some(id) = self.shared.register(&stream) else {
-            return;
-        };
+    fn serve(&self, stream: TcpStream, persistent: bool, hand_over: Option<&mut dyn FnMut()>) {
+        let stream = Arc::new(stream);
+        let id = self.shared.register(&stream);
         let served = panic::catch_unwind(AssertUnwindSafe(|| {
-            serve(stream, &self.ctx, persistent, &self.shared.stopping)
+            serve(
+                &stream,
+                &self.ctx,
+                persistent,
+                &self.shared.stopping,
+                hand_over,
+            )
         }));
         if served.is_err() {
             eprintln!("http-server: a connection handler panicked; its connection was closed");
@@ -348,24 +394,54 @@ fn refuse_overloaded(mut stream: TcpStream) {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<TcpStream>>> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn turn_lock(&self) -> MutexGuard<'_, Turn> {
+        self.turn.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for the turn to accept and takes it; `false` once stopping.
+    fn take_turn(&self) -> bool {
+        let mut turn = self.turn_lock();
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return false;
+            }
+            if !turn.taken {
+                turn.taken = true;
+                return true;
+            }
+            turn.waiting += 1;
+            turn = self
+                .turn_passed
+                .wait(turn)
+                .unwrap_or_else(PoisonError::into_inner);
+            turn.waiting -= 1;
+        }
+    }
+
     fn open_count(&self) -> usize {
-        self.lock().len()
+        self.open_count.load(Ordering::SeqCst)
     }
 
-    fn register(&self, stream: &TcpStream) -> Option<u64> {
-        let clone = stream.try_clone().ok()?;
+    fn register(&self, stream: &Arc<TcpStream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(id, clone);
-        Some(id)
+        let mut open = self.lock();
+        open.insert(id, Arc::clone(stream));
+        self.open_count.store(open.len(), Ordering::SeqCst);
+        id
     }
 
+    /// Forgets a connection; the last one to close wakes `run`'s wait.
     fn unregister(&self, id: u64) {
-        self.lock().remove(&id);
-        self.closed.notify_all();
+        let mut open = self.lock();
+        open.remove(&id);
+        self.open_count.store(open.len(), Ordering::SeqCst);
+        if open.is_empty() {
+            self.closed.notify_all();
+        }
     }
 
     fn wait_until_all_closed(&self) {
@@ -392,8 +468,10 @@ impl ShutdownHandle {
         for stream in shared.lock().values() {
             let _ = stream.shutdown(Shutdown::Read);
         }
-        // Wakes a worker blocked in `accept`, which then sees `stopping`
-        // and wakes the next.
+        // Ends the workers' wait for the turn, and the one blocked in
+        // `accept`: each sees `stopping` and ends.
+        drop(shared.turn_lock());
+        shared.turn_passed.notify_all();
         shared.wake();
     }
 }
@@ -454,6 +532,32 @@ mod tests {
         assert_eq!(stream.peer_addr().unwrap(), client.local_addr().unwrap());
         assert_eq!(pauses.get(), 2);
         assert!(results.is_empty());
+    }
+
+    /// `serve` counts on an accepted socket having the options the listener
+    /// was given (Linux copies them), and sets none itself there.
+    #[test]
+    fn accepted_sockets_inherit_the_listeners_options() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root");
+        let mut config = Config::new(root);
+        config.read_timeout = Duration::from_millis(1500);
+        config.send_rate_window = Duration::from_secs(3);
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let _client = TcpStream::connect(server.local_addr()).unwrap();
+        let (accepted, _) = server.listener.accept().unwrap();
+        assert_eq!(
+            (
+                accepted.nodelay().unwrap(),
+                accepted.read_timeout().unwrap(),
+                accepted.write_timeout().unwrap()
+            ),
+            (
+                true,
+                Some(Duration::from_millis(1500)),
+                // One of the window's slots.
+                Some(Duration::from_millis(300))
+            )
+        );
     }
 
     #[test]

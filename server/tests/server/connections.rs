@@ -3,6 +3,9 @@
 
 use std::io::Write;
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
 use std::time::Duration;
 
 use rstest::rstest;
@@ -58,6 +61,45 @@ GET /data.json HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     assert_eq!(fourth.header("Content-Type"), Some("application/json"));
     assert_eq!(fourth.header("Connection"), Some("close"));
     assert!(is_closed(&mut stream));
+}
+
+/// The threaded variant's accepting worker answers a connection's first
+/// request itself, and lets another worker accept before it waits for the
+/// second: a client whose next request is always there already (it sends
+/// one ahead) must not keep a new client from being served.
+#[test]
+fn threaded_serves_a_new_client_while_another_sends_back_to_back() {
+    const MOST: usize = 20_000;
+    let server = TestServer::start(Mode::Threaded);
+    let stop = Arc::new(AtomicBool::new(false));
+    let first_answered = Arc::new(Barrier::new(2));
+    let mut busy = server.connect();
+    let busy = {
+        let (stop, first_answered) = (Arc::clone(&stop), Arc::clone(&first_answered));
+        thread::spawn(move || {
+            busy.write_all(GET_HELLO).unwrap();
+            let mut answered = 0;
+            while answered < MOST && !stop.load(Ordering::SeqCst) {
+                busy.write_all(GET_HELLO).unwrap();
+                assert_eq!(read_reply(&mut busy, false).status_line, "HTTP/1.1 200 OK");
+                answered += 1;
+                if answered == 1 {
+                    first_answered.wait();
+                }
+            }
+            assert_eq!(read_reply(&mut busy, false).status_line, "HTTP/1.1 200 OK");
+            answered
+        })
+    };
+    first_answered.wait();
+    let (reply, _stream) = server.exchange(GET_HELLO);
+    stop.store(true, Ordering::SeqCst);
+    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+    let answered = busy.join().unwrap();
+    assert!(
+        answered < MOST,
+        "the new client was served only after {answered} requests of the busy one"
+    );
 }
 
 #[test]
