@@ -17,8 +17,8 @@ use socket2::SockRef;
 use crate::conditions::{self, Outcome, Validators};
 use crate::files;
 use crate::limits::{
-    FILE_CHUNK, FIRST_BYTES_WAIT, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY,
-    MAX_HEADER_BYTES, MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, SEND_RATE_SLOTS,
+    FILE_CHUNK, FIRST_BYTES_WAIT, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
+    MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, SEND_RATE_SLOTS,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::range::{self, ByteRange, Multipart, Ranges};
@@ -48,6 +48,29 @@ enum Stop {
     Closed,
     /// The deadline passed.
     Timeout,
+    /// Nothing has arrived of the next request, and the connection may
+    /// wait for it without this thread (see [`resume`]).
+    Wait,
+}
+
+/// What follows an exchange.
+enum Next {
+    /// The connection stays open for another request.
+    Again,
+    /// The connection closes.
+    Close,
+    /// No request arrived: the connection waits for one.
+    Wait,
+}
+
+/// Why a request head could not be read.
+enum HeadFault {
+    /// Answer this problem.
+    Answer(Problem),
+    /// End the connection without an answer.
+    End,
+    /// Nothing arrived yet: wait for it.
+    Wait,
 }
 
 /// Why a request body could not be read.
@@ -120,6 +143,9 @@ struct Exchange {
     continues: bool,
     /// The variant and the request let the connection persist (RFC 9112 §9.3).
     persists: bool,
+    /// The request carried the `close` option: the client sends nothing
+    /// after it ([`request::says_close`]).
+    said_close: bool,
     /// The client may still be sending: content was left unread, so the
     /// connection closes after the response.
     unread: bool,
@@ -135,6 +161,7 @@ impl Exchange {
             framing: Ok(Framing::Empty),
             continues: false,
             persists: false,
+            said_close: false,
             unread: true,
         }
     }
@@ -164,54 +191,97 @@ fn set_options(socket: &SockRef<'_>, ctx: &Context) -> io::Result<()> {
     socket.set_read_timeout(Some(ctx.read_timeout))
 }
 
-/// Serves `stream`, accepted from a listener [`configure_listener`] set up,
-/// until it closes. With `persistent` false (the single variant), the first
-/// response closes the connection.
+/// A persistent connection between requests, with nothing buffered: what
+/// of it outlives the thread that served its last request, while it waits
+/// in the threaded variant's poll set for the next one.
+pub(crate) struct Idle {
+    /// The client's address, for the access log.
+    peer: Option<SocketAddr>,
+    /// The socket's read timeout as last set.
+    timeout: Option<Duration>,
+    /// The connection's progress against the minimum send rate.
+    pace: Pace,
+    /// Since when it has waited: it has the read timeout from then to send
+    /// a complete request head.
+    since: Instant,
+    /// The read buffer, kept for its capacity.
+    buf: Vec<u8>,
+    /// Just accepted: nothing has been read yet.
+    fresh: bool,
+}
+
+impl Idle {
+    /// A connection just accepted, from a listener [`configure_listener`]
+    /// set up, that has sent nothing yet.
+    pub(crate) fn accepted(stream: &TcpStream, ctx: &Context) -> Option<Idle> {
+        if !INHERITS_OPTIONS && set_options(&SockRef::from(stream), ctx).is_err() {
+            return None;
+        }
+        let now = Instant::now();
+        Some(Idle {
+            // Only the access log needs the peer: no system call for it when quiet.
+            peer: if ctx.quiet {
+                None
+            } else {
+                stream.peer_addr().ok()
+            },
+            timeout: Some(ctx.read_timeout),
+            pace: Pace::new(now, ctx.min_send_rate, ctx.send_rate_window),
+            since: now,
+            buf: Vec::with_capacity(READ_CHUNK),
+            fresh: true,
+        })
+    }
+
+    /// When its read timeout runs out.
+    pub(crate) fn deadline(&self, ctx: &Context) -> Instant {
+        self.since + ctx.read_timeout
+    }
+}
+
+/// Serves `stream` until it closes, on this thread: the single variant,
+/// where the first response closes the connection.
+pub(crate) fn serve(stream: &TcpStream, ctx: &Context, stopping: &AtomicBool) {
+    if let Some(idle) = Idle::accepted(stream, ctx) {
+        Connection::new(stream, ctx, idle, None).run(false, stopping);
+    }
+}
+
+/// Serves what `stream` has sent without waiting for it: a persistent
+/// connection of the threaded variant, just accepted or reported readable.
 ///
-/// `hand_over` is called once, just before the first read or write that
-/// could block, or after the first exchange if the connection persists:
-/// until then the connection is served without waiting (its request
-/// arrived with the connection or within [`FIRST_BYTES_WAIT`], its response
-/// fitted the socket buffer), and the threaded variant's worker may go back
-/// to accepting; past it, this worker is the connection's until it closes,
-/// and another must accept.
-pub(crate) fn serve<'c>(
-    stream: &'c TcpStream,
-    ctx: &'c Context,
-    persistent: bool,
+/// While every read finds its bytes there and every write fits the socket
+/// buffer, the thread serves one request and returns the connection to
+/// wait for the next (`Some`), so one thread serves every connection that
+/// is ready without any other being woken; `None` once it has closed. Before the
+/// first read or write that would block, or when more requests are already
+/// buffered (a client that pipelines), it calls `hand_over`, once, and then
+/// serves the connection on this thread until it closes.
+pub(crate) fn resume(
+    stream: &TcpStream,
+    ctx: &Context,
+    idle: Idle,
     stopping: &AtomicBool,
-    hand_over: Option<&mut dyn FnMut()>,
-) {
-    if !INHERITS_OPTIONS && set_options(&SockRef::from(stream), ctx).is_err() {
-        return;
+    hand_over: &mut dyn FnMut(),
+) -> Option<Idle> {
+    let mut conn = Connection::new(stream, ctx, idle, Some(hand_over));
+    match conn.exchange(true, conn.since) {
+        Next::Wait => return Some(conn.idle()),
+        Next::Again if conn.hand_over.is_some() && conn.buf.is_empty() => {
+            if !stopping.load(Ordering::Relaxed) {
+                conn.since = Instant::now();
+                return Some(conn.idle());
+            }
+        }
+        Next::Again => {
+            conn.hand_over();
+            conn.run(true, stopping);
+            return None;
+        }
+        Next::Close => {}
     }
-    // Only the access log needs the peer: no system call for it when quiet.
-    let peer = if ctx.quiet {
-        None
-    } else {
-        stream.peer_addr().ok()
-    };
-    let mut conn = Connection {
-        stream,
-        buf: Vec::with_capacity(READ_CHUNK),
-        ctx,
-        peer,
-        clean: true,
-        timeout: Some(ctx.read_timeout),
-        pace: Pace::new(Instant::now(), ctx.min_send_rate, ctx.send_rate_window),
-        too_slow: false,
-        hand_over: hand_over.map(|h| h as &mut dyn FnMut()),
-    };
-    // The turn is kept for one exchange at most: a client that sends its
-    // requests back to back must not keep the worker from accepting.
-    while conn.exchange(persistent) && !stopping.load(Ordering::Relaxed) {
-        conn.hand_over();
-    }
-    if conn.too_slow {
-        conn.abort();
-    } else {
-        conn.linger_close();
-    }
+    conn.close();
+    None
 }
 
 /// A response's progress against the minimum send rate: octets written
@@ -471,6 +541,8 @@ struct Connection<'c> {
     peer: Option<SocketAddr>,
     /// False once a request was refused: the client may still be sending.
     clean: bool,
+    /// The last request carried the `close` option.
+    said_close: bool,
     /// The socket's read timeout as last set, to skip a syscall per request.
     timeout: Option<Duration>,
     /// The progress of the response being written.
@@ -480,23 +552,87 @@ struct Connection<'c> {
     /// Called once, before the first wait on the client; `None` once
     /// called, and in the single variant.
     hand_over: Option<&'c mut dyn FnMut()>,
+    /// Since when the connection has waited for the request being read.
+    since: Instant,
+    /// Nothing has been read yet: the first read may wait
+    /// [`FIRST_BYTES_WAIT`] before the connection goes to the poll set.
+    fresh: bool,
 }
 
-impl Connection<'_> {
+impl<'c> Connection<'c> {
+    fn new(
+        stream: &'c TcpStream,
+        ctx: &'c Context,
+        idle: Idle,
+        hand_over: Option<&'c mut dyn FnMut()>,
+    ) -> Connection<'c> {
+        Connection {
+            stream,
+            buf: idle.buf,
+            ctx,
+            peer: idle.peer,
+            clean: true,
+            said_close: false,
+            timeout: idle.timeout,
+            pace: idle.pace,
+            too_slow: false,
+            hand_over,
+            since: idle.since,
+            fresh: idle.fresh,
+        }
+    }
+
+    /// What outlives this thread of a connection with nothing buffered.
+    fn idle(self) -> Idle {
+        Idle {
+            peer: self.peer,
+            timeout: self.timeout,
+            pace: self.pace,
+            since: self.since,
+            buf: self.buf,
+            fresh: false,
+        }
+    }
+
+    /// Serves requests until the connection closes, then closes it. With
+    /// `persistent` false, the first response closes it.
+    fn run(mut self, persistent: bool, stopping: &AtomicBool) {
+        loop {
+            let next = self.exchange(persistent, Instant::now());
+            if !matches!(next, Next::Again) || stopping.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        self.close();
+    }
+
+    /// Closes: with a reset after a response abandoned as too slow, else
+    /// in stages.
+    fn close(self) {
+        if self.too_slow {
+            self.abort();
+        } else {
+            self.linger_close();
+        }
+    }
     /// Reads one request and answers it: read → parse → check → resolve →
     /// respond. Returns whether the connection stays open for another.
-    fn exchange(&mut self, persistent: bool) -> bool {
-        let deadline = Instant::now() + self.ctx.read_timeout;
+    fn exchange(&mut self, persistent: bool, since: Instant) -> Next {
+        self.since = since;
+        let deadline = since + self.ctx.read_timeout;
         let head_len = match self.read_head(deadline) {
             Ok(len) => len,
-            Err(Some(problem)) => return self.respond(Exchange::unparsed(), Err(problem)),
-            Err(None) => return false,
+            Err(HeadFault::Answer(problem)) => {
+                return self.respond(Exchange::unparsed(), Err(problem))
+            }
+            Err(HeadFault::End) => return Next::Close,
+            Err(HeadFault::Wait) => return Next::Wait,
         };
         // Parsed again to borrow it: a request borrowed from the buffer
         // cannot leave the loop that refills the buffer (a limit of today's
         // borrow checker). A head is small; this costs under 1% of a request.
         let Ok(Status::Complete((request, _))) = parse_request(&self.buf[..head_len]) else {
-            return false;
+            return Next::Close;
         };
         let mut exchange = self.parse(&request, persistent);
         let answer = check(&request, &exchange).and_then(|target| self.resolve(&request, &target));
@@ -505,7 +641,7 @@ impl Connection<'_> {
         let answer = match self.read_content(&mut exchange, &answer, deadline) {
             Ok(()) => answer,
             Err(Some(problem)) => Err(problem),
-            Err(None) => return false,
+            Err(None) => return Next::Close,
         };
         self.respond(exchange, answer)
     }
@@ -513,20 +649,24 @@ impl Connection<'_> {
     /// Reads until the buffer starts with a complete request head; returns
     /// its length, or the problem to answer. `Err(None)`: the connection
     /// ends without an answer.
-    fn read_head(&mut self, deadline: Instant) -> Result<usize, Option<Problem>> {
+    fn read_head(&mut self, deadline: Instant) -> Result<usize, HeadFault> {
         loop {
             match parse_request(&self.buf) {
                 Ok(Status::Complete((_, len))) => return Ok(len),
                 Ok(Status::Partial) => {}
-                Err(e) => return Err(Some(Problem::Parse(e))),
+                Err(e) => return Err(HeadFault::Answer(Problem::Parse(e))),
             }
-            match self.fill(deadline) {
+            let may_wait = self.buf.is_empty();
+            match self.fill(deadline, may_wait) {
                 Ok(()) => {}
+                Err(Stop::Wait) => return Err(HeadFault::Wait),
                 // RFC 9110 §15.5.9: 408 "indicates that the server did not
                 // receive a complete request message within the time that it
                 // was prepared to wait". An idle connection just closes.
-                Err(Stop::Timeout) if !self.buf.is_empty() => return Err(Some(Problem::Timeout)),
-                Err(_) => return Err(None),
+                Err(Stop::Timeout) if !self.buf.is_empty() => {
+                    return Err(HeadFault::Answer(Problem::Timeout))
+                }
+                Err(_) => return Err(HeadFault::End),
             }
         }
     }
@@ -547,6 +687,7 @@ impl Connection<'_> {
             framing: request::framing(request),
             continues: request::expects_continue(request),
             persists: persistent && !request::wants_close(request),
+            said_close: request::says_close(request),
             unread: false,
         }
     }
@@ -638,7 +779,7 @@ impl Connection<'_> {
                 match fault {
                     Fault::Bad(problem) => Err(Some(problem)),
                     Fault::Stop(Stop::Timeout) => Err(Some(Problem::Timeout)),
-                    Fault::Stop(Stop::Closed) => Err(None),
+                    Fault::Stop(Stop::Closed | Stop::Wait) => Err(None),
                 }
             }
         }
@@ -647,17 +788,22 @@ impl Connection<'_> {
     /// Composes the response, decides whether the connection closes after
     /// it, writes it and logs it. Returns whether the connection stays open
     /// for another request.
-    fn respond(&mut self, exchange: Exchange, answer: Answer) -> bool {
+    fn respond(&mut self, exchange: Exchange, answer: Answer) -> Next {
         if exchange.unread {
             self.clean = false;
         }
+        self.said_close = exchange.said_close;
         let mut response = compose(answer);
         loop {
             let close = exchange.closes_after(&response);
             match self.write(&response, exchange.head_only, close) {
                 Ok(sent) => {
                     self.log(&exchange.line, response.code());
-                    return sent && !close;
+                    return if sent && !close {
+                        Next::Again
+                    } else {
+                        Next::Close
+                    };
                 }
                 // Nothing was written: the failure is answered instead.
                 Err(problem) => response = Response::problem(problem),
@@ -726,21 +872,26 @@ impl Connection<'_> {
         Ok(true)
     }
 
-    /// Reads more bytes into the buffer before `deadline`.
-    fn fill(&mut self, deadline: Instant) -> Result<(), Stop> {
+    /// Reads more bytes into the buffer before `deadline`. `may_wait`:
+    /// nothing of a request has arrived, so if nothing is there and the
+    /// connection has not been handed over, it may wait without this thread
+    /// ([`Stop::Wait`]).
+    fn fill(&mut self, deadline: Instant, may_wait: bool) -> Result<(), Stop> {
         let mut chunk = [0u8; READ_CHUNK];
-        if self.hand_over.is_some() {
+        let mut may_linger = std::mem::take(&mut self.fresh);
+        while self.hand_over.is_some() {
             match rustix::net::recv(self.stream, &mut chunk[..], RecvFlags::DONTWAIT) {
                 Ok((0, _)) => return Err(Stop::Closed),
                 Ok((n, _)) => {
                     self.buf.extend_from_slice(&chunk[..n]);
                     return Ok(());
                 }
-                Err(Errno::AGAIN | Errno::INTR) => {
-                    if !self.arrives_soon() {
-                        self.hand_over();
+                Err(Errno::AGAIN | Errno::INTR) if may_wait => {
+                    if !std::mem::take(&mut may_linger) || !self.arrives_soon() {
+                        return Err(Stop::Wait);
                     }
                 }
+                Err(Errno::AGAIN | Errno::INTR) => self.hand_over(),
                 Err(_) => return Err(Stop::Closed),
             }
         }
@@ -818,7 +969,7 @@ impl Connection<'_> {
                 Ok(Status::Partial) if self.buf.len() > MAX_HEADER_BYTES => {
                     return Err(Fault::Bad(Problem::Parse(parse::Error::Chunk)))
                 }
-                Ok(Status::Partial) => self.fill(deadline)?,
+                Ok(Status::Partial) => self.fill(deadline, false)?,
                 Err(e) => return Err(Fault::Bad(Problem::Parse(e))),
             }
         }
@@ -833,7 +984,7 @@ impl Connection<'_> {
             if n == 0 {
                 return Ok(());
             }
-            self.fill(deadline)?;
+            self.fill(deadline, false)?;
         }
     }
 
@@ -881,7 +1032,7 @@ impl Connection<'_> {
         self.stream.write(bytes)
     }
 
-    /// Whether the client's bytes arrive within [`FIRST_BYTES_WAIT`].
+    /// Whether the client's first bytes arrive within [`FIRST_BYTES_WAIT`].
     fn arrives_soon(&self) -> bool {
         let wait = Timespec {
             tv_sec: 0,
@@ -954,9 +1105,11 @@ impl Connection<'_> {
     /// reset that would destroy the response in flight (RFC 9112 §9.6:
     /// close in stages). After a clean exchange with nothing left unread the
     /// close is immediate: the single variant must not wait a round trip for
-    /// every client's own close.
+    /// every client's own close. Nothing is checked for after a request with
+    /// the `close` option, after which the client sends nothing.
     fn linger_close(mut self) {
-        if self.clean && self.buf.is_empty() && !self.more_arrived() {
+        let unread = || !self.said_close && self.more_arrived();
+        if self.clean && self.buf.is_empty() && !unread() {
             return;
         }
         if self.stream.shutdown(Shutdown::Write).is_err() {

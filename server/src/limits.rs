@@ -67,11 +67,13 @@ pub const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
 /// ended, so a stalled client is cut off within a slot of the window's end.
 pub const SEND_RATE_SLOTS: usize = 10;
 
-/// How long the threaded variant's accepting worker waits for a new
-/// connection's first bytes before it lets another worker accept: a client
-/// usually sends its request right after the handshake, and serving it
-/// without passing the turn on costs no other thread a wake-up.
-pub const FIRST_BYTES_WAIT: Duration = Duration::from_millis(1);
+/// How long the threaded variant's leading worker waits for a connection
+/// it just accepted to send its first bytes, before it puts the connection
+/// in the poll set. A client usually sends its request right after the
+/// handshake; waiting on that one socket, rather than on the poll set, lets
+/// the next connections queue up on the listener meanwhile, to be accepted
+/// together without a wake-up each.
+pub const FIRST_BYTES_WAIT: Duration = Duration::from_micros(250);
 
 /// Time the 503 to a connection past the cap may block: the accept loop
 /// that writes it must not wait on a client that does not read.
@@ -90,6 +92,10 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// Pause after a failed `accept` (out of descriptors or memory), so the
 /// accept loop backs off rather than spins while the cause persists.
 pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Most connections the threaded variant accepts at once from one report
+/// that the listener is ready, before it serves the others that are.
+pub const ACCEPT_BATCH: usize = 64;
 
 /// Time shutdown waits for the connection that wakes a blocked `accept`.
 pub const WAKE_TIMEOUT: Duration = Duration::from_secs(1);

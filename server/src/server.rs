@@ -1,22 +1,27 @@
 //! Binding, the two accept loops, and shutdown.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
+use std::os::fd::OwnedFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::connection::{configure_listener, serve, Context};
+use rustix::event::{epoll, Timespec};
+use rustix::io::Errno;
+
+use crate::connection::{configure_listener, resume, serve, Context, Idle};
 use crate::limits::{
-    ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT,
-    SEND_RATE_WINDOW, WAKE_TIMEOUT,
+    ACCEPT_BACKOFF, ACCEPT_BATCH, MAX_CONNECTIONS, MIN_SEND_RATE, OVERLOAD_WRITE_TIMEOUT,
+    READ_TIMEOUT, SEND_RATE_WINDOW, WAKE_TIMEOUT,
 };
 use crate::response::{Problem, Response};
 
@@ -124,7 +129,7 @@ struct Shared {
     open_count: AtomicUsize,
     /// Signalled when the last open connection closes.
     closed: Condvar,
-    /// Which worker accepts next (threaded variant).
+    /// Which worker leads next (threaded variant).
     turn: Mutex<Turn>,
     /// Signalled when the turn is free, and on shutdown.
     turn_passed: Condvar,
@@ -184,19 +189,33 @@ impl Server {
     /// Accepts and serves connections until shut down; returns once every
     /// connection has closed.
     pub fn run(self, mode: Mode) {
+        let poll = match mode {
+            Mode::Single => None,
+            Mode::Threaded => match poll_set(&self.listener) {
+                Ok(poll) => Some(poll),
+                Err(e) => {
+                    eprintln!("http-server: cannot poll the listener: {e}");
+                    return;
+                }
+            },
+        };
         let workers = Arc::new(Workers {
             listener: self.listener,
             ctx: self.ctx,
-            mode,
             max_connections: self.max_connections,
             shared: self.shared,
+            poll,
             alive: AtomicUsize::new(1),
             spawned: Mutex::new(Vec::new()),
         });
-        // This thread is the first worker, with the turn to accept; in the
-        // single variant it is the only one.
-        workers.shared.turn_lock().taken = true;
-        Arc::clone(&workers).work(true);
+        // This thread is the first worker; in the single variant the only one.
+        match mode {
+            Mode::Single => workers.serve_one_at_a_time(),
+            Mode::Threaded => {
+                workers.shared.turn_lock().set = Some(Box::default());
+                Arc::clone(&workers).work();
+            }
+        }
         loop {
             let next = workers.spawned_lock().pop();
             match next {
@@ -210,82 +229,303 @@ impl Server {
     }
 }
 
+/// The poll set's id for the listener; a connection's is its registry id.
+const LISTENER: u64 = u64::MAX;
+
+/// The threaded variant's poll set, with the listener in it, made
+/// non-blocking so that the worker with the turn accepts what is pending
+/// and goes back to its other connections.
+fn poll_set(listener: &TcpListener) -> io::Result<OwnedFd> {
+    listener.set_nonblocking(true)?;
+    let poll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+    epoll::add(
+        &poll,
+        listener,
+        epoll::EventData::new_u64(LISTENER),
+        epoll::EventFlags::IN,
+    )?;
+    Ok(poll)
+}
+
 /// The threads that accept and serve connections, and what they share.
 ///
-/// One worker at a time has the turn to accept: it blocks in `accept` on
-/// the listener and serves the connection it takes itself, so no connection
-/// is handed from thread to thread. It keeps the turn while it serves
-/// without waiting on the client: a request that had arrived, a response
-/// the socket buffer took, then the close, as most `Connection: close`
-/// exchanges go; such a connection costs no other thread a wake-up. Before
-/// its first wait on the client (a request not yet sent, a keep-alive
-/// connection's next request, a large response), it passes the turn on, to
-/// a worker waiting for it or to a new one (up to the cap, and one more to
-/// answer 503 past it), and from then on serves that connection for its
-/// lifetime. The single variant's one worker never passes it. The pool
-/// grows to the peak number of concurrent connections that waited, and its
-/// workers are kept and reused.
+/// The single variant's one thread accepts a connection and serves it to
+/// its close, then accepts the next.
+///
+/// In the threaded variant, one worker at a time has the turn: it waits on
+/// the poll set (the listener and every connection waiting for its next
+/// request), accepts what is pending and serves each connection that is
+/// ready on its own thread, so no connection is handed from thread to
+/// thread and one wake-up serves every connection ready at once. A
+/// connection whose request arrived and whose response fitted the socket
+/// buffer goes back to the poll set until its next request (or its read
+/// timeout). Before its first read or write that would block, or when a
+/// client has more requests buffered, the worker passes the turn on (to a
+/// worker waiting for it, or a new one: up to the cap, and one more to
+/// answer 503 past it), serves that connection on its thread until it
+/// closes, then waits for the turn again. Workers are kept and reused.
 struct Workers {
     listener: TcpListener,
     ctx: Context,
-    mode: Mode,
     max_connections: usize,
     shared: Arc<Shared>,
+    /// The threaded variant's poll set.
+    poll: Option<OwnedFd>,
     /// Workers not yet ended.
     alive: AtomicUsize,
     /// The spawned workers, for `run` to join.
     spawned: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
-/// Which worker accepts next.
-#[derive(Debug, Default)]
+/// Who may lead next, and the connections the leader watches.
+#[derive(Default)]
 struct Turn {
-    /// A worker has the turn (it is in `accept`, or serving without having
-    /// waited yet).
-    taken: bool,
+    /// The connections waiting for a request, held here while no worker
+    /// has the turn; the worker that takes the turn takes them.
+    set: Option<Box<Waiting>>,
     /// Workers waiting for the turn.
-    waiting: usize,
+    workers_waiting: usize,
+}
+
+/// The connections waiting in the poll set for their next request, and
+/// when each one's read timeout runs out; and those accepted and not yet
+/// served.
+#[derive(Default)]
+struct Waiting {
+    fresh: VecDeque<TcpStream>,
+    connections: HashMap<u64, (Arc<TcpStream>, Idle, Instant)>,
+    deadlines: BTreeSet<(Instant, u64)>,
+}
+
+/// What one attempt to accept gave.
+enum Accepted {
+    Connection(TcpStream),
+    /// Nothing is pending (or the attempt failed and paused).
+    Nothing,
+    /// The server is stopping.
+    Stopping,
 }
 
 impl Workers {
-    /// Takes connections and serves them until shut down. `turn`: this
-    /// worker starts with the turn to accept.
-    fn work(self: Arc<Self>, mut turn: bool) {
+    /// The single variant: one connection at a time, to its close.
+    fn serve_one_at_a_time(&self) {
         loop {
-            if !turn && !self.shared.take_turn() {
+            match self.accept() {
+                Accepted::Connection(stream) => {
+                    let stream = Arc::new(stream);
+                    let id = self.shared.register(&stream);
+                    self.guarded(|| serve(&stream, &self.ctx, &self.shared.stopping));
+                    self.shared.unregister(id);
+                }
+                Accepted::Nothing => {}
+                Accepted::Stopping => return,
+            }
+        }
+    }
+
+    /// A threaded worker: leads while it has the turn, serves the
+    /// connection it then keeps, and waits for the turn again, until the
+    /// server stops.
+    fn work(self: Arc<Self>) {
+        while let Some(set) = self.shared.take_turn() {
+            if self.shared.stopping.load(Ordering::SeqCst) {
+                self.close_all(*set);
                 break;
             }
-            let Some(stream) = self.accept() else {
+            if !self.lead(set) {
                 break;
-            };
-            turn = match self.mode {
-                Mode::Single => {
-                    self.serve(stream, false, None);
-                    true
-                }
-                Mode::Threaded if self.shared.open_count() >= self.max_connections => {
-                    refuse_overloaded(stream);
-                    true
-                }
-                Mode::Threaded => {
-                    let mut passed = false;
-                    self.serve(
-                        stream,
-                        true,
-                        Some(&mut || {
-                            self.pass_turn();
-                            passed = true;
-                        }),
-                    );
-                    !passed
-                }
-            };
+            }
         }
         self.alive.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// The next connection, or `None` once the server is stopping.
-    fn accept(&self) -> Option<TcpStream> {
+    /// Waits on the poll set and serves what is ready, until this worker
+    /// passes the turn (then `true`, once the connection it kept has
+    /// closed) or the server stops (`false`).
+    fn lead(self: &Arc<Self>, set: Box<Waiting>) -> bool {
+        let poll = self
+            .poll
+            .as_ref()
+            .expect("the threaded variant has a poll set");
+        let mut turn = Some(set);
+        let mut events = [MaybeUninit::<epoll::Event>::uninit(); 64];
+        let mut ready = Vec::with_capacity(events.len());
+        loop {
+            if turn.as_ref().is_some_and(|set| !set.fresh.is_empty()) {
+                self.serve_fresh(&mut turn);
+            }
+            let Some(set) = turn.as_mut() else {
+                return true;
+            };
+            if self.shared.stopping.load(Ordering::SeqCst) {
+                let set = turn.take().expect("the turn is held");
+                self.close_all(*set);
+                return false;
+            }
+            let wait = set.deadlines.first().map(|&(deadline, _)| {
+                // Rounded up, so the wait does not end just before it.
+                let left = deadline.saturating_duration_since(Instant::now());
+                Timespec::try_from(left + Duration::from_micros(999)).unwrap_or(Timespec {
+                    tv_sec: 1,
+                    tv_nsec: 0,
+                })
+            });
+            ready.clear();
+            match epoll::wait(poll, &mut events, wait.as_ref()) {
+                Ok((events, _)) => ready.extend(events.iter().map(|e| e.data.u64())),
+                Err(Errno::INTR) => {}
+                Err(_) => thread::sleep(ACCEPT_BACKOFF),
+            }
+            for &id in &ready {
+                if id == LISTENER {
+                    self.accept_pending(&mut turn);
+                } else {
+                    self.resume_waiting(id, &mut turn);
+                }
+                if turn.is_none() {
+                    return true;
+                }
+            }
+            if let Some(set) = turn.as_mut() {
+                self.expire(set, Instant::now());
+            }
+        }
+    }
+
+    /// Accepts the connections pending on the listener, then serves them.
+    /// Accepting the whole batch first gives the first clients time to
+    /// send their requests.
+    fn accept_pending(self: &Arc<Self>, turn: &mut Option<Box<Waiting>>) {
+        let Some(set) = turn.as_mut() else {
+            return;
+        };
+        while set.fresh.len() < ACCEPT_BATCH {
+            match self.accept() {
+                Accepted::Connection(stream) => set.fresh.push_back(stream),
+                Accepted::Nothing | Accepted::Stopping => break,
+            }
+        }
+        self.serve_fresh(turn);
+    }
+
+    /// Serves the connections accepted and not yet served, each as far as
+    /// it can without waiting: one whose request has arrived is served at
+    /// once, one that has sent nothing yet goes to the poll set. If the
+    /// turn is passed on meanwhile, the rest go with it.
+    fn serve_fresh(self: &Arc<Self>, turn: &mut Option<Box<Waiting>>) {
+        while let Some(stream) = turn.as_mut().and_then(|set| set.fresh.pop_front()) {
+            if self.shared.open_count() >= self.max_connections {
+                refuse_overloaded(stream);
+                continue;
+            }
+            let stream = Arc::new(stream);
+            let id = self.shared.register(&stream);
+            match Idle::accepted(&stream, &self.ctx) {
+                Some(idle) => self.serve_ready(id, stream, idle, false, turn),
+                None => self.shared.unregister(id),
+            }
+        }
+    }
+
+    /// Serves a waiting connection the poll set reported ready.
+    fn resume_waiting(self: &Arc<Self>, id: u64, turn: &mut Option<Box<Waiting>>) {
+        let Some(set) = turn.as_mut() else {
+            return;
+        };
+        let Some((stream, idle, deadline)) = set.connections.remove(&id) else {
+            return;
+        };
+        set.deadlines.remove(&(deadline, id));
+        self.serve_ready(id, stream, idle, true, turn);
+    }
+
+    /// Serves connection `id` as far as it can without waiting; puts it in
+    /// the poll set if it waits for a request, or passes the turn on (and
+    /// serves it to its close) if it must wait on the client otherwise.
+    fn serve_ready(
+        self: &Arc<Self>,
+        id: u64,
+        stream: Arc<TcpStream>,
+        idle: Idle,
+        polled: bool,
+        turn: &mut Option<Box<Waiting>>,
+    ) {
+        let poll = self
+            .poll
+            .as_ref()
+            .expect("the threaded variant has a poll set");
+        let served = self.guarded(|| {
+            let mut pass = || {
+                if polled {
+                    let _ = epoll::delete(poll, &*stream);
+                }
+                if let Some(set) = turn.take() {
+                    self.pass_turn(set);
+                }
+            };
+            resume(&stream, &self.ctx, idle, &self.shared.stopping, &mut pass)
+        });
+        match (served, turn.as_mut()) {
+            (Some(Some(idle)), Some(set)) => self.wait_for_request(id, stream, idle, polled, set),
+            _ => self.shared.unregister(id),
+        }
+    }
+
+    /// Puts connection `id` in the poll set (unless `polled`, it is there)
+    /// to wait for its next request until its read timeout.
+    fn wait_for_request(
+        &self,
+        id: u64,
+        stream: Arc<TcpStream>,
+        idle: Idle,
+        polled: bool,
+        set: &mut Waiting,
+    ) {
+        let poll = self
+            .poll
+            .as_ref()
+            .expect("the threaded variant has a poll set");
+        if !polled {
+            let added = epoll::add(
+                poll,
+                &*stream,
+                epoll::EventData::new_u64(id),
+                epoll::EventFlags::IN,
+            );
+            if added.is_err() {
+                self.shared.unregister(id);
+                return;
+            }
+        }
+        let deadline = idle.deadline(&self.ctx);
+        set.deadlines.insert((deadline, id));
+        set.connections.insert(id, (stream, idle, deadline));
+    }
+
+    /// Closes the waiting connections whose read timeout has run out: an
+    /// idle connection closes silently.
+    fn expire(&self, set: &mut Waiting, now: Instant) {
+        while let Some(&(deadline, id)) = set.deadlines.first() {
+            if deadline > now {
+                break;
+            }
+            set.deadlines.pop_first();
+            if set.connections.remove(&id).is_some() {
+                self.shared.unregister(id);
+            }
+        }
+    }
+
+    /// Closes every waiting connection (the server is stopping).
+    fn close_all(&self, set: Waiting) {
+        for (id, _) in set.connections {
+            self.shared.unregister(id);
+        }
+    }
+
+    /// The next connection, if one is pending, or a pause after a failure
+    /// (see [`next_connection`]).
+    fn accept(&self) -> Accepted {
         next_connection(
             || self.listener.accept().map(|(stream, _)| stream),
             &self.shared.stopping,
@@ -293,16 +533,18 @@ impl Workers {
         )
     }
 
-    /// Gives up this worker's turn to accept: to a waiting worker, else to a
-    /// new one. Past the cap's workers and the one more that refuses, none
-    /// is spawned: the next worker to finish its connection takes the turn.
-    fn pass_turn(self: &Arc<Self>) {
+    /// Gives the turn (and the waiting connections) up: to a waiting
+    /// worker, else to a new one. Past the cap's workers and the one more
+    /// that refuses, none is spawned: the next worker to finish its
+    /// connection takes the turn.
+    fn pass_turn(self: &Arc<Self>, set: Box<Waiting>) {
         let mut turn = self.shared.turn_lock();
-        turn.taken = false;
-        if turn.waiting > 0 {
+        turn.set = Some(set);
+        if turn.workers_waiting > 0 {
             self.shared.turn_passed.notify_one();
             return;
         }
+        drop(turn);
         let most = self.max_connections.saturating_add(1);
         let counted = self
             .alive
@@ -315,37 +557,24 @@ impl Workers {
         let worker = Arc::clone(self);
         match thread::Builder::new()
             .name("http-conn".into())
-            .spawn(move || worker.work(true))
+            .spawn(move || worker.work())
         {
-            Ok(handle) => {
-                turn.taken = true;
-                self.spawned_lock().push(handle);
-            }
+            Ok(handle) => self.spawned_lock().push(handle),
             Err(_) => {
                 self.alive.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }
 
-    /// Serves one connection, registered so shutdown can end its reads.
-    /// A panic is a bug, but one connection's bug must not stop the server:
-    /// the connection closes and the worker goes on.
-    fn serve(&self, stream: TcpStream, persistent: bool, hand_over: Option<&mut dyn FnMut()>) {
-        let stream = Arc::new(stream);
-        let id = self.shared.register(&stream);
-        let served = panic::catch_unwind(AssertUnwindSafe(|| {
-            serve(
-                &stream,
-                &self.ctx,
-                persistent,
-                &self.shared.stopping,
-                hand_over,
-            )
-        }));
+    /// Runs `serve`, which serves a connection. A panic is a bug, but one
+    /// connection's bug must not stop the server: the connection closes
+    /// (`None`) and the worker goes on.
+    fn guarded<T>(&self, serve: impl FnOnce() -> T) -> Option<T> {
+        let served = panic::catch_unwind(AssertUnwindSafe(serve));
         if served.is_err() {
             eprintln!("http-server: a connection handler panicked; its connection was closed");
         }
-        self.shared.unregister(id);
+        served.ok()
     }
 
     fn spawned_lock(&self) -> MutexGuard<'_, Vec<thread::JoinHandle<()>>> {
@@ -353,26 +582,36 @@ impl Workers {
     }
 }
 
-/// The next connection `accept` yields, pausing after each failure (out of
-/// descriptors or memory: the cause persists for a while, and retrying at
-/// once would spin), or `None` once `stopping` is set. Both variants take
-/// every connection through this function.
+/// One attempt to accept: the connection, nothing pending (the listener is
+/// non-blocking, or its timeout ran out), or a pause after a failure (out
+/// of descriptors or memory: the cause persists for a while, and retrying
+/// at once would spin). Both variants take every connection through this
+/// function.
 fn next_connection(
-    mut accept: impl FnMut() -> io::Result<TcpStream>,
+    accept: impl FnOnce() -> io::Result<TcpStream>,
     stopping: &AtomicBool,
-    pause: impl Fn(),
-) -> Option<TcpStream> {
-    loop {
-        if stopping.load(Ordering::SeqCst) {
-            return None;
+    pause: impl FnOnce(),
+) -> Accepted {
+    if stopping.load(Ordering::SeqCst) {
+        return Accepted::Stopping;
+    }
+    let accepted = accept();
+    if stopping.load(Ordering::SeqCst) {
+        return Accepted::Stopping;
+    }
+    match accepted {
+        Ok(stream) => Accepted::Connection(stream),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+            ) =>
+        {
+            Accepted::Nothing
         }
-        let accepted = accept();
-        if stopping.load(Ordering::SeqCst) {
-            return None;
-        }
-        match accepted {
-            Ok(stream) => return Some(stream),
-            Err(_) => pause(),
+        Err(_) => {
+            pause();
+            Accepted::Nothing
         }
     }
 }
@@ -402,23 +641,23 @@ impl Shared {
         self.turn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits for the turn to accept and takes it; `false` once stopping.
-    fn take_turn(&self) -> bool {
+    /// Waits for the turn and takes it, with the waiting connections;
+    /// `None` once the server is stopping and another worker has them.
+    fn take_turn(&self) -> Option<Box<Waiting>> {
         let mut turn = self.turn_lock();
         loop {
+            if let Some(set) = turn.set.take() {
+                return Some(set);
+            }
             if self.stopping.load(Ordering::SeqCst) {
-                return false;
+                return None;
             }
-            if !turn.taken {
-                turn.taken = true;
-                return true;
-            }
-            turn.waiting += 1;
+            turn.workers_waiting += 1;
             turn = self
                 .turn_passed
                 .wait(turn)
                 .unwrap_or_else(PoisonError::into_inner);
-            turn.waiting -= 1;
+            turn.workers_waiting -= 1;
         }
     }
 
@@ -434,12 +673,14 @@ impl Shared {
         id
     }
 
-    /// Forgets a connection; the last one to close wakes `run`'s wait.
+    /// Forgets a connection. Once the server is stopping, the last one to
+    /// close wakes `run`'s wait (which starts only then: a signal each time
+    /// the server goes idle would cost a system call).
     fn unregister(&self, id: u64) {
         let mut open = self.lock();
         open.remove(&id);
         self.open_count.store(open.len(), Ordering::SeqCst);
-        if open.is_empty() {
+        if open.is_empty() && self.stopping.load(Ordering::SeqCst) {
             self.closed.notify_all();
         }
     }
@@ -507,8 +748,8 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    /// Both variants take connections through `next_connection`: after a
-    /// failed accept it pauses once, then tries again.
+    /// Both variants take connections through `next_connection`: a failed
+    /// accept pauses once and gives nothing; the next attempt is made.
     #[test]
     fn accept_errors_pause_once_each_then_the_connection_is_taken() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -520,18 +761,41 @@ mod tests {
         ];
         let stopping = AtomicBool::new(false);
         let pauses = Cell::new(0);
-        let stream = next_connection(
-            || match results.pop().unwrap() {
-                Ok(()) => listener.accept().map(|(stream, _)| stream),
-                Err(kind) => Err(io::Error::from(kind)),
-            },
-            &stopping,
-            || pauses.set(pauses.get() + 1),
-        );
-        let stream = stream.expect("the connection after the errors");
+        let mut attempts = 0;
+        let stream = loop {
+            attempts += 1;
+            let accepted = next_connection(
+                || match results.pop().unwrap() {
+                    Ok(()) => listener.accept().map(|(stream, _)| stream),
+                    Err(kind) => Err(io::Error::from(kind)),
+                },
+                &stopping,
+                || pauses.set(pauses.get() + 1),
+            );
+            match accepted {
+                Accepted::Connection(stream) => break stream,
+                Accepted::Nothing => assert_eq!(pauses.get(), attempts),
+                Accepted::Stopping => panic!("not stopping"),
+            }
+        };
         assert_eq!(stream.peer_addr().unwrap(), client.local_addr().unwrap());
-        assert_eq!(pauses.get(), 2);
+        assert_eq!((attempts, pauses.get()), (3, 2));
         assert!(results.is_empty());
+    }
+
+    /// Nothing pending on a non-blocking listener (or a listener whose
+    /// timeout ran out) is no failure: no pause.
+    #[test]
+    fn nothing_pending_is_no_failure() {
+        let stopping = AtomicBool::new(false);
+        for kind in [io::ErrorKind::WouldBlock, io::ErrorKind::TimedOut] {
+            let accepted = next_connection(
+                || Err(io::Error::from(kind)),
+                &stopping,
+                || panic!("paused after {kind:?}"),
+            );
+            assert!(matches!(accepted, Accepted::Nothing));
+        }
     }
 
     /// `serve` counts on an accepted socket having the options the listener
@@ -564,7 +828,7 @@ mod tests {
     fn stopping_takes_no_connection() {
         let stopping = AtomicBool::new(true);
         let taken = next_connection(|| panic!("accept was called"), &stopping, || {});
-        assert!(taken.is_none());
+        assert!(matches!(taken, Accepted::Stopping));
     }
 
     /// A connection accepted while the server began stopping is not served.
@@ -582,6 +846,6 @@ mod tests {
             &stopping,
             || {},
         );
-        assert!(taken.is_none());
+        assert!(matches!(taken, Accepted::Stopping));
     }
 }
