@@ -17,8 +17,8 @@ use socket2::SockRef;
 use crate::conditions::{self, Outcome, Validators};
 use crate::files;
 use crate::limits::{
-    FILE_CHUNK, FIRST_BYTES_WAIT, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY, MAX_HEADER_BYTES,
-    MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, SEND_RATE_SLOTS,
+    FILE_CHUNK, FIRST_BYTES_WAIT, LINGER_TIMEOUT, MAX_CACHED_FILE, MAX_DISCARDED_BODY,
+    MAX_HEADER_BYTES, MAX_LINGER_BYTES, READ_CHUNK, READ_TIMEOUT_SLACK, SEND_RATE_SLOTS,
 };
 use crate::parse::{self, parse_chunk_size, parse_request, parse_trailer_section, Status};
 use crate::range::{self, ByteRange, Multipart, Ranges};
