@@ -259,7 +259,8 @@ fn poll_set(listener: &TcpListener) -> io::Result<OwnedFd> {
 /// thread and one wake-up serves every connection ready at once. A
 /// connection whose request arrived and whose response fitted the socket
 /// buffer goes back to the poll set until its next request (or its read
-/// timeout). Before its first read or write that would block, or when a
+/// timeout); one just accepted goes there if it sends nothing within
+/// [`FIRST_BYTES_WAIT`](crate::limits::FIRST_BYTES_WAIT). Before its first read or write that would block, or when a
 /// client has more requests buffered, the worker passes the turn on (to a
 /// worker waiting for it, or a new one: up to the cap, and one more to
 /// answer 503 past it), serves that connection on its thread until it
@@ -343,10 +344,7 @@ impl Workers {
     /// passes the turn (then `true`, once the connection it kept has
     /// closed) or the server stops (`false`).
     fn lead(self: &Arc<Self>, set: Box<Waiting>) -> bool {
-        let poll = self
-            .poll
-            .as_ref()
-            .expect("the threaded variant has a poll set");
+        let poll = self.poll();
         let mut turn = Some(set);
         let mut events = [MaybeUninit::<epoll::Event>::uninit(); 64];
         let mut ready = Vec::with_capacity(events.len());
@@ -450,10 +448,7 @@ impl Workers {
         polled: bool,
         turn: &mut Option<Box<Waiting>>,
     ) {
-        let poll = self
-            .poll
-            .as_ref()
-            .expect("the threaded variant has a poll set");
+        let poll = self.poll();
         let served = self.guarded(|| {
             let mut pass = || {
                 if polled {
@@ -481,10 +476,7 @@ impl Workers {
         polled: bool,
         set: &mut Waiting,
     ) {
-        let poll = self
-            .poll
-            .as_ref()
-            .expect("the threaded variant has a poll set");
+        let poll = self.poll();
         if !polled {
             let added = epoll::add(
                 poll,
@@ -575,6 +567,13 @@ impl Workers {
             eprintln!("http-server: a connection handler panicked; its connection was closed");
         }
         served.ok()
+    }
+
+    /// The threaded variant's poll set.
+    fn poll(&self) -> &OwnedFd {
+        self.poll
+            .as_ref()
+            .expect("the threaded variant has a poll set")
     }
 
     fn spawned_lock(&self) -> MutexGuard<'_, Vec<thread::JoinHandle<()>>> {
