@@ -3,7 +3,7 @@
 //! escaping for the format before it is written.
 
 use crate::baseline::Baseline;
-use crate::case::{Case, Check, Group, Level};
+use crate::case::{Case, Check, Group, Level, Token};
 use crate::control::Control;
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
@@ -241,7 +241,7 @@ pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
                     .as_ref()
                     .map_or_else(|| "-".to_string(), render::short_outcome);
                 let wanted = match &step_case.expect {
-                    Some(expect) => render::join_tokens(&expect.pass),
+                    Some(expect) => wanted_outcomes(&expect.pass),
                     None => "-".to_string(),
                 };
                 let key = format!("got {short} where the case wants {wanted}");
@@ -259,6 +259,19 @@ pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
     let mut causes: Vec<RootCause> = causes.into_iter().map(Tally::into_cause).collect();
     causes.sort_by_key(|c| std::cmp::Reverse(c.cases.len()));
     causes
+}
+
+/// The outcomes a case passes, for a root cause: `400, 4xx`, with
+/// `control` spelled out, as a cause line is read without the case file.
+fn wanted_outcomes(tokens: &[Token]) -> String {
+    tokens
+        .iter()
+        .map(|token| match token {
+            Token::Control => "the control's status".to_string(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One cause while [`root_causes`] counts: its key, the distinct problems
@@ -1103,11 +1116,16 @@ mod tests {
     use crate::wire::Exchange;
 
     fn case(id: &str) -> Case {
+        case_passing(id, "400")
+    }
+
+    /// A `must` case whose one step passes `pass`.
+    fn case_passing(id: &str, pass: &str) -> Case {
         let text = format!(
             "id = \"{id}\"\ntitle = \"T\"\ngroup = \"host\"\nrfc = \"RFC 9112 §3.2\"\n\
              url = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\nquote = \"Q.\"\n\
              level = \"must\"\nexplain = \"E.\"\nrequest = 'GET / HTTP/1.1\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"400\"]\n"
+             [expect]\npass = [\"{pass}\"]\n"
         );
         crate::case::parse_case(id, &text).unwrap()
     }
@@ -1218,6 +1236,20 @@ mod tests {
                 cause: "got timeout where the case wants 400".into(),
                 check: None,
                 cases: vec!["rfc9112-3.2-a".into(), "rfc9112-3.2-b".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn control_wanted_then_spelled_out_in_the_root_cause() {
+        let a = case_passing("rfc9112-3.2-a", "control");
+        let results = [result(&a, Outcome::Timeout, Grade::Fail, 1)];
+        assert_eq!(
+            root_causes(&results),
+            [RootCause {
+                cause: "got timeout where the case wants the control's status".into(),
+                check: None,
+                cases: vec!["rfc9112-3.2-a".into()],
             }]
         );
     }
