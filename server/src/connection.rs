@@ -143,9 +143,6 @@ struct Exchange {
     continues: bool,
     /// The variant and the request let the connection persist (RFC 9112 §9.3).
     persists: bool,
-    /// The request carried the `close` option: the client sends nothing
-    /// after it ([`request::says_close`]).
-    said_close: bool,
     /// The client may still be sending: content was left unread, so the
     /// connection closes after the response.
     unread: bool,
@@ -161,7 +158,6 @@ impl Exchange {
             framing: Ok(Framing::Empty),
             continues: false,
             persists: false,
-            said_close: false,
             unread: true,
         }
     }
@@ -191,9 +187,9 @@ fn set_options(socket: &SockRef<'_>, ctx: &Context) -> io::Result<()> {
     socket.set_read_timeout(Some(ctx.read_timeout))
 }
 
-/// A persistent connection between requests, with nothing buffered: what
-/// of it outlives the thread that served its last request, while it waits
-/// in the threaded variant's poll set for the next one.
+/// A connection of the threaded variant between requests (or just
+/// accepted), with nothing buffered: what of it outlives the thread that
+/// served it, while it waits in the poll set for its next request.
 pub(crate) struct Idle {
     /// The client's address, for the access log.
     peer: Option<SocketAddr>,
@@ -253,10 +249,10 @@ pub(crate) fn serve(stream: &TcpStream, ctx: &Context, stopping: &AtomicBool) {
 /// While every read finds its bytes there and every write fits the socket
 /// buffer, the thread serves one request and returns the connection to
 /// wait for the next (`Some`), so one thread serves every connection that
-/// is ready without any other being woken; `None` once it has closed. Before the
-/// first read or write that would block, or when more requests are already
-/// buffered (a client that pipelines), it calls `hand_over`, once, and then
-/// serves the connection on this thread until it closes.
+/// is ready without any other being woken; `None` once it has closed.
+/// Before the first read or write that would block, or when more requests
+/// are already buffered (a client that pipelines), it calls `hand_over`,
+/// once, and then serves the connection on this thread until it closes.
 pub(crate) fn resume(
     stream: &TcpStream,
     ctx: &Context,
@@ -541,8 +537,6 @@ struct Connection<'c> {
     peer: Option<SocketAddr>,
     /// False once a request was refused: the client may still be sending.
     clean: bool,
-    /// The last request carried the `close` option.
-    said_close: bool,
     /// The socket's read timeout as last set, to skip a syscall per request.
     timeout: Option<Duration>,
     /// The progress of the response being written.
@@ -572,7 +566,6 @@ impl<'c> Connection<'c> {
             ctx,
             peer: idle.peer,
             clean: true,
-            said_close: false,
             timeout: idle.timeout,
             pace: idle.pace,
             too_slow: false,
@@ -687,7 +680,6 @@ impl<'c> Connection<'c> {
             framing: request::framing(request),
             continues: request::expects_continue(request),
             persists: persistent && !request::wants_close(request),
-            said_close: request::says_close(request),
             unread: false,
         }
     }
@@ -792,7 +784,6 @@ impl<'c> Connection<'c> {
         if exchange.unread {
             self.clean = false;
         }
-        self.said_close = exchange.said_close;
         let mut response = compose(answer);
         loop {
             let close = exchange.closes_after(&response);
@@ -878,7 +869,7 @@ impl<'c> Connection<'c> {
     /// ([`Stop::Wait`]).
     fn fill(&mut self, deadline: Instant, may_wait: bool) -> Result<(), Stop> {
         let mut chunk = [0u8; READ_CHUNK];
-        let mut may_linger = std::mem::take(&mut self.fresh);
+        let mut first_read = std::mem::take(&mut self.fresh);
         while self.hand_over.is_some() {
             match rustix::net::recv(self.stream, &mut chunk[..], RecvFlags::DONTWAIT) {
                 Ok((0, _)) => return Err(Stop::Closed),
@@ -887,7 +878,7 @@ impl<'c> Connection<'c> {
                     return Ok(());
                 }
                 Err(Errno::AGAIN | Errno::INTR) if may_wait => {
-                    if !std::mem::take(&mut may_linger) || !self.arrives_soon() {
+                    if !std::mem::take(&mut first_read) || !self.arrives_soon() {
                         return Err(Stop::Wait);
                     }
                 }
@@ -1105,11 +1096,9 @@ impl<'c> Connection<'c> {
     /// reset that would destroy the response in flight (RFC 9112 §9.6:
     /// close in stages). After a clean exchange with nothing left unread the
     /// close is immediate: the single variant must not wait a round trip for
-    /// every client's own close. Nothing is checked for after a request with
-    /// the `close` option, after which the client sends nothing.
+    /// every client's own close.
     fn linger_close(mut self) {
-        let unread = || !self.said_close && self.more_arrived();
-        if self.clean && self.buf.is_empty() && !unread() {
+        if self.clean && self.buf.is_empty() && !self.more_arrived() {
             return;
         }
         if self.stream.shutdown(Shutdown::Write).is_err() {

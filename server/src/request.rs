@@ -145,20 +145,12 @@ pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
 /// RFC 9112 §9.6: "A server that receives a "close" connection option MUST
 /// initiate closure of the connection ... after it sends the final response".
 pub fn wants_close(request: &Request<'_>) -> bool {
-    is_http10(request) || says_close(request)
-}
-
-/// Whether the request carries the `close` connection option.
-///
-/// RFC 9112 §9.6: "A client that sends a "close" connection option MUST NOT
-/// send further requests on that connection (after the one containing the
-/// close)".
-pub fn says_close(request: &Request<'_>) -> bool {
-    request.values("Connection").any(|value| {
-        value
-            .split(|&b| b == b',')
-            .any(|o| trim_ows(o).eq_ignore_ascii_case(b"close"))
-    })
+    is_http10(request)
+        || request.values("Connection").any(|value| {
+            value
+                .split(|&b| b == b',')
+                .any(|o| trim_ows(o).eq_ignore_ascii_case(b"close"))
+        })
 }
 
 /// Whether the client waits for a 100 (Continue) before sending content:

@@ -1,6 +1,6 @@
 //! Binding, the two accept loops, and shutdown.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
@@ -289,11 +289,9 @@ struct Turn {
 }
 
 /// The connections waiting in the poll set for their next request, and
-/// when each one's read timeout runs out; and those accepted and not yet
-/// served.
+/// when each one's read timeout runs out.
 #[derive(Default)]
 struct Waiting {
-    fresh: VecDeque<TcpStream>,
     connections: HashMap<u64, (Arc<TcpStream>, Idle, Instant)>,
     deadlines: BTreeSet<(Instant, u64)>,
 }
@@ -349,9 +347,6 @@ impl Workers {
         let mut events = [MaybeUninit::<epoll::Event>::uninit(); 64];
         let mut ready = Vec::with_capacity(events.len());
         loop {
-            if turn.as_ref().is_some_and(|set| !set.fresh.is_empty()) {
-                self.serve_fresh(&mut turn);
-            }
             let Some(set) = turn.as_mut() else {
                 return true;
             };
@@ -390,28 +385,15 @@ impl Workers {
         }
     }
 
-    /// Accepts the connections pending on the listener, then serves them.
-    /// Accepting the whole batch first gives the first clients time to
-    /// send their requests.
+    /// Accepts the connections pending on the listener and serves each as
+    /// far as it can without waiting. If the turn is passed on meanwhile,
+    /// the rest stay pending for the next leader.
     fn accept_pending(self: &Arc<Self>, turn: &mut Option<Box<Waiting>>) {
-        let Some(set) = turn.as_mut() else {
-            return;
-        };
-        while set.fresh.len() < ACCEPT_BATCH {
-            match self.accept() {
-                Accepted::Connection(stream) => set.fresh.push_back(stream),
-                Accepted::Nothing | Accepted::Stopping => break,
-            }
-        }
-        self.serve_fresh(turn);
-    }
-
-    /// Serves the connections accepted and not yet served, each as far as
-    /// it can without waiting: one whose request has arrived is served at
-    /// once, one that has sent nothing yet goes to the poll set. If the
-    /// turn is passed on meanwhile, the rest go with it.
-    fn serve_fresh(self: &Arc<Self>, turn: &mut Option<Box<Waiting>>) {
-        while let Some(stream) = turn.as_mut().and_then(|set| set.fresh.pop_front()) {
+        for _ in 0..ACCEPT_BATCH {
+            let stream = match self.accept() {
+                Accepted::Connection(stream) => stream,
+                Accepted::Nothing | Accepted::Stopping => return,
+            };
             if self.shared.open_count() >= self.max_connections {
                 refuse_overloaded(stream);
                 continue;
@@ -421,6 +403,9 @@ impl Workers {
             match Idle::accepted(&stream, &self.ctx) {
                 Some(idle) => self.serve_ready(id, stream, idle, false, turn),
                 None => self.shared.unregister(id),
+            }
+            if turn.is_none() {
+                return;
             }
         }
     }
