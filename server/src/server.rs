@@ -693,8 +693,9 @@ impl ShutdownHandle {
         for stream in shared.lock().values() {
             let _ = stream.shutdown(Shutdown::Read);
         }
-        // Ends the workers' wait for the turn, and the one blocked in
-        // `accept`: each sees `stopping` and ends.
+        // Ends the workers' wait for the turn, and the wait of the one
+        // blocked in `accept` (single) or on the poll set (threaded): each
+        // sees `stopping` and ends.
         drop(shared.turn_lock());
         shared.turn_passed.notify_all();
         shared.wake();
@@ -702,7 +703,8 @@ impl ShutdownHandle {
 }
 
 impl Shared {
-    /// Connects to the listener once, to end one blocked `accept`.
+    /// Connects to the listener once, to end a blocked `accept` or the
+    /// leader's wait on the poll set.
     fn wake(&self) {
         let mut wake = self.addr;
         if wake.ip().is_unspecified() {
