@@ -261,7 +261,7 @@ pub(crate) fn resume(
     hand_over: &mut dyn FnMut(),
 ) -> Option<Idle> {
     let mut conn = Connection::new(stream, ctx, idle, Some(hand_over));
-    match conn.exchange(true, conn.since) {
+    match conn.exchange(true) {
         Next::Wait => return Some(conn.idle()),
         Next::Again if conn.hand_over.is_some() && conn.buf.is_empty() => {
             if !stopping.load(Ordering::Relaxed) {
@@ -591,7 +591,8 @@ impl<'c> Connection<'c> {
     /// `persistent` false, the first response closes it.
     fn run(mut self, persistent: bool, stopping: &AtomicBool) {
         loop {
-            let next = self.exchange(persistent, Instant::now());
+            self.since = Instant::now();
+            let next = self.exchange(persistent);
             if !matches!(next, Next::Again) || stopping.load(Ordering::Relaxed) {
                 break;
             }
@@ -608,11 +609,12 @@ impl<'c> Connection<'c> {
             self.linger_close();
         }
     }
-    /// Reads one request and answers it: read → parse → check → resolve →
-    /// respond. Returns whether the connection stays open for another.
-    fn exchange(&mut self, persistent: bool, since: Instant) -> Next {
-        self.since = since;
-        let deadline = since + self.ctx.read_timeout;
+
+    /// Reads one request, from `since` on, and answers it: read → parse →
+    /// check → resolve → respond. Returns what follows: another request,
+    /// the close, or (nothing of a request having arrived) a wait for one.
+    fn exchange(&mut self, persistent: bool) -> Next {
+        let deadline = self.since + self.ctx.read_timeout;
         let head_len = match self.read_head(deadline) {
             Ok(len) => len,
             Err(HeadFault::Answer(problem)) => {
