@@ -12,8 +12,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::date::parse_http_date;
-use crate::parse::{class, Request};
-use crate::request::trim_ows;
+use crate::parse::{class, trim_ows, Request};
 
 /// The validators of the selected representation (RFC 9110 §8.8): a file
 /// has both; a directory listing, generated anew for every request, has

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::limits::{MAX_CACHED_FILE, MAX_CACHE_BYTES};
 
 /// The media type for a file name's extension.
-pub fn content_type(path: &Path) -> &'static str {
+pub(crate) fn content_type(path: &Path) -> &'static str {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -79,7 +79,7 @@ pub fn etag(meta: &Metadata) -> String {
 /// only when that stat (device, inode, size, modification and change times)
 /// is the one the content was read under, so an edited file is read again.
 #[derive(Debug, Default)]
-pub struct SmallFiles {
+pub(crate) struct SmallFiles {
     entries: RwLock<Cache>,
 }
 
@@ -153,7 +153,7 @@ impl SmallFiles {
 /// An HTML listing of `dir`: directories first, then files, each sorted by
 /// name; names HTML-escaped, links percent-encoded. `shown` is the path as
 /// the client asked for it.
-pub fn listing(dir: &Path, shown: &str) -> io::Result<String> {
+pub(crate) fn listing(dir: &Path, shown: &str) -> io::Result<String> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -180,7 +180,7 @@ pub fn listing(dir: &Path, shown: &str) -> io::Result<String> {
 }
 
 /// Escapes the five characters HTML gives meaning to in text and attributes.
-pub fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

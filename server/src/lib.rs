@@ -2,8 +2,11 @@
 //!
 //! Two variants share one request-handling core and differ only in how they
 //! accept connections: [`Mode::Single`] serves one connection at a time with
-//! one response each; [`Mode::Threaded`] runs a thread per connection with
-//! persistent connections, pipelining and a connection cap.
+//! one response each; [`Mode::Threaded`] serves persistent connections, with
+//! pipelining and a connection cap, from a pool of worker threads that take
+//! turns to lead: the leader waits on an epoll poll set holding the listener
+//! and every connection waiting for its next request, and serves what is
+//! ready (see [`Server::run`]).
 //!
 //! ```no_run
 //! use server::{Config, Mode, Server};
@@ -15,17 +18,41 @@
 //! stop.shutdown();
 //! running.join().unwrap();
 //! ```
+//!
+//! The parsers and the request checks are public too, for the property
+//! tests and the fuzz target that feed them arbitrary bytes.
+//!
+//! ## Layers
+//!
+//! Top layer first; a module uses only the modules listed after it.
+//!
+//! - [`server`] binds, runs the single or threaded accept loop, shuts down
+//! - [`connection`] reads requests, writes responses, closes connections
+//! - [`handler`] decides the response to a parsed request, without a socket
+//! - [`response`] a response's status, fields and content, and its head
+//! - [`request`] what a parsed head means: framing, Host, method, target
+//! - [`problem`] every reason to refuse a request, as a status and a close
+//! - [`conditions`] the preconditions of RFC 9110 §13
+//! - [`range`] Range requests and `multipart/byteranges` (RFC 9110 §14)
+//! - [`resolve`] a decoded path to what lies under the root
+//! - [`files`] content types, validators, listings, the small-file cache
+//! - [`date`] HTTP-dates read in all three formats
+//! - [`parse`] the request head and chunked body grammar
+//! - [`limits`] every limit and timeout, as a named constant
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod conditions;
 mod connection;
 pub mod date;
 pub mod files;
+mod handler;
 pub mod limits;
 pub mod parse;
+pub mod problem;
 pub mod range;
 pub mod request;
-pub mod resolve;
+mod resolve;
 pub mod response;
 mod server;
 

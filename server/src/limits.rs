@@ -7,22 +7,22 @@ use std::time::Duration;
 ///
 /// RFC 9112 §3: "It is RECOMMENDED that all HTTP senders and recipients
 /// support, at a minimum, request-line lengths of 8000 octets."
-pub const MAX_TARGET_LEN: usize = 8000;
+pub(crate) const MAX_TARGET_LEN: usize = 8000;
 
 /// Longest method token accepted, in octets. Longer: 501 (Not Implemented),
 /// since no method this server implements is that long (RFC 9112 §3).
-pub const MAX_METHOD_LEN: usize = 32;
+pub(crate) const MAX_METHOD_LEN: usize = 32;
 
 /// Largest header section (the field lines after the request-line, with
 /// their line ends), in octets. Larger: 431 (Request Header Fields Too Large).
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Most field lines accepted in one request. More: 431.
-pub const MAX_FIELDS: usize = 100;
+pub(crate) const MAX_FIELDS: usize = 100;
 
 /// Most hex digits in a chunk size. More: 400, since no one sends a chunk
 /// of a petabyte, and 16 digits could overflow the size.
-pub const MAX_CHUNK_SIZE_DIGITS: usize = 15;
+pub(crate) const MAX_CHUNK_SIZE_DIGITS: usize = 15;
 
 /// Largest request body the server reads and discards to keep a persistent
 /// connection in sync. Larger: the response is sent with `Connection: close`
@@ -47,7 +47,7 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How far past a read deadline a blocked read may go before the socket's
 /// timeout is set again: the socket keeps one timeout across requests, and
 /// setting it for every request would cost a system call each.
-pub const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
+pub(crate) const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 
 /// Least progress a response must make, in octets per second, averaged over
 /// each [`SEND_RATE_WINDOW`] while it is sent. Slower: the response is
@@ -55,17 +55,17 @@ pub const READ_TIMEOUT_SLACK: Duration = Duration::from_millis(20);
 /// a few bytes at a time cannot hold a worker (or the single variant) for
 /// as long as it likes. A response the socket buffers take at once is never
 /// measured.
-pub const MIN_SEND_RATE: u64 = 4 * 1024;
+pub(crate) const MIN_SEND_RATE: u64 = 4 * 1024;
 
 /// The window [`MIN_SEND_RATE`] is averaged over, sliding: a client that
 /// stops reading is cut off once the octets the socket buffers took before
 /// leave the window, about one window after it stopped.
-pub const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
+pub(crate) const SEND_RATE_WINDOW: Duration = Duration::from_secs(10);
 
 /// How many slots a send-rate window is counted in: a response is judged
 /// once a slot (a blocked write returns after one) on the window that just
 /// ended, so a stalled client is cut off within a slot of the window's end.
-pub const SEND_RATE_SLOTS: usize = 10;
+pub(crate) const SEND_RATE_SLOTS: usize = 10;
 
 /// How long the threaded variant's leading worker waits for a connection
 /// it just accepted to send its first bytes, before it puts the connection
@@ -73,42 +73,42 @@ pub const SEND_RATE_SLOTS: usize = 10;
 /// handshake; waiting on that one socket, rather than on the poll set, lets
 /// the next connections queue up on the listener meanwhile, to be accepted
 /// together without a wake-up each.
-pub const FIRST_BYTES_WAIT: Duration = Duration::from_micros(250);
+pub(crate) const FIRST_BYTES_WAIT: Duration = Duration::from_micros(250);
 
 /// Time the 503 to a connection past the cap may block: the accept loop
 /// that writes it must not wait on a client that does not read.
-pub const OVERLOAD_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
+pub(crate) const OVERLOAD_WRITE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Time spent draining a client's unread bytes after the server half-closes,
 /// so the kernel sends FIN, not RST, and the client reads the response.
-pub const LINGER_TIMEOUT: Duration = Duration::from_millis(500);
+pub(crate) const LINGER_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Most bytes drained during that linger.
-pub const MAX_LINGER_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_LINGER_BYTES: usize = 1024 * 1024;
 
 /// Default cap on concurrent connections in threaded mode. Past it: 503.
 pub const MAX_CONNECTIONS: usize = 256;
 
 /// Pause after a failed `accept` (out of descriptors or memory), so the
 /// accept loop backs off rather than spins while the cause persists.
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
 /// Most connections the threaded variant accepts at once from one report
 /// that the listener is ready, before it serves the others that are.
-pub const ACCEPT_BATCH: usize = 64;
+pub(crate) const ACCEPT_BATCH: usize = 64;
 
 /// Time shutdown waits for the connection that wakes a blocked `accept`.
-pub const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Size of the chunks a file is streamed in: the memory a large file costs.
-pub const FILE_CHUNK: usize = 64 * 1024;
+pub(crate) const FILE_CHUNK: usize = 64 * 1024;
 
 /// Largest file whose content is kept in memory between requests (it is
 /// sent with its head in one write). Larger files are streamed.
-pub const MAX_CACHED_FILE: u64 = FILE_CHUNK as u64;
+pub(crate) const MAX_CACHED_FILE: u64 = FILE_CHUNK as u64;
 
 /// Most bytes of file content kept in memory at once.
-pub const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
+pub(crate) const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Initial capacity of a connection's read buffer.
-pub const READ_CHUNK: usize = 8 * 1024;
+pub(crate) const READ_CHUNK: usize = 8 * 1024;

@@ -11,13 +11,15 @@
 use std::cmp::Ordering;
 
 use crate::limits::MAX_RANGES;
-use crate::request::trim_ows;
+use crate::parse::trim_ows;
 
 /// Octets `first` to `last` of a representation, both inclusive; `last` is
 /// below the representation's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
+    /// The offset of the first octet.
     pub first: u64,
+    /// The offset of the last octet, below the representation's length.
     pub last: u64,
 }
 
@@ -231,14 +233,14 @@ fn compare_decimals(a: &[u8], b: &[u8]) -> Ordering {
 }
 
 /// `Content-Range: bytes first-last/length` of one part (§14.4).
-pub fn content_range(range: ByteRange, length: u64) -> String {
+pub(crate) fn content_range(range: ByteRange, length: u64) -> String {
     format!("bytes {}-{}/{length}", range.first, range.last)
 }
 
 /// `Content-Range: bytes */length` of a 416 (§14.4: "A server generating a
 /// 416 (Range Not Satisfiable) response to a byte-range request SHOULD send
 /// a Content-Range header field with an unsatisfied-range value").
-pub fn unsatisfied_range(length: u64) -> String {
+pub(crate) fn unsatisfied_range(length: u64) -> String {
     format!("bytes */{length}")
 }
 
@@ -251,7 +253,7 @@ pub fn unsatisfied_range(length: u64) -> String {
 /// CRLF --BOUNDARY-- CRLF
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Multipart {
+pub(crate) struct Multipart {
     /// The response's `Content-Type`, with the boundary.
     pub content_type: String,
     /// What precedes each part: its delimiter and its head.

@@ -2,8 +2,8 @@
 //! it, in the order the server checks them — message framing, then version,
 //! then Host, then method, then the request-target, then its expectations.
 
-use crate::parse::{Request, Version};
-use crate::response::Problem;
+use crate::parse::{trim_ows, Request, Version};
+use crate::problem::Problem;
 
 /// How the request body is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,17 +126,6 @@ fn decimal(digits: &[u8]) -> Option<u64> {
             None
         }
     })
-}
-
-/// Strips `OWS = *( SP / HTAB )` (RFC 9110 §5.6.3) from both ends.
-pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
 }
 
 /// Whether the client asked to close: HTTP/1.0 always (this server does not
@@ -343,7 +332,7 @@ fn origin_of(target: &str) -> Result<&str, Problem> {
 
 /// Percent-decodes a path (RFC 3986 §2.1): `%` must be followed by two hex
 /// digits, and a decoded NUL is refused (no file name can contain one).
-pub fn decode_path(raw: &str) -> Result<Vec<u8>, Problem> {
+pub(crate) fn decode_path(raw: &str) -> Result<Vec<u8>, Problem> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

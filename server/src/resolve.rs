@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// What a path names under the root.
 #[derive(Debug)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// A regular file (or a directory's `index.html`).
     File(PathBuf, Metadata),
     /// A directory without an index, asked for with a trailing `/`.
@@ -27,7 +27,7 @@ pub enum Resource {
 /// above the root is refused rather than clamped. Then the file system has
 /// the last word: the path is canonicalized, following symlinks, and must
 /// still lie under the root.
-pub fn resolve_path(root: &Path, path: &[u8]) -> Resource {
+pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
     let mut segments: Vec<&[u8]> = Vec::new();
     for segment in path.split(|&b| b == b'/') {
         match segment {

@@ -1,12 +1,12 @@
-//! Responses: the one place where every reason to refuse a request becomes
-//! a status code and a decision to close, and the one writer of a head.
+//! Responses: a status, its header fields and its content, and the one
+//! writer of a head; [`Problem`]s become responses here.
 
-use std::fmt;
 use std::fs::Metadata;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::{parse, range};
+use crate::problem::Problem;
+use crate::range;
 
 /// The reason phrase RFC 9110 §15 registers for `code`.
 pub fn reason(code: u16) -> &'static str {
@@ -36,166 +36,9 @@ pub fn reason(code: u16) -> &'static str {
     }
 }
 
-/// Why a request is answered with something other than the resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
-    /// The head does not parse.
-    Parse(parse::Error),
-    /// `Content-Length` is not a decimal number, or several disagree.
-    ContentLength,
-    /// Both `Transfer-Encoding` and `Content-Length`.
-    LengthAndEncoding,
-    /// `Transfer-Encoding` in an HTTP/1.0 request.
-    EncodingInHttp10,
-    /// The final transfer coding is not `chunked`, or it appears twice.
-    NotChunked,
-    /// A transfer coding before `chunked` that this server does not implement.
-    UnknownCoding,
-    /// The HTTP major version is not 1.
-    Version,
-    /// An HTTP/1.1 request without `Host`.
-    NoHost,
-    /// More than one `Host` field line.
-    TwoHosts,
-    /// A `Host` value that is not `uri-host [ ":" port ]`.
-    BadHost,
-    /// A method this server knows but does not allow on static files.
-    NotAllowed,
-    /// A method this server does not know.
-    UnknownMethod,
-    /// A request-target form that this method cannot use (`*`, authority-form).
-    TargetForm,
-    /// An `https` target on this unencrypted connection.
-    Misdirected,
-    /// A `%` not followed by two hex digits.
-    BadEscape,
-    /// A `%00` in the path.
-    DecodedNul,
-    /// The path escapes the root.
-    Forbidden,
-    /// Nothing at that path.
-    NotFound,
-    /// An `If-Match` or `If-Unmodified-Since` that does not hold.
-    PreconditionFailed,
-    /// A `Range` of which no range lies within the file, whose length it holds.
-    RangeNotSatisfiable(u64),
-    /// An `Expect` member other than `100-continue`.
-    ExpectationFailed,
-    /// The request did not arrive in time.
-    Timeout,
-    /// The server is at its connection cap.
-    Overloaded,
-    /// The server failed.
-    Internal,
-}
-
-impl Problem {
-    /// The status code this problem is answered with.
-    pub fn status(self) -> u16 {
-        match self {
-            Problem::Parse(parse::Error::TargetTooLong) => 414,
-            Problem::Parse(parse::Error::TooManyFields | parse::Error::HeaderTooLarge) => 431,
-            Problem::Parse(parse::Error::MethodTooLong) => 501,
-            Problem::Parse(_) => 400,
-            Problem::ContentLength
-            | Problem::LengthAndEncoding
-            | Problem::EncodingInHttp10
-            | Problem::NotChunked => 400,
-            Problem::UnknownCoding => 501,
-            Problem::Version => 505,
-            Problem::NoHost | Problem::TwoHosts | Problem::BadHost => 400,
-            Problem::NotAllowed => 405,
-            Problem::UnknownMethod => 501,
-            Problem::TargetForm | Problem::BadEscape | Problem::DecodedNul => 400,
-            Problem::Misdirected => 421,
-            Problem::Forbidden => 403,
-            Problem::NotFound => 404,
-            Problem::PreconditionFailed => 412,
-            Problem::RangeNotSatisfiable(_) => 416,
-            Problem::ExpectationFailed => 417,
-            Problem::Timeout => 408,
-            Problem::Overloaded => 503,
-            Problem::Internal => 500,
-        }
-    }
-
-    /// Whether the connection must close after the answer.
-    ///
-    /// After a syntax or framing error the server cannot know where the next
-    /// request starts (RFC 9112 §6.3: "the server MUST respond with a 400
-    /// (Bad Request) status code and then close the connection"); after a
-    /// refused version or Host the rest of the stream is not trusted either.
-    /// A refused method, a missing file or a failed condition leaves the
-    /// framing intact.
-    pub fn closes(self) -> bool {
-        !matches!(
-            self,
-            Problem::NotAllowed
-                | Problem::UnknownMethod
-                | Problem::TargetForm
-                | Problem::Misdirected
-                | Problem::BadEscape
-                | Problem::DecodedNul
-                | Problem::Forbidden
-                | Problem::NotFound
-                | Problem::PreconditionFailed
-                | Problem::RangeNotSatisfiable(_)
-                | Problem::ExpectationFailed
-        )
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Problem::Parse(e) => e.fmt(f),
-            Problem::ContentLength => f.write_str("Content-Length is invalid or conflicting"),
-            Problem::LengthAndEncoding => {
-                f.write_str("Transfer-Encoding and Content-Length in one request")
-            }
-            Problem::EncodingInHttp10 => f.write_str("Transfer-Encoding in an HTTP/1.0 request"),
-            Problem::NotChunked => f.write_str("the final transfer coding is not chunked"),
-            Problem::UnknownCoding => {
-                f.write_str("a transfer coding this server does not implement")
-            }
-            Problem::Version => f.write_str("only HTTP/1.x is supported"),
-            Problem::NoHost => f.write_str("an HTTP/1.1 request needs a Host header"),
-            Problem::TwoHosts => f.write_str("more than one Host header"),
-            Problem::BadHost => f.write_str("the Host value is not host[:port]"),
-            Problem::NotAllowed => f.write_str("this server serves files with GET and HEAD only"),
-            Problem::UnknownMethod => f.write_str("unknown method (methods are case-sensitive)"),
-            Problem::TargetForm => {
-                f.write_str("this request-target form is not allowed with this method")
-            }
-            Problem::Misdirected => {
-                f.write_str("an https target cannot be served on this unencrypted connection")
-            }
-            Problem::BadEscape => f.write_str("a % in the path is not followed by two hex digits"),
-            Problem::DecodedNul => f.write_str("the path contains an encoded NUL"),
-            Problem::Forbidden => f.write_str("the path leaves the served directory"),
-            Problem::NotFound => f.write_str("no such file"),
-            Problem::PreconditionFailed => {
-                f.write_str("the file does not meet the request's If-Match or If-Unmodified-Since")
-            }
-            Problem::RangeNotSatisfiable(length) => {
-                write!(
-                    f,
-                    "no requested range lies within the {length} bytes of the file"
-                )
-            }
-            Problem::ExpectationFailed => {
-                f.write_str("this server meets no expectation but 100-continue")
-            }
-            Problem::Timeout => f.write_str("the request did not arrive in time"),
-            Problem::Overloaded => f.write_str("too many connections; try again"),
-            Problem::Internal => f.write_str("the server failed to answer"),
-        }
-    }
-}
-
 /// A piece of a file response's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
+pub(crate) enum Segment {
     /// Octets made for this response: the delimiters of multipart/byteranges.
     Bytes(Vec<u8>),
     /// `len` octets of the file from `offset`.
@@ -204,7 +47,7 @@ pub enum Segment {
 
 impl Segment {
     /// The octets of the file `range` names.
-    pub fn part(range: range::ByteRange) -> Segment {
+    pub(crate) fn part(range: range::ByteRange) -> Segment {
         Segment::File {
             offset: range.first,
             len: range.size(),
@@ -212,7 +55,7 @@ impl Segment {
     }
 
     /// How many octets this piece is.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match self {
             Segment::Bytes(bytes) => bytes.len() as u64,
             Segment::File { len, .. } => *len,
@@ -222,7 +65,7 @@ impl Segment {
 
 /// A response's content, as much as a HEAD of the same resource would count.
 #[derive(Debug)]
-pub enum Body {
+pub(crate) enum Body {
     /// No content (an interim response).
     Empty,
     /// Octets made for this response.
@@ -237,7 +80,7 @@ pub enum Body {
 
 impl Body {
     /// The content's length in octets.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match self {
             Body::Empty => 0,
             Body::Bytes(bytes) => bytes.len() as u64,
@@ -253,7 +96,7 @@ impl Body {
 /// length is the 304's `Content-Length` (RFC 9110 §8.6: a server may send
 /// "the value that would have been sent in a 200 (OK) response").
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     code: u16,
     fields: Vec<u8>,
     body: Body,
@@ -262,7 +105,7 @@ pub struct Response {
 
 impl Response {
     /// A response with `code`, no header fields yet, and no content.
-    pub fn new(code: u16) -> Response {
+    pub(crate) fn new(code: u16) -> Response {
         Response {
             code,
             fields: Vec::with_capacity(192),
@@ -274,7 +117,7 @@ impl Response {
     /// The answer to a problem: a short `text/plain` body that names it,
     /// `Allow` on 405, `Content-Range` on 416; it closes the connection when
     /// the problem does ([`Problem::closes`]).
-    pub fn problem(problem: Problem) -> Response {
+    pub(crate) fn problem(problem: Problem) -> Response {
         let code = problem.status();
         let mut response = Response::new(code);
         response.header("Content-Type", "text/plain; charset=utf-8");
@@ -294,7 +137,7 @@ impl Response {
     }
 
     /// Appends one header field line.
-    pub fn header(&mut self, name: &str, value: &str) -> &mut Response {
+    pub(crate) fn header(&mut self, name: &str, value: &str) -> &mut Response {
         self.fields.extend_from_slice(name.as_bytes());
         self.fields.extend_from_slice(b": ");
         self.fields.extend_from_slice(value.as_bytes());
@@ -303,23 +146,25 @@ impl Response {
     }
 
     /// Sets the content.
-    pub fn body(&mut self, body: Body) -> &mut Response {
+    pub(crate) fn body(&mut self, body: Body) -> &mut Response {
         self.body = body;
         self
     }
 
-    pub fn code(&self) -> u16 {
+    /// The status code.
+    pub(crate) fn code(&self) -> u16 {
         self.code
     }
 
-    pub fn content(&self) -> &Body {
+    /// The content, sent or only counted.
+    pub(crate) fn content(&self) -> &Body {
         &self.body
     }
 
     /// Whether the server must close the connection after this response,
     /// whatever the request asked: it answers a problem that leaves the
     /// stream untrusted.
-    pub fn closes(&self) -> bool {
+    pub(crate) fn closes(&self) -> bool {
         self.closes
     }
 
@@ -327,7 +172,7 @@ impl Response {
     /// "MUST NOT send content in the response" to HEAD; §15.4.5: "A 304
     /// response is terminated by the end of the header section"; §15.2 and
     /// §15.3.5: a 1xx and a 204 cannot contain content.
-    pub fn sends_content(&self, head_only: bool) -> bool {
+    pub(crate) fn sends_content(&self, head_only: bool) -> bool {
         !head_only && !matches!(self.code, 100..=199 | 204 | 304)
     }
 
@@ -351,7 +196,7 @@ impl Response {
     /// 5xx too costs nothing, and a 1xx needs none. RFC 9112 §9.6: a server
     /// that will close "SHOULD send a "close" connection option in its
     /// final response"; an interim response is not one.
-    pub fn head(&self, close: bool) -> Vec<u8> {
+    pub(crate) fn head(&self, close: bool) -> Vec<u8> {
         let mut buf = Vec::with_capacity(self.fields.len() + 128);
         buf.extend_from_slice(b"HTTP/1.1 ");
         buf.extend_from_slice(self.code.to_string().as_bytes());
@@ -379,7 +224,7 @@ impl Response {
 
     /// The head and, when it is sent and held in memory, the content: the
     /// whole response unless the content is a file's.
-    pub fn to_bytes(&self, head_only: bool, close: bool) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self, head_only: bool, close: bool) -> Vec<u8> {
         let mut bytes = self.head(close);
         if let (true, Body::Bytes(content)) = (self.sends_content(head_only), &self.body) {
             bytes.extend_from_slice(content);
@@ -433,24 +278,6 @@ Content-Length: 28\nConnection: close\n"
             .unwrap();
         assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
         assert!(date.ends_with(" GMT") && date.len() == 29, "{date}");
-    }
-
-    #[test]
-    fn framing_problems_close_and_resource_problems_do_not() {
-        assert!(Problem::LengthAndEncoding.closes());
-        assert!(Problem::Parse(parse::Error::BareLf).closes());
-        assert!(!Problem::NotFound.closes());
-        assert!(!Problem::NotAllowed.closes());
-    }
-
-    #[test]
-    fn limits_map_to_their_codes() {
-        assert_eq!(Problem::Parse(parse::Error::TargetTooLong).status(), 414);
-        assert_eq!(Problem::Parse(parse::Error::HeaderTooLarge).status(), 431);
-        assert_eq!(Problem::Parse(parse::Error::TooManyFields).status(), 431);
-        assert_eq!(Problem::Timeout.status(), 408);
-        assert_eq!(Problem::UnknownCoding.status(), 501);
-        assert_eq!(Problem::Version.status(), 505);
     }
 
     #[test]

@@ -1,121 +1,40 @@
-//! The request-head parser: the request-line and the field lines of
-//! RFC 9112 §2–§5, strict, by hand.
-//!
-//! `parse_request` takes the bytes received so far and answers `Partial`
-//! when they are a prefix of a valid head (more bytes may complete it), the
-//! parsed head and its length when complete, or an [`Error`] as soon as no
-//! continuation could make the bytes valid.
+//! The request head: the request-line and the field lines of RFC 9112
+//! §2–§5. The field-section rules serve the trailer section of a chunked
+//! body too (`chunked`).
 
-use std::fmt;
-
-use crate::limits::{
-    MAX_CHUNK_SIZE_DIGITS, MAX_FIELDS, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_TARGET_LEN,
-};
-
-/// The outcome of parsing bytes that may not all have arrived yet.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Status<T> {
-    /// A complete value.
-    Complete(T),
-    /// The bytes so far are a valid prefix: read more.
-    Partial,
-}
-
-/// A parser of one element: its value and the bytes it used, once complete.
-pub type Parsed<T> = Result<Status<(T, usize)>, Error>;
-
-/// Why a request head is invalid. Each maps to one status code in
-/// `response::Problem::status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Error {
-    /// The request-line is not `method SP request-target SP HTTP-version`.
-    RequestLine,
-    /// The method contains a character that is not a `tchar`.
-    Method,
-    /// The method is longer than any this server implements.
-    MethodTooLong,
-    /// The request-target contains a character a URI cannot contain.
-    Target,
-    /// The request-target is longer than `MAX_TARGET_LEN`.
-    TargetTooLong,
-    /// The HTTP-version is not `HTTP/` DIGIT `.` DIGIT.
-    Version,
-    /// A CR not followed by LF.
-    BareCr,
-    /// An LF not preceded by CR.
-    BareLf,
-    /// A field-name is empty or contains a character that is not a `tchar`.
-    FieldName,
-    /// Whitespace between a field-name and its colon.
-    SpaceBeforeColon,
-    /// A field line with no colon.
-    NoColon,
-    /// A field line starting with whitespace (obs-fold, or whitespace after the request-line).
-    ObsFold,
-    /// A field value containing NUL or another control character.
-    FieldValue,
-    /// More field lines than `MAX_FIELDS`.
-    TooManyFields,
-    /// A header section larger than `MAX_HEADER_BYTES`.
-    HeaderTooLarge,
-    /// A chunked body whose framing is invalid.
-    Chunk,
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
-            Error::RequestLine => {
-                "the request-line is not method SP request-target SP HTTP-version"
-            }
-            Error::Method => "the method is not a token",
-            Error::MethodTooLong => "the method is longer than any this server implements",
-            Error::Target => "the request-target contains a character a URI cannot contain",
-            Error::TargetTooLong => {
-                return write!(
-                    f,
-                    "the request-target is longer than {MAX_TARGET_LEN} octets"
-                )
-            }
-            Error::Version => "the HTTP-version is not HTTP/DIGIT.DIGIT",
-            Error::BareCr => "a CR is not followed by LF",
-            Error::BareLf => "a line ends in LF without CR",
-            Error::FieldName => "a field-name is empty or not a token",
-            Error::SpaceBeforeColon => "whitespace between a field-name and its colon",
-            Error::NoColon => "a field line has no colon",
-            Error::ObsFold => "a field line starts with whitespace (obsolete line folding)",
-            Error::FieldValue => "a field value contains a control character",
-            Error::TooManyFields => return write!(f, "more than {MAX_FIELDS} header fields"),
-            Error::HeaderTooLarge => {
-                let kib = MAX_HEADER_BYTES / 1024;
-                return write!(f, "the header section is larger than {kib} KiB");
-            }
-            Error::Chunk => "the chunked body is malformed",
-        };
-        f.write_str(text)
-    }
-}
+use super::grammar::{ascii, FIELD_VALUE, TOKEN, URI};
+use super::{Error, Parsed, Status};
+use crate::limits::{MAX_FIELDS, MAX_HEADER_BYTES, MAX_METHOD_LEN, MAX_TARGET_LEN};
 
 /// `HTTP/` major `.` minor, as received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Version {
+    /// The digit before the dot.
     pub major: u8,
+    /// The digit after the dot.
     pub minor: u8,
 }
 
 /// One field line: the name as received and the value with OWS trimmed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field<'b> {
+    /// The field-name, in the case it was sent.
     pub name: &'b str,
+    /// The field-value without leading and trailing whitespace; it may hold
+    /// obs-text, so it is bytes, not text.
     pub value: &'b [u8],
 }
 
 /// A parsed request head, borrowing from the receive buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request<'b> {
+    /// The method token, case-sensitive (RFC 9110 §9.1).
     pub method: &'b str,
+    /// The request-target, as sent.
     pub target: &'b str,
+    /// The HTTP-version of the request-line.
     pub version: Version,
+    /// The field lines of the header section, in the order received.
     pub fields: Vec<Field<'b>>,
 }
 
@@ -129,47 +48,6 @@ impl<'b> Request<'b> {
     }
 }
 
-/// Builds a 256-entry class table from the bytes of `set` and the ranges in `ranges`.
-pub(crate) const fn class(set: &[u8], ranges: &[(u8, u8)]) -> [bool; 256] {
-    let mut table = [false; 256];
-    let mut i = 0;
-    while i < set.len() {
-        table[set[i] as usize] = true;
-        i += 1;
-    }
-    let mut r = 0;
-    while r < ranges.len() {
-        let mut b = ranges[r].0 as usize;
-        while b <= ranges[r].1 as usize {
-            table[b] = true;
-            b += 1;
-        }
-        r += 1;
-    }
-    table
-}
-
-/// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-///  "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA` (RFC 9110 §5.6.2)
-static TOKEN: [bool; 256] = class(
-    b"!#$%&'*+-.^_`|~",
-    &[(b'0', b'9'), (b'a', b'z'), (b'A', b'Z')],
-);
-
-/// The characters of a request-target (RFC 9112 §3.2 by way of RFC 3986):
-/// `unreserved / pct-encoded / sub-delims / ":" / "@" / "/" / "?"`, plus
-/// `[` `]` for IP literals in absolute-form. No fragment (`#`), no space,
-/// no CTL, no non-ASCII.
-static URI: [bool; 256] = class(
-    b"-._~%!$&'()*+,;=:@/?[]",
-    &[(b'0', b'9'), (b'a', b'z'), (b'A', b'Z')],
-);
-
-/// `field-vchar = VCHAR / obs-text`, plus SP and HTAB inside a value
-/// (RFC 9110 §5.5).
-static FIELD_VALUE: [bool; 256] = class(b" \t", &[(0x21, 0x7e), (0x80, 0xff)]);
-
-/// Parses one request head from the start of `buf`.
 ///
 /// ```text
 /// HTTP-message = start-line CRLF *( field-line CRLF ) CRLF [ message-body ]
@@ -205,7 +83,10 @@ pub fn parse_request(buf: &[u8]) -> Parsed<Request<'_>> {
 /// from `start`: the header section of a request (RFC 9112 §2.1) or the
 /// trailer section of a chunked body (§7.1.2). Returns the fields and the
 /// position after the empty line.
-fn parse_field_section(buf: &[u8], start: usize) -> Result<Status<(Vec<Field<'_>>, usize)>, Error> {
+pub(super) fn parse_field_section(
+    buf: &[u8],
+    start: usize,
+) -> Result<Status<(Vec<Field<'_>>, usize)>, Error> {
     let mut pos = start;
     let mut fields = Vec::new();
     loop {
@@ -233,137 +114,6 @@ fn parse_field_section(buf: &[u8], start: usize) -> Result<Status<(Vec<Field<'_>
             }
             Status::Partial => return partial_within(buf.len() - start, MAX_HEADER_BYTES),
         }
-    }
-}
-
-/// The trailer section that ends a chunked body (RFC 9112 §7.1.2); the
-/// fields are read and dropped.
-pub fn parse_trailer_section(buf: &[u8]) -> Parsed<()> {
-    Ok(match parse_field_section(buf, 0)? {
-        Status::Complete((_, end)) => Status::Complete(((), end)),
-        Status::Partial => Status::Partial,
-    })
-}
-
-/// ```text
-/// chunk          = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
-/// chunk-size     = 1*HEXDIG
-/// chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
-/// chunk-ext-name = token
-/// chunk-ext-val  = token / quoted-string
-/// ```
-/// (RFC 9112 §7.1, §7.1.1): the line before a chunk's data. Returns the size.
-/// Extensions are checked and ignored ("A recipient MUST ignore unrecognized
-/// chunk extensions").
-pub fn parse_chunk_size(buf: &[u8]) -> Parsed<u64> {
-    let digits = buf.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 {
-        return if buf.is_empty() {
-            Ok(Status::Partial)
-        } else {
-            Err(Error::Chunk)
-        };
-    }
-    if digits > MAX_CHUNK_SIZE_DIGITS {
-        return Err(Error::Chunk);
-    }
-    let size = buf[..digits].iter().fold(0u64, |n, &d| {
-        n << 4 | u64::from((d as char).to_digit(16).unwrap_or(0))
-    });
-    let mut pos = digits;
-    loop {
-        let before_space = pos;
-        while matches!(buf.get(pos), Some(b' ') | Some(b'\t')) {
-            pos += 1;
-        }
-        match buf.get(pos) {
-            None => return Ok(Status::Partial),
-            // BWS belongs before a ";" only: `5 \r\n` is no chunk line.
-            Some(b'\r') | Some(b'\n') if pos > before_space => return Err(Error::Chunk),
-            Some(b'\r') | Some(b'\n') => {
-                return Ok(match parse_line_end(buf, pos)? {
-                    Status::Complete(end) => Status::Complete((size, end)),
-                    Status::Partial => Status::Partial,
-                })
-            }
-            Some(b';') => pos += 1,
-            Some(_) => return Err(Error::Chunk),
-        }
-        while matches!(buf.get(pos), Some(b' ') | Some(b'\t')) {
-            pos += 1;
-        }
-        let name = buf[pos.min(buf.len())..]
-            .iter()
-            .take_while(|&&b| TOKEN[b as usize])
-            .count();
-        if pos + name >= buf.len() {
-            return Ok(Status::Partial);
-        }
-        if name == 0 {
-            return Err(Error::Chunk);
-        }
-        pos += name;
-        let mut after = pos;
-        while matches!(buf.get(after), Some(b' ') | Some(b'\t')) {
-            after += 1;
-        }
-        if buf.get(after) != Some(&b'=') {
-            continue;
-        }
-        pos = after + 1;
-        while matches!(buf.get(pos), Some(b' ') | Some(b'\t')) {
-            pos += 1;
-        }
-        match buf.get(pos) {
-            None => return Ok(Status::Partial),
-            Some(b'"') => match quoted_string_end(buf, pos)? {
-                Status::Complete(end) => pos = end,
-                Status::Partial => return Ok(Status::Partial),
-            },
-            Some(_) => {
-                let value = buf[pos..]
-                    .iter()
-                    .take_while(|&&b| TOKEN[b as usize])
-                    .count();
-                if value == 0 {
-                    return Err(Error::Chunk);
-                }
-                pos += value;
-            }
-        }
-    }
-}
-
-/// ```text
-/// quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE
-/// qdtext        = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-/// quoted-pair   = "\" ( HTAB / SP / VCHAR / obs-text )
-/// ```
-/// (RFC 9110 §5.6.4), starting at the opening quote. Returns the position
-/// after the closing quote.
-fn quoted_string_end(buf: &[u8], start: usize) -> Result<Status<usize>, Error> {
-    let mut i = start + 1;
-    while let Some(&b) = buf.get(i) {
-        match b {
-            b'"' => return Ok(Status::Complete(i + 1)),
-            b'\\' => match buf.get(i + 1) {
-                None => return Ok(Status::Partial),
-                Some(&q) if FIELD_VALUE[q as usize] => i += 2,
-                Some(_) => return Err(Error::Chunk),
-            },
-            _ if FIELD_VALUE[b as usize] => i += 1,
-            _ => return Err(Error::Chunk),
-        }
-    }
-    Ok(Status::Partial)
-}
-
-/// The CRLF after a chunk's data (RFC 9112 §7.1).
-pub fn parse_chunk_end(buf: &[u8]) -> Parsed<()> {
-    match (buf.first(), buf.get(1)) {
-        (None, _) | (Some(b'\r'), None) => Ok(Status::Partial),
-        (Some(b'\r'), Some(b'\n')) => Ok(Status::Complete(((), 2))),
-        _ => Err(Error::Chunk),
     }
 }
 
@@ -545,7 +295,7 @@ fn parse_version(buf: &[u8], pos: &mut usize) -> Result<Status<Version>, Error> 
 /// and a bare CR "MUST" be treated as invalid or replaced with SP. This
 /// server rejects both, and rejects a bare LF, which the RFC lets a
 /// recipient accept (MAY) but does not require.
-fn parse_line_end(buf: &[u8], pos: usize) -> Result<Status<usize>, Error> {
+pub(super) fn parse_line_end(buf: &[u8], pos: usize) -> Result<Status<usize>, Error> {
     match (buf.get(pos), buf.get(pos + 1)) {
         (Some(b'\r'), Some(b'\n')) => Ok(Status::Complete(pos + 2)),
         (Some(b'\r'), None) => Ok(Status::Partial),
@@ -624,12 +374,6 @@ fn parse_field_name(buf: &[u8], start: usize) -> Result<Status<&str>, Error> {
         }
     }
     Ok(Status::Partial)
-}
-
-/// The bytes of a token or target, which the class tables keep ASCII.
-fn ascii(bytes: &[u8]) -> &str {
-    // The tables admit only ASCII bytes, so this never falls back.
-    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -872,63 +616,5 @@ X-Empty:\r\nX-Spaced: \t a b \t\r\n\r\n";
             request.values("Host").collect::<Vec<_>>(),
             vec![&b"a"[..], b"b"]
         );
-    }
-
-    #[test]
-    fn chunk_sizes_and_extensions() {
-        assert_eq!(parse_chunk_size(b"1a\r\n"), Ok(Status::Complete((26, 4))));
-        assert_eq!(parse_chunk_size(b"0\r\n"), Ok(Status::Complete((0, 3))));
-        assert_eq!(
-            parse_chunk_size(b"5;a=b;c\r\n"),
-            Ok(Status::Complete((5, 9)))
-        );
-        assert_eq!(
-            parse_chunk_size(b"5 ; a = \"x\\\"y\"\r\n"),
-            Ok(Status::Complete((5, 16)))
-        );
-        for partial in [
-            &b""[..],
-            b"5",
-            b"5 ",
-            b"5;",
-            b"5;a",
-            b"5;a=",
-            b"5;a=\"x",
-            b"5\r",
-        ] {
-            assert_eq!(
-                parse_chunk_size(partial),
-                Ok(Status::Partial),
-                "{partial:?}"
-            );
-        }
-        for (bad, expected) in [
-            (&b"zz\r\n"[..], Error::Chunk),
-            (b"-1\r\n", Error::Chunk),
-            (b"5x\r\n", Error::Chunk),
-            (b"5;\r\n", Error::Chunk),
-            (b"5 \r\n", Error::Chunk),
-            (b"5\t\r\n", Error::Chunk),
-            (b"5;a=b \r\n", Error::Chunk),
-            (b"10000000000000000\r\n", Error::Chunk),
-            (b"5\n", Error::BareLf),
-        ] {
-            assert_eq!(parse_chunk_size(bad), Err(expected), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn chunk_end_and_trailers() {
-        assert_eq!(parse_chunk_end(b"\r\nnext"), Ok(Status::Complete(((), 2))));
-        assert_eq!(parse_chunk_end(b"xx"), Err(Error::Chunk));
-        assert_eq!(
-            parse_trailer_section(b"\r\n"),
-            Ok(Status::Complete(((), 2)))
-        );
-        assert_eq!(
-            parse_trailer_section(b"X: 1\r\n\r\n"),
-            Ok(Status::Complete(((), 8)))
-        );
-        assert_eq!(parse_trailer_section(b"X: 1\r\n"), Ok(Status::Partial));
     }
 }
