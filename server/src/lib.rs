@@ -41,6 +41,8 @@
 //! - [`limits`] every limit and timeout, as a named constant
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// The layer map names the private modules too.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod conditions;
 mod connection;

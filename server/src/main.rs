@@ -17,8 +17,10 @@ const EXIT_USAGE: u8 = 2;
 #[derive(Parser, Debug)]
 #[command(name = "http-server", version)]
 struct Args {
-    /// single: one connection at a time, one response each; threaded: a
-    /// thread per connection with keep-alive.
+    /// single: one connection at a time, one response each; threaded:
+    /// persistent connections, served by a pool of worker threads that take
+    /// turns waiting on an epoll set of the listener and the idle
+    /// connections.
     #[arg(long, value_enum, default_value = "threaded")]
     mode: ModeArg,
     /// Address to listen on (port 0 picks a free port).

@@ -200,6 +200,8 @@ pub(crate) fn refuse_overloaded(mut stream: TcpStream, ctx: &Context) {
     }
 }
 
+/// A connection being served on this thread: its socket, what has been
+/// read of it, and what it keeps from one request to the next.
 struct Connection<'c> {
     stream: &'c TcpStream,
     buf: Vec<u8>,
@@ -220,7 +222,8 @@ struct Connection<'c> {
     /// Since when the connection has waited for the request being read.
     since: Instant,
     /// Nothing has been read yet: the first read may wait
-    /// [`FIRST_BYTES_WAIT`] before the connection goes to the poll set.
+    /// [`FIRST_BYTES_WAIT`](crate::limits::FIRST_BYTES_WAIT) before the
+    /// connection goes to the poll set.
     fresh: bool,
 }
 

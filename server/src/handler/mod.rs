@@ -6,7 +6,7 @@
 //!
 //! Deciding happens while the request head is still borrowed from the
 //! receive buffer ([`Handler::decide`] → [`Answer`]); composing the
-//! [`Response`](crate::response::Response) from that answer ([`compose`])
+//! [`Response`](crate::response::Response) from that answer ([`compose()`])
 //! happens once the request's content has been read past.
 
 use std::fs::Metadata;
@@ -37,7 +37,6 @@ pub(crate) struct Handler {
 }
 
 /// What to send, decided while the request head is still borrowed.
-#[derive(Debug)]
 pub(crate) enum Reply {
     /// A file, or parts of it.
     File(Box<FileReply>),
@@ -68,7 +67,6 @@ pub(crate) fn refuses(answer: &Answer) -> bool {
 
 /// A file and what of it to send, with the validators its preconditions
 /// were evaluated against (so the head sends the same ones).
-#[derive(Debug)]
 pub(crate) struct FileReply {
     path: PathBuf,
     meta: Metadata,
@@ -78,7 +76,6 @@ pub(crate) struct FileReply {
 }
 
 /// What a GET or HEAD of a file is answered with.
-#[derive(Debug, PartialEq, Eq)]
 enum FileAnswer {
     /// 200: the whole file.
     Whole,

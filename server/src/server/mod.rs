@@ -205,10 +205,11 @@ impl Server {
     /// the listener and every connection waiting for its next request,
     /// accepts what is pending and serves each ready connection as far as
     /// it can without blocking, then puts it back in the set. Before a
-    /// read or write that would block, it hands the lead to another worker
-    /// (waking one, or starting one up to the connection cap) and serves
-    /// that connection alone until it closes. Past the cap, a connection is
-    /// answered 503 and closed.
+    /// read or write that would block (or when a client has pipelined more
+    /// requests), it hands the lead to another worker (a waiting one, or a
+    /// new one while there are fewer than the connection cap plus one),
+    /// serves that connection alone until it closes, and waits for the lead
+    /// again. Past the cap, a connection is answered 503 and closed.
     pub fn run(self, mode: Mode) {
         let poll = match mode {
             Mode::Single => None,
