@@ -82,7 +82,7 @@ fuzz:
 ## (uvicorn, gunicorn, waitress, Hypercorn, aiohttp from the pinned
 ## matrix/servers/requirements.txt in a virtualenv under target/; Node's http module).
 ## Writes snapshots/<server>/, matrix/results.json, docs/matrix.md, docs/report.html and
-## the scores in README.md. MATRIX_ONLY="nginx apache" reruns a few; nginx-tls is nginx over
+## the scores in docs/field-study.md. MATRIX_ONLY="nginx apache" reruns a few; nginx-tls is nginx over
 ## TLS with the self-signed certificate made below.
 .PHONY: matrix matrix-venv
 MATRIX_ONLY ?=

@@ -16,7 +16,7 @@ installs into target/matrix-venv from matrix/servers/requirements.txt),
 start it on a free 127.0.0.1 port, wait until it accepts, record its exact
 version, run `conformance run --matrix ... --snapshots snapshots/<name>`,
 and stop it. Then write matrix/results.json, docs/matrix.md, docs/report.html
-and the scores block of README.md (one table per tier).
+and the scores block of docs/field-study.md (one table per tier).
 
 Every server started is stopped again, also when a step fails or on SIGINT /
 SIGTERM. The exit status is non-zero only when the harness itself broke: a
@@ -49,7 +49,7 @@ CONFORMANCE_BIN = REPO / "target" / "release" / "conformance"
 RESULTS = REPO / "matrix" / "results.json"
 MARKDOWN = REPO / "docs" / "matrix.md"
 REPORT = REPO / "docs" / "report.html"
-README = REPO / "README.md"
+FIELD_STUDY = REPO / "docs" / "field-study.md"
 # The self-signed certificate and key `make matrix` makes for nginx over TLS.
 TLS_DIR = REPO / "target" / "matrix-tls"
 # The virtualenv `make matrix` installs matrix/servers/requirements.txt into.
@@ -469,15 +469,15 @@ def tiered(scores):
     ])
 
 
-def update_readme():
+def update_scores():
     scores = tiered(conformance("report", "--input", str(RESULTS), "--format", "scores").stdout)
-    text = README.read_text()
+    text = FIELD_STUDY.read_text()
     begin, end = text.find(SCORES_BEGIN), text.find(SCORES_END)
     if begin < 0 or end < begin:
-        log(f"README.md has no {SCORES_BEGIN} … {SCORES_END} block; not updated")
+        log(f"{FIELD_STUDY.relative_to(REPO)} has no {SCORES_BEGIN} … {SCORES_END} block; not updated")
         return
     text = text[: begin + len(SCORES_BEGIN)] + "\n" + scores + text[end:]
-    README.write_text(text)
+    FIELD_STUDY.write_text(text)
 
 
 def on_signal(number, _frame):
@@ -538,12 +538,12 @@ def main():
         MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
         conformance("report", "--input", str(RESULTS), "--format", "markdown", "--output", str(MARKDOWN))
         conformance("report", "--input", str(RESULTS), "--format", "html", "--output", str(REPORT))
-        update_readme()
+        update_scores()
     finally:
         shutil.rmtree(run, ignore_errors=True)
     log(f"{len(ran)} servers in {time.monotonic() - started:.0f} s; wrote "
         f"{RESULTS.relative_to(REPO)}, {MARKDOWN.relative_to(REPO)}, {REPORT.relative_to(REPO)}, "
-        f"snapshots/<server>/ and the scores in README.md")
+        f"snapshots/<server>/ and the scores in {FIELD_STUDY.relative_to(REPO)}")
     for line in skipped:
         log(f"skipped {line}")
 

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 
 /// Where the registry lives inside the repository.
 pub(crate) const REQUIREMENTS_FILE: &str = "fixtures/requirements.toml";
-/// The markers around the coverage table in the README.
+/// The markers around the coverage table in `docs/cli.md`.
 pub const TABLE_BEGIN: &str =
-    "<!-- coverage:begin (conformance coverage --update README.md writes this block) -->";
+    "<!-- coverage:begin (conformance coverage --update docs/cli.md writes this block) -->";
 /// The end marker.
 pub const TABLE_END: &str = "<!-- coverage:end -->";
 

@@ -89,17 +89,17 @@ fn requirement_quotes_then_verbatim_in_rfc_text() {
 }
 
 #[test]
-fn readme_coverage_table_then_as_the_catalogue_gives_it() {
+fn cli_manual_coverage_table_then_as_the_catalogue_gives_it() {
     let requirements = builtin_requirements().expect("the registry loads");
     let expected = coverage::render_table(&requirements, &real_catalogue());
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .expect("README.md");
+    let manual =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/cli.md"))
+            .expect("docs/cli.md");
     assert_eq!(
-        coverage::table_in(&readme),
+        coverage::table_in(&manual),
         Some(expected.as_str()),
-        "the README's coverage table is stale: `cargo run -q -p conformance -- coverage --update \
-         README.md` rewrites it"
+        "the coverage table in docs/cli.md is stale: `cargo run -q -p conformance -- coverage \
+         --update docs/cli.md` rewrites it"
     );
 }
 

@@ -88,11 +88,12 @@ fn help_exit_codes() -> Vec<(String, String)> {
         .collect()
 }
 
-/// `(code, meaning)` rows of the README's exit-code table, backticks dropped.
-fn readme_exit_codes() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("README.md");
-    let table = readme
+/// `(code, meaning)` rows of the exit-code table in `docs/cli.md`, backticks
+/// dropped.
+fn manual_exit_codes() -> Vec<(String, String)> {
+    let manual = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cli.md"))
+        .expect("docs/cli.md");
+    let table = manual
         .split_once("| exit | meaning |\n|---|---|\n")
         .map(|(_, rest)| rest)
         .expect("the exit-code table");
@@ -110,11 +111,11 @@ fn readme_exit_codes() -> Vec<(String, String)> {
 }
 
 #[test]
-fn help_and_readme_then_the_same_exit_codes() {
+fn help_and_cli_manual_then_the_same_exit_codes() {
     let help = help_exit_codes();
     let codes: Vec<&str> = help.iter().map(|(code, _)| code.as_str()).collect();
     assert_eq!(codes, ["0", "1", "2", "3", "4", "5", "130", "143"]);
-    assert_eq!(help, readme_exit_codes());
+    assert_eq!(help, manual_exit_codes());
 }
 
 /// Answers the control requests, then closes every later connection
