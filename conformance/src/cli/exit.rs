@@ -3,6 +3,8 @@
 //! the two alike).
 
 use std::fmt;
+use std::io;
+use std::path::PathBuf;
 
 /// Exit code: no case failed at the `--fail-on` level (outside the baseline).
 pub(crate) const EXIT_CONFORMANT: u8 = 0;
@@ -20,6 +22,11 @@ pub(crate) const EXIT_NOTHING_GRADED: u8 = 4;
 /// Exit code: `--deadline` passed before every case had started, and none
 /// of those that ran failed.
 pub(crate) const EXIT_DEADLINE: u8 = 5;
+/// Exit code: the cases ran, then a file the run writes (the report, the
+/// baseline, the snapshots, the matrix) could not be written. Not a usage
+/// error: the arguments were good and the paths were checked before the
+/// first connect, so the file system changed or refused under the run.
+const EXIT_WRITE: u8 = 6;
 /// Exit code base for a run stopped by a signal: 128 + the signal number,
 /// as shells report it (130 for SIGINT, 143 for SIGTERM).
 pub(crate) const EXIT_SIGNAL_BASE: u8 = 128;
@@ -33,6 +40,7 @@ Exit codes:
   3    the target is unreachable, not HTTP/1.x or failed its TLS handshake before any case, or went away during the run
   4    nothing was graded: every case was skipped or could not be run
   5    the --deadline passed before every case had started, and no case failed
+  6    after the cases ran, a file could not be written (--output, --write-baseline, --snapshots, --matrix)
   130  interrupted by SIGINT: the report lists the cases not run
   143  terminated by SIGTERM: the report lists the cases not run";
 
@@ -43,12 +51,23 @@ pub(crate) enum Failure {
     /// The target refused the first connect or did not answer the control
     /// with HTTP/1.x: exit 3.
     Unreachable(String),
+    /// A file (or the snapshots folder) the run writes after its cases
+    /// could not be written: exit 6.
+    Write {
+        /// The file or folder, as given.
+        path: PathBuf,
+        /// What the file system said.
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Usage(message) | Failure::Unreachable(message) => f.write_str(message),
+            Failure::Write { path, error } => {
+                write!(f, "cannot write {}: {error}", path.display())
+            }
         }
     }
 }
@@ -59,6 +78,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => EXIT_USAGE,
             Failure::Unreachable(_) => EXIT_UNREACHABLE,
+            Failure::Write { .. } => EXIT_WRITE,
         }
     }
 }

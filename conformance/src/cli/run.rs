@@ -206,8 +206,10 @@ fn write_report(plan: &RunPlan, control: &Control, ran: &Ran<'_>) -> Result<Summ
     let summary = Summary::of(&ran.results, plan.baseline.as_ref());
     match &plan.output {
         Some(path) => {
-            write_atomically(path, &text)
-                .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))?;
+            write_atomically(path, &text).map_err(|error| Failure::Write {
+                path: path.clone(),
+                error,
+            })?;
             println!("{}", summary.line());
         }
         None => {
@@ -259,8 +261,12 @@ fn write_baseline(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Re
         "Known failures of {} ({}), written by `conformance run --write-baseline`.",
         plan.name, plan.target_text
     );
-    write_atomically(path, &Baseline::from_ids(failed).render(&header))
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
+    write_atomically(path, &Baseline::from_ids(failed).render(&header)).map_err(|error| {
+        Failure::Write {
+            path: path.to_path_buf(),
+            error,
+        }
+    })
 }
 
 /// `--snapshots`: each case's normalised heads in `dir`, with the target's
@@ -278,7 +284,10 @@ fn write_snapshots(
     };
     let ids: BTreeSet<&str> = plan.catalogue_ids.iter().map(String::as_str).collect();
     let written = snapshot::write_dir(dir, results, &options, "conformance run --snapshots", &ids)
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", dir.display())))?;
+        .map_err(|error| Failure::Write {
+            path: dir.to_path_buf(),
+            error,
+        })?;
     if !plan.quiet {
         eprintln!(
             "snapshots in {}: {} written, {} unchanged, {} removed",
@@ -301,8 +310,10 @@ fn record_matrix(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Res
     };
     let answers = ServerAnswers::from_results(&plan.name, &plan.server_version, results);
     matrix.record(answers, date::format_iso_date(std::time::SystemTime::now()));
-    write_atomically(path, &matrix.to_json())
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
+    write_atomically(path, &matrix.to_json()).map_err(|error| Failure::Write {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// Why the target seems gone, when no case got a response although cases
