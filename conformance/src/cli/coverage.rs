@@ -8,6 +8,8 @@ use conformance::coverage;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Prints the coverage table, or the requirements no case covers; with
+/// `update`, rewrites that file's coverage block instead when it changed.
 pub(crate) fn count(
     dir: Option<&Path>,
     uncovered: bool,

@@ -8,7 +8,7 @@ use super::target::{first_reachable, parse_target, resolve};
 use conformance::case::Case;
 use conformance::diff::{self, Target};
 use conformance::escape;
-use conformance::run::{self, Environment};
+use conformance::run::{self, Environment, RunOptions};
 use conformance::snapshot::SnapshotOptions;
 use conformance::wire::Transport;
 use std::io::Write;
@@ -55,16 +55,12 @@ fn diff_jobs(specs: &[String], names: &[&str]) -> Result<Vec<Option<usize>>, Fai
     Ok(jobs)
 }
 
-pub(crate) fn compare(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
-    if args.targets.len() < 2 {
-        return Err(Failure::Usage(
-            "diff needs at least two --target options".into(),
-        ));
-    }
-    let path = args.resource.path(None)?;
-    let host = args.resource.host()?;
+/// Each `--target` as `(name, text, HOST:PORT)`: `NAME=` gives the name,
+/// else the text is the name; a TLS target, one with a path, or a name
+/// given twice is a usage error.
+fn name_targets(specs: &[String]) -> Result<Vec<(String, String, String)>, Failure> {
     let mut named = Vec::new();
-    for spec in &args.targets {
+    for spec in specs {
         let (name, text) = match spec.split_once('=') {
             Some((name, text)) if !name.is_empty() => (name.to_string(), text.to_string()),
             _ => (spec.clone(), spec.clone()),
@@ -90,6 +86,55 @@ pub(crate) fn compare(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure>
         }
         named.push((name, text, parsed.host_port));
     }
+    Ok(named)
+}
+
+/// The address of each target that answered its control, with the run
+/// options its control and `--jobs` make.
+fn reach_targets(
+    resolved: &[DiffTarget],
+    jobs: Vec<Option<usize>>,
+    args: &DiffArgs,
+    path: &str,
+    host: &str,
+) -> Result<Vec<(SocketAddr, RunOptions)>, Failure> {
+    let mut reachable = Vec::new();
+    for (target, jobs) in resolved.iter().zip(jobs) {
+        let (address, control) = first_reachable(
+            &Transport::Tcp,
+            &target.addresses,
+            &target.text,
+            path,
+            host,
+            args.pace.timeout(),
+        )?;
+        // Each target its own pace: one that serves a connection at a time
+        // gets one job without slowing the others.
+        let jobs = jobs.unwrap_or(if control.concurrent {
+            conformance::limits::DEFAULT_JOBS
+        } else {
+            1
+        });
+        eprintln!("{}: {}; {jobs} at a time", target.name, control.line());
+        let mut target_options = args.pace.options(jobs);
+        target_options.environment =
+            Environment::from_control(&control, args.resource.fixture_root);
+        reachable.push((address, target_options));
+    }
+    Ok(reachable)
+}
+
+/// Runs the selected cases against every target at once and prints the
+/// cases they answer differently.
+pub(crate) fn compare(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
+    if args.targets.len() < 2 {
+        return Err(Failure::Usage(
+            "diff needs at least two --target options".into(),
+        ));
+    }
+    let path = args.resource.path(None)?;
+    let host = args.resource.host()?;
+    let named = name_targets(&args.targets)?;
     let names: Vec<&str> = named.iter().map(|(name, _, _)| name.as_str()).collect();
     let jobs = diff_jobs(&args.jobs, &names)?;
     let catalogue = load(dir)?;
@@ -107,29 +152,7 @@ pub(crate) fn compare(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure>
         });
     }
     // Every target is checked before any case runs: exit 3 costs no run.
-    let mut reachable = Vec::new();
-    for (target, jobs) in resolved.iter().zip(jobs) {
-        let (address, control) = first_reachable(
-            &Transport::Tcp,
-            &target.addresses,
-            &target.text,
-            &path,
-            &host,
-            args.pace.timeout(),
-        )?;
-        // Each target its own pace: one that serves a connection at a time
-        // gets one job without slowing the others.
-        let jobs = jobs.unwrap_or(if control.concurrent {
-            conformance::limits::DEFAULT_JOBS
-        } else {
-            1
-        });
-        eprintln!("{}: {}; {jobs} at a time", target.name, control.line());
-        let mut target_options = args.pace.options(jobs);
-        target_options.environment =
-            Environment::from_control(&control, args.resource.fixture_root);
-        reachable.push((address, target_options));
-    }
+    let reachable = reach_targets(&resolved, jobs, &args, &path, &host)?;
     let targets: Vec<Target> = resolved
         .iter()
         .zip(&reachable)

@@ -9,6 +9,8 @@ use conformance::template::Values;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Prints case `id` with the bytes a run with this `path` and `host` would
+/// send, then what each server of `matrix` (or the default matrix) answered.
 pub(crate) fn explain(
     dir: Option<&Path>,
     id: &str,

@@ -7,6 +7,7 @@ use conformance::explain;
 use std::io::Write;
 use std::path::Path;
 
+/// Prints the selected cases, one a line.
 pub(crate) fn list(dir: Option<&Path>, selection: &Selection) -> Result<u8, Failure> {
     let catalogue = load(dir)?;
     let cases = select(&catalogue, selection)?;

@@ -53,6 +53,9 @@ pub(crate) struct RunPlan {
     pub(crate) settings: Settings,
 }
 
+/// Checks and resolves everything `run` was given before the first
+/// connect: a bad argument, file or selection is exit 2 and a name that
+/// does not resolve exit 3, at the cost of no run.
 pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Failure> {
     let mut options = args
         .pace
@@ -90,25 +93,7 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
         check_writable_file(file)?;
     }
     let addresses = resolve(&spec.host_port)?;
-    let settings = Settings {
-        path: path.clone(),
-        host: host.clone(),
-        fixture_root: args.resource.fixture_root,
-        jobs: options.jobs,
-        timeout_ms: args.pace.timeout,
-        filter: args.selection.filter.clone(),
-        group: args.selection.group.clone(),
-        id: args.selection.ids.clone(),
-        exclude: args.selection.exclude.clone(),
-        level: args.selection.level.map(LevelArg::level),
-        fail_on: match args.fail_on {
-            FailOnArg::Must => Level::Must,
-            FailOnArg::Should => Level::Should,
-        },
-        deadline_s: args.deadline,
-        baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
-        cases_dir: dir.map(|d| d.display().to_string()),
-    };
+    let settings = record_settings(dir, &args, &path, &host, options.jobs);
     let format = match args.format {
         FormatArg::Text => Format::Text,
         FormatArg::Json => Format::Json,
@@ -144,6 +129,37 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
     })
 }
 
+/// The options as reports record them (`jobs` as planned; the control may
+/// lower it).
+fn record_settings(
+    dir: Option<&Path>,
+    args: &RunArgs,
+    path: &str,
+    host: &str,
+    jobs: usize,
+) -> Settings {
+    Settings {
+        path: path.to_string(),
+        host: host.to_string(),
+        fixture_root: args.resource.fixture_root,
+        jobs,
+        timeout_ms: args.pace.timeout,
+        filter: args.selection.filter.clone(),
+        group: args.selection.group.clone(),
+        id: args.selection.ids.clone(),
+        exclude: args.selection.exclude.clone(),
+        level: args.selection.level.map(LevelArg::level),
+        fail_on: match args.fail_on {
+            FailOnArg::Must => Level::Must,
+            FailOnArg::Should => Level::Should,
+        },
+        deadline_s: args.deadline,
+        baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
+        cases_dir: dir.map(|d| d.display().to_string()),
+    }
+}
+
+/// The `--baseline` file, parsed, every id in it a case of the catalogue.
 fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read baseline {}: {e}", path.display())))?;

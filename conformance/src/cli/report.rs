@@ -9,6 +9,8 @@ use conformance::page;
 use std::io::Write;
 use std::path::Path;
 
+/// Renders the matrix (`--input`, or the default one) in the chosen format,
+/// to `--output` or to stdout.
 pub(crate) fn render(dir: Option<&Path>, args: ReportArgs) -> Result<u8, Failure> {
     let matrix = match args.input {
         Some(path) => Matrix::read(&path),
