@@ -133,7 +133,7 @@ fn percent(part: usize, whole: usize) -> usize {
     (part * 100 + whole / 2).checked_div(whole).unwrap_or(0)
 }
 
-/// The coverage table in Markdown, with the markers the README keeps it
+/// The coverage table in Markdown, with the markers docs/cli.md keeps it
 /// between.
 pub fn render_table(requirements: &[Requirement], cases: &[Case]) -> String {
     let (areas, total) = count(requirements, cases);

@@ -4,7 +4,7 @@
 
 use crate::support::{
     answer_then_close, case_text, conformance, stdout_with_code, unused_addr, write_cases,
-    Responder, CONTROL_PATH,
+    Reference, Responder, CONTROL_PATH,
 };
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -437,4 +437,34 @@ fn output_into_missing_directory_then_exit_2() {
         .assert()
         .code(2)
         .stderr(one_line_error("cannot write"));
+}
+
+/// Issue 18: a file the run cannot write once its cases have run is exit 6,
+/// not a usage error (2), and one line naming it and what the system said.
+/// `--snapshots` is not checked before the connect (`--output` is, and stays
+/// exit 2), so against the reference server every case runs, none failing,
+/// before the write fails.
+#[test]
+fn snapshots_under_a_file_then_exit_6_after_the_run() {
+    let dir = case_dir();
+    let out_dir = TempDir::new().unwrap();
+    let file = out_dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let snapshots = file.join("snapshots");
+    // The system's own words for it, as the run gets them.
+    let why = std::fs::create_dir_all(&snapshots).expect_err("no directory under a file");
+    let reference = Reference::start();
+    conformance(dir.path())
+        .args(["run", "--target", &reference.addr.to_string()])
+        .args(["--path", "/hello.txt", "--snapshots"])
+        .arg(&snapshots)
+        .assert()
+        .code(6)
+        .stdout(predicate::str::ends_with(
+            "3 passed, 0 warned, 0 failed, 1 info, 0 errors\n",
+        ))
+        .stderr(format!(
+            "conformance: cannot write {}: {why}\n",
+            snapshots.display()
+        ));
 }

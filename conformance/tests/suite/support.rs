@@ -1,13 +1,15 @@
 //! Test responders: tiny TCP servers on `127.0.0.1:0`, each answering in one
-//! fixed (wrong or hostile) way, and helpers to build cases.
+//! fixed (wrong or hostile) way; the reference server, in process, for a run
+//! that should pass; and helpers to build cases.
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command;
 use conformance::case::{self, Case};
 use conformance::date::format_imf_fixdate;
+use server::{Config, Mode, Server, ShutdownHandle};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -527,4 +529,42 @@ pub fn sloppy_heads() -> Responder {
             }
         }
     })
+}
+
+/// The reference server (threaded) on 127.0.0.1:0, serving fixtures/root
+/// until dropped.
+pub struct Reference {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: ShutdownHandle,
+    running: Option<JoinHandle<()>>,
+}
+
+impl Reference {
+    /// Binds 127.0.0.1:0 and serves on a thread of its own.
+    pub fn start() -> Reference {
+        let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root"));
+        let mut config = Config::new(root);
+        config.quiet = true;
+        let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
+        let addr = server.local_addr();
+        let stop = server.shutdown_handle();
+        let running = thread::spawn(move || {
+            server.run(Mode::Threaded);
+        });
+        Reference {
+            addr,
+            stop,
+            running: Some(running),
+        }
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        self.stop.shutdown();
+        if let Some(running) = self.running.take() {
+            let _ = running.join();
+        }
+    }
 }

@@ -6,14 +6,13 @@
 #[path = "../tls_proxy/mod.rs"]
 mod tls_proxy;
 
-use crate::support::{case_text, conformance, write_cases};
+use crate::support::{case_text, conformance, write_cases, Reference};
 use assert_cmd::Command;
 use conformance::wire::tls::{TlsClient, Trust, Versions};
 use conformance::wire::{self, AfterEnd, Close, Outcome, ReadPlan, StepPlan, Transport};
 use rustls::crypto::ring;
 use rustls::pki_types::PrivateKeyDer;
 use rustls::{ServerConfig, ServerConnection};
-use server::{Config, Mode, Server, ShutdownHandle};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -26,42 +25,6 @@ use tls_proxy::{Authority, Identity, ServerOptions, TlsProxy, TLS12_ONLY, TLS13_
 const SERVED: &str = "rfc9110-9.1-served";
 const CLOSED: &str = "rfc9112-9.6-closed";
 const TIMEOUT: Duration = Duration::from_millis(2000);
-
-/// The reference server (threaded) on 127.0.0.1:0, serving fixtures/root
-/// until dropped.
-struct Reference {
-    addr: SocketAddr,
-    stop: ShutdownHandle,
-    running: Option<JoinHandle<()>>,
-}
-
-impl Reference {
-    fn start() -> Reference {
-        let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root"));
-        let mut config = Config::new(root);
-        config.quiet = true;
-        let server = Server::bind("127.0.0.1:0", config).expect("bind 127.0.0.1:0");
-        let addr = server.local_addr();
-        let stop = server.shutdown_handle();
-        let running = thread::spawn(move || {
-            server.run(Mode::Threaded);
-        });
-        Reference {
-            addr,
-            stop,
-            running: Some(running),
-        }
-    }
-}
-
-impl Drop for Reference {
-    fn drop(&mut self) {
-        self.stop.shutdown();
-        if let Some(running) = self.running.take() {
-            let _ = running.join();
-        }
-    }
-}
 
 /// Two cases any working server passes: a request answered with the
 /// control's status, and one with `Connection: close` after which the

@@ -1,0 +1,38 @@
+//! `explain`: one case, and what each server in the matrix answered.
+
+use super::catalogue::load;
+use super::exit::{Failure, EXIT_CONFORMANT};
+use super::suggest::unknown_id;
+use conformance::explain;
+use conformance::matrix::{self, Matrix};
+use conformance::template::Values;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Prints case `id` with the bytes a run with this `path` and `host` would
+/// send, then what each server of `matrix` (or the default matrix) answered.
+pub(crate) fn explain(
+    dir: Option<&Path>,
+    id: &str,
+    matrix: Option<PathBuf>,
+    path: &str,
+    host: &str,
+) -> Result<u8, Failure> {
+    let values = Values {
+        path: path.to_string(),
+        host: host.to_string(),
+        ..Values::default()
+    };
+    let catalogue = load(dir)?;
+    let Some(case) = catalogue.iter().find(|c| c.id == id) else {
+        return Err(unknown_id(id, &catalogue));
+    };
+    let (source, matrix) = match matrix {
+        Some(path) => (path.display().to_string(), Matrix::read(&path)),
+        None => matrix::default_matrix(),
+    };
+    let mut text = explain::render_case(case, &values);
+    text.push_str(&explain::render_answers(case, &source, matrix));
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(EXIT_CONFORMANT)
+}

@@ -1,0 +1,350 @@
+//! `run`: the plan, the control, the cases, then the report and the files
+//! it writes, and the exit code they make.
+
+use super::args::{FailOnArg, RunArgs};
+use super::colour::{colour_grades, colour_on};
+use super::exit::{
+    Failure, EXIT_CONFORMANT, EXIT_DEADLINE, EXIT_NONCONFORMANT, EXIT_NOTHING_GRADED,
+    EXIT_SIGNAL_BASE,
+};
+use super::output::write_atomically;
+use super::plan::{plan_run, RunPlan};
+use super::progress::Progress;
+use super::signals::{watch_signals, Stop};
+use super::target::first_reachable;
+use super::watch::RunWatch;
+use conformance::baseline::Baseline;
+use conformance::case::Case;
+use conformance::case::Level;
+use conformance::control::{self, Control};
+use conformance::date;
+use conformance::escape;
+use conformance::matrix::{Matrix, MatrixError, ServerAnswers};
+use conformance::report::{self, Format, NotRun, ReportContext, RunInfo, Settings, Summary};
+use conformance::run::{run_cases_watched, CaseResult, Environment};
+use conformance::snapshot::{self, SnapshotOptions};
+use conformance::Grade;
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Whether a result makes the run exit 1 under `--fail-on`: a failure,
+/// or with `should` also a warned must or should case.
+fn fails_run(result: &CaseResult<'_>, fail_on: FailOnArg) -> bool {
+    match result.grade {
+        Grade::Fail => true,
+        Grade::Warn => fail_on == FailOnArg::Should && result.case.level.at_least(Level::Should),
+        _ => false,
+    }
+}
+
+/// What ran: the results in catalogue order, the cases never started, the
+/// run's record for reports, and why it stopped early if it did.
+struct Ran<'c> {
+    results: Vec<CaseResult<'c>>,
+    not_run: Vec<&'c Case>,
+    info: RunInfo,
+    stop: Option<Stop>,
+}
+
+/// `run`: the plan, the control, the cases, the report; then, for a run
+/// that was not stopped early, the files it writes and the exit code its
+/// grades make.
+pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let mut plan = plan_run(dir, args)?;
+    let caught = watch_signals()?;
+    let (target, control) = reach_target(&mut plan)?;
+    let ran = execute(&plan, target, &caught, started);
+    let summary = write_report(&plan, &control, &ran)?;
+    let failing: Vec<&str> = ran
+        .results
+        .iter()
+        .filter(|r| fails_run(r, plan.fail_on))
+        .map(|r| r.case.id.as_str())
+        .filter(|id| !plan.baseline.as_ref().is_some_and(|b| b.contains(id)))
+        .collect();
+    if let Some(stop) = ran.stop {
+        return Ok(announce_stop(&plan, stop, ran.not_run.len(), &failing));
+    }
+    if let Some(why) = went_away(&ran.results, target, &plan) {
+        return Err(Failure::Unreachable(format!(
+            "{} went away: it answered the control, then no case; asked the control again: \
+             {why}",
+            plan.target_text
+        )));
+    }
+    if let Some(path) = &plan.write_baseline {
+        write_baseline(path, &plan, &ran.results)?;
+    }
+    if let Some(dir) = &plan.snapshots {
+        write_snapshots(dir, &plan, target, &ran.results)?;
+    }
+    if let Some(path) = &plan.matrix {
+        record_matrix(path, &plan, &ran.results)?;
+    }
+    Ok(if !failing.is_empty() {
+        EXIT_NONCONFORMANT
+    } else if !summary.graded_any() {
+        eprintln!(
+            "conformance: no case could be graded ({} skipped, {} errors): not conformant",
+            summary.skipped, summary.errors
+        );
+        EXIT_NOTHING_GRADED
+    } else {
+        EXIT_CONFORMANT
+    })
+}
+
+/// The first address that answers the control, and what the control
+/// learned, which sets the plan's jobs (unless `--jobs` was given) and the
+/// cases' environment.
+fn reach_target(plan: &mut RunPlan) -> Result<(SocketAddr, Control), Failure> {
+    let (target, control) = first_reachable(
+        &plan.options.transport,
+        &plan.addresses,
+        &plan.target_text,
+        &plan.path,
+        &plan.host,
+        plan.options.timeout,
+    )?;
+    // The text report carries the control line itself; other formats and a
+    // report written to a file leave it for the terminal.
+    if !plan.quiet && (plan.format != Format::Text || plan.output.is_some()) {
+        eprintln!("{}", control.line());
+    }
+    if !control.concurrent && !plan.jobs_given {
+        if !plan.quiet {
+            eprintln!(
+                "the target served no second connection while one was open: running one case \
+                 at a time (--jobs overrides)"
+            );
+        }
+        plan.options.jobs = 1;
+    }
+    plan.options.environment = Environment::from_control(&control, plan.fixture_root);
+    Ok((target, control))
+}
+
+/// Runs the plan's cases against `target` until they are done, a signal is
+/// caught or the deadline (counted from `started`) passes.
+fn execute<'c>(
+    plan: &'c RunPlan,
+    target: SocketAddr,
+    caught: &Arc<AtomicUsize>,
+    started: Instant,
+) -> Ran<'c> {
+    let watch = RunWatch {
+        caught: Arc::clone(caught),
+        deadline: plan.deadline.map(|d| started + d),
+        progress: plan.progress.then(|| {
+            Mutex::new(Progress {
+                total: plan.cases.len(),
+                done: 0,
+                failed: 0,
+                warned: 0,
+            })
+        }),
+    };
+    let first_case = std::time::SystemTime::now();
+    let clock = Instant::now();
+    let partial = run_cases_watched(target, &plan.cases, &plan.options, &watch);
+    let info = RunInfo {
+        started: first_case,
+        wall: clock.elapsed(),
+        settings: Settings {
+            jobs: plan.options.jobs,
+            ..plan.settings.clone()
+        },
+    };
+    if watch.progress.is_some() {
+        Progress::erase();
+    }
+    let stop = match caught.load(Ordering::SeqCst) {
+        0 if partial.not_run.is_empty() => None,
+        0 => plan.deadline.map(|d| Stop::Deadline(d.as_secs())),
+        signal => Some(Stop::Signal(signal)),
+    };
+    Ran {
+        results: partial.results,
+        not_run: partial.not_run,
+        info,
+        stop,
+    }
+}
+
+/// Renders the report in the plan's format and writes it to `--output`
+/// (then the summary line to stdout) or to stdout; returns the summary.
+fn write_report(plan: &RunPlan, control: &Control, ran: &Ran<'_>) -> Result<Summary, Failure> {
+    let reason = ran.stop.map(Stop::reason);
+    let context = ReportContext {
+        name: &plan.name,
+        target: &plan.target_text,
+        baseline: plan.baseline.as_ref(),
+        control: Some(control),
+        run: &ran.info,
+        not_run: reason.as_deref().map(|reason| NotRun {
+            reason,
+            cases: &ran.not_run,
+        }),
+    };
+    let mut text = report::render(plan.format, &ran.results, &context);
+    let terminal = plan.output.is_none() && std::io::stdout().is_terminal();
+    if plan.format == Format::Text
+        && colour_on(
+            plan.color,
+            terminal,
+            std::env::var_os("NO_COLOR").as_deref(),
+        )
+    {
+        text = colour_grades(&text);
+    }
+    let summary = Summary::of(&ran.results, plan.baseline.as_ref());
+    match &plan.output {
+        Some(path) => {
+            write_atomically(path, &text).map_err(|error| Failure::Write {
+                path: path.clone(),
+                error,
+            })?;
+            println!("{}", summary.line());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not worth an error message.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+        }
+    }
+    Ok(summary)
+}
+
+/// Says why the run stopped before every case had started, and returns its
+/// exit code. A baseline, snapshots or a matrix entry from part of a run
+/// would take the cases not run for fixed or gone, so none is written.
+fn announce_stop(plan: &RunPlan, stop: Stop, not_run: usize, failing: &[&str]) -> u8 {
+    let left = [
+        plan.write_baseline.as_ref().map(|_| "--write-baseline"),
+        plan.snapshots.as_ref().map(|_| "--snapshots"),
+        plan.matrix.as_ref().map(|_| "--matrix"),
+    ];
+    let left: Vec<&str> = left.into_iter().flatten().collect();
+    let skipped = if left.is_empty() {
+        String::new()
+    } else {
+        format!(" (nothing written for {})", left.join(", "))
+    };
+    eprintln!(
+        "conformance: {}: {} of {} cases not run{skipped}",
+        stop.reason(),
+        not_run,
+        plan.cases.len()
+    );
+    match stop {
+        Stop::Signal(signal) => EXIT_SIGNAL_BASE.saturating_add(signal as u8),
+        Stop::Deadline(_) if !failing.is_empty() => EXIT_NONCONFORMANT,
+        Stop::Deadline(_) => EXIT_DEADLINE,
+    }
+}
+
+/// `--write-baseline`: the ids of the cases that failed, one a line.
+fn write_baseline(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Result<(), Failure> {
+    let failed = results
+        .iter()
+        .filter(|r| r.grade == Grade::Fail)
+        .map(|r| r.case.id.clone());
+    let header = format!(
+        "Known failures of {} ({}), written by `conformance run --write-baseline`.",
+        plan.name, plan.target_text
+    );
+    write_atomically(path, &Baseline::from_ids(failed).render(&header)).map_err(|error| {
+        Failure::Write {
+            path: path.to_path_buf(),
+            error,
+        }
+    })
+}
+
+/// `--snapshots`: each case's normalised heads in `dir`, with the target's
+/// port redacted; snapshots of ids no longer in the catalogue go.
+fn write_snapshots(
+    dir: &Path,
+    plan: &RunPlan,
+    target: SocketAddr,
+    results: &[CaseResult<'_>],
+) -> Result<(), Failure> {
+    let options = SnapshotOptions {
+        redact: plan.redact.clone(),
+        port: Some(target.port()),
+        unordered: plan.unordered.clone(),
+    };
+    let ids: BTreeSet<&str> = plan.catalogue_ids.iter().map(String::as_str).collect();
+    let written = snapshot::write_dir(dir, results, &options, "conformance run --snapshots", &ids)
+        .map_err(|error| Failure::Write {
+            path: dir.to_path_buf(),
+            error,
+        })?;
+    if !plan.quiet {
+        eprintln!(
+            "snapshots in {}: {} written, {} unchanged, {} removed",
+            dir.display(),
+            written.written,
+            written.unchanged,
+            written.removed
+        );
+    }
+    Ok(())
+}
+
+/// `--matrix`: this run's answers recorded in the matrix file under the
+/// run's name, replacing an earlier entry of that name.
+fn record_matrix(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Result<(), Failure> {
+    let mut matrix = match Matrix::read(path) {
+        Ok(matrix) => matrix,
+        Err(MatrixError::Missing(_)) => Matrix::default(),
+        Err(e) => return Err(Failure::Usage(e.to_string())),
+    };
+    let answers = ServerAnswers::from_results(&plan.name, &plan.server_version, results);
+    matrix.record(answers, date::format_iso_date(std::time::SystemTime::now()));
+    write_atomically(path, &matrix.to_json()).map_err(|error| Failure::Write {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Why the target seems gone, when no case got a response although cases
+/// ran (each ended closed, reset, timed out or unrunnable) and the control
+/// GET, sent once more, is not answered 2xx either: grades made of
+/// refused or closed connections say nothing about the server, and
+/// `close` or `reset` is a passing outcome of many cases.
+fn went_away(results: &[CaseResult<'_>], target: SocketAddr, plan: &RunPlan) -> Option<String> {
+    let outcomes = || {
+        results
+            .iter()
+            .flat_map(|r| &r.steps)
+            .filter_map(|s| s.exchange.outcome.as_ref())
+    };
+    let answered = outcomes().any(|o| matches!(o, conformance::wire::Outcome::Response(_)));
+    if answered || outcomes().next().is_none() {
+        return None;
+    }
+    match control::probe_over(
+        &plan.options.transport,
+        target,
+        &plan.path,
+        &plan.host,
+        plan.options.timeout,
+    ) {
+        Ok(control) if control.is_success() => None,
+        Ok(control) => Some(format!(
+            "{} {}",
+            control.status,
+            escape::encode(control.reason.as_bytes())
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
