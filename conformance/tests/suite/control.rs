@@ -5,7 +5,7 @@
 //! control, `skip`, and exit 4 for a run that graded nothing.
 
 use crate::support::{
-    case_text, conformance, drain, response, stdout_with_code, write_cases, Requests, Responder,
+    case_dir_of, conformance, drain, response, stdout_with_code, CaseFile, Requests, Responder,
 };
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
@@ -24,45 +24,24 @@ const FIXTURE: &str = "rfc9110-15.4.2-fixture";
 /// variable (and so needs the control's validators), one that needs the
 /// fixture docroot.
 fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                SERVED,
-                case_text(
-                    SERVED,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\n",
-                ),
-            ),
-            (
-                TEMPLATED,
-                case_text(
-                    TEMPLATED,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nIf-Match: {etag}\\r\\n\
-                     X-Date: {last-modified}\\r\\nX-Length: {length}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\n",
-                ),
-            ),
-            (
-                FIXTURE,
-                case_text(
-                    FIXTURE,
-                    "should",
-                    "path",
-                    "needs = [\"fixture-root\"]\n\
-                     request = 'GET /docs HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"301\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(SERVED)
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["control"]),
+        CaseFile::new(TEMPLATED)
+            .group("method")
+            .request(
+                r"GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-Match: {etag}\r\nX-Date: {last-modified}\r\nX-Length: {length}\r\n\r\n",
+            )
+            .pass(&["control"]),
+        CaseFile::new(FIXTURE)
+            .group("path")
+            .level("should")
+            .needs(&["fixture-root"])
+            .request(r"GET /docs HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["301"]),
+    ])
 }
 
 /// Serves `/page` with `status` and the given extra fields, keeps the
@@ -422,20 +401,11 @@ fn target_serving_one_connection_at_a_time_then_one_job_unless_jobs_given() {
 
 #[test]
 fn unknown_variable_in_a_case_file_then_exit_2_naming_file_and_column() {
-    let dir = TempDir::new().expect("temp dir");
     let id = "rfc9110-9.1-typo";
-    write_cases(
-        dir.path(),
-        &[(
-            id,
-            case_text(
-                id,
-                "must",
-                "method",
-                "request = 'GET {paht} HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"200\"]\n",
-            ),
-        )],
-    );
+    let dir = case_dir_of(&[CaseFile::new(id)
+        .group("method")
+        .request(r"GET {paht} HTTP/1.1\r\n\r\n")
+        .pass(&["200"])]);
     let stderr = stderr_of(conformance(dir.path()).arg("list"), 2);
     assert!(
         stderr.contains(&format!("{id}.toml: request: column 5: unknown variable")),

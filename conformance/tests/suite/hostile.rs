@@ -1,7 +1,7 @@
 //! Hostile servers: each case still ends within its timeout, keeps bounded
 //! memory, and grades `fail` (or `error`), never hangs.
 
-use crate::support::{case_from, case_text, drain, response, write_forever, Requests, Responder};
+use crate::support::{drain, response, write_forever, CaseFile, Requests, Responder};
 use conformance::limits;
 use conformance::run::{run_case, CaseResult, RunOptions};
 use conformance::wire::{BodyEnd, Outcome};
@@ -16,17 +16,12 @@ const SLACK: Duration = Duration::from_millis(1500);
 
 /// A `must` case that wants `400` with the usual checks.
 fn missing_host_case() -> Case {
-    let id = "rfc9112-3.2-missing-host";
-    case_from(
-        id,
-        &case_text(
-            id,
-            "must",
-            "host",
-            "request = 'GET /hello.txt HTTP/1.1\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"400\"]\nchecks = [\"date\", \"content-length\", \"closed\"]\n",
-        ),
-    )
+    CaseFile::new("rfc9112-3.2-missing-host")
+        .group("host")
+        .request(r"GET /hello.txt HTTP/1.1\r\n\r\n")
+        .pass(&["400"])
+        .checks(&["date", "content-length", "closed"])
+        .case()
 }
 
 fn run_against<'c>(responder: &Responder, case: &'c Case) -> CaseResult<'c> {
@@ -240,17 +235,11 @@ fn early_answer_to_huge_request_then_write_error_and_response_kept() {
         let _ = stream.shutdown(Shutdown::Write);
         drop(stream);
     });
-    let id = "rfc9112-5-huge-header";
-    let case = case_from(
-        id,
-        &case_text(
-            id,
-            "must",
-            "limits",
-            "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\nX: \\{8000000:a}\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"4xx\"]\n",
-        ),
-    );
+    let case = CaseFile::new("rfc9112-5-huge-header")
+        .group("limits")
+        .request(r"GET / HTTP/1.1\r\nHost: localhost\r\nX: \{8000000:a}\r\n\r\n")
+        .pass(&["4xx"])
+        .case();
     let result = run_against(&responder, &case);
     let exchange = &result.steps[0].exchange;
     assert!(

@@ -5,7 +5,7 @@
 //! before the first connect.
 
 use crate::support::{
-    answer_then_close, case_text, conformance, drain, response, unused_addr, write_cases, Requests,
+    answer_then_close, case_dir_of, conformance, drain, response, unused_addr, CaseFile, Requests,
     Responder, CONTROL_PATH,
 };
 use std::io::{Read, Write};
@@ -28,26 +28,16 @@ fn slow_ids() -> Vec<String> {
 /// Cases that send a request the slow responder never answers and pass on
 /// `timeout`: each costs one `--timeout`, and none fails.
 fn slow_cases() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let cases: Vec<(String, String)> = slow_ids()
-        .into_iter()
+    let cases: Vec<CaseFile> = slow_ids()
+        .iter()
         .map(|id| {
-            let text = case_text(
-                &id,
-                "must",
-                "connection",
-                "request = 'GET /slow HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-                 [expect]\npass = [\"timeout\"]\n",
-            );
-            (id, text)
+            CaseFile::new(id)
+                .group("connection")
+                .request(r"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .pass(&["timeout"])
         })
         .collect();
-    let borrowed: Vec<(&str, String)> = cases
-        .iter()
-        .map(|(id, t)| (id.as_str(), t.clone()))
-        .collect();
-    write_cases(dir.path(), &borrowed);
-    dir
+    case_dir_of(&cases)
 }
 
 /// Answers the control requests at once and holds every other request
@@ -252,32 +242,16 @@ fn deadline_passed_then_rest_not_run_and_exit_5() {
 
 /// Two cases that [`answer_then_close`] passes and fails.
 fn two_cases() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                "rfc9112-3.2-missing-host",
-                case_text(
-                    "rfc9112-3.2-missing-host",
-                    "must",
-                    "host",
-                    "request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n",
-                ),
-            ),
-            (
-                "rfc9110-9.1-get-supported",
-                case_text(
-                    "rfc9110-9.1-get-supported",
-                    "must",
-                    "method",
-                    "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"200\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new("rfc9112-3.2-missing-host")
+            .group("host")
+            .request(r"GET / HTTP/1.1\r\n\r\n")
+            .pass(&["400"]),
+        CaseFile::new("rfc9110-9.1-get-supported")
+            .group("method")
+            .request(r"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+    ])
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! cases in the ways a diff tells apart.
 
 use crate::support::{
-    case_text, conformance, response, stdout_with_code, write_cases, Requests, Responder,
+    case_dir_of, conformance, response, stdout_with_code, CaseFile, Requests, Responder,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,35 +21,25 @@ pub const ACCEPTS: &str = "rfc9110-15.5.4-accepts";
 
 /// Four cases, one per way two servers can answer (see the constants).
 pub fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let get = |target: &str, pass: &str| {
-        format!(
-            "request = 'GET {target} HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"{pass}\"]\n"
-        )
-    };
-    write_cases(
-        dir.path(),
-        &[
-            (
-                SAME,
-                case_text(SAME, "must", "method", &get("/same", "200")),
-            ),
-            (
-                HEADS,
-                case_text(HEADS, "should", "response-head", &get("/heads", "204")),
-            ),
-            (
-                CODES,
-                case_text(CODES, "must", "host", &get("/codes", "400")),
-            ),
-            (
-                ACCEPTS,
-                case_text(ACCEPTS, "must", "path", &get("/accepts", "403")),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(SAME)
+            .group("method")
+            .request(r"GET /same HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+        CaseFile::new(HEADS)
+            .group("response-head")
+            .level("should")
+            .request(r"GET /heads HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["204"]),
+        CaseFile::new(CODES)
+            .group("host")
+            .request(r"GET /codes HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["400"]),
+        CaseFile::new(ACCEPTS)
+            .group("path")
+            .request(r"GET /accepts HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["403"]),
+    ])
 }
 
 /// A responder that answers each request by its target, keeping the

@@ -3,7 +3,7 @@
 //! `--fail-on`, and `--color` with `NO_COLOR`.
 
 use crate::support::{
-    answer_then_close, case_text, conformance, response, stdout_with_code, write_cases, Requests,
+    answer_then_close, case_dir_of, conformance, response, stdout_with_code, CaseFile, Requests,
     Responder, CONTROL_PATH,
 };
 use std::io::Write;
@@ -20,42 +20,21 @@ const CLOSE_HONOURED: &str = "rfc9112-9.6-close-honoured";
 /// Three cases: against [`answer_then_close`] with 400, one passes (must),
 /// one fails (must), one warns (should).
 fn cases() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                MISSING_HOST,
-                case_text(
-                    MISSING_HOST,
-                    "must",
-                    "host",
-                    "request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n",
-                ),
-            ),
-            (
-                GET_SUPPORTED,
-                case_text(
-                    GET_SUPPORTED,
-                    "must",
-                    "method",
-                    "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"200\"]\n",
-                ),
-            ),
-            (
-                CLOSE_HONOURED,
-                case_text(
-                    CLOSE_HONOURED,
-                    "should",
-                    "connection",
-                    "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"200\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(MISSING_HOST)
+            .group("host")
+            .request(r"GET / HTTP/1.1\r\n\r\n")
+            .pass(&["400"]),
+        CaseFile::new(GET_SUPPORTED)
+            .group("method")
+            .request(r"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+        CaseFile::new(CLOSE_HONOURED)
+            .group("connection")
+            .level("should")
+            .request(r"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .pass(&["200"]),
+    ])
 }
 
 fn run(dir: &TempDir, responder: &Responder) -> assert_cmd::Command {
@@ -164,27 +143,13 @@ fn gone_after_control(refuse: bool) -> (std::net::SocketAddr, thread::JoinHandle
 
 /// Cases that a close or a reset passes: a dead server would pass them all.
 fn close_passes() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let ids = [
-        "rfc9112-6.3-close-a",
-        "rfc9112-6.3-close-b",
-        "rfc9112-6.3-close-c",
-    ];
-    let cases: Vec<(&str, String)> = ids
-        .iter()
-        .map(|id| {
-            let text = case_text(
-                id,
-                "must",
-                "framing",
-                "request = 'GET / HTTP/1.1\\r\\nContent-Length: x\\r\\n\\r\\n'\n\
-                 [expect]\npass = [\"400\", \"close\", \"reset\"]\n",
-            );
-            (*id, text)
-        })
-        .collect();
-    write_cases(dir.path(), &cases);
-    dir
+    let cases = ["a", "b", "c"].map(|letter| {
+        CaseFile::new(&format!("rfc9112-6.3-close-{letter}"))
+            .group("framing")
+            .request(r"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+            .pass(&["400", "close", "reset"])
+    });
+    case_dir_of(&cases)
 }
 
 #[test]

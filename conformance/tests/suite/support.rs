@@ -1,9 +1,12 @@
 //! Test responders: tiny TCP servers on `127.0.0.1:0`, each answering in one
 //! fixed (wrong or hostile) way, and helpers to build cases.
 
+mod case_file;
+
+pub use case_file::{case_dir_of, CaseFile, Step};
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command;
-use conformance::case::{self, Case};
 use conformance::date::format_imf_fixdate;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -398,6 +401,43 @@ pub fn answer_then_close(status: &'static str) -> Responder {
     })
 }
 
+/// The control line a run prints for [`answer_then_close`]: it answers the
+/// control 200 with no validators and no content, closes after each
+/// answer, and serves each connection on its own thread.
+pub const CONTROL_OF_ANSWER_THEN_CLOSE: &str = "control: GET /control → 200 OK, HEAD → 200; \
+    ETag no, Last-Modified no, length 0; persistent no; second connection served while one is \
+    open: yes";
+
+/// `text` with every IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110
+/// §5.6.7) replaced by `[date]`: the responders stamp their answers with
+/// the time, and reports show what was received.
+pub fn redact_dates(text: &str) -> String {
+    // `A` an ASCII letter, `0` a digit, anything else itself.
+    const SHAPE: &[u8] = b"Aaa, 00 Aaa 0000 00:00:00 GMT";
+    let fits = |at: &[u8]| {
+        at.len() >= SHAPE.len()
+            && SHAPE.iter().zip(at).all(|(&want, &got)| match want {
+                b'A' | b'a' => got.is_ascii_alphabetic(),
+                b'0' => got.is_ascii_digit(),
+                _ => got == want,
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if fits(&bytes[i..]) {
+            out.push_str("[date]");
+            i += SHAPE.len();
+        } else {
+            let c = text[i..].chars().next().expect("a char at a char boundary");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
 /// Wrong: reads a request head (or whatever arrives before the client
 /// stops sending) and closes without answering.
 pub fn close_without_answer() -> Responder {
@@ -441,42 +481,6 @@ pub fn drain(stream: &mut TcpStream) {
 /// Writes `bytes` again and again until the client goes away.
 pub fn write_forever(stream: &mut TcpStream, bytes: &[u8]) {
     while stream.write_all(bytes).is_ok() {}
-}
-
-/// Parses a case from TOML text, as if it were the file `<stem>.toml`.
-pub fn case_from(stem: &str, text: &str) -> Case {
-    match case::parse_case(stem, text) {
-        Ok(case) => case,
-        Err(problem) => panic!("test case {stem}: {problem}"),
-    }
-}
-
-/// A case file's text with the common fields filled in.
-pub fn case_text(id: &str, level: &str, group: &str, body: &str) -> String {
-    let mut parts = id.splitn(3, '-');
-    let number = parts.next().unwrap_or_default().trim_start_matches("rfc");
-    let section = parts.next().unwrap_or_default();
-    format!(
-        r#"id = "{id}"
-title = "Test case {id}"
-group = "{group}"
-rfc = "RFC {number} §{section}"
-url = "https://www.rfc-editor.org/rfc/rfc{number}#section-{section}"
-quote = "A test sentence."
-level = "{level}"
-explain = """
-Why this matters.
-Second line.
-"""
-{body}"#
-    )
-}
-
-/// Writes case files into `dir`.
-pub fn write_cases(dir: &Path, cases: &[(&str, String)]) {
-    for (id, text) in cases {
-        std::fs::write(dir.join(format!("{id}.toml")), text).expect("write case file");
-    }
 }
 
 /// The `conformance` binary reading its cases from `dir`.

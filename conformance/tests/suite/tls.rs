@@ -6,7 +6,7 @@
 #[path = "../tls_proxy/mod.rs"]
 mod tls_proxy;
 
-use crate::support::{case_text, conformance, write_cases};
+use crate::support::{case_dir_of, conformance, CaseFile};
 use assert_cmd::Command;
 use conformance::wire::tls::{TlsClient, Trust, Versions};
 use conformance::wire::{self, AfterEnd, Close, Outcome, ReadPlan, StepPlan, Transport};
@@ -67,33 +67,17 @@ impl Drop for Reference {
 /// control's status, and one with `Connection: close` after which the
 /// server closes.
 fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                SERVED,
-                case_text(
-                    SERVED,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\n",
-                ),
-            ),
-            (
-                CLOSED,
-                case_text(
-                    CLOSED,
-                    "must",
-                    "connection",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\nchecks = [\"closed\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(SERVED)
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["control"]),
+        CaseFile::new(CLOSED)
+            .group("connection")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+            .pass(&["control"])
+            .checks(&["closed"]),
+    ])
 }
 
 /// A test PKI: a CA, its PEM file, and the reference server behind TLS.

@@ -2,25 +2,15 @@
 //! checked before any connect. Each error is exit 2 with nothing on stdout,
 //! except a name that does not resolve, which is the target's fault: exit 3.
 
-use crate::support::{case_text, conformance, unused_addr, write_cases};
+use crate::support::{case_dir_of, conformance, unused_addr, CaseFile};
 use tempfile::TempDir;
 
 /// A directory with one case, so nothing here depends on the catalogue.
 fn one_case() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[(
-            "rfc9112-3.2-missing-host",
-            case_text(
-                "rfc9112-3.2-missing-host",
-                "must",
-                "host",
-                "request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n",
-            ),
-        )],
-    );
-    dir
+    case_dir_of(&[CaseFile::new("rfc9112-3.2-missing-host")
+        .group("host")
+        .request(r"GET / HTTP/1.1\r\n\r\n")
+        .pass(&["400"])])
 }
 
 /// Runs `conformance --cases DIR ARGS…` and checks exit `code`, an empty
