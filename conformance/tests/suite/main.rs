@@ -15,6 +15,7 @@ mod matrix;
 mod policy;
 mod reports;
 mod run;
+mod scratch;
 mod support;
 mod tls;
 mod usage;
