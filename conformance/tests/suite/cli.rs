@@ -3,8 +3,8 @@
 //! catalogue growing never changes these answers.
 
 use crate::support::{
-    answer_then_close, case_dir_of, conformance, redact_dates, stdout_with_code, unused_addr,
-    CaseFile, Responder, Step, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
+    answer_then_close, case_dir_of, conformance, graded_lines, redact_dates, stdout_with_code,
+    unused_addr, CaseFile, Responder, Step, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
 };
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -107,17 +107,6 @@ const ALL_FOUR_TAIL: &str = "group           pass  warn  fail  info  skip error\
                              \x20 got 400 where the case wants 200: 1 case: rfc9110-9.1-get-supported\n\
                              \n\
                              1 passed, 1 warned, 1 failed, 1 info, 0 errors\n";
-
-/// The lines of a text report that grade a case, and its last line.
-fn graded_lines(out: &str) -> Vec<&str> {
-    let grades = ["PASS  ", "WARN  ", "FAIL  ", "INFO  ", "SKIP  ", "ERROR "];
-    let mut lines: Vec<&str> = out
-        .lines()
-        .filter(|line| grades.iter().any(|grade| line.starts_with(grade)))
-        .collect();
-    lines.extend(out.lines().last());
-    lines
-}
 
 #[test]
 fn run_with_passing_selection_then_exit_0_and_summary_last() {

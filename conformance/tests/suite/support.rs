@@ -438,6 +438,17 @@ pub fn redact_dates(text: &str) -> String {
     out
 }
 
+/// The lines of a text report that grade a case, and its last line.
+pub fn graded_lines(out: &str) -> Vec<&str> {
+    let grades = ["PASS  ", "WARN  ", "FAIL  ", "INFO  ", "SKIP  ", "ERROR "];
+    let mut lines: Vec<&str> = out
+        .lines()
+        .filter(|line| grades.iter().any(|grade| line.starts_with(grade)))
+        .collect();
+    lines.extend(out.lines().last());
+    lines
+}
+
 /// Wrong: reads a request head (or whatever arrives before the client
 /// stops sending) and closes without answering.
 pub fn close_without_answer() -> Responder {
