@@ -130,7 +130,7 @@ fn hostile_server_then_root_causes_name_both_grammar_checks() {
     let responder = hostile();
     let out = output(&mut run(dir.path(), &responder), 1);
     let expected = format!(
-        "root causes of the failures:\n  \
+        "\n\nroot causes of the failures:\n  \
          check reason-phrase (must): reason phrase has 0x1b at octet 4, outside reason-phrase: \
          2 cases: {FIRST}, {SECOND}\n  \
          check field-value (must): X-Hostile value has 0x1b at octet 1, outside field-value: \
@@ -251,7 +251,7 @@ fn hostile_server_then_matrix_html_markdown_and_explain_inert() {
     assert_no_controls("explain", &explain);
     assert!(
         explain.ends_with(&format!(
-            "  hostile  fail  200 {REASON_SHOWN}\n             \
+            "\n  hostile  fail  200 {REASON_SHOWN}\n             \
              why: broken check reason-phrase (must): reason phrase has 0x1b at octet 4, outside \
              reason-phrase\n             \
              why: broken check field-value (must): X-Hostile value has 0x1b at octet 1, outside \
@@ -309,7 +309,7 @@ fn no_date_on_error_responses_then_one_root_cause_with_every_case() {
     let responder = no_date_on_errors();
     let text = output(&mut run(dir.path(), &responder), 1);
     let expected = format!(
-        "root causes of the failures:\n  \
+        "\n\nroot causes of the failures:\n  \
          check date (must): no Date header: 3 cases: {a}, {b}, {c}\n\n\
          1 passed, 0 warned, 3 failed\n"
     );

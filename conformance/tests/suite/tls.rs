@@ -233,11 +233,11 @@ fn host_flag_then_its_name_is_the_tls_server_name() {
         &proxy.url(),
         &["--ca", &setup.ca_arg(), "--host", "example.com:443"],
     ));
-    assert!(
-        line.ends_with(
-            "; over TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
-        ),
-        "{line}"
+    assert_eq!(
+        line,
+        served_control_line(
+            "TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
+        )
     );
 }
 
@@ -260,12 +260,11 @@ fn tls12_only_server_and_a_client_limited_to_tls13_then_exit_3_no_common_version
     );
     // The same server with both versions offered: TLS 1.2.
     let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
-    assert!(
-        line.ends_with(
-            "; over TLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ALPN http/1.1, certificate \
-             verified"
-        ),
-        "{line}"
+    assert_eq!(
+        line,
+        served_control_line(
+            "TLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
+        )
     );
 }
 
@@ -311,9 +310,9 @@ fn server_selecting_no_protocol_by_alpn_then_served() {
     options.alpn = Vec::new();
     let proxy = setup.proxy_with(options);
     let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
-    assert!(
-        line.ends_with("; over TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN none, certificate verified"),
-        "{line}"
+    assert_eq!(
+        line,
+        served_control_line("TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN none, certificate verified")
     );
 }
 
