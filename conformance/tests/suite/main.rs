@@ -15,7 +15,6 @@ mod matrix;
 mod policy;
 mod reports;
 mod run;
-mod scratch;
 mod support;
 mod tls;
 mod usage;

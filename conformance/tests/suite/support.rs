@@ -543,3 +543,14 @@ pub fn sloppy_heads() -> Responder {
         }
     })
 }
+
+#[test]
+fn redact_dates_then_every_imf_fixdate_and_nothing_else() {
+    assert_eq!(
+        redact_dates(
+            "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 \
+             GMT\r\nX: Sun, 6 Nov 1994 08:49:37 GMT — é\r\n"
+        ),
+        "Date: [date]\r\nLast-Modified: [date]\r\nX: Sun, 6 Nov 1994 08:49:37 GMT — é\r\n"
+    );
+}
