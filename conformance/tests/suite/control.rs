@@ -5,13 +5,15 @@
 //! control, `skip`, and exit 4 for a run that graded nothing.
 
 use crate::support::{
-    case_text, conformance, drain, response, stdout_with_code, write_cases, Requests, Responder,
+    case_dir_of, conformance, drain, response, stdout_with_code, CaseFile, Requests, Responder,
 };
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
 use conformance::case::builtin_fingerprint;
+use conformance::matrix::Matrix;
 use std::io::Write;
 use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use tempfile::TempDir;
@@ -24,45 +26,24 @@ const FIXTURE: &str = "rfc9110-15.4.2-fixture";
 /// variable (and so needs the control's validators), one that needs the
 /// fixture docroot.
 fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                SERVED,
-                case_text(
-                    SERVED,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\n",
-                ),
-            ),
-            (
-                TEMPLATED,
-                case_text(
-                    TEMPLATED,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nIf-Match: {etag}\\r\\n\
-                     X-Date: {last-modified}\\r\\nX-Length: {length}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\n",
-                ),
-            ),
-            (
-                FIXTURE,
-                case_text(
-                    FIXTURE,
-                    "should",
-                    "path",
-                    "needs = [\"fixture-root\"]\n\
-                     request = 'GET /docs HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"301\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(SERVED)
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["control"]),
+        CaseFile::new(TEMPLATED)
+            .group("method")
+            .request(
+                r"GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-Match: {etag}\r\nX-Date: {last-modified}\r\nX-Length: {length}\r\n\r\n",
+            )
+            .pass(&["control"]),
+        CaseFile::new(FIXTURE)
+            .group("path")
+            .level("should")
+            .needs(&["fixture-root"])
+            .request(r"GET /docs HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["301"]),
+    ])
 }
 
 /// Serves `/page` with `status` and the given extra fields, keeps the
@@ -102,6 +83,32 @@ fn stderr_of(cmd: &mut Command, code: i32) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
 
+/// The control line for [`page_server`] serving `/page`, with or without
+/// [`VALIDATORS`].
+fn page_control(validators: bool) -> String {
+    let has = if validators { "yes" } else { "no" };
+    format!(
+        "control: GET /page → 200 OK, HEAD → 200; ETag {has}, Last-Modified {has}, length 0; \
+         persistent yes; second connection served while one is open: yes"
+    )
+}
+
+/// The first lines of a text report of the three cases against
+/// [`page_server`]: its head, then one line per case, in id order.
+fn report_lines(target: &str, validators: bool, graded: [&str; 3]) -> String {
+    format!(
+        "conformance of {target}, 3 cases\n{}\n{}\n{}\n{}\n",
+        page_control(validators),
+        graded[0],
+        graded[1],
+        graded[2]
+    )
+}
+
+/// How the fixture case is skipped where the run has no `--fixture-root`.
+const NO_FIXTURE_ROOT: &str = "skipped: needs the fixture docroot: run with --fixture-root \
+                               against a server that serves fixtures/root";
+
 #[test]
 fn version_then_names_the_compiled_in_catalogue() {
     let (count, fingerprint) = builtin_fingerprint();
@@ -119,12 +126,24 @@ fn version_then_names_the_compiled_in_catalogue() {
 fn binary_copied_into_an_empty_directory_then_lists_the_whole_catalogue() {
     let bin_dir = TempDir::new().expect("temp dir");
     let copy = bin_dir.path().join("conformance");
-    std::fs::copy(cargo_bin("conformance"), &copy).expect("copy the binary");
+    // Copied by a child process: a file this process had open for writing
+    // could be inherited by a child another test forks meanwhile, and
+    // running it would then fail with "text file busy".
+    let copied = std::process::Command::new("cp")
+        .arg(cargo_bin("conformance"))
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(copied.success(), "cp the binary");
     let empty = TempDir::new().expect("temp dir");
     let out = stdout_with_code(Command::new(&copy).arg("list").current_dir(empty.path()), 0);
     let (count, _) = builtin_fingerprint();
-    assert_eq!(out.lines().count(), count);
     assert!(count >= 150, "{count}");
+    // The same listing as the catalogue's files give.
+    let files = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/cases");
+    let listed = stdout_with_code(conformance(&files).arg("list"), 0);
+    assert_eq!(out, listed);
+    assert_eq!(out.lines().count(), count);
 }
 
 #[test]
@@ -136,10 +155,21 @@ fn binary_in_an_empty_directory_then_explain_shows_the_compiled_in_matrix() {
             .current_dir(empty.path()),
         0,
     );
-    assert!(
-        out.contains(", the matrix compiled into this binary):\n"),
-        "{out}"
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../matrix/results.json");
+    let matrix = Matrix::read(&committed).expect("the committed matrix reads");
+    let heading = format!(
+        "What servers answered (matrix of {}, the matrix compiled into this binary):\n",
+        matrix.generated
     );
+    let (_, answers) = out.split_once(&heading).unwrap_or_else(|| panic!("{out}"));
+    // One line per server, in the matrix's order ("why" lines indented deeper).
+    let names: Vec<&str> = answers
+        .lines()
+        .filter(|line| !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    let expected: Vec<&str> = matrix.servers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, expected, "{out}");
 }
 
 #[test]
@@ -150,7 +180,18 @@ fn templates_then_filled_from_path_host_and_the_control_response() {
         run(&dir, &server.target()).args(["--path", "/page", "--host", "example.test"]),
         0,
     );
-    assert!(out.contains(&format!("PASS  {TEMPLATED}")), "{out}");
+    assert!(
+        out.starts_with(&report_lines(
+            &server.target(),
+            true,
+            [
+                &format!("PASS  {TEMPLATED}  200 OK"),
+                &format!("SKIP  {FIXTURE}    {NO_FIXTURE_ROOT}"),
+                &format!("PASS  {SERVED}        200 OK"),
+            ]
+        )),
+        "{out}"
+    );
     let seen = seen.lock().expect("lock");
     let templated: Vec<&String> = seen.iter().filter(|h| h.contains("If-Match")).collect();
     assert_eq!(
@@ -167,19 +208,25 @@ fn control_without_validators_then_case_using_them_skipped_with_reason() {
     let dir = case_dir();
     let (server, _) = page_server("200 OK", "");
     let out = stdout_with_code(run(&dir, &server.target()).args(["--path", "/page"]), 0);
-    for line in [
-        format!("PASS  {SERVED}        200 OK\n"),
-        format!("SKIP  {TEMPLATED}  skipped: the control response has no ETag\n"),
+    assert_eq!(
+        out,
         format!(
-            "SKIP  {FIXTURE}    skipped: needs the fixture docroot: run with --fixture-root \
-             against a server that serves fixtures/root\n"
-        ),
-    ] {
-        assert!(out.contains(&line), "missing {line:?} in\n{out}");
-    }
-    assert!(
-        out.ends_with("\n1 passed, 0 warned, 0 failed, 2 skipped\n"),
-        "{out}"
+            "{}\n\
+             group           pass  warn  fail  info  skip error\n\
+             method             1     0     0     0     1     0\n\
+             path               0     0     0     0     1     0\n\
+             \n\
+             1 passed, 0 warned, 0 failed, 2 skipped\n",
+            report_lines(
+                &server.target(),
+                false,
+                [
+                    &format!("SKIP  {TEMPLATED}  skipped: the control response has no ETag"),
+                    &format!("SKIP  {FIXTURE}    {NO_FIXTURE_ROOT}"),
+                    &format!("PASS  {SERVED}        200 OK"),
+                ]
+            )
+        )
     );
 }
 
@@ -192,7 +239,19 @@ fn fixture_root_flag_then_fixture_case_runs() {
         0,
     );
     // The responder answers /docs 404: run, and graded (a should: warn).
-    assert!(out.contains(&format!("WARN  {FIXTURE}")), "{out}");
+    assert!(
+        out.starts_with(&report_lines(
+            &server.target(),
+            true,
+            [
+                &format!("PASS  {TEMPLATED}  200 OK"),
+                &format!("WARN  {FIXTURE}    404 Not Found"),
+                &format!("PASS  {SERVED}        200 OK"),
+            ]
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("\n2 passed, 1 warned, 0 failed\n"), "{out}");
 }
 
 #[test]
@@ -203,8 +262,41 @@ fn skipped_case_then_junit_skipped_with_message_and_json_grade() {
         run(&dir, &server.target()).args(["--path", "/page", "--format", "junit"]),
         0,
     );
-    assert!(
-        junit.contains("<skipped message=\"the control response has no ETag\"/>"),
+    let doc = roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{e}\n{junit}"));
+    // (name, what it holds, its message) of each testcase.
+    let testcases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|c| {
+            let result = c.first_element_child();
+            (
+                c.attribute("name").unwrap_or_default(),
+                result.map(|r| r.tag_name().name()),
+                result.and_then(|r| r.attribute("message")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        testcases,
+        [
+            (
+                TEMPLATED,
+                Some("skipped"),
+                Some("the control response has no ETag")
+            ),
+            (SERVED, None, None),
+            (
+                FIXTURE,
+                Some("skipped"),
+                NO_FIXTURE_ROOT.strip_prefix("skipped: ")
+            ),
+        ],
+        "{junit}"
+    );
+    let root = doc.root_element();
+    assert_eq!(
+        ["tests", "failures", "errors"].map(|name| root.attribute(name)),
+        [Some("3"), Some("0"), Some("0")],
         "{junit}"
     );
     let json = stdout_with_code(
@@ -247,11 +339,9 @@ fn every_case_skipped_then_exit_4() {
         ]),
         4,
     );
-    assert!(
-        stderr.ends_with(
-            "conformance: no case could be graded (2 skipped, 0 errors): not conformant\n"
-        ),
-        "{stderr}"
+    assert_eq!(
+        stderr,
+        "conformance: no case could be graded (2 skipped, 0 errors): not conformant\n"
     );
 }
 
@@ -285,29 +375,44 @@ fn http_url_target_then_its_path_is_the_resource() {
 fn bad_path_host_or_scheme_then_exit_2_before_connecting() {
     let dir = case_dir();
     for (args, message) in [
-        (&["--path", "page"][..], "--path must be an absolute path"),
-        (&["--path", "/a b"][..], "--path must be an absolute path"),
-        (&["--host", "a b"][..], "--host must be visible ASCII"),
+        (
+            &["--path", "page"][..],
+            "--path must be an absolute path such as /index.html (visible ASCII, no #), got \
+             \"page\"",
+        ),
+        (
+            &["--path", "/a b"][..],
+            "--path must be an absolute path such as /index.html (visible ASCII, no #), got \
+             \"/a b\"",
+        ),
+        (
+            &["--host", "a b"][..],
+            "--host must be visible ASCII without spaces, got \"a b\"",
+        ),
     ] {
         run(&dir, "127.0.0.1:1")
             .args(args)
             .assert()
             .code(2)
-            .stderr(predicates::str::contains(message));
+            .stdout("")
+            .stderr(format!("conformance: {message}\n"));
     }
     run(&dir, "127.0.0.1:1")
         .arg("--insecure")
         .assert()
         .code(2)
         .stderr("conformance: --ca, --insecure and --tls-version need an https:// target\n");
-    run(&dir, "https://127.0.0.1:1/")
-        .args(["--ca", "/nonexistent/ca.pem"])
-        .assert()
-        .code(2)
-        .stderr(
-            "conformance: cannot read --ca /nonexistent/ca.pem: No such file or directory (os \
-             error 2)\n",
-        );
+    // The line ends with the system's words for the missing file.
+    let stderr = stderr_of(
+        run(&dir, "https://127.0.0.1:1/").args(["--ca", "/nonexistent/ca.pem"]),
+        2,
+    );
+    assert!(
+        stderr.starts_with("conformance: cannot read --ca /nonexistent/ca.pem: ")
+            && stderr.lines().count() == 1
+            && stderr.ends_with('\n'),
+        "{stderr}"
+    );
 }
 
 /// A listener that answers each connection with `reply` once something
@@ -361,12 +466,11 @@ fn target_not_speaking_http_then_exit_3_with_one_line_before_any_case() {
     ];
     for (addr, why) in cases {
         let target = addr.to_string();
-        let stderr = stderr_of(&mut run(&dir, &target), 3);
-        assert!(
-            stderr.starts_with(&format!("conformance: {target}: {why}"))
-                && stderr.lines().count() == 1,
-            "{stderr}"
-        );
+        run(&dir, &target)
+            .assert()
+            .code(3)
+            .stdout("")
+            .stderr(format!("conformance: {target}: {why}\n"));
     }
 }
 
@@ -422,24 +526,19 @@ fn target_serving_one_connection_at_a_time_then_one_job_unless_jobs_given() {
 
 #[test]
 fn unknown_variable_in_a_case_file_then_exit_2_naming_file_and_column() {
-    let dir = TempDir::new().expect("temp dir");
     let id = "rfc9110-9.1-typo";
-    write_cases(
-        dir.path(),
-        &[(
-            id,
-            case_text(
-                id,
-                "must",
-                "method",
-                "request = 'GET {paht} HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"200\"]\n",
-            ),
-        )],
-    );
+    let dir = case_dir_of(&[CaseFile::new(id)
+        .group("method")
+        .request(r"GET {paht} HTTP/1.1\r\n\r\n")
+        .pass(&["200"])]);
     let stderr = stderr_of(conformance(dir.path()).arg("list"), 2);
-    assert!(
-        stderr.contains(&format!("{id}.toml: request: column 5: unknown variable")),
-        "{stderr}"
+    assert_eq!(
+        stderr,
+        format!(
+            "conformance: {}: request: column 5: unknown variable (expected {{path}}, {{host}}, \
+             {{etag}}, {{last-modified}} or {{length}}; write a literal {{ as \\x7b)\n",
+            dir.path().join(format!("{id}.toml")).display()
+        )
     );
 }
 
@@ -457,16 +556,36 @@ fn explain_templated_case_then_template_and_bytes_sent() {
         ]),
         0,
     );
-    for line in [
-        "needs: etag, last-modified (skipped where the target lacks it)\n",
-        "request (template):\n",
-        "  GET {path} HTTP/1.1\\r\\n\n",
-        "  If-Match: {etag}\\r\\n\n",
-        "sent with --path /page --host localhost (the other variables come from the control response):\n",
-        "  GET /page HTTP/1.1\\r\\n\n",
-        "  Host: localhost\\r\\n\n",
-        "  If-Match: {etag}\\r\\n\n",
-    ] {
-        assert!(out.contains(line), "missing {line:?} in\n{out}");
-    }
+    // The variables that come from the control are shown as the template
+    // has them, their `{` written as the escape that sends it.
+    assert_eq!(
+        out,
+        format!(
+            "{TEMPLATED}: Test case {TEMPLATED}\n\
+             level: must, group: method\n\
+             requirement: RFC 9110 §13.1.1 https://www.rfc-editor.org/rfc/rfc9110#section-13.1.1\n\
+             \x20 \"A test sentence.\"\n\
+             needs: etag, last-modified (skipped where the target lacks it)\n\
+             request (template):\n\
+             \x20 GET {{path}} HTTP/1.1\\r\\n\n\
+             \x20 Host: {{host}}\\r\\n\n\
+             \x20 If-Match: {{etag}}\\r\\n\n\
+             \x20 X-Date: {{last-modified}}\\r\\n\n\
+             \x20 X-Length: {{length}}\\r\\n\n\
+             \x20 \\r\\n\n\
+             sent with --path /page --host localhost (the other variables come from the control \
+             response):\n\
+             \x20 GET /page HTTP/1.1\\r\\n\n\
+             \x20 Host: localhost\\r\\n\n\
+             \x20 If-Match: \\x7betag}}\\r\\n\n\
+             \x20 X-Date: \\x7blast-modified}}\\r\\n\n\
+             \x20 X-Length: \\x7blength}}\\r\\n\n\
+             \x20 \\r\\n\n\
+             acceptable: pass control\n\
+             explanation:\n\
+             \x20 Why this matters.\n\
+             \x20 Second line.\n\
+             What servers answered: no matrix at /nonexistent (`make matrix` writes one).\n"
+        )
+    );
 }

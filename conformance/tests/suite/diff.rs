@@ -2,7 +2,7 @@
 //! `Connection` field alone kept apart from real ones, and a job count per
 //! target (from its control, or `--jobs NAME=N`).
 
-use crate::support::{case_text, conformance, response, write_cases, Requests, Responder};
+use crate::support::{case_dir_of, conformance, response, CaseFile, Requests, Responder};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::thread;
@@ -13,24 +13,16 @@ const REJECTED: &str = "rfc9110-15.5.4-rejected";
 
 /// Two GET cases that pass on 200: `/plain` and `/rejected`.
 fn cases() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let get = |target: &str| {
-        format!(
-            "request = 'GET {target} HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"200\"]\n"
-        )
-    };
-    write_cases(
-        dir.path(),
-        &[
-            (PLAIN, case_text(PLAIN, "must", "method", &get("/plain"))),
-            (
-                REJECTED,
-                case_text(REJECTED, "must", "path", &get("/rejected")),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(PLAIN)
+            .group("method")
+            .request(r"GET /plain HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+        CaseFile::new(REJECTED)
+            .group("path")
+            .request(r"GET /rejected HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+    ])
 }
 
 /// Answers every request 200 and keeps the connection open; `keep_alive`

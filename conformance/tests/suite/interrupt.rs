@@ -5,8 +5,8 @@
 //! before the first connect.
 
 use crate::support::{
-    answer_then_close, case_text, conformance, drain, response, unused_addr, write_cases, Requests,
-    Responder, CONTROL_PATH,
+    answer_then_close, case_dir_of, conformance, drain, response, unused_addr, CaseFile, Requests,
+    Responder, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
 };
 use std::io::{Read, Write};
 use std::path::Path;
@@ -28,27 +28,22 @@ fn slow_ids() -> Vec<String> {
 /// Cases that send a request the slow responder never answers and pass on
 /// `timeout`: each costs one `--timeout`, and none fails.
 fn slow_cases() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let cases: Vec<(String, String)> = slow_ids()
-        .into_iter()
+    let cases: Vec<CaseFile> = slow_ids()
+        .iter()
         .map(|id| {
-            let text = case_text(
-                &id,
-                "must",
-                "connection",
-                "request = 'GET /slow HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-                 [expect]\npass = [\"timeout\"]\n",
-            );
-            (id, text)
+            CaseFile::new(id)
+                .group("connection")
+                .request(r"GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .pass(&["timeout"])
         })
         .collect();
-    let borrowed: Vec<(&str, String)> = cases
-        .iter()
-        .map(|(id, t)| (id.as_str(), t.clone()))
-        .collect();
-    write_cases(dir.path(), &borrowed);
-    dir
+    case_dir_of(&cases)
 }
+
+/// The control line a run prints for [`slow_responder`].
+const SLOW_CONTROL: &str = "control: GET /control → 200 OK, HEAD → 200; ETag no, Last-Modified \
+                            no, length 0; persistent yes; second connection served while one is \
+                            open: yes";
 
 /// Answers the control requests at once and holds every other request
 /// unanswered until the client gives up.
@@ -170,28 +165,35 @@ fn signal_after_first_result(signal: &str, name: &str, code: i32) {
     let ids = slow_ids();
     assert!(!ran.is_empty() && ran.len() < SLOW_CASES, "{report}");
     assert_eq!(ran, ids[..ran.len()], "one job runs the cases in order");
-    let mut not_run = format!(
-        "\nnot run (interrupted by {name}): {} of {SLOW_CASES} cases\n",
-        SLOW_CASES - ran.len()
+    let (ran, not_run) = (ran.len(), SLOW_CASES - ran.len());
+    let mut expected = format!(
+        "conformance of {target}, {ran} case{}\n{SLOW_CONTROL}\n",
+        if ran == 1 { "" } else { "s" }
     );
-    for id in &ids[ran.len()..] {
-        not_run.push_str(&format!("  {id}\n"));
+    for id in &ids[..ran] {
+        expected.push_str(&format!("PASS  {id}  timeout\n"));
     }
-    assert!(
-        report.contains(&not_run),
-        "missing {not_run:?} in\n{report}"
-    );
-    assert!(
-        report.ends_with(&format!("\n{} passed, 0 warned, 0 failed\n", ran.len())),
-        "{report}"
-    );
-    assert!(
-        errors.ends_with(&format!(
-            "\r\x1b[Kconformance: interrupted by {name}: {} of {SLOW_CASES} cases not run\n",
-            SLOW_CASES - ran.len()
-        )),
-        "{errors:?}"
-    );
+    expected.push_str(&format!(
+        "\nnot run (interrupted by {name}): {not_run} of {SLOW_CASES} cases\n"
+    ));
+    for id in &ids[ran..] {
+        expected.push_str(&format!("  {id}\n"));
+    }
+    expected.push_str(&format!(
+        "\ngroup           pass  warn  fail  info  skip error\n\
+         connection     {ran:>5}     0     0     0     0     0\n\
+         \n\
+         {ran} passed, 0 warned, 0 failed\n"
+    ));
+    assert_eq!(report, expected);
+    // One progress line per case that ran, erased before the last word.
+    let mut expected_errors: String = (1..=ran)
+        .map(|done| format!("\r[{done}/{SLOW_CASES}] 0 failed, 0 warned\x1b[K"))
+        .collect();
+    expected_errors.push_str(&format!(
+        "\r\x1b[Kconformance: interrupted by {name}: {not_run} of {SLOW_CASES} cases not run\n"
+    ));
+    assert_eq!(errors, expected_errors);
 }
 
 #[test]
@@ -240,44 +242,30 @@ fn deadline_passed_then_rest_not_run_and_exit_5() {
         crate::reports::schema_errors(&schema, &json),
         Vec::<String>::new()
     );
+    // The control line goes to stderr beside a JSON report.
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.ends_with(&format!(
-            "conformance: the --deadline of 1 s passed: {} of {SLOW_CASES} cases not run\n",
+    assert_eq!(
+        stderr,
+        format!(
+            "{SLOW_CONTROL}\n\
+             conformance: the --deadline of 1 s passed: {} of {SLOW_CASES} cases not run\n",
             SLOW_CASES - ran
-        )),
-        "{stderr}"
+        )
     );
 }
 
 /// Two cases that [`answer_then_close`] passes and fails.
 fn two_cases() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                "rfc9112-3.2-missing-host",
-                case_text(
-                    "rfc9112-3.2-missing-host",
-                    "must",
-                    "host",
-                    "request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n",
-                ),
-            ),
-            (
-                "rfc9110-9.1-get-supported",
-                case_text(
-                    "rfc9110-9.1-get-supported",
-                    "must",
-                    "method",
-                    "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"200\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new("rfc9112-3.2-missing-host")
+            .group("host")
+            .request(r"GET / HTTP/1.1\r\n\r\n")
+            .pass(&["400"]),
+        CaseFile::new("rfc9110-9.1-get-supported")
+            .group("method")
+            .request(r"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+    ])
 }
 
 #[test]
@@ -331,7 +319,10 @@ fn quiet_then_no_notes_on_stderr() {
         .assert()
         .code(1);
     // Without --quiet the control line goes to stderr beside a JSON report.
-    assert!(String::from_utf8_lossy(&noisy.get_output().stderr).starts_with("control: "));
+    assert_eq!(
+        String::from_utf8_lossy(&noisy.get_output().stderr),
+        format!("{CONTROL_OF_ANSWER_THEN_CLOSE}\n")
+    );
     conformance(dir.path())
         .args([
             "run",
@@ -410,15 +401,24 @@ fn deadline_passed_then_junit_has_the_rest_as_skipped_not_run() {
         Vec::<String>::new(),
         "{xml}"
     );
-    let ran = xml.matches("classname=\"slow.connection\"").count();
+    let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    let ran = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .filter(|n| n.attribute("classname") == Some("slow.connection"))
+        .count();
     assert!(ran < SLOW_CASES, "{xml}");
     let not_run = SLOW_CASES - ran;
     // junit-10.xsd has no `skipped` on <testsuites>: the not-run suite counts them.
-    assert!(
-        xml.contains(&format!(
-            "<testsuites name=\"slow\" tests=\"{SLOW_CASES}\" failures=\"0\" errors=\"0\" \
-             time=\""
-        )),
+    let root = doc.root_element();
+    assert_eq!(
+        ["name", "tests", "failures", "errors"].map(|name| root.attribute(name)),
+        [
+            Some("slow"),
+            Some(SLOW_CASES.to_string().as_str()),
+            Some("0"),
+            Some("0")
+        ],
         "{xml}"
     );
     let opening = format!(

@@ -4,7 +4,7 @@
 //! from PyPI, whose counts must be the text summary's.
 
 use crate::reports::{no_date_on_errors, output, run};
-use crate::support::{case_text, write_cases};
+use crate::support::{case_dir_of, CaseFile};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use tempfile::TempDir;
@@ -20,28 +20,30 @@ const SKIP: &str = "rfc9110-15.5.5-missing-file";
 /// fail, a fail in the baseline, a warn (a `should` case), an info, and a
 /// skip (it needs the fixture docroot).
 fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let with_host = "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"200\"]\nchecks = [\"date\"]\n";
-    let without_host = "request = 'GET {path} HTTP/1.0\\r\\n\\r\\n'\n\
-                        [expect]\npass = [\"400\"]\nchecks = [\"date\"]\n";
-    let fixture = "needs = [\"fixture-root\"]\n\
-                   request = 'GET /missing HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                   [expect]\npass = [\"404\"]\n";
-    write_cases(
-        dir.path(),
-        &[
-            (PASS, case_text(PASS, "must", "method", with_host)),
-            (FAIL, case_text(FAIL, "must", "host", without_host)),
-            (KNOWN, case_text(KNOWN, "must", "host", without_host)),
-            (
-                WARN,
-                case_text(WARN, "should", "response-head", without_host),
-            ),
-            (INFO, case_text(INFO, "info", "version", with_host)),
-            (SKIP, case_text(SKIP, "must", "path", fixture)),
-        ],
-    );
+    let with_host = |id| {
+        CaseFile::new(id)
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["200"])
+            .checks(&["date"])
+    };
+    let without_host = |id| {
+        CaseFile::new(id)
+            .request(r"GET {path} HTTP/1.0\r\n\r\n")
+            .pass(&["400"])
+            .checks(&["date"])
+    };
+    let dir = case_dir_of(&[
+        with_host(PASS).group("method"),
+        without_host(FAIL).group("host"),
+        without_host(KNOWN).group("host"),
+        without_host(WARN).group("response-head").level("should"),
+        with_host(INFO).group("version").level("info"),
+        CaseFile::new(SKIP)
+            .group("path")
+            .needs(&["fixture-root"])
+            .request(r"GET /missing HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["404"]),
+    ]);
     std::fs::write(dir.path().join("known.txt"), format!("{KNOWN}\n")).expect("baseline");
     dir
 }

@@ -3,7 +3,8 @@
 //! cases in the ways a diff tells apart.
 
 use crate::support::{
-    case_text, conformance, response, stdout_with_code, write_cases, Requests, Responder,
+    case_dir_of, conformance, redact_dates, response, stdout_with_code, CaseFile, Requests,
+    Responder,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,35 +22,25 @@ pub const ACCEPTS: &str = "rfc9110-15.5.4-accepts";
 
 /// Four cases, one per way two servers can answer (see the constants).
 pub fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let get = |target: &str, pass: &str| {
-        format!(
-            "request = 'GET {target} HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"{pass}\"]\n"
-        )
-    };
-    write_cases(
-        dir.path(),
-        &[
-            (
-                SAME,
-                case_text(SAME, "must", "method", &get("/same", "200")),
-            ),
-            (
-                HEADS,
-                case_text(HEADS, "should", "response-head", &get("/heads", "204")),
-            ),
-            (
-                CODES,
-                case_text(CODES, "must", "host", &get("/codes", "400")),
-            ),
-            (
-                ACCEPTS,
-                case_text(ACCEPTS, "must", "path", &get("/accepts", "403")),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(SAME)
+            .group("method")
+            .request(r"GET /same HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["200"]),
+        CaseFile::new(HEADS)
+            .group("response-head")
+            .level("should")
+            .request(r"GET /heads HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["204"]),
+        CaseFile::new(CODES)
+            .group("host")
+            .request(r"GET /codes HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["400"]),
+        CaseFile::new(ACCEPTS)
+            .group("path")
+            .request(r"GET /accepts HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .pass(&["403"]),
+    ])
 }
 
 /// A responder that answers each request by its target, keeping the
@@ -101,6 +92,24 @@ pub fn record_matrix(dir: &Path) -> PathBuf {
     matrix
 }
 
+/// `YYYY-MM-DD`.
+fn is_date(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
+}
+
+/// The control line of a run against [`responder`] at `/`.
+const RESPONDER_CONTROL: &str = "control: GET / → 200 OK, HEAD → 200; ETag no, Last-Modified no, \
+                                 length 0; persistent yes; second connection served while one is \
+                                 open: yes";
+
 #[test]
 fn run_with_matrix_then_both_servers_recorded_with_versions() {
     let dir = case_dir();
@@ -122,11 +131,12 @@ fn run_with_matrix_then_both_servers_recorded_with_versions() {
     assert_eq!(codes["grade"], "pass");
     assert_eq!(codes["steps"][0]["short"], "400");
     let received = codes["steps"][0]["received"].as_str().unwrap();
-    assert!(
-        received.starts_with("HTTP/1.1 400 Bad Request\\r\\n\n"),
-        "{received}"
+    assert_eq!(
+        redact_dates(received),
+        "HTTP/1.1 400 Bad Request\\r\\n\nDate: [date]\\r\\n\nContent-Length: 0\\r\\n\n\\r\\n"
     );
-    assert!(json["generated"].as_str().unwrap().len() == "2026-01-01".len());
+    let generated = json["generated"].as_str().unwrap();
+    assert!(is_date(generated), "{generated}");
 }
 
 #[test]
@@ -169,7 +179,11 @@ fn run_with_invalid_matrix_file_then_exit_2_and_file_kept() {
         .arg(&matrix)
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("is not a matrix"));
+        .stderr(format!(
+            "{RESPONDER_CONTROL}\nconformance: {} is not a matrix: expected ident at line 1 \
+             column 2\n",
+            matrix.display()
+        ));
     assert_eq!(std::fs::read_to_string(&matrix).unwrap(), "not json");
 }
 
@@ -180,7 +194,7 @@ fn snapshots_then_one_file_per_case_redacted_and_stable() {
     std::fs::create_dir_all(&snapshots).unwrap();
     std::fs::write(snapshots.join("rfc9999-1-removed.snap"), "old").unwrap();
     let server = responder(true);
-    let run = |expect: &str| {
+    let run = |counts: &str| {
         conformance(dir.path())
             .args(["run", "--target", &server.target(), "--redact", "X-Strict"])
             .arg("--output")
@@ -189,20 +203,32 @@ fn snapshots_then_one_file_per_case_redacted_and_stable() {
             .arg(&snapshots)
             .assert()
             .code(0)
-            .stderr(predicates::str::contains(expect.to_string()));
+            .stdout("3 passed, 1 warned, 0 failed\n")
+            .stderr(format!(
+                "{RESPONDER_CONTROL}\nsnapshots in {}: {counts}\n",
+                snapshots.display()
+            ));
     };
     run("4 written, 0 unchanged, 1 removed");
     run("0 written, 4 unchanged, 0 removed");
     let text = std::fs::read_to_string(snapshots.join(format!("{HEADS}.snap"))).unwrap();
-    assert!(
-        text.starts_with("---\nsource: conformance run --snapshots\n"),
-        "{text}"
+    assert_eq!(
+        text,
+        format!(
+            "---\n\
+             source: conformance run --snapshots\n\
+             description: {HEADS} — Test case {HEADS}\n\
+             input_file: {}\n\
+             ---\n\
+             HTTP/1.1 200 OK\\r\\n\n\
+             Date: [redacted]\\r\\n\n\
+             Content-Length: 0\\r\\n\n\
+             X-Strict: [redacted]\\r\\n\n\
+             \\r\\n\n\
+             [body: 0 bytes]\n",
+            dir.path().join(format!("{HEADS}.toml")).display()
+        )
     );
-    assert!(text.contains(&format!("description: {HEADS} — Test case {HEADS}\n")));
-    assert!(text.ends_with(
-        "---\nHTTP/1.1 200 OK\\r\\n\nDate: [redacted]\\r\\n\nContent-Length: 0\\r\\n\n\
-         X-Strict: [redacted]\\r\\n\n\\r\\n\n[body: 0 bytes]\n"
-    ));
     assert!(!snapshots.join("rfc9999-1-removed.snap").exists());
 }
 
@@ -221,8 +247,7 @@ fn report_html_then_one_row_per_case_and_one_column_per_server() {
         .success();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("<tr class=\"case\"").count(), 4);
-    assert_eq!(html.matches("<th class=\"server\"").count(), 2);
+    // No case is named twice anywhere on the page.
     for id in [SAME, HEADS, CODES, ACCEPTS] {
         assert_eq!(
             html.matches(&format!("<code>{id}</code>")).count(),
@@ -230,13 +255,119 @@ fn report_html_then_one_row_per_case_and_one_column_per_server() {
             "{id}"
         );
     }
-    assert!(html.contains("title=\"strict/1.0\">strict<small>"));
-    assert!(html.contains("<td class=\"cell fail\" data-server=\"0\""));
+    // The matrix table is well-formed XML: read it as a tree.
+    let start = html
+        .find("<table id=\"matrix\">")
+        .expect("the matrix table");
+    let end = start + html[start..].find("</table>").expect("its end") + "</table>".len();
+    let table = roxmltree::Document::parse(&html[start..end])
+        .unwrap_or_else(|e| panic!("{e}\n{}", &html[start..end]));
+    let text = |node: roxmltree::Node<'_, '_>| -> String {
+        node.descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect()
+    };
+    // (title, text) of each server column.
+    let servers: Vec<(&str, String)> = table
+        .descendants()
+        .filter(|n| n.has_tag_name("th") && n.attribute("class") == Some("server"))
+        .map(|th| (th.attribute("title").unwrap_or_default(), text(th)))
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            ("lenient/1.0", "lenient1/4 (25%)".to_string()),
+            ("strict/1.0", "strict3/4 (75%)".to_string())
+        ]
+    );
+    // (group, case, level, each server's cell as `class: text (title)`) of
+    // each case row, in the page's order.
+    let rows: Vec<(&str, String, String, Vec<String>)> = table
+        .descendants()
+        .filter(|n| n.has_tag_name("tr") && n.attribute("class") == Some("case"))
+        .map(|tr| {
+            let cells: Vec<_> = tr.children().filter(|n| n.has_tag_name("td")).collect();
+            let code = tr.descendants().find(|n| n.has_tag_name("code"));
+            (
+                tr.attribute("data-group").unwrap_or_default(),
+                code.map(text).unwrap_or_default(),
+                cells.first().map(|td| text(*td)).unwrap_or_default(),
+                cells[1..]
+                    .iter()
+                    .map(|td| {
+                        format!(
+                            "{} {}: {} ({})",
+                            td.attribute("class").unwrap_or_default(),
+                            td.attribute("data-server").unwrap_or_default(),
+                            text(*td),
+                            td.attribute("title").unwrap_or_default()
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let row = |group, id: &str, level: &str, cells: [&str; 2]| {
+        (
+            group,
+            id.to_string(),
+            level.to_string(),
+            cells.map(String::from).to_vec(),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            row(
+                "method",
+                SAME,
+                "must",
+                [
+                    "cell pass 0: pass 200 (lenient: 200 OK)",
+                    "cell pass 1: pass 200 (strict: 200 OK)"
+                ]
+            ),
+            row(
+                "host",
+                CODES,
+                "must",
+                [
+                    "cell fail 0: fail 404 (lenient: 404 Not Found)",
+                    "cell pass 1: pass 400 (strict: 400 Bad Request)"
+                ]
+            ),
+            row(
+                "path",
+                ACCEPTS,
+                "must",
+                [
+                    "cell fail 0: fail 200 (lenient: 200 OK)",
+                    "cell pass 1: pass 403 (strict: 403 Forbidden)"
+                ]
+            ),
+            row(
+                "response-head",
+                HEADS,
+                "should",
+                [
+                    "cell warn 0: warn 200 (lenient: 200 OK)",
+                    "cell warn 1: warn 200 (strict: 200 OK)"
+                ]
+            ),
+        ]
+    );
     // Self-contained: nothing is loaded from anywhere.
     for external in ["<link", "src=", "@import", "url("] {
         assert!(!html.contains(external), "{external}");
     }
 }
+
+/// The scores of the two responders in [`record_matrix`].
+const SCORES: &str = "| server | version | score | pass | warn | fail | info | skip | error |\n\
+                      |---|---|---|---:|---:|---:|---:|---:|---:|\n\
+                      | lenient | lenient/1.0 | 1/4 (25%) | 1 | 1 | 2 | 0 | 0 | 0 |\n\
+                      | strict | strict/1.0 | 3/4 (75%) | 3 | 1 | 0 | 0 | 0 | 0 |\n";
 
 #[test]
 fn report_markdown_then_scores_and_one_row_per_case() {
@@ -248,18 +379,56 @@ fn report_markdown_then_scores_and_one_row_per_case() {
             .arg(&matrix),
         0,
     );
-    assert!(
-        out.contains("| lenient | lenient/1.0 | 1/4 (25%) | 1 | 1 | 2 | 0 | 0 | 0 |\n"),
-        "{out}"
-    );
-    assert!(
-        out.contains("| strict | strict/1.0 | 3/4 (75%) | 3 | 1 | 0 | 0 | 0 | 0 |\n"),
-        "{out}"
-    );
-    assert_eq!(out.lines().filter(|l| l.starts_with("| [`rfc")).count(), 4);
-    assert!(out.contains(&format!(
-        "| [`{ACCEPTS}`](https://www.rfc-editor.org/rfc/rfc9110#section-15.5.4) | must | **fail** 200 | pass 403 |\n"
-    )), "{out}");
+    // Every table of the page, with the heading above it; the prose between
+    // them aside.
+    let paragraphs: Vec<&str> = out.split("\n\n").collect();
+    let tables: Vec<(String, String)> = paragraphs
+        .windows(2)
+        .filter(|pair| pair[0].starts_with("## ") && pair[1].starts_with('|'))
+        .map(|pair| (pair[0].to_string(), pair[1].trim_end().to_string()))
+        .collect();
+    let group = |heading: &str, id: &str, section: &str, level: &str, answers: &str| {
+        (
+            heading.to_string(),
+            format!(
+                "| case | level | lenient | strict |\n\
+                 |---|---|---|---|\n\
+                 | [`{id}`](https://www.rfc-editor.org/rfc/{section}) | {level} | {answers} |"
+            ),
+        )
+    };
+    let expected = [
+        ("## Scores".to_string(), SCORES.trim_end().to_string()),
+        group(
+            "## method",
+            SAME,
+            "rfc9110#section-9.3.1",
+            "must",
+            "pass 200 | pass 200",
+        ),
+        group(
+            "## host",
+            CODES,
+            "rfc9112#section-3.2",
+            "must",
+            "**fail** 404 | pass 400",
+        ),
+        group(
+            "## path",
+            ACCEPTS,
+            "rfc9110#section-15.5.4",
+            "must",
+            "**fail** 200 | pass 403",
+        ),
+        group(
+            "## response-head",
+            HEADS,
+            "rfc9110#section-9.3.1",
+            "should",
+            "warn 200 | warn 200",
+        ),
+    ];
+    assert_eq!(tables, expected, "{out}");
 }
 
 #[test]
@@ -272,19 +441,20 @@ fn report_scores_then_table_alone() {
             .arg(&matrix),
         0,
     );
-    assert_eq!(out.lines().count(), 4, "{out}");
-    assert!(out.starts_with("| server | version | score |"));
+    assert_eq!(out, SCORES);
 }
 
 #[test]
 fn report_without_matrix_then_exit_2() {
     let dir = case_dir();
+    let none = dir.path().join("none.json");
     conformance(dir.path())
         .args(["report", "--input"])
-        .arg(dir.path().join("none.json"))
+        .arg(&none)
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("no matrix at"));
+        .stdout("")
+        .stderr(format!("conformance: no matrix at {}\n", none.display()));
 }
 
 #[test]
@@ -338,9 +508,14 @@ fn diff_of_a_server_with_itself_then_no_differences() {
         ]),
         0,
     );
-    assert!(
-        out.ends_with("\nno differences: every case was answered alike\n"),
-        "{out}"
+    assert_eq!(
+        out,
+        format!(
+            "diff of 4 cases: {target}, again ({target})\n\
+             \n\
+             no differences: every case was answered alike\n",
+            target = server.target()
+        )
     );
 }
 
@@ -351,7 +526,8 @@ fn diff_with_one_target_then_exit_2() {
         .args(["diff", "--target", "127.0.0.1:1"])
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("at least two --target"));
+        .stdout("")
+        .stderr("conformance: diff needs at least two --target options\n");
 }
 
 #[test]
@@ -359,12 +535,27 @@ fn diff_with_unreachable_target_then_exit_3() {
     let dir = case_dir();
     let server = responder(true);
     let unused = crate::support::unused_addr();
-    conformance(dir.path())
+    let assert = conformance(dir.path())
         .args(["diff", "--target", &server.target(), "--target"])
         .arg(unused.to_string())
         .assert()
         .code(3)
         .stdout("");
+    // The reachable target's control line, then one line that ends with
+    // the system's words for the refusal.
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let (control, error) = stderr.split_once('\n').unwrap_or_default();
+    assert_eq!(
+        control,
+        format!("{}: {RESPONDER_CONTROL}; 8 at a time", server.target())
+    );
+    assert!(
+        error.starts_with(&format!(
+            "conformance: cannot reach {unused}: cannot connect to {unused}: "
+        )) && error.lines().count() == 1
+            && error.ends_with('\n'),
+        "{stderr}"
+    );
 }
 
 /// A matrix file as `make matrix` writes it, by hand: its format is what
@@ -420,6 +611,24 @@ const FIXTURE_MATRIX: &str = r#"{
 }
 "#;
 
+/// What `explain` says of one of the four cases before its matrix section.
+fn explained(id: &str, group: &str, rfc: &str, section: &str, path: &str, pass: &str) -> String {
+    format!(
+        "{id}: Test case {id}\n\
+         level: must, group: {group}\n\
+         requirement: RFC {rfc} §{section} https://www.rfc-editor.org/rfc/rfc{rfc}#section-{section}\n\
+         \x20 \"A test sentence.\"\n\
+         request:\n\
+         \x20 GET {path} HTTP/1.1\\r\\n\n\
+         \x20 Host: localhost\\r\\n\n\
+         \x20 \\r\\n\n\
+         acceptable: pass {pass}\n\
+         explanation:\n\
+         \x20 Why this matters.\n\
+         \x20 Second line.\n"
+    )
+}
+
 #[test]
 fn explain_with_matrix_then_each_server_answer_listed() {
     let dir = case_dir();
@@ -431,15 +640,17 @@ fn explain_with_matrix_then_each_server_answer_listed() {
             .arg(&matrix),
         0,
     );
-    assert!(
-        out.ends_with(&format!(
-            "What servers answered (matrix of 2026-01-02, {}):\n  \
+    assert_eq!(
+        out,
+        format!(
+            "{}\
+             What servers answered (matrix of 2026-01-02, {}):\n  \
              nginx     pass  400 Bad Request\n  \
              lighttpd  fail  200 OK\n              \
              why: 200 OK is not an answer the case passes (pass 400)\n",
+            explained(CODES, "host", "9112", "3.2", "/codes", "400"),
             matrix.display()
-        )),
-        "{out}"
+        )
     );
     let out = stdout_with_code(
         conformance(dir.path())
@@ -447,9 +658,16 @@ fn explain_with_matrix_then_each_server_answer_listed() {
             .arg(&matrix),
         0,
     );
-    assert!(
-        out.ends_with("  nginx     (not run)\n  lighttpd  (not run)\n"),
-        "{out}"
+    assert_eq!(
+        out,
+        format!(
+            "{}\
+             What servers answered (matrix of 2026-01-02, {}):\n  \
+             nginx     (not run)\n  \
+             lighttpd  (not run)\n",
+            explained(SAME, "method", "9110", "9.3.1", "/same", "200"),
+            matrix.display()
+        )
     );
 }
 
@@ -463,12 +681,13 @@ fn explain_without_matrix_then_says_so_and_exit_0() {
             .arg(&missing),
         0,
     );
-    assert!(
-        out.ends_with(&format!(
-            "What servers answered: no matrix at {} (`make matrix` writes one).\n",
+    assert_eq!(
+        out,
+        format!(
+            "{}What servers answered: no matrix at {} (`make matrix` writes one).\n",
+            explained(CODES, "host", "9112", "3.2", "/codes", "400"),
             missing.display()
-        )),
-        "{out}"
+        )
     );
 }
 

@@ -5,7 +5,7 @@
 //! grammar checks. Then the root-cause summary, exactly.
 
 use crate::support::{
-    answer_heads, case_text, conformance, response, write_cases, After, Responder, CONTROL_PATH,
+    answer_heads, case_dir_of, conformance, response, After, CaseFile, Responder, CONTROL_PATH,
 };
 use assert_cmd::Command;
 use std::path::Path;
@@ -45,18 +45,14 @@ pub(crate) fn hostile() -> Responder {
 /// Two `must` cases that pass on any 200 with a Date: only the grammar
 /// checks can fail them.
 pub(crate) fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    let body =
-        "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n'\n\
-                [expect]\npass = [\"200\"]\nchecks = [\"date\"]\n";
-    write_cases(
-        dir.path(),
-        &[
-            (FIRST, case_text(FIRST, "must", "method", body)),
-            (SECOND, case_text(SECOND, "must", "method", body)),
-        ],
-    );
-    dir
+    let get = |id| {
+        CaseFile::new(id)
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+            .pass(&["200"])
+            .checks(&["date"])
+    };
+    case_dir_of(&[get(FIRST), get(SECOND)])
 }
 
 pub(crate) fn run(dir: &Path, responder: &Responder) -> Command {
@@ -134,7 +130,7 @@ fn hostile_server_then_root_causes_name_both_grammar_checks() {
     let responder = hostile();
     let out = output(&mut run(dir.path(), &responder), 1);
     let expected = format!(
-        "root causes of the failures:\n  \
+        "\n\nroot causes of the failures:\n  \
          check reason-phrase (must): reason phrase has 0x1b at octet 4, outside reason-phrase: \
          2 cases: {FIRST}, {SECOND}\n  \
          check field-value (must): X-Hostile value has 0x1b at octet 1, outside field-value: \
@@ -255,7 +251,7 @@ fn hostile_server_then_matrix_html_markdown_and_explain_inert() {
     assert_no_controls("explain", &explain);
     assert!(
         explain.ends_with(&format!(
-            "  hostile  fail  200 {REASON_SHOWN}\n             \
+            "\n  hostile  fail  200 {REASON_SHOWN}\n             \
              why: broken check reason-phrase (must): reason phrase has 0x1b at octet 4, outside \
              reason-phrase\n             \
              why: broken check field-value (must): X-Hostile value has 0x1b at octet 1, outside \
@@ -268,40 +264,28 @@ fn hostile_server_then_matrix_html_markdown_and_explain_inert() {
 /// Three `must` cases that want a 400 with a Date, and one that wants a
 /// 200 with a Date.
 fn error_case_dir() -> (TempDir, [&'static str; 3]) {
-    let dir = TempDir::new().expect("temp dir");
     let ids = [
         "rfc9112-3.2-no-host",
         "rfc9112-3.2-two-hosts",
         "rfc9112-5-space-before-colon",
     ];
-    let error_case = |id: &str| {
-        case_text(
-            id,
-            "must",
-            "host",
-            "request = 'GET {path} HTTP/1.0\\r\\n\\r\\n'\n\
-             [expect]\npass = [\"400\"]\nchecks = [\"date\"]\n",
-        )
+    let error_case = |id| {
+        CaseFile::new(id)
+            .group("host")
+            .request(r"GET {path} HTTP/1.0\r\n\r\n")
+            .pass(&["400"])
+            .checks(&["date"])
     };
-    let ok = "rfc9110-9.3.1-get";
-    write_cases(
-        dir.path(),
-        &[
-            (ids[0], error_case(ids[0])),
-            (ids[1], error_case(ids[1])),
-            (ids[2], error_case(ids[2])),
-            (
-                ok,
-                case_text(
-                    ok,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"200\"]\nchecks = [\"date\"]\n",
-                ),
-            ),
-        ],
-    );
+    let dir = case_dir_of(&[
+        error_case(ids[0]),
+        error_case(ids[1]),
+        error_case(ids[2]),
+        CaseFile::new("rfc9110-9.3.1-get")
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["200"])
+            .checks(&["date"]),
+    ]);
     (dir, ids)
 }
 
@@ -325,7 +309,7 @@ fn no_date_on_error_responses_then_one_root_cause_with_every_case() {
     let responder = no_date_on_errors();
     let text = output(&mut run(dir.path(), &responder), 1);
     let expected = format!(
-        "root causes of the failures:\n  \
+        "\n\nroot causes of the failures:\n  \
          check date (must): no Date header: 3 cases: {a}, {b}, {c}\n\n\
          1 passed, 0 warned, 3 failed\n"
     );

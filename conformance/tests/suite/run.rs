@@ -1,7 +1,7 @@
 //! Running cases: concurrency, order, connections with several steps, and
 //! the snapshot rendering of what came back.
 
-use crate::support::{case_from, case_text, drain, response, unused_addr, Requests, Responder};
+use crate::support::{drain, response, unused_addr, CaseFile, Requests, Responder, Step};
 use conformance::run::{run_case, run_cases, RunOptions};
 use conformance::snapshot::{self, SnapshotOptions};
 use conformance::wire::Outcome;
@@ -19,10 +19,6 @@ fn options(jobs: usize) -> RunOptions {
         timeout_cap: None,
         ..RunOptions::default()
     }
-}
-
-fn get_case(id: &str, level: &str, body: &str) -> Case {
-    case_from(id, &case_text(id, level, "connection", body))
 }
 
 /// Serves `/hello.txt`-like answers: every head gets `200` with a 14-byte
@@ -60,11 +56,11 @@ fn slow_cases_then_cost_one_timeout_not_the_sum_and_keep_order() {
     let responder = Responder::start(|mut stream| drain(&mut stream));
     let cases: Vec<Case> = (0..8)
         .map(|i| {
-            get_case(
-                &format!("rfc9112-9.{i}-slow"),
-                "must",
-                "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n[expect]\npass = [\"timeout\"]\n",
-            )
+            CaseFile::new(&format!("rfc9112-9.{i}-slow"))
+                .group("connection")
+                .request(r"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .pass(&["timeout"])
+                .case()
         })
         .collect();
     let started = Instant::now();
@@ -80,19 +76,22 @@ fn slow_cases_then_cost_one_timeout_not_the_sum_and_keep_order() {
 #[test]
 fn pipelined_requests_then_each_response_read_in_turn() {
     let responder = file_server();
-    let case = get_case(
-        "rfc9112-9.3.2-pipelined",
-        "must",
-        r#"[[steps]]
-send = 'GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n'
-expect = { pass = ["200"], checks = ["content-length"] }
-[[steps]]
-expect = { pass = ["200"], checks = ["content-length"] }
-[[steps]]
-send = 'GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
-expect = { pass = ["200"], checks = ["content-length", "closed", "close-header", "date"] }
-"#,
-    );
+    let case = CaseFile::new("rfc9112-9.3.2-pipelined")
+        .group("connection")
+        .step(
+            Step::send(
+                r"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            )
+            .pass(&["200"])
+            .checks(&["content-length"]),
+        )
+        .step(Step::read().pass(&["200"]).checks(&["content-length"]))
+        .step(
+            Step::send(r"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .pass(&["200"])
+                .checks(&["content-length", "closed", "close-header", "date"]),
+        )
+        .case();
     let result = run_case(responder.addr(), &case, &options(1));
     assert_eq!(result.grade, Grade::Pass, "{result:#?}");
     let bodies: Vec<u64> = result
@@ -109,17 +108,16 @@ expect = { pass = ["200"], checks = ["content-length", "closed", "close-header",
 #[test]
 fn fragmented_request_then_written_in_steps() {
     let responder = file_server();
-    let case = get_case(
-        "rfc9112-2.2-fragmented",
-        "must",
-        r#"[[steps]]
-send = 'GET /hello.txt HT'
-[[steps]]
-pause_ms = 30
-send = 'TP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
-expect = { pass = ["200"], checks = ["closed"] }
-"#,
-    );
+    let case = CaseFile::new("rfc9112-2.2-fragmented")
+        .group("connection")
+        .step(Step::send("GET /hello.txt HT"))
+        .step(
+            Step::send(r"TP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .after_ms(30)
+                .pass(&["200"])
+                .checks(&["closed"]),
+        )
+        .case();
     let result = run_case(responder.addr(), &case, &options(1));
     assert_eq!(result.grade, Grade::Pass, "{result:#?}");
     assert!(
@@ -140,12 +138,12 @@ fn head_with_no_body_check_then_extra_bytes_fail_it() {
             let _ = requests.stream().write_all(&answer);
         }
     });
-    let case = get_case(
-        "rfc9110-9.3.2-head-no-body",
-        "must",
-        "request = 'HEAD / HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n'\n\
-         [expect]\npass = [\"200\"]\nchecks = [\"no-body\"]\n",
-    );
+    let case = CaseFile::new("rfc9110-9.3.2-head-no-body")
+        .group("connection")
+        .request(r"HEAD / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .pass(&["200"])
+        .checks(&["no-body"])
+        .case();
     let result = run_case(responder.addr(), &case, &options(1));
     assert_eq!(result.grade, Grade::Fail);
     let verdict = result.steps[0].verdict.as_ref().expect("verdict");
@@ -158,11 +156,11 @@ fn head_with_no_body_check_then_extra_bytes_fail_it() {
 
 #[test]
 fn unreachable_target_then_error_never_fail() {
-    let case = get_case(
-        "rfc9112-9-refused",
-        "must",
-        "request = 'GET / HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n'\n[expect]\npass = [\"200\"]\n",
-    );
+    let case = CaseFile::new("rfc9112-9-refused")
+        .group("connection")
+        .request(r"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .pass(&["200"])
+        .case();
     let result = run_case(unused_addr(), &case, &options(1));
     assert_eq!(result.grade, Grade::Error);
 }
@@ -170,19 +168,15 @@ fn unreachable_target_then_error_never_fail() {
 #[test]
 fn snapshot_of_steps_then_heads_escaped_and_redacted() {
     let responder = file_server();
-    let case = get_case(
-        "rfc9112-9.3-two-requests",
-        "must",
-        r#"[[steps]]
-send = 'GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n'
-expect = { pass = ["200"] }
-[[steps]]
-send = 'GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
-expect = { pass = ["200"] }
-[[steps]]
-expect = { pass = ["close"] }
-"#,
-    );
+    let case = CaseFile::new("rfc9112-9.3-two-requests")
+        .group("connection")
+        .step(Step::send(r"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n").pass(&["200"]))
+        .step(
+            Step::send(r"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .pass(&["200"]),
+        )
+        .step(Step::read().pass(&["close"]))
+        .case();
     let result = run_case(responder.addr(), &case, &options(1));
     let rendered = snapshot::render(&result, &SnapshotOptions::default());
     assert_eq!(

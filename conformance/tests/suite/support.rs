@@ -2,9 +2,12 @@
 //! fixed (wrong or hostile) way; the reference server, in process, for a run
 //! that should pass; and helpers to build cases.
 
+mod case_file;
+
+pub use case_file::{case_dir_of, CaseFile, Step};
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use assert_cmd::Command;
-use conformance::case::{self, Case};
 use conformance::date::format_imf_fixdate;
 use server::{Config, Mode, Server, ShutdownHandle};
 use std::io::{Read, Write};
@@ -400,6 +403,54 @@ pub fn answer_then_close(status: &'static str) -> Responder {
     })
 }
 
+/// The control line a run prints for [`answer_then_close`]: it answers the
+/// control 200 with no validators and no content, closes after each
+/// answer, and serves each connection on its own thread.
+pub const CONTROL_OF_ANSWER_THEN_CLOSE: &str = "control: GET /control → 200 OK, HEAD → 200; \
+    ETag no, Last-Modified no, length 0; persistent no; second connection served while one is \
+    open: yes";
+
+/// `text` with every IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110
+/// §5.6.7) replaced by `[date]`: the responders stamp their answers with
+/// the time, and reports show what was received.
+pub fn redact_dates(text: &str) -> String {
+    // `A` an ASCII letter, `0` a digit, anything else itself.
+    const SHAPE: &[u8] = b"Aaa, 00 Aaa 0000 00:00:00 GMT";
+    let fits = |at: &[u8]| {
+        at.len() >= SHAPE.len()
+            && SHAPE.iter().zip(at).all(|(&want, &got)| match want {
+                b'A' | b'a' => got.is_ascii_alphabetic(),
+                b'0' => got.is_ascii_digit(),
+                _ => got == want,
+            })
+    };
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if fits(&bytes[i..]) {
+            out.push_str("[date]");
+            i += SHAPE.len();
+        } else {
+            let c = text[i..].chars().next().expect("a char at a char boundary");
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+/// The lines of a text report that grade a case, and its last line.
+pub fn graded_lines(out: &str) -> Vec<&str> {
+    let grades = ["PASS  ", "WARN  ", "FAIL  ", "INFO  ", "SKIP  ", "ERROR "];
+    let mut lines: Vec<&str> = out
+        .lines()
+        .filter(|line| grades.iter().any(|grade| line.starts_with(grade)))
+        .collect();
+    lines.extend(out.lines().last());
+    lines
+}
+
 /// Wrong: reads a request head (or whatever arrives before the client
 /// stops sending) and closes without answering.
 pub fn close_without_answer() -> Responder {
@@ -443,42 +494,6 @@ pub fn drain(stream: &mut TcpStream) {
 /// Writes `bytes` again and again until the client goes away.
 pub fn write_forever(stream: &mut TcpStream, bytes: &[u8]) {
     while stream.write_all(bytes).is_ok() {}
-}
-
-/// Parses a case from TOML text, as if it were the file `<stem>.toml`.
-pub fn case_from(stem: &str, text: &str) -> Case {
-    match case::parse_case(stem, text) {
-        Ok(case) => case,
-        Err(problem) => panic!("test case {stem}: {problem}"),
-    }
-}
-
-/// A case file's text with the common fields filled in.
-pub fn case_text(id: &str, level: &str, group: &str, body: &str) -> String {
-    let mut parts = id.splitn(3, '-');
-    let number = parts.next().unwrap_or_default().trim_start_matches("rfc");
-    let section = parts.next().unwrap_or_default();
-    format!(
-        r#"id = "{id}"
-title = "Test case {id}"
-group = "{group}"
-rfc = "RFC {number} §{section}"
-url = "https://www.rfc-editor.org/rfc/rfc{number}#section-{section}"
-quote = "A test sentence."
-level = "{level}"
-explain = """
-Why this matters.
-Second line.
-"""
-{body}"#
-    )
-}
-
-/// Writes case files into `dir`.
-pub fn write_cases(dir: &Path, cases: &[(&str, String)]) {
-    for (id, text) in cases {
-        std::fs::write(dir.join(format!("{id}.toml")), text).expect("write case file");
-    }
 }
 
 /// The `conformance` binary reading its cases from `dir`.
@@ -567,4 +582,15 @@ impl Drop for Reference {
             let _ = running.join();
         }
     }
+}
+
+#[test]
+fn redact_dates_then_every_imf_fixdate_and_nothing_else() {
+    assert_eq!(
+        redact_dates(
+            "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nLast-Modified: Thu, 01 Jan 2026 00:00:00 \
+             GMT\r\nX: Sun, 6 Nov 1994 08:49:37 GMT — é\r\n"
+        ),
+        "Date: [date]\r\nLast-Modified: [date]\r\nX: Sun, 6 Nov 1994 08:49:37 GMT — é\r\n"
+    );
 }

@@ -6,7 +6,7 @@
 #[path = "../tls_proxy/mod.rs"]
 mod tls_proxy;
 
-use crate::support::{case_text, conformance, write_cases, Reference};
+use crate::support::{case_dir_of, conformance, CaseFile, Reference};
 use assert_cmd::Command;
 use conformance::wire::tls::{TlsClient, Trust, Versions};
 use conformance::wire::{self, AfterEnd, Close, Outcome, ReadPlan, StepPlan, Transport};
@@ -30,33 +30,17 @@ const TIMEOUT: Duration = Duration::from_millis(2000);
 /// control's status, and one with `Connection: close` after which the
 /// server closes.
 fn case_dir() -> TempDir {
-    let dir = TempDir::new().expect("temp dir");
-    write_cases(
-        dir.path(),
-        &[
-            (
-                SERVED,
-                case_text(
-                    SERVED,
-                    "must",
-                    "method",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\n",
-                ),
-            ),
-            (
-                CLOSED,
-                case_text(
-                    CLOSED,
-                    "must",
-                    "connection",
-                    "request = 'GET {path} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: close\\r\\n\\r\\n'\n\
-                     [expect]\npass = [\"control\"]\nchecks = [\"closed\"]\n",
-                ),
-            ),
-        ],
-    );
-    dir
+    case_dir_of(&[
+        CaseFile::new(SERVED)
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["control"]),
+        CaseFile::new(CLOSED)
+            .group("connection")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+            .pass(&["control"])
+            .checks(&["closed"]),
+    ])
 }
 
 /// A test PKI: a CA, its PEM file, and the reference server behind TLS.
@@ -212,11 +196,11 @@ fn host_flag_then_its_name_is_the_tls_server_name() {
         &proxy.url(),
         &["--ca", &setup.ca_arg(), "--host", "example.com:443"],
     ));
-    assert!(
-        line.ends_with(
-            "; over TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
-        ),
-        "{line}"
+    assert_eq!(
+        line,
+        served_control_line(
+            "TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
+        )
     );
 }
 
@@ -239,12 +223,11 @@ fn tls12_only_server_and_a_client_limited_to_tls13_then_exit_3_no_common_version
     );
     // The same server with both versions offered: TLS 1.2.
     let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
-    assert!(
-        line.ends_with(
-            "; over TLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ALPN http/1.1, certificate \
-             verified"
-        ),
-        "{line}"
+    assert_eq!(
+        line,
+        served_control_line(
+            "TLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ALPN http/1.1, certificate verified"
+        )
     );
 }
 
@@ -290,9 +273,9 @@ fn server_selecting_no_protocol_by_alpn_then_served() {
     options.alpn = Vec::new();
     let proxy = setup.proxy_with(options);
     let line = control_line(&mut setup.run(&proxy.url(), &["--ca", &setup.ca_arg()]));
-    assert!(
-        line.ends_with("; over TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN none, certificate verified"),
-        "{line}"
+    assert_eq!(
+        line,
+        served_control_line("TLS 1.3 TLS13_AES_256_GCM_SHA384, ALPN none, certificate verified")
     );
 }
 

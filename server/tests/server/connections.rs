@@ -15,8 +15,8 @@ use crate::both_modes;
 use server::Mode;
 
 use crate::support::{
-    assert_next_answered, assert_refused, finish_writing, fixtures_root, is_closed, quiet_config,
-    read_reply, TestServer, NEXT,
+    assert_hello_200, assert_next_answered, assert_refused, assert_reply, finish_writing,
+    fixtures_root, is_closed, pairs, quiet_config, read_reply, FileValidators, TestServer, NEXT,
 };
 
 const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
@@ -34,8 +34,8 @@ fn threaded_keeps_the_connection_for_several_requests() {
     for _ in 0..3 {
         stream.write_all(GET_HELLO).unwrap();
         let reply = read_reply(&mut stream, false);
-        assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-        assert_eq!(reply.header("Connection"), None);
+        // Exactly the file, and no `Connection: close`.
+        assert_hello_200(&server, &reply, false);
     }
 }
 
@@ -52,14 +52,21 @@ GET /data.json HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
     let second = read_reply(&mut stream, false);
     let third = read_reply(&mut stream, true);
     let fourth = read_reply(&mut stream, false);
-    assert_eq!(first.body, b"Hello, world!\n");
-    assert_eq!(second.status_line, "HTTP/1.1 404 Not Found");
-    assert_eq!(
-        third.header("Content-Type"),
-        Some("text/css; charset=utf-8")
-    );
-    assert_eq!(fourth.header("Content-Type"), Some("application/json"));
-    assert_eq!(fourth.header("Connection"), Some("close"));
+    assert_hello_200(&server, &first, false);
+    assert_refused(&second, 404, "no such file", false);
+    let file_200 = |name: &str, content_type: &str, close: bool| {
+        let content = std::fs::read(fixtures_root().join(name)).unwrap();
+        let head = FileValidators::of_fixture(name).head(
+            &[("Content-Type", content_type)],
+            content.len() as u64,
+            close,
+        );
+        (head, content)
+    };
+    let (head, _) = file_200("style.css", "text/css; charset=utf-8", false);
+    assert_reply(&third, "HTTP/1.1 200 OK", &pairs(&head), b"");
+    let (head, content) = file_200("data.json", "application/json", true);
+    assert_reply(&fourth, "HTTP/1.1 200 OK", &pairs(&head), &content);
     assert!(is_closed(&mut stream));
 }
 
@@ -107,7 +114,7 @@ fn single_answers_the_first_pipelined_request_and_closes() {
     let server = TestServer::start(Mode::Single);
     let mut stream = server.send(&[GET_HELLO, GET_HELLO].concat());
     let reply = read_reply(&mut stream, false);
-    assert_eq!(reply.header("Connection"), Some("close"));
+    assert_hello_200(&server, &reply, false);
     assert!(is_closed(&mut stream));
 }
 
@@ -193,7 +200,7 @@ fn client_half_close_mid_request_ends_quietly(mode: Mode) {
     finish_writing(&stream);
     assert!(is_closed(&mut stream));
     let (reply, _) = server.exchange(GET_HELLO);
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+    assert_hello_200(&server, &reply, false);
 }
 
 #[test]
@@ -257,5 +264,5 @@ fn flood_of_malformed_requests_leaves_the_server_serving(mode: Mode) {
         }
     }
     let (reply, _) = server.exchange(GET_HELLO);
-    assert_eq!(reply.body, b"Hello, world!\n");
+    assert_hello_200(&server, &reply, false);
 }

@@ -13,8 +13,8 @@ use crate::both_modes;
 use server::Mode;
 
 use crate::support::{
-    assert_next_answered, assert_refused, is_closed, read_head, read_reply, FileValidators, Reply,
-    TestServer, HELLO, NEXT,
+    assert_hello_200, assert_hello_200_closing, assert_next_answered, assert_refused, is_closed,
+    read_head, read_reply, FileValidators, Reply, TestServer, HELLO, NEXT,
 };
 
 const CONTINUE: &str = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -191,9 +191,7 @@ fn expect_100_continue_with_content_over_the_limit_is_answered_at_once_and_close
     );
     let mut stream = server.send(head.as_bytes());
     let reply = read_reply(&mut stream, false);
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.header("Connection"), Some("close"));
-    assert_eq!(reply.body, HELLO);
+    assert_hello_200_closing(&reply, false, true);
     assert!(is_closed(&mut stream));
 }
 
@@ -206,8 +204,7 @@ fn expect_100_continue_in_http10_is_ignored(mode: Mode) {
     let (reply, mut stream) = server.exchange(
         b"GET /hello.txt HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
     );
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.body, HELLO);
+    assert_hello_200_closing(&reply, false, true);
     assert!(is_closed(&mut stream));
 }
 
@@ -222,12 +219,7 @@ fn expect_100_continue_without_content_is_answered_without_100(mode: Mode, #[cas
     let server = TestServer::start(mode);
     let mut stream = server.send(request);
     let reply = read_reply(&mut stream, false);
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.body, HELLO);
-    assert_eq!(
-        reply.header("Connection"),
-        server.closes_always().then_some("close")
-    );
+    assert_hello_200(&server, &reply, false);
 }
 
 /// RFC 9110 §10.1.1: "A server that receives an Expect field value

@@ -430,6 +430,10 @@ fn reader_below_the_minimum_send_rate_is_cut_off_and_the_next_client_served(mode
             fds.sample();
             server.send(GET_HELLO)
         });
+        // The slow client's own behaviour, not a wait for the server: it
+        // reads 512 B/s. Nothing it could wait on marks the pace (the
+        // server always has more to send), and a reset still ends the loop
+        // at the next read.
         thread::sleep(PACE);
     }
     let ended = ended.expect("a reader at 512 B/s was not cut off within 15 s of reading");

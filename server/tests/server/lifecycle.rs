@@ -11,7 +11,7 @@ use assert_cmd::cargo::CommandCargoExt;
 use assert_cmd::Command as TestCommand;
 use predicates::prelude::*;
 
-use crate::support::{fixtures_root, read_head, read_reply};
+use crate::support::{fixtures_root, parse_head, read_head, read_reply};
 
 fn http_server() -> TestCommand {
     TestCommand::cargo_bin("http-server").unwrap()
@@ -27,6 +27,20 @@ fn assert_usage_error(args: &[&str], line: &str) {
         .stderr(predicate::eq(format!("http-server: {line}\n")));
 }
 
+/// [`assert_usage_error`] for a line whose end is the operating system's
+/// words: one line on stderr starting with `start`.
+fn assert_usage_error_starting(args: &[&str], start: &str) {
+    let start = format!("http-server: {start}");
+    http_server()
+        .args(args)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::function(move |s: &str| {
+            s.starts_with(&start) && s.ends_with('\n') && s.lines().count() == 1
+        }));
+}
+
 #[test]
 fn unknown_flag_is_one_line_and_exit_2() {
     assert_usage_error(
@@ -37,23 +51,18 @@ fn unknown_flag_is_one_line_and_exit_2() {
 
 #[test]
 fn bad_mode_is_one_line_and_exit_2() {
-    http_server()
-        .args(["--mode", "forked"])
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(predicate::str::starts_with(
-            "http-server: invalid value 'forked' for '--mode <MODE>'",
-        ))
-        .stderr(predicate::str::ends_with("(see --help)\n"))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+    assert_usage_error(
+        &["--mode", "forked"],
+        "invalid value 'forked' for '--mode <MODE>' (see --help)",
+    );
 }
 
 #[test]
 fn missing_root_is_one_line_and_exit_2() {
-    assert_usage_error(
+    // The line ends with the system's words for the missing directory.
+    assert_usage_error_starting(
         &["--root", "/nonexistent/root", "--bind", "127.0.0.1:0"],
-        "cannot serve /nonexistent/root: No such file or directory (os error 2)",
+        "cannot serve /nonexistent/root: ",
     );
 }
 
@@ -62,9 +71,10 @@ fn busy_port_is_one_line_and_exit_2() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let root = fixtures_root();
-    assert_usage_error(
+    // The line ends with the system's words for the address in use.
+    assert_usage_error_starting(
         &["--bind", &addr, "--root", root.to_str().unwrap()],
-        &format!("cannot listen on {addr}: Address already in use (os error 98)"),
+        &format!("cannot listen on {addr}: "),
     );
 }
 
@@ -224,8 +234,9 @@ fn serving_ranges_of_64_mib_does_not_grow_the_process_by_64_mib() {
         );
         stream.write_all(request.as_bytes()).unwrap();
         let head = read_head(&mut stream);
-        assert!(
-            head.starts_with("HTTP/1.1 206 Partial Content\r\n"),
+        assert_eq!(
+            parse_head(&head).status_line,
+            "HTTP/1.1 206 Partial Content",
             "{head}"
         );
         let length: u64 = head

@@ -9,7 +9,10 @@ use server::Mode;
 
 use std::path::PathBuf;
 
-use crate::support::{assert_refused, assert_reply, is_closed, quiet_config, TestServer};
+use crate::support::{
+    assert_hello_200, assert_hello_200_closing, assert_refused, assert_reply, is_closed,
+    quiet_config, TestServer,
+};
 
 /// Requests the server must refuse, with the code and the message the body
 /// names. Every one of them closes the connection.
@@ -330,7 +333,7 @@ fn refused_request_keeps_the_framing(
             .write_all(b"HEAD /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n")
             .unwrap();
         let next = crate::support::read_reply(&mut stream, true);
-        assert_eq!(next.status_line, "HTTP/1.1 200 OK");
+        assert_hello_200(&server, &next, true);
     }
 }
 
@@ -378,20 +381,14 @@ fn head_of_a_refused_request_has_no_body(mode: Mode) {
 fn well_formed_request_is_served(mode: Mode, #[case] request: &[u8]) {
     let server = TestServer::start(mode);
     let (reply, _) = server.exchange(request);
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.body, b"Hello, world!\n");
-    assert_eq!(
-        reply.header("Connection"),
-        server.closes_always().then_some("close")
-    );
+    assert_hello_200(&server, &reply, false);
 }
 
 #[apply(both_modes)]
 fn http10_is_served_and_closed(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, mut stream) = server.exchange(b"GET /hello.txt HTTP/1.0\r\n\r\n");
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.header("Connection"), Some("close"));
+    assert_hello_200_closing(&reply, false, true);
     assert!(is_closed(&mut stream));
 }
 
@@ -400,8 +397,7 @@ fn connection_close_is_honoured(mode: Mode) {
     let server = TestServer::start(mode);
     let (reply, mut stream) =
         server.exchange(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(reply.header("Connection"), Some("close"));
+    assert_hello_200_closing(&reply, false, true);
     assert!(is_closed(&mut stream));
 }
 
@@ -426,7 +422,7 @@ fn target_of_8000_octets_is_served(mode: Mode) {
     let target = format!("/hello.txt?{}", "q".repeat(8000 - "/hello.txt?".len()));
     let (reply, _) =
         server.exchange(format!("GET {target} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+    assert_hello_200(&server, &reply, false);
 }
 
 #[apply(both_modes)]
@@ -448,7 +444,7 @@ fn long_but_fine_header_section_is_served(mode: Mode) {
         .collect();
     let request = format!("GET /hello.txt HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
     let (reply, _) = server.exchange(request.as_bytes());
-    assert_eq!(reply.status_line, "HTTP/1.1 200 OK");
+    assert_hello_200(&server, &reply, false);
 }
 
 /// A file whose size changes between its stat and its read is a handler

@@ -296,11 +296,13 @@ pub fn request_hello(server: &TestServer, method: &str, fields: &str) -> Reply {
 /// Asserts the whole-file 200 of hello.txt, exactly; without content when
 /// it answers a HEAD (`head_request`).
 pub fn assert_hello_200(server: &TestServer, reply: &Reply, head_request: bool) {
-    let head = FileValidators::of_fixture("hello.txt").head(
-        &[("Content-Type", TEXT)],
-        14,
-        server.closes_always(),
-    );
+    assert_hello_200_closing(reply, head_request, server.closes_always());
+}
+
+/// [`assert_hello_200`] for a reply that ends the connection (`close`:
+/// with `Connection: close`) whatever the variant, or does not.
+pub fn assert_hello_200_closing(reply: &Reply, head_request: bool, close: bool) {
+    let head = FileValidators::of_fixture("hello.txt").head(&[("Content-Type", TEXT)], 14, close);
     let body = if head_request { b"" } else { HELLO };
     assert_reply(reply, "HTTP/1.1 200 OK", &pairs(&head), body);
 }
