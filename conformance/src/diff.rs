@@ -14,7 +14,8 @@
 //! (RFC 9112 §9.3), not a different answer to the request.
 
 use crate::case::Case;
-use crate::render::{describe_outcomes, short_outcome, terminal};
+use crate::escape::terminal;
+use crate::report::describe::{describe_outcomes, short_outcome};
 use crate::run::CaseResult;
 use crate::snapshot::{normalize_head, SnapshotOptions};
 use crate::wire::Outcome;

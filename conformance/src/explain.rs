@@ -4,8 +4,9 @@
 
 use crate::case::Case;
 use crate::escape;
+use crate::escape::terminal;
 use crate::matrix::{Answer, Matrix, MatrixError};
-use crate::render::{describe_expect, fold_whitespace, join_tokens, terminal};
+use crate::report::describe::{describe_expect, fold_whitespace, join_tokens};
 use crate::template::Values;
 use crate::verdict::{Grade, Matched};
 

@@ -41,7 +41,6 @@ pub mod limits;
 pub mod matrix;
 pub mod page;
 pub(crate) mod range;
-pub mod render;
 pub mod report;
 pub mod run;
 pub mod snapshot;

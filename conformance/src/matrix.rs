@@ -13,8 +13,9 @@
 
 use crate::case::{Case, Group};
 use crate::escape;
+use crate::escape::markdown_cell as md_cell;
 use crate::limits::MATRIX_SHOWN_BYTES;
-use crate::render::{self, markdown_cell as md_cell};
+use crate::report::describe;
 use crate::report::Summary;
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
@@ -170,7 +171,7 @@ impl Matrix {
 
     /// The file text: pretty JSON, one trailing newline.
     pub fn to_json(&self) -> String {
-        render::json_text(self)
+        escape::json_text(self)
     }
 }
 
@@ -232,11 +233,11 @@ impl Answer {
                 let kept = &exchange.received[..exchange.received.len().min(MATRIX_SHOWN_BYTES)];
                 AnswerStep {
                     step: number,
-                    outcome: render::maybe_outcome(exchange.outcome.as_ref()),
+                    outcome: describe::maybe_outcome(exchange.outcome.as_ref()),
                     short: exchange
                         .outcome
                         .as_ref()
-                        .map_or_else(|| "-".to_string(), render::short_outcome),
+                        .map_or_else(|| "-".to_string(), describe::short_outcome),
                     grade: verdict.map(|v| v.grade),
                     matched: verdict.map(|v| v.matched),
                     problems: verdict
@@ -246,7 +247,7 @@ impl Answer {
                                     format!(
                                         "{check} ({}): {}",
                                         check.level(),
-                                        render::terminal(problem)
+                                        escape::terminal(problem)
                                     )
                                 })
                                 .collect()
@@ -281,7 +282,7 @@ impl Answer {
             return format!("skipped: {reason}");
         }
         let outcomes: Vec<&str> = self.steps.iter().map(|s| s.outcome.as_str()).collect();
-        render::join_outcomes(&outcomes)
+        describe::join_outcomes(&outcomes)
     }
 }
 

@@ -365,7 +365,7 @@ fn first_outside(bytes: &[u8], table: &[bool; 256]) -> Option<(usize, u8)> {
 /// RFC 9112 §4 and RFC 9110 §2.2: the reason phrase, read from the raw
 /// status line, holds only HTAB, SP, VCHAR and obs-text.
 fn check_reason_phrase(r: &Response) -> Result<(), String> {
-    let reason = crate::render::reason_bytes(&r.head);
+    let reason = r.reason_bytes();
     match first_outside(reason, &TEXT_OCTETS) {
         None => Ok(()),
         Some((at, byte)) => Err(format!(

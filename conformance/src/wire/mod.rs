@@ -27,7 +27,6 @@ pub use conn::{Close, ConnectError};
 pub(crate) use head::trim_ows;
 use head::{parse_head, read_head, HeadRead};
 use scan::MethodScanner;
-use std::fmt;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 use tls::{Session, TlsClient};
@@ -85,14 +84,6 @@ pub enum Outcome {
     Error(String),
 }
 
-/// As every report writes an outcome, the server's bytes escaped
-/// ([`crate::render`]).
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::outcome(self))
-    }
-}
-
 /// A parsed response, with what is needed to check it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -127,6 +118,13 @@ pub struct Response {
 }
 
 impl Response {
+    /// The reason phrase exactly as received, from the raw status line:
+    /// [`reason`](Response::reason) is its text, this its bytes, for a check
+    /// of its octets (RFC 9112 §4) and a report that shows them escaped.
+    pub fn reason_bytes(&self) -> &[u8] {
+        head::reason_bytes(&self.head)
+    }
+
     /// The value of the first header field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

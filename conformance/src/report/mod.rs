@@ -1,5 +1,5 @@
 //! Rendering a run: text for people, JSON for tools, JUnit for CI, Markdown
-//! for pages. Every byte a server sent goes through [`crate::render`]'s
+//! for pages. Every byte a server sent goes through [`crate::escape`]'s
 //! escaping for the format before it is written.
 
 use crate::baseline::Baseline;
@@ -7,10 +7,14 @@ use crate::case::{Case, Check, Group, Level, Token};
 use crate::control::Control;
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
-use crate::render::{self, describe_expect, describe_outcomes, fold_whitespace};
+
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
 use crate::wire::Outcome;
+pub(crate) mod describe;
+
+pub(crate) use describe::fold_whitespace;
+pub use describe::{describe_expect, describe_outcomes};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
@@ -239,7 +243,7 @@ pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
                     .exchange
                     .outcome
                     .as_ref()
-                    .map_or_else(|| "-".to_string(), render::short_outcome);
+                    .map_or_else(|| "-".to_string(), describe::short_outcome);
                 let wanted = match &step_case.expect {
                     Some(expect) => wanted_outcomes(&expect.pass),
                     None => "-".to_string(),
@@ -250,7 +254,7 @@ pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
             for (check, problem) in verdict.broken_checks() {
                 if check.level() == Level::Must {
                     let key = format!("check {check} ({})", check.level());
-                    let problem = render::terminal(problem);
+                    let problem = escape::terminal(problem);
                     Tally::add(&mut causes, key, Some(check), Some(problem), id);
                 }
             }
@@ -358,18 +362,18 @@ fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
         writeln!(
             out,
             "conformance of {}, {cases}",
-            render::terminal(context.target)
+            escape::terminal(context.target)
         )
     } else {
         writeln!(
             out,
             "conformance of {} ({}), {cases}",
-            render::terminal(context.name),
-            render::terminal(context.target)
+            escape::terminal(context.name),
+            escape::terminal(context.target)
         )
     };
     if let Some(control) = context.control {
-        let _ = writeln!(out, "{}", render::terminal(&control.line()));
+        let _ = writeln!(out, "{}", escape::terminal(&control.line()));
     }
     let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
     for result in results {
@@ -457,14 +461,14 @@ fn write_text_details(out: &mut String, result: &CaseResult<'_>, context: &Repor
                 out,
                 "    write stopped after {} bytes: {}",
                 exchange.written,
-                render::terminal(error)
+                escape::terminal(error)
             );
         }
         if let Some(expect) = &step.expect {
             let _ = writeln!(out, "    acceptable: {}", describe_expect(expect));
         }
         if let Some(outcome) = &exchange.outcome {
-            let _ = writeln!(out, "    actual: {}", render::outcome(outcome));
+            let _ = writeln!(out, "    actual: {}", describe::describe_outcome(outcome));
         }
         if let Some(verdict) = &step_result.verdict {
             let _ = writeln!(out, "    grade: {}", verdict.grade);
@@ -473,7 +477,7 @@ fn write_text_details(out: &mut String, result: &CaseResult<'_>, context: &Repor
                     out,
                     "    broken check {check} ({}): {}",
                     check.level(),
-                    render::terminal(problem)
+                    escape::terminal(problem)
                 );
                 if let Some(requirement) = check.requirement() {
                     let _ = writeln!(out, "      {requirement}");
@@ -793,7 +797,7 @@ fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Strin
             ids: n.cases.iter().map(|c| c.id.as_str()).collect(),
         }),
     };
-    render::json_text(&report)
+    escape::json_text(&report)
 }
 
 /// A JUnit class name part: dots separate packages in CI tools, so the
@@ -824,7 +828,7 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
     let _ = writeln!(
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
-        render::xml(context.name),
+        escape::xml(context.name),
         results.len() + not_run,
         summary.regressions.len(),
         summary.errors,
@@ -861,7 +865,7 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
             let _ = writeln!(
                 out,
                 "      <property name=\"{name}\" value=\"{}\"/>",
-                render::xml(value)
+                escape::xml(value)
             );
         }
         out.push_str("    </properties>\n");
@@ -883,9 +887,9 @@ fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> Stri
                 out,
                 "    <testcase classname=\"{}.not-run\" name=\"{}\" time=\"0.000\">\n      \
                  <skipped message=\"not run: {}\"/>\n    </testcase>",
-                render::xml(&class_part(context.name)),
-                render::xml(&case.id),
-                render::xml(stopped.reason)
+                escape::xml(&class_part(context.name)),
+                escape::xml(&case.id),
+                escape::xml(stopped.reason)
             );
         }
         out.push_str("  </testsuite>\n");
@@ -910,7 +914,7 @@ fn junit_message(result: &CaseResult<'_>) -> String {
                 message,
                 "; broken check {check} ({}): {}",
                 check.level(),
-                render::terminal(problem)
+                escape::terminal(problem)
             );
         }
     }
@@ -927,15 +931,15 @@ fn write_junit_case(
     let _ = write!(
         out,
         "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-        render::xml(classname),
-        render::xml(&case.id),
+        escape::xml(classname),
+        escape::xml(&case.id),
         result.elapsed.as_secs_f64()
     );
-    let message = render::xml(&junit_message(result));
+    let message = escape::xml(&junit_message(result));
     let details = || {
         let mut details = String::new();
         write_text_details(&mut details, result, context);
-        render::xml_content(&details)
+        escape::xml_content(&details)
     };
     let body = match result.grade {
         Grade::Pass => None,
@@ -949,7 +953,7 @@ fn write_junit_case(
         )),
         Grade::Error => Some(format!(
             "<error message=\"{}\" type=\"harness\">{}</error>",
-            render::xml(&describe_outcomes(result)),
+            escape::xml(&describe_outcomes(result)),
             details()
         )),
         Grade::Info => Some(format!(
@@ -957,12 +961,12 @@ fn write_junit_case(
         )),
         Grade::Skip => Some(format!(
             "<skipped message=\"{}\"/>",
-            render::xml(result.skipped.as_deref().unwrap_or("skipped"))
+            escape::xml(result.skipped.as_deref().unwrap_or("skipped"))
         )),
         Grade::Warn => Some(format!(
             "<system-out>WARN {}: {}</system-out>",
             case.id,
-            render::xml_content(&junit_message(result))
+            escape::xml_content(&junit_message(result))
         )),
     };
     match body {
@@ -974,7 +978,7 @@ fn write_junit_case(
 }
 
 fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
-    let cell = render::markdown_cell;
+    let cell = escape::markdown_cell;
     let mut out = String::new();
     let _ = writeln!(out, "# Conformance: {}\n", cell(context.name));
     let _ = writeln!(
