@@ -9,13 +9,15 @@
 //! a recorded outcome within the step's deadline.
 //!
 //! The pieces: `conn` is the connection (timed writes and reads, close and
-//! reset), `head` the response-head parser, `body` the body decoder, `scan`
-//! the request scanner that tells which method each response answers, and
-//! [`tls`] the TLS client for `https://` targets. The client knows nothing
+//! reset), `deadline` the time left for each socket call, `head` the
+//! response-head parser, `body` the body decoder, `scan` the request
+//! scanner that tells which method each response answers, and [`tls`] the
+//! TLS client for `https://` targets. The client knows nothing
 //! of cases: a case turns its steps into [`StepPlan`]s.
 
 mod body;
 mod conn;
+mod deadline;
 mod head;
 mod scan;
 pub mod tls;

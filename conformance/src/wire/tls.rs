@@ -2,7 +2,7 @@
 //! versions, ALPN `http/1.1`, verification on or off), the handshake, and
 //! one line for each way a handshake fails.
 
-use super::conn::{is_retry, time_left};
+use super::deadline::{is_retry, time_left};
 use crate::escape;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
