@@ -40,7 +40,6 @@ mod fingerprint;
 pub mod limits;
 pub mod matrix;
 pub mod page;
-pub(crate) mod range;
 pub mod report;
 pub mod run;
 pub mod snapshot;
