@@ -36,7 +36,6 @@ pub mod date;
 pub mod diff;
 pub mod escape;
 pub mod explain;
-mod fingerprint;
 pub mod limits;
 pub mod matrix;
 pub mod page;
