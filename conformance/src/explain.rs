@@ -82,7 +82,7 @@ pub fn render_case(case: &Case, values: &Values) -> String {
                     escape::encode(values.path.as_bytes()),
                     escape::encode(values.host.as_bytes())
                 ));
-                for line in escape::encode_lines(&template.render_known(values)) {
+                for line in escape::encode_lines(&template.fill_known(values)) {
                     out.push_str(&format!("{indent}  {line}\n"));
                 }
             }

@@ -187,14 +187,14 @@ impl ServerAnswers {
     }
 
     /// The answer to case `id`, if it ran.
-    pub fn answer(&self, id: &str) -> Option<&Answer> {
+    pub(crate) fn answer(&self, id: &str) -> Option<&Answer> {
         self.answers.iter().find(|a| a.id == id)
     }
 }
 
 impl Counts {
     /// Counts the grades of `results`.
-    pub fn of(results: &[CaseResult<'_>]) -> Counts {
+    pub(crate) fn of(results: &[CaseResult<'_>]) -> Counts {
         let summary = Summary::of(results, None);
         Counts {
             passed: summary.passed,
@@ -207,12 +207,12 @@ impl Counts {
     }
 
     /// The scored cases: `must`, `should` and `may` cases that ran.
-    pub fn scored(&self) -> usize {
+    pub(crate) fn scored(&self) -> usize {
         self.passed + self.warned + self.failed
     }
 
     /// The score: passes out of scored cases, as `212/225 (94%)`.
-    pub fn score(&self) -> String {
+    pub(crate) fn score(&self) -> String {
         let scored = self.scored();
         if scored == 0 {
             return "0/0".to_string();
@@ -268,7 +268,7 @@ impl Answer {
 
     /// Each step's outcome in one word, joined: `200 / 200 / closed`;
     /// `-` for a skipped case.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         if self.skipped.is_some() {
             return "-".to_string();
         }
@@ -277,7 +277,7 @@ impl Answer {
 
     /// Each step's outcome, joined: `200 OK | closed`; for a skipped case,
     /// `skipped: ` and the reason.
-    pub fn outcome(&self) -> String {
+    pub(crate) fn outcome(&self) -> String {
         if let Some(reason) = &self.skipped {
             return format!("skipped: {reason}");
         }

@@ -25,7 +25,7 @@ pub enum Level {
 
 impl Level {
     /// Every level, strongest first.
-    pub const ALL: [Level; 4] = [Level::Must, Level::Should, Level::May, Level::Info];
+    pub(crate) const ALL: [Level; 4] = [Level::Must, Level::Should, Level::May, Level::Info];
 
     /// The name used in case files and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -38,12 +38,12 @@ impl Level {
     }
 
     /// Parses a level name as written in a case file.
-    pub fn parse(name: &str) -> Option<Level> {
+    pub(crate) fn parse(name: &str) -> Option<Level> {
         Level::ALL.into_iter().find(|l| l.as_str() == name)
     }
 
     /// How strong the level is: `info` 0 up to `must` 3.
-    pub fn strength(self) -> u8 {
+    pub(crate) fn strength(self) -> u8 {
         match self {
             Level::Info => 0,
             Level::May => 1,
@@ -146,7 +146,7 @@ impl Group {
     }
 
     /// Parses a group name as written in a case file.
-    pub fn parse(name: &str) -> Option<Group> {
+    pub(crate) fn parse(name: &str) -> Option<Group> {
         Group::ALL.into_iter().find(|g| g.as_str() == name)
     }
 }
@@ -177,7 +177,7 @@ pub enum Token {
 
 impl Token {
     /// Parses a token as written in a case file.
-    pub fn parse(text: &str) -> Option<Token> {
+    pub(crate) fn parse(text: &str) -> Option<Token> {
         match text {
             "control" => return Some(Token::Control),
             "close" => return Some(Token::Close),
@@ -301,7 +301,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the README's order.
-    pub const ALL: [Check; 32] = [
+    pub(crate) const ALL: [Check; 32] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -337,7 +337,7 @@ impl Check {
     ];
 
     /// The name used in case files.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Check::Date => "date",
             Check::ContentLength => "content-length",
@@ -375,12 +375,12 @@ impl Check {
     }
 
     /// Parses a check name as written in a case file.
-    pub fn parse(name: &str) -> Option<Check> {
+    pub(crate) fn parse(name: &str) -> Option<Check> {
         Check::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
     /// The check's own strength (README, "Checks").
-    pub fn level(self) -> Level {
+    pub(crate) fn level(self) -> Level {
         match self {
             Check::Date
             | Check::ContentLength
@@ -420,17 +420,17 @@ impl Check {
     /// Whether the check also applies when no response came (a close, a
     /// reset, a timeout): only `close-announced` looks back at the step
     /// before.
-    pub fn applies_without_response(self) -> bool {
+    pub(crate) fn applies_without_response(self) -> bool {
         self == Check::CloseAnnounced
     }
 
     /// The checks that apply to every response a case grades, whether the
     /// case names them or not: a server's head must match the grammar.
-    pub const ALWAYS: [Check; 2] = [Check::ReasonPhrase, Check::FieldValue];
+    pub(crate) const ALWAYS: [Check; 2] = [Check::ReasonPhrase, Check::FieldValue];
 
     /// The RFC sentence a check rests on, for the checks that apply to
     /// every response (a case quotes its own requirement; these have none).
-    pub fn requirement(self) -> Option<&'static str> {
+    pub(crate) fn requirement(self) -> Option<&'static str> {
         match self {
             Check::ReasonPhrase => Some(
                 "RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ); \
@@ -477,7 +477,7 @@ pub enum Need {
 
 impl Need {
     /// Every need, in the README's order.
-    pub const ALL: [Need; 5] = [
+    pub(crate) const ALL: [Need; 5] = [
         Need::FixtureRoot,
         Need::Etag,
         Need::LastModified,
@@ -486,7 +486,7 @@ impl Need {
     ];
 
     /// The name used in case files.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Need::FixtureRoot => "fixture-root",
             Need::Etag => "etag",
@@ -497,7 +497,7 @@ impl Need {
     }
 
     /// Parses a need as written in a case file.
-    pub fn parse(name: &str) -> Option<Need> {
+    pub(crate) fn parse(name: &str) -> Option<Need> {
         Need::ALL.into_iter().find(|n| n.as_str() == name)
     }
 
@@ -544,7 +544,7 @@ impl Expect {
     /// Whether the step's checks need what follows the response: the
     /// `closed` check whether the server closed, `no-body` whether bytes
     /// followed a response that has no body.
-    pub fn reads_after(&self) -> bool {
+    pub(crate) fn reads_after(&self) -> bool {
         self.checks.contains(&Check::Closed) || self.checks.contains(&Check::NoBody)
     }
 }
@@ -566,7 +566,7 @@ pub struct Step {
 impl Step {
     /// What the wire client does for this step, writing `send` (the step's
     /// template filled in).
-    pub fn plan(&self, send: Option<Vec<u8>>) -> StepPlan {
+    pub(crate) fn plan(&self, send: Option<Vec<u8>>) -> StepPlan {
         StepPlan {
             pause: Duration::from_millis(self.pause_ms),
             send,

@@ -50,7 +50,8 @@ struct RawStep {
 }
 
 /// Parses and validates the text of a case file whose stem is `stem`.
-/// The returned case's `file` is empty; [`load_catalogue`] fills it in.
+/// The returned case's `file` is empty; [`load_catalogue`](super::load_catalogue)
+/// fills it in.
 pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
     let raw: RawCase = toml::from_str(text).map_err(|e| Problem::Toml {
         line: e

@@ -8,15 +8,15 @@
 //! escapes it here before it is written, so no peer byte reaches a
 //! terminal, a Markdown page, an XML or a JSON consumer with its meaning:
 //!
-//! - [`terminal`] (text reports, `explain`): C0 controls, DEL and C1
-//!   (U+0080–U+009F) as `\xHH`; [`terminal_bytes`] also shows the bytes that
+//! - `terminal` (text reports, `explain`): C0 controls, DEL and C1
+//!   (U+0080–U+009F) as `\xHH`; `terminal_bytes` also shows the bytes that
 //!   are not UTF-8 (obs-text, raw 0x80–0x9F) as `\xHH`;
-//! - [`markdown_cell`]: the terminal escapes, then HTML's (`<`, `>`, `&`,
+//! - `markdown_cell`: the terminal escapes, then HTML's (`<`, `>`, `&`,
 //!   quotes), then `|`, backticks and line breaks, so a cell stays a cell;
-//! - [`xml`]: XML 1.0 text and attribute values; the controls XML cannot
+//! - `xml`: XML 1.0 text and attribute values; the controls XML cannot
 //!   carry (most of C0, even as character references) as visible `\xHH`;
-//! - [`html`]: the page's text and attribute values;
-//! - [`json_text`]: JSON from serde with DEL and C1 written `\u00HH`.
+//! - `html`: the page's text and attribute values;
+//! - `json_text`: JSON from serde with DEL and C1 written `\u00HH`.
 //!
 //! Nothing here knows of cases, responses or reports: it takes text or
 //! bytes and gives text.

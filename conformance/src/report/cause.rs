@@ -10,7 +10,7 @@ use serde::Serialize;
 
 /// One thing that broke, and the failed cases it broke in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RootCause {
+pub(crate) struct RootCause {
     /// What broke, in words: `check date (must): no Date header`,
     /// `got 200 where the case wants 400`.
     pub cause: String,
@@ -26,7 +26,7 @@ pub struct RootCause {
 /// each unacceptable answer (by its status code, or `closed`, `timeout`…,
 /// and the answers the case passes); most cases first. A case that broke
 /// two things is under both.
-pub fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
+pub(crate) fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
     let mut causes: Vec<Tally> = Vec::new();
     for result in results.iter().filter(|r| r.grade == Grade::Fail) {
         let id = result.case.id.as_str();

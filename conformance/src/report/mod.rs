@@ -18,7 +18,6 @@ use crate::case::{Case, Level};
 use crate::control::Control;
 use crate::run::CaseResult;
 use crate::verdict::Grade;
-pub use cause::{root_causes, RootCause};
 pub use describe::{describe_expect, describe_outcomes};
 use json::render_json;
 use junit::render_junit;
@@ -69,7 +68,7 @@ pub struct NotRun<'a> {
 
 impl NotRun<'_> {
     /// `not run (REASON): N of M cases`, M counting the cases that ran.
-    pub fn line(&self, ran: usize) -> String {
+    pub(crate) fn line(&self, ran: usize) -> String {
         format!(
             "not run ({}): {} of {} cases",
             self.reason,

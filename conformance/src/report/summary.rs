@@ -72,11 +72,6 @@ impl Summary {
         line
     }
 
-    /// No `must` failure outside the baseline.
-    pub fn is_conformant(&self) -> bool {
-        self.regressions.is_empty()
-    }
-
     /// Whether any case was graded at all (pass, warn, fail or info): a run
     /// in which every case was skipped or errored says nothing about the
     /// server and is not conformant.

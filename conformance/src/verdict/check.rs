@@ -24,7 +24,7 @@ use crate::wire::{Outcome, Response};
 
 /// Runs one check on a response: `None` if it does not apply, `Some(Ok)`
 /// if it holds, `Some(Err(what is wrong))` if not.
-pub fn run_check(
+pub(crate) fn run_check(
     check: Check,
     response: &Response,
     context: &Context<'_>,

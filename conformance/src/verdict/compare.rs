@@ -200,7 +200,7 @@ pub(super) fn check_cache_fields(
 mod tests {
     use super::*;
     use crate::case::Check;
-    use crate::verdict::run_check;
+    use crate::verdict::check::run_check;
     use crate::verdict::test_support::{check, response, DATE};
 
     #[test]

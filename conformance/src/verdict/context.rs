@@ -6,7 +6,7 @@ use crate::wire::Outcome;
 /// What grading a step may compare a response with: the control's answer
 /// and the response to the step before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The status code the control GET got: what the `control` token matches.
     pub control_status: u16,
     /// The control GET's `ETag`.

@@ -33,7 +33,7 @@ pub enum Grade {
 
 impl Grade {
     /// Every grade, in report order.
-    pub const ALL: [Grade; 6] = [
+    pub(crate) const ALL: [Grade; 6] = [
         Grade::Pass,
         Grade::Warn,
         Grade::Fail,
@@ -43,7 +43,7 @@ impl Grade {
     ];
 
     /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Grade::Pass => "pass",
             Grade::Warn => "warn",
@@ -52,12 +52,6 @@ impl Grade {
             Grade::Error => "error",
             Grade::Skip => "skip",
         }
-    }
-
-    /// Whether the grade says something about the server: pass, warn, fail
-    /// or info. A run in which no case earned one is not conformant.
-    pub fn is_graded(self) -> bool {
-        !matches!(self, Grade::Error | Grade::Skip)
     }
 
     /// How bad a grade is when grades are combined.
@@ -78,7 +72,7 @@ impl Grade {
     }
 
     /// The worse of two grades.
-    pub fn worse(self, other: Grade) -> Grade {
+    pub(crate) fn worse(self, other: Grade) -> Grade {
         if other.severity() > self.severity() {
             other
         } else {
@@ -88,7 +82,7 @@ impl Grade {
 
     /// The worst of several grades (`pass` for none): a case's grade from
     /// its steps'.
-    pub fn worst(grades: impl IntoIterator<Item = Grade>) -> Grade {
+    pub(crate) fn worst(grades: impl IntoIterator<Item = Grade>) -> Grade {
         grades.into_iter().fold(Grade::Pass, Grade::worse)
     }
 }
@@ -142,7 +136,7 @@ impl StepVerdict {
 ///
 /// `context` holds what the checks compare with, and the status the
 /// `control` token matches.
-pub fn grade_step(
+pub(crate) fn grade_step(
     level: Level,
     expect: &Expect,
     outcome: &Outcome,

@@ -118,7 +118,7 @@ pub(super) fn check_reason(r: &Response) -> Option<Result<(), String>> {
 
 /// The reason phrase RFC 9110 §15 registers for a status code (and RFC 6585
 /// for 428, 429, 431, 511).
-pub fn registered_reason(code: u16) -> Option<&'static str> {
+pub(crate) fn registered_reason(code: u16) -> Option<&'static str> {
     Some(match code {
         100 => "Continue",
         101 => "Switching Protocols",

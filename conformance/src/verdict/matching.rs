@@ -20,7 +20,7 @@ pub enum Matched {
 
 /// Whether an outcome is the one a token names; `control` is the status
 /// code the control GET got.
-pub fn token_matches(token: Token, outcome: &Outcome, control: u16) -> bool {
+pub(crate) fn token_matches(token: Token, outcome: &Outcome, control: u16) -> bool {
     match (token, outcome) {
         (Token::Control, Outcome::Response(r)) => r.code == control,
         (Token::Status(code), Outcome::Response(r)) => r.code == code,

@@ -18,16 +18,17 @@ mod grammar;
 mod matching;
 mod range;
 
-pub use check::run_check;
-pub use context::Context;
-pub use grade::{grade_step, CheckResult, Grade, StepVerdict};
-pub use grammar::registered_reason;
-pub use matching::{token_matches, Matched};
+pub(crate) use context::Context;
+pub(crate) use grade::grade_step;
+pub use grade::{CheckResult, Grade, StepVerdict};
+pub use matching::Matched;
 
 /// What the unit tests of grading share: responses to grade, and the
 /// checks and grading run as a run runs them.
 #[cfg(test)]
 pub(crate) mod test_support {
+    use super::check::run_check;
+    use super::grammar::registered_reason;
     use super::*;
     use crate::case::{Check, Expect, Level, Token};
     use crate::wire::{After, AfterEnd, BodyEnd, Framing, Outcome, Response};

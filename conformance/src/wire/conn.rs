@@ -31,7 +31,7 @@ pub enum Close {
 
 impl Close {
     /// A lowercase name for reports.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Close::Fin => "fin",
             Close::CloseNotify => "close_notify",
