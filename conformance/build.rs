@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-#[path = "src/fingerprint.rs"]
+#[path = "src/case/fingerprint.rs"]
 mod fingerprint;
 
 fn main() {

@@ -100,7 +100,8 @@ impl Baseline {
     }
 
     /// The ids, in file order.
-    pub fn ids(&self) -> &[String] {
+    #[cfg(test)]
+    pub(crate) fn ids(&self) -> &[String] {
         &self.ids
     }
 

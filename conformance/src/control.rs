@@ -111,11 +111,9 @@ impl fmt::Display for ControlError {
 
 impl std::error::Error for ControlError {}
 
-/// Runs the control requests against `addr`: `GET path` then `HEAD path` on
-/// one connection (the HEAD again on a new one if the first did not
-/// persist), then the second-connection test. Each read waits at most
-/// `timeout`.
-pub fn probe(
+/// [`probe_over`] over plain TCP, for the unit tests.
+#[cfg(test)]
+pub(crate) fn probe(
     addr: SocketAddr,
     path: &str,
     host: &str,
@@ -124,7 +122,10 @@ pub fn probe(
     probe_over(&Transport::Tcp, addr, path, host, timeout)
 }
 
-/// [`probe`] over `transport`; on TLS, a handshake first, whose failure
+/// Runs the control requests against `addr` over `transport`: `GET path`
+/// then `HEAD path` on one connection (the HEAD again on a new one if the
+/// first did not persist), then the second-connection test. Each read waits
+/// at most `timeout`. On TLS, a handshake first, whose failure
 /// is [`ControlError::Handshake`] (or [`ControlError::NotHttp`] when a
 /// plain HTTP server answered the ClientHello).
 pub fn probe_over(

@@ -98,7 +98,7 @@ pub(crate) fn covering<'c>(requirement: &Requirement, cases: &'c [Case]) -> Vec<
 /// Per area: testable requirements, how many are covered, how many of them
 /// are optional.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AreaCount {
+pub(crate) struct AreaCount {
     /// Requirements in the area.
     pub testable: usize,
     /// Those a case quotes.
@@ -109,7 +109,10 @@ pub struct AreaCount {
 
 /// Counts per area, in the catalogue's group order (areas without a
 /// requirement left out), and the totals.
-pub fn count(requirements: &[Requirement], cases: &[Case]) -> (Vec<(Group, AreaCount)>, AreaCount) {
+pub(crate) fn count(
+    requirements: &[Requirement],
+    cases: &[Case],
+) -> (Vec<(Group, AreaCount)>, AreaCount) {
     let mut total = AreaCount::default();
     let mut areas = Vec::new();
     for group in Group::ALL {

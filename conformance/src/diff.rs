@@ -14,7 +14,8 @@
 //! (RFC 9112 §9.3), not a different answer to the request.
 
 use crate::case::Case;
-use crate::render::{describe_outcomes, short_outcome, terminal};
+use crate::escape::terminal;
+use crate::report::describe::{describe_outcomes, short_outcome};
 use crate::run::CaseResult;
 use crate::snapshot::{normalize_head, SnapshotOptions};
 use crate::wire::Outcome;
@@ -23,10 +24,10 @@ use std::fmt::Write as _;
 
 /// Header fields whose values are never compared: they differ between runs
 /// ([`crate::snapshot::VARYING_FIELDS`], redacted anyway) or name the server.
-pub const IGNORED_VALUES: [&str; 1] = ["Server"];
+pub(crate) const IGNORED_VALUES: [&str; 1] = ["Server"];
 /// Header fields whose members are compared as a set (RFC 9110 §10.2.1:
 /// `Allow` lists the methods, in no particular order).
-pub const UNORDERED_FIELDS: [&str; 1] = ["Allow"];
+pub(crate) const UNORDERED_FIELDS: [&str; 1] = ["Allow"];
 
 /// How the answers to a case differ, worst first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -46,7 +47,7 @@ pub enum Difference {
 impl Difference {
     /// Every kind, in report order: the differences in `Connection` alone
     /// last, apart from the real ones.
-    pub const ALL: [Difference; 5] = [
+    pub(crate) const ALL: [Difference; 5] = [
         Difference::AcceptReject,
         Difference::RejectCodes,
         Difference::Heads,
@@ -55,12 +56,12 @@ impl Difference {
     ];
 
     /// Whether the answers really differ: not in `Connection` alone.
-    pub fn is_real(self) -> bool {
+    pub(crate) fn is_real(self) -> bool {
         self != Difference::ConnectionOnly
     }
 
     /// The heading of the kind in reports.
-    pub fn title(self) -> &'static str {
+    pub(crate) fn title(self) -> &'static str {
         match self {
             Difference::AcceptReject => "one accepts where another rejects",
             Difference::RejectCodes => "both reject with different codes",
@@ -73,7 +74,7 @@ impl Difference {
 
 /// One step's outcome, reduced to what is compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reduced {
+pub(crate) enum Reduced {
     /// A response below 400: its code and its normalised fields, sorted.
     Accept {
         /// The status code.
@@ -100,7 +101,7 @@ pub struct Target {
 }
 
 /// Reduces one outcome (`None`: the step never read).
-pub fn reduce(outcome: Option<&Outcome>, options: &SnapshotOptions) -> Reduced {
+pub(crate) fn reduce(outcome: Option<&Outcome>, options: &SnapshotOptions) -> Reduced {
     match outcome {
         Some(Outcome::Response(response)) if response.code < 400 => {
             let mut redacting = options.clone();
@@ -142,7 +143,7 @@ fn field_key(line: &str) -> String {
 
 /// How the answers differ: `answers[target][step]`, each target's reduced
 /// reading steps. `None` when they answer alike.
-pub fn classify(answers: &[Vec<Reduced>]) -> Option<Difference> {
+pub(crate) fn classify(answers: &[Vec<Reduced>]) -> Option<Difference> {
     let steps = answers.iter().map(Vec::len).max().unwrap_or(0);
     let mut worst: Option<Difference> = None;
     for index in 0..steps {

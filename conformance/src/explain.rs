@@ -4,8 +4,9 @@
 
 use crate::case::Case;
 use crate::escape;
+use crate::escape::terminal;
 use crate::matrix::{Answer, Matrix, MatrixError};
-use crate::render::{describe_expect, fold_whitespace, join_tokens, terminal};
+use crate::report::describe::{describe_expect, fold_whitespace, join_tokens};
 use crate::template::Values;
 use crate::verdict::{Grade, Matched};
 
@@ -81,7 +82,7 @@ pub fn render_case(case: &Case, values: &Values) -> String {
                     escape::encode(values.path.as_bytes()),
                     escape::encode(values.host.as_bytes())
                 ));
-                for line in escape::encode_lines(&template.render_known(values)) {
+                for line in escape::encode_lines(&template.fill_known(values)) {
                     out.push_str(&format!("{indent}  {line}\n"));
                 }
             }

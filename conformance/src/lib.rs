@@ -2,29 +2,43 @@
 //! TCP and grade the answers against the RFC 9110 / RFC 9112 sentences they
 //! quote.
 //!
-//! The pieces, in the order a run uses them:
+//! A run loads the catalogue ([`case`]), asks the target for one resource
+//! first ([`control`]), plays each case's steps over the raw client
+//! ([`wire`]), grades what came back ([`verdict`]), many cases at once
+//! ([`run`]), and writes the results as a report, a snapshot or a matrix.
 //!
-//! - [`case`] loads and validates the catalogue (`fixtures/cases/*.toml`,
-//!   compiled into the crate; [`template`] holds the variables a case's
-//!   bytes may use);
-//! - [`control`] asks the target for one resource before any case, to learn
-//!   what the cases are graded relative to;
-//! - [`wire`] is the raw client, over TCP or TLS, that plays a plan of steps
-//!   (a case's, or the control's) and records what came back;
-//! - [`verdict`] grades each recorded outcome against the case;
-//! - [`run`] runs many cases concurrently against one target;
-//! - [`snapshot`] renders the heads for exact snapshot tests;
-//! - [`report`] renders a run as text, JSON, JUnit or Markdown, with
-//!   [`render`]'s escaping of the server's bytes for each format and its
-//!   one way of writing an outcome;
-//! - [`explain`] renders `list` and `explain`;
-//! - [`matrix`] records how several servers answered, for `make matrix`,
-//!   and renders it as Markdown; [`page`] renders it as a self-contained
-//!   HTML report;
-//! - [`diff`] compares the answers of several targets to the same cases;
-//! - [`baseline`] reads the list of known failures a CI run tolerates;
-//! - [`coverage`] counts the testable requirements the catalogue quotes;
-//! - [`limits`] holds every bound the client puts on a peer and itself.
+//! Three words keep three jobs apart. To *escape* is to turn bytes into
+//! text that is safe where it is written: the case notation, and each
+//! output format's escaping of what a server sent ([`escape`], a leaf that
+//! knows nothing of cases or reports). To *describe* is to word a result
+//! for people: what a step got, what a case wants ([`report`]'s
+//! `describe`, the one way every output says it). To *render* is to write
+//! a whole document in one format: a report, a snapshot, a matrix page,
+//! `list` and `explain`.
+//!
+//! ## Layers
+//!
+//! Top layer first; a module uses only the modules listed after it.
+//!
+//! - [`explain`] what `list` and `explain` print: a case, and what servers answered it
+//! - [`page`] the matrix as one self-contained HTML page
+//! - [`matrix`] how several servers answered the catalogue, for `make matrix`
+//! - [`diff`] the cases where several targets answer differently, by kind
+//! - [`report`] a run as text, JSON, JUnit or Markdown, and describing results for people
+//! - [`snapshot`] a case result's heads, normalised, for exact snapshot tests
+//! - [`coverage`] which testable requirements of RFC 9110 and RFC 9112 the cases test
+//! - [`baseline`] the known failures a CI run tolerates
+//! - [`run`] many cases against one target at once, each on its own connection
+//! - [`control`] the target's answer to one clean request, before any case
+//! - [`verdict`] grading a recorded outcome against its case: matching, checks
+//! - [`case`] the case model, loading and validating case files, the catalogue
+//! - [`wire`] the raw client over TCP or TLS: plays steps, records what came back
+//! - [`escape`] bytes as safe text: the case notation, and each output format's escaping
+//! - [`template`] a case's bytes with the variables a run fills in
+//! - [`date`] IMF-fixdate, checked and written
+//! - [`limits`] every bound the client puts on a peer and on itself
+// The layer map names the crate's own modules too (`verdict`).
+#![allow(rustdoc::private_intra_doc_links)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -36,21 +50,18 @@ pub mod date;
 pub mod diff;
 pub mod escape;
 pub mod explain;
-mod fingerprint;
 pub mod limits;
 pub mod matrix;
 pub mod page;
-pub(crate) mod range;
-pub mod render;
 pub mod report;
 pub mod run;
 pub mod snapshot;
 pub mod template;
-pub mod verdict;
+pub(crate) mod verdict;
 pub mod wire;
 
 pub use case::{Case, Check, Expect, Group, Level, Need, Step, Token};
 pub use control::Control;
 pub use run::{run_cases, CaseResult, Environment, RunOptions, StepResult};
-pub use verdict::Grade;
+pub use verdict::{CheckResult, Grade, Matched, StepVerdict};
 pub use wire::{Outcome, Response};

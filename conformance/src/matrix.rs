@@ -13,8 +13,9 @@
 
 use crate::case::{Case, Group};
 use crate::escape;
+use crate::escape::markdown_cell as md_cell;
 use crate::limits::MATRIX_SHOWN_BYTES;
-use crate::render::{self, markdown_cell as md_cell};
+use crate::report::describe;
 use crate::report::Summary;
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
@@ -170,7 +171,7 @@ impl Matrix {
 
     /// The file text: pretty JSON, one trailing newline.
     pub fn to_json(&self) -> String {
-        render::json_text(self)
+        escape::json_text(self)
     }
 }
 
@@ -186,14 +187,14 @@ impl ServerAnswers {
     }
 
     /// The answer to case `id`, if it ran.
-    pub fn answer(&self, id: &str) -> Option<&Answer> {
+    pub(crate) fn answer(&self, id: &str) -> Option<&Answer> {
         self.answers.iter().find(|a| a.id == id)
     }
 }
 
 impl Counts {
     /// Counts the grades of `results`.
-    pub fn of(results: &[CaseResult<'_>]) -> Counts {
+    pub(crate) fn of(results: &[CaseResult<'_>]) -> Counts {
         let summary = Summary::of(results, None);
         Counts {
             passed: summary.passed,
@@ -206,12 +207,12 @@ impl Counts {
     }
 
     /// The scored cases: `must`, `should` and `may` cases that ran.
-    pub fn scored(&self) -> usize {
+    pub(crate) fn scored(&self) -> usize {
         self.passed + self.warned + self.failed
     }
 
     /// The score: passes out of scored cases, as `212/225 (94%)`.
-    pub fn score(&self) -> String {
+    pub(crate) fn score(&self) -> String {
         let scored = self.scored();
         if scored == 0 {
             return "0/0".to_string();
@@ -232,11 +233,11 @@ impl Answer {
                 let kept = &exchange.received[..exchange.received.len().min(MATRIX_SHOWN_BYTES)];
                 AnswerStep {
                     step: number,
-                    outcome: render::maybe_outcome(exchange.outcome.as_ref()),
+                    outcome: describe::maybe_outcome(exchange.outcome.as_ref()),
                     short: exchange
                         .outcome
                         .as_ref()
-                        .map_or_else(|| "-".to_string(), render::short_outcome),
+                        .map_or_else(|| "-".to_string(), describe::short_outcome),
                     grade: verdict.map(|v| v.grade),
                     matched: verdict.map(|v| v.matched),
                     problems: verdict
@@ -246,7 +247,7 @@ impl Answer {
                                     format!(
                                         "{check} ({}): {}",
                                         check.level(),
-                                        render::terminal(problem)
+                                        escape::terminal(problem)
                                     )
                                 })
                                 .collect()
@@ -267,7 +268,7 @@ impl Answer {
 
     /// Each step's outcome in one word, joined: `200 / 200 / closed`;
     /// `-` for a skipped case.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         if self.skipped.is_some() {
             return "-".to_string();
         }
@@ -276,12 +277,12 @@ impl Answer {
 
     /// Each step's outcome, joined: `200 OK | closed`; for a skipped case,
     /// `skipped: ` and the reason.
-    pub fn outcome(&self) -> String {
+    pub(crate) fn outcome(&self) -> String {
         if let Some(reason) = &self.skipped {
             return format!("skipped: {reason}");
         }
         let outcomes: Vec<&str> = self.steps.iter().map(|s| s.outcome.as_str()).collect();
-        render::join_outcomes(&outcomes)
+        describe::join_outcomes(&outcomes)
     }
 }
 

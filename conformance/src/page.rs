@@ -10,9 +10,10 @@
 
 use crate::case::{Case, Group, Level};
 use crate::escape;
+use crate::escape::html as html_escape;
 use crate::limits::MATRIX_SHOWN_BYTES;
 use crate::matrix::{answers_differ, Answer, Counts, Matrix};
-use crate::render::{self, describe_expect, fold_whitespace, html as html_escape};
+use crate::report::describe::{describe_expect, fold_whitespace};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -446,7 +447,7 @@ pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
     let _ = writeln!(
         out,
         "<script type=\"application/json\" id=\"matrix-data\">{}</script>",
-        render::json_in_script(&data)
+        escape::json_in_script(&data)
     );
     out.push_str("<script>");
     out.push_str(SCRIPT);
@@ -460,7 +461,7 @@ mod tests {
 
     #[test]
     fn script_end_tag_in_data_then_cannot_close_the_element() {
-        let json = render::json_in_script(&"</script><b>&");
+        let json = escape::json_in_script(&"</script><b>&");
         assert!(!json.contains('<') && !json.contains('>') && !json.contains('&'));
         let back: String = serde_json::from_str(&json).unwrap();
         assert_eq!(back, "</script><b>&");

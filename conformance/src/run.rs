@@ -102,7 +102,7 @@ impl Environment {
 
     /// What the checks of a step compare with: the control's answer, the
     /// outcome of the case's previous reading step, the bytes sent last.
-    pub fn context<'a>(
+    pub(crate) fn context<'a>(
         &'a self,
         previous: Option<&'a Outcome>,
         request: Option<&'a [u8]>,
@@ -151,14 +151,11 @@ impl Environment {
 
     /// The bytes each step sends, filled in; a variable without a value is
     /// a reason to skip the case.
-    pub fn render(&self, case: &Case) -> Result<Vec<Option<Vec<u8>>>, String> {
+    pub(crate) fn fill(&self, case: &Case) -> Result<Vec<Option<Vec<u8>>>, String> {
         case.steps
             .iter()
             .map(|step| match &step.send {
-                Some(template) => template
-                    .render(&self.values)
-                    .map(Some)
-                    .map_err(missing_value),
+                Some(template) => template.fill(&self.values).map(Some).map_err(missing_value),
                 None => Ok(None),
             })
             .collect()
@@ -200,7 +197,8 @@ pub struct StepResult {
 pub struct CaseResult<'c> {
     /// The case that ran.
     pub case: &'c Case,
-    /// The worst of its steps' grades (see [`Grade::worst`]).
+    /// The worst of its steps' grades: `fail` over `error` over `warn`
+    /// over `info` over `pass`.
     pub grade: Grade,
     /// One result per step of the case, in order; none for a skipped case.
     pub steps: Vec<StepResult>,
@@ -212,7 +210,7 @@ pub struct CaseResult<'c> {
 
 impl CaseResult<'_> {
     /// The steps that read a response, with their 1-based step numbers.
-    pub fn reading_steps(&self) -> impl Iterator<Item = (usize, &Step, &StepResult)> {
+    pub(crate) fn reading_steps(&self) -> impl Iterator<Item = (usize, &Step, &StepResult)> {
         self.case
             .steps
             .iter()
@@ -230,7 +228,7 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
     let environment = &options.environment;
     let sends = match environment
         .skip_reason(case)
-        .map_or_else(|| environment.render(case), Err)
+        .map_or_else(|| environment.fill(case), Err)
     {
         Ok(sends) => sends,
         Err(reason) => {
@@ -315,7 +313,7 @@ pub trait Watch: Sync {
 }
 
 /// A run nobody watches: it runs every case.
-pub struct Unwatched;
+pub(crate) struct Unwatched;
 
 impl Watch for Unwatched {}
 
@@ -485,7 +483,7 @@ mod tests {
     }
 
     #[test]
-    fn render_then_each_step_filled_and_a_missing_length_named() {
+    fn fill_then_each_step_filled_and_a_missing_length_named() {
         let mut templated = case(None);
         let send = crate::escape::decode_template("GET {path} HTTP/1.1\\r\\nX: {length}").unwrap();
         templated.steps = vec![
@@ -504,12 +502,12 @@ mod tests {
         ];
         let mut environment = Environment::default();
         assert_eq!(
-            environment.render(&templated),
+            environment.fill(&templated),
             Err("the control response's length is not known".to_string())
         );
         environment.values.length = Some(7);
         assert_eq!(
-            environment.render(&templated),
+            environment.fill(&templated),
             Ok(vec![Some(b"GET / HTTP/1.1\r\nX: 7".to_vec()), None])
         );
     }

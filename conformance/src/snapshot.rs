@@ -2,7 +2,7 @@
 //!
 //! A snapshot is the status line and header fields of every response a case
 //! read, in order and byte for byte, with the few values that vary between
-//! runs redacted. Bytes are rendered in the case notation (`\r`, `\n`,
+//! runs redacted. Bytes are escaped in the case notation (`\r`, `\n`,
 //! `\t`, `\0`, `\\`, `\xHH`), one head line per snapshot line, so that line
 //! endings and stray bytes are part of what is compared: insta would
 //! otherwise fold CRLF to LF and trim trailing spaces.
@@ -51,12 +51,12 @@ pub struct SnapshotOptions {
 
 /// One normalisation applied to each line of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Normalization {
+pub(crate) enum Normalization {
     /// Replace the values of [`VARYING_FIELDS`] with [`REDACTED`].
     RedactVarying,
     /// Replace the values of [`SnapshotOptions::redact`] with [`REDACTED`].
     RedactExtra,
-    /// Render every byte visibly in the case notation.
+    /// Escape every byte visibly in the case notation.
     Escape,
     /// Replace `:<port>` in field values with `:[port]` when
     /// [`SnapshotOptions::port`] is set.

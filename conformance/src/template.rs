@@ -10,7 +10,7 @@ use std::fmt;
 
 /// A variable a request template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Var {
+pub(crate) enum Var {
     /// `{path}`: the resource the run was given with `--path` (default `/`).
     Path,
     /// `{host}`: the `--host` value (default `localhost`).
@@ -25,7 +25,7 @@ pub enum Var {
 
 impl Var {
     /// Every variable, in the README's order.
-    pub const ALL: [Var; 5] = [
+    pub(crate) const ALL: [Var; 5] = [
         Var::Path,
         Var::Host,
         Var::Etag,
@@ -34,7 +34,7 @@ impl Var {
     ];
 
     /// The name written between the braces.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Var::Path => "path",
             Var::Host => "host",
@@ -45,7 +45,7 @@ impl Var {
     }
 
     /// The variable called `name`, if there is one.
-    pub fn parse(name: &str) -> Option<Var> {
+    pub(crate) fn parse(name: &str) -> Option<Var> {
         Var::ALL.into_iter().find(|v| v.name() == name)
     }
 }
@@ -58,7 +58,7 @@ impl fmt::Display for Var {
 
 /// One piece of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Part {
+pub(crate) enum Part {
     /// Bytes sent as they are.
     Bytes(Vec<u8>),
     /// A variable, replaced by its value.
@@ -86,7 +86,7 @@ impl Template {
     }
 
     /// The parts, in order.
-    pub fn parts(&self) -> &[Part] {
+    pub(crate) fn parts(&self) -> &[Part] {
         &self.parts
     }
 
@@ -104,7 +104,7 @@ impl Template {
     }
 
     /// How many fixed bytes the template has (variables not counted).
-    pub fn byte_len(&self) -> usize {
+    pub(crate) fn byte_len(&self) -> usize {
         self.parts
             .iter()
             .map(|part| match part {
@@ -115,12 +115,12 @@ impl Template {
     }
 
     /// Whether the template has no bytes and no variables.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
 
     /// The fixed bytes, when the template uses no variable.
-    pub fn as_literal(&self) -> Option<&[u8]> {
+    pub(crate) fn as_literal(&self) -> Option<&[u8]> {
         match self.parts.as_slice() {
             [] => Some(&[]),
             [Part::Bytes(bytes)] => Some(bytes),
@@ -130,7 +130,7 @@ impl Template {
 
     /// The bytes to send with `values`; the first variable without a value
     /// is the error.
-    pub fn render(&self, values: &Values) -> Result<Vec<u8>, Var> {
+    pub(crate) fn fill(&self, values: &Values) -> Result<Vec<u8>, Var> {
         let mut out = Vec::new();
         for part in &self.parts {
             match part {
@@ -143,7 +143,7 @@ impl Template {
 
     /// The bytes with `values` where they are known and the variable's own
     /// `{name}` where not: what `explain` shows before any control ran.
-    pub fn render_known(&self, values: &Values) -> Vec<u8> {
+    pub(crate) fn fill_known(&self, values: &Values) -> Vec<u8> {
         let mut out = Vec::new();
         for part in &self.parts {
             match part {
@@ -192,7 +192,7 @@ impl Default for Values {
 
 impl Values {
     /// The value of `var`, if known.
-    pub fn get(&self, var: Var) -> Option<Cow<'_, str>> {
+    pub(crate) fn get(&self, var: Var) -> Option<Cow<'_, str>> {
         match var {
             Var::Path => Some(Cow::Borrowed(&self.path)),
             Var::Host => Some(Cow::Borrowed(&self.host)),
@@ -239,27 +239,27 @@ mod tests {
     }
 
     #[test]
-    fn render_with_every_value_then_bytes() {
+    fn fill_with_every_value_then_bytes() {
         let values = Values {
             path: "/x".into(),
             etag: Some("\"v1\"".into()),
             ..Values::default()
         };
         assert_eq!(
-            template().render(&values).unwrap(),
+            template().fill(&values).unwrap(),
             b"GET /x HTTP/1.1\r\nIf-Match: \"v1\"\r\n\r\n"
         );
     }
 
     #[test]
-    fn render_without_a_value_then_that_variable() {
-        assert_eq!(template().render(&Values::default()), Err(Var::Etag));
+    fn fill_without_a_value_then_that_variable() {
+        assert_eq!(template().fill(&Values::default()), Err(Var::Etag));
     }
 
     #[test]
-    fn render_known_then_missing_variables_shown_by_name() {
+    fn fill_known_then_missing_variables_shown_by_name() {
         assert_eq!(
-            template().render_known(&Values::default()),
+            template().fill_known(&Values::default()),
             b"GET / HTTP/1.1\r\nIf-Match: {etag}\r\n\r\n"
         );
     }

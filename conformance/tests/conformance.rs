@@ -224,9 +224,9 @@ fn invariance_trial(
                 "{}: {} with fixtures/root ({}), {} with one file ({})",
                 a.case.id,
                 a.grade,
-                conformance::render::describe_outcomes(a),
+                conformance::report::describe_outcomes(a),
                 b.grade,
-                conformance::render::describe_outcomes(b)
+                conformance::report::describe_outcomes(b)
             ));
         }
     }
@@ -270,9 +270,9 @@ fn tls_trial(
                 "{}: {} over TCP ({}), {} over TLS ({})",
                 a.case.id,
                 a.grade,
-                conformance::render::describe_outcomes(a),
+                conformance::report::describe_outcomes(a),
                 b.grade,
-                conformance::render::describe_outcomes(b)
+                conformance::report::describe_outcomes(b)
             )
         })
         .collect();
@@ -366,7 +366,7 @@ fn check_grade(result: &CaseResult<'_>) -> Result<(), Failed> {
     if acceptable {
         return Ok(());
     }
-    let outcomes = conformance::render::describe_outcomes(result);
+    let outcomes = conformance::report::describe_outcomes(result);
     Err(format!(
         "{} graded {:?} on a {} case ({}).\nexpected: {}\nactual: {outcomes}",
         case.id,
@@ -376,7 +376,7 @@ fn check_grade(result: &CaseResult<'_>) -> Result<(), Failed> {
         case.steps
             .iter()
             .filter_map(|s| s.expect.as_ref())
-            .map(conformance::render::describe_expect)
+            .map(conformance::report::describe_expect)
             .collect::<Vec<_>>()
             .join(" | "),
     )

@@ -2,6 +2,7 @@
 //! say whether more bytes came, the peer closed, reset, or time ran out,
 //! and the record of every byte received during a step.
 
+use super::deadline::{is_retry, time_left};
 use super::tls::{handshake, HandshakeError, Session};
 use super::Transport;
 use crate::limits::RECORD_LIMIT;
@@ -13,18 +14,6 @@ use std::time::{Duration, Instant};
 
 /// How many bytes one `read` call asks for.
 const READ_CHUNK: usize = 16 * 1024;
-
-pub(super) fn time_left(deadline: Instant) -> Option<Duration> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    (!left.is_zero()).then_some(left)
-}
-
-pub(super) fn is_retry(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::Interrupted | ErrorKind::WouldBlock | ErrorKind::TimedOut
-    )
-}
 
 /// How the server ended a connection, as far as the client saw it end.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +31,7 @@ pub enum Close {
 
 impl Close {
     /// A lowercase name for reports.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             Close::Fin => "fin",
             Close::CloseNotify => "close_notify",

@@ -182,6 +182,14 @@ pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
+/// The reason phrase exactly as received: the bytes of the status line
+/// after `HTTP/x.y SSS ` (none when the line ends after the code).
+pub(super) fn reason_bytes(head: &[u8]) -> &[u8] {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.get(13..).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +265,16 @@ mod tests {
     #[test]
     fn header_without_colon_then_error() {
         assert!(parse_head(b"HTTP/1.1 200 OK\r\nnonsense\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn reason_bytes_then_after_code_and_space() {
+        assert_eq!(
+            reason_bytes(b"HTTP/1.1 404 Not Found\r\n\r\n"),
+            b"Not Found"
+        );
+        assert_eq!(reason_bytes(b"HTTP/1.1 200 \r\n\r\n"), b"");
+        assert_eq!(reason_bytes(b"HTTP/1.1 200\r\n\r\n"), b"");
+        assert_eq!(reason_bytes(b"HTTP/1.1 200 \x85x\n\n"), b"\x85x");
     }
 }

@@ -9,13 +9,15 @@
 //! a recorded outcome within the step's deadline.
 //!
 //! The pieces: `conn` is the connection (timed writes and reads, close and
-//! reset), `head` the response-head parser, `body` the body decoder, `scan`
-//! the request scanner that tells which method each response answers, and
-//! [`tls`] the TLS client for `https://` targets. The client knows nothing
+//! reset), `deadline` the time left for each socket call, `head` the
+//! response-head parser, `body` the body decoder, `scan` the request
+//! scanner that tells which method each response answers, and [`tls`] the
+//! TLS client for `https://` targets. The client knows nothing
 //! of cases: a case turns its steps into [`StepPlan`]s.
 
 mod body;
 mod conn;
+mod deadline;
 mod head;
 mod scan;
 pub mod tls;
@@ -27,8 +29,7 @@ pub use conn::{Close, ConnectError};
 pub(crate) use head::trim_ows;
 use head::{parse_head, read_head, HeadRead};
 use scan::MethodScanner;
-use std::fmt;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tls::{Session, TlsClient};
 
@@ -85,14 +86,6 @@ pub enum Outcome {
     Error(String),
 }
 
-/// As every report writes an outcome, the server's bytes escaped
-/// ([`crate::render`]).
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::render::outcome(self))
-    }
-}
-
 /// A parsed response, with what is needed to check it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -127,8 +120,15 @@ pub struct Response {
 }
 
 impl Response {
+    /// The reason phrase exactly as received, from the raw status line:
+    /// [`reason`](Response::reason) is its text, this its bytes, for a check
+    /// of its octets (RFC 9112 §4) and a report that shows them escaped.
+    pub(crate) fn reason_bytes(&self) -> &[u8] {
+        head::reason_bytes(&self.head)
+    }
+
     /// The value of the first header field with this name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -136,7 +136,7 @@ impl Response {
     }
 
     /// The values of every header field with this name, in order.
-    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
@@ -144,7 +144,7 @@ impl Response {
     }
 
     /// Whether a `Connection` field lists the `close` option.
-    pub fn has_connection_close(&self) -> bool {
+    pub(crate) fn has_connection_close(&self) -> bool {
         self.header_values("connection")
             .flat_map(|v| v.split(','))
             .any(|option| option.trim().eq_ignore_ascii_case("close"))
@@ -182,7 +182,7 @@ pub enum BodyEnd {
 
 impl BodyEnd {
     /// A lowercase name for reports.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             BodyEnd::Complete => "complete",
             BodyEnd::Closed => "closed",
@@ -237,19 +237,10 @@ pub struct Exchange {
     pub close: Option<Close>,
 }
 
-/// Connects to `addr` and closes again: the reachability check a run does
-/// before any case.
-pub fn probe(addr: SocketAddr, timeout: Duration) -> std::io::Result<()> {
-    let stream = TcpStream::connect_timeout(&addr, timeout)?;
-    // No request was sent, so no response is owed: close at once.
-    let _ = stream.shutdown(Shutdown::Both);
-    Ok(())
-}
-
 /// Opens a TLS connection to `addr` and closes it again after the
 /// handshake: the check a run does before any case, so that a certificate
 /// or protocol problem ends the run in one line.
-pub fn handshake(
+pub(crate) fn handshake(
     addr: SocketAddr,
     client: &TlsClient,
     timeout: Duration,
@@ -262,8 +253,9 @@ pub fn handshake(
 }
 
 /// Plays `steps` on one new plain TCP connection to `addr`, as
-/// [`play_over`] does.
-pub fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exchange> {
+/// [`play_over`] does; for the unit tests.
+#[cfg(test)]
+pub(crate) fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exchange> {
     play_over(&Transport::Tcp, addr, steps, timeout)
 }
 

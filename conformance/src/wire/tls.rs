@@ -2,7 +2,7 @@
 //! versions, ALPN `http/1.1`, verification on or off), the handshake, and
 //! one line for each way a handshake fails.
 
-use super::conn::{is_retry, time_left};
+use super::deadline::{is_retry, time_left};
 use crate::escape;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The one protocol offered by ALPN (RFC 7301; RFC 9112 is `http/1.1`).
-pub const ALPN_HTTP11: &[u8] = b"http/1.1";
+pub(crate) const ALPN_HTTP11: &[u8] = b"http/1.1";
 /// How many bytes of a non-TLS answer to a ClientHello are kept to say
 /// what it was.
 const ANSWER_KEPT: usize = 48;
@@ -134,7 +134,7 @@ impl TlsClient {
     }
 
     /// Whether certificates are verified (not `--insecure`).
-    pub fn verifies(&self) -> bool {
+    pub(crate) fn verifies(&self) -> bool {
         self.trust != Trust::Insecure
     }
 
@@ -256,7 +256,7 @@ impl Session {
     }
 
     /// How the control line describes the connection.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let alpn = self
             .alpn
             .as_deref()

@@ -1,5 +1,5 @@
 //! The case format's byte escapes: decoding what a case file says into the
-//! exact bytes to send, and rendering received bytes back in the same
+//! exact bytes to send, and encoding received bytes back in the same
 //! notation for reports and snapshots.
 //!
 //! The notation (fixtures/cases/README.md) makes every byte visible so that
@@ -271,7 +271,7 @@ fn error_at(index: usize, kind: EscapeErrorKind) -> EscapeError {
     }
 }
 
-/// Renders bytes in the case notation: printable ASCII as itself, `\` as
+/// Encodes bytes in the case notation: printable ASCII as itself, `\` as
 /// `\\`, CR LF HT NUL as `\r \n \t \0`, every other byte (and `{`, which
 /// would start a variable) as `\xHH`.
 pub fn encode(bytes: &[u8]) -> String {

@@ -2,13 +2,13 @@
 //! content the control GET received: a 206 must carry exactly the bytes its
 //! Content-Range names, in one part or as `multipart/byteranges`.
 
-use crate::verdict::Context;
+use super::context::Context;
 use crate::wire::{BodyEnd, Response};
 
 /// One `Content-Range: bytes FIRST-LAST/COMPLETE` value; `complete` is
 /// `None` for `*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ContentRange {
+struct ContentRange {
     /// The first byte's offset.
     pub first: u64,
     /// The last byte's offset (inclusive).
@@ -24,7 +24,7 @@ pub struct ContentRange {
 /// range-resp          = incl-range "/" ( complete-length / "*" )
 /// incl-range          = first-pos "-" last-pos
 /// ```
-pub fn parse_content_range(value: &str) -> Option<ContentRange> {
+fn parse_content_range(value: &str) -> Option<ContentRange> {
     let rest = value.strip_prefix("bytes ")?;
     let (range, complete) = rest.split_once('/')?;
     let (first, last) = range.split_once('-')?;
@@ -70,7 +70,7 @@ fn multipart_boundary(content_type: &str) -> Option<Result<String, String>> {
 /// Several parts (RFC 9110 §15.3.7.2): `multipart/byteranges` with a
 /// boundary, no Content-Range in the header section, each part with its own
 /// Content-Range and bytes.
-pub fn check_partial(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+pub(super) fn check_partial(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
     if r.code != 206 {
         return None;
     }
@@ -109,7 +109,7 @@ pub fn check_partial(r: &Response, context: &Context<'_>) -> Option<Result<(), S
 /// int-range        = first-pos "-" [ last-pos ]
 /// suffix-range     = "-" suffix-length
 /// ```
-pub fn requested_ranges(request: &[u8], length: u64) -> Option<Vec<(u64, u64)>> {
+fn requested_ranges(request: &[u8], length: u64) -> Option<Vec<(u64, u64)>> {
     let head_end = request
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -295,7 +295,7 @@ fn skip_line(bytes: &[u8], from: usize) -> Option<usize> {
 /// generates a 416 response to a byte-range request SHOULD generate a
 /// Content-Range header field specifying the current length of the selected
 /// representation (`bytes */LENGTH`).
-pub fn check_unsatisfied(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+pub(super) fn check_unsatisfied(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
     if r.code != 416 {
         return None;
     }
@@ -326,7 +326,7 @@ mod tests {
             framing: Framing::Length(body.len() as u64),
             body: body.to_vec(),
             body_len: body.len() as u64,
-            ..crate::verdict::tests::response(206, headers)
+            ..crate::verdict::test_support::response(206, headers)
         }
     }
 

@@ -1,0 +1,165 @@
+//! Root causes: a run's failures grouped by what broke, so that one broken
+//! rule that fails forty cases reads as one line, not forty.
+
+use super::describe::short_outcome;
+use crate::case::{Check, Level, Token};
+use crate::escape;
+use crate::run::CaseResult;
+use crate::verdict::{Grade, Matched};
+use serde::Serialize;
+
+/// One thing that broke, and the failed cases it broke in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct RootCause {
+    /// What broke, in words: `check date (must): no Date header`,
+    /// `got 200 where the case wants 400`.
+    pub cause: String,
+    /// The check's name, for a broken check; none for an outcome that is
+    /// not acceptable.
+    pub check: Option<&'static str>,
+    /// The failed cases, in run order.
+    pub cases: Vec<String>,
+}
+
+/// The failures of `results` grouped by what broke: each `must` check that
+/// failed a step (with its problem when every case had the same one), and
+/// each unacceptable answer (by its status code, or `closed`, `timeout`…,
+/// and the answers the case passes); most cases first. A case that broke
+/// two things is under both.
+pub(crate) fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
+    let mut causes: Vec<Tally> = Vec::new();
+    for result in results.iter().filter(|r| r.grade == Grade::Fail) {
+        let id = result.case.id.as_str();
+        for (_, step_case, step) in result.reading_steps() {
+            let Some(verdict) = step.verdict.as_ref().filter(|v| v.grade == Grade::Fail) else {
+                continue;
+            };
+            if verdict.matched == Matched::None && result.case.level == Level::Must {
+                let short = step
+                    .exchange
+                    .outcome
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), short_outcome);
+                let wanted = match &step_case.expect {
+                    Some(expect) => wanted_outcomes(&expect.pass),
+                    None => "-".to_string(),
+                };
+                let key = format!("got {short} where the case wants {wanted}");
+                Tally::add(&mut causes, key, None, None, id);
+            }
+            for (check, problem) in verdict.broken_checks() {
+                if check.level() == Level::Must {
+                    let key = format!("check {check} ({})", check.level());
+                    let problem = escape::terminal(problem);
+                    Tally::add(&mut causes, key, Some(check), Some(problem), id);
+                }
+            }
+        }
+    }
+    let mut causes: Vec<RootCause> = causes.into_iter().map(Tally::into_cause).collect();
+    causes.sort_by_key(|c| std::cmp::Reverse(c.cases.len()));
+    causes
+}
+
+/// The outcomes a case passes, for a root cause: `400, 4xx`, with
+/// `control` spelled out, as a cause line is read without the case file.
+fn wanted_outcomes(tokens: &[Token]) -> String {
+    tokens
+        .iter()
+        .map(|token| match token {
+            Token::Control => "the control's status".to_string(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One cause while [`root_causes`] counts: its key, the distinct problems
+/// seen under it, the cases.
+struct Tally {
+    key: String,
+    check: Option<Check>,
+    problems: Vec<String>,
+    cases: Vec<String>,
+}
+
+impl Tally {
+    fn add(
+        causes: &mut Vec<Tally>,
+        key: String,
+        check: Option<Check>,
+        problem: Option<String>,
+        id: &str,
+    ) {
+        let index = match causes.iter().position(|c| c.key == key) {
+            Some(index) => index,
+            None => {
+                causes.push(Tally {
+                    key,
+                    check,
+                    problems: Vec::new(),
+                    cases: Vec::new(),
+                });
+                causes.len() - 1
+            }
+        };
+        let tally = &mut causes[index];
+        if let Some(problem) = problem.filter(|p| !tally.problems.contains(p)) {
+            tally.problems.push(problem);
+        }
+        if tally.cases.last().map(String::as_str) != Some(id) {
+            tally.cases.push(id.to_string());
+        }
+    }
+
+    /// The cause, named with its problem when every case had the same one.
+    fn into_cause(self) -> RootCause {
+        let cause = match self.problems.as_slice() {
+            [one] => format!("{}: {one}", self.key),
+            _ => self.key,
+        };
+        RootCause {
+            cause,
+            check: self.check.map(Check::as_str),
+            cases: self.cases,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::test_support::{case, case_passing, result};
+    use crate::wire::Outcome;
+
+    #[test]
+    fn timeout_where_400_wanted_then_one_root_cause() {
+        let (a, b) = (case("rfc9112-3.2-a"), case("rfc9112-3.2-b"));
+        let results = [
+            result(&a, Outcome::Timeout, Grade::Fail, 1),
+            result(&b, Outcome::Timeout, Grade::Fail, 1),
+        ];
+        assert_eq!(
+            root_causes(&results),
+            [RootCause {
+                cause: "got timeout where the case wants 400".into(),
+                check: None,
+                cases: vec!["rfc9112-3.2-a".into(), "rfc9112-3.2-b".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn control_wanted_then_spelled_out_in_the_root_cause() {
+        let a = case_passing("rfc9112-3.2-a", "control");
+        let results = [result(&a, Outcome::Timeout, Grade::Fail, 1)];
+        assert_eq!(
+            root_causes(&results),
+            [RootCause {
+                cause: "got timeout where the case wants the control's status".into(),
+                check: None,
+                cases: vec!["rfc9112-3.2-a".into()],
+            }]
+        );
+    }
+}

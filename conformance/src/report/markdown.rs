@@ -1,0 +1,94 @@
+//! The Markdown report, for a page or a pull request: a table of every
+//! case, the counts per group, the root causes, the summary line.
+
+use super::cause::root_causes;
+use super::describe::describe_outcomes;
+use super::summary::{group_counts, Summary};
+use super::{is_known, ReportContext};
+use crate::escape;
+use crate::run::CaseResult;
+use std::fmt::Write as _;
+
+/// The Markdown report.
+pub(super) fn render_markdown(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
+    let cell = escape::markdown_cell;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Conformance: {}\n", cell(context.name));
+    let _ = writeln!(
+        out,
+        "Target {}, {} cases, started {}, {:.1} s.\n",
+        cell(context.target),
+        results.len(),
+        crate::date::format_rfc3339(context.run.started),
+        context.run.wall.as_secs_f64()
+    );
+    if let Some(control) = context.control {
+        let _ = writeln!(out, "{}\n", cell(&control.line()));
+    }
+    out.push_str("| grade | case | level | group | requirement | outcome |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for result in results {
+        let case = result.case;
+        let grade = if is_known(result, context) {
+            "fail (known)".to_string()
+        } else {
+            result.grade.to_string()
+        };
+        let _ = writeln!(
+            out,
+            "| {grade} | `{}` | {} | {} | [{}]({}) | {} |",
+            case.id,
+            case.level,
+            case.group,
+            cell(&case.rfc),
+            case.url,
+            cell(&describe_outcomes(result))
+        );
+    }
+    out.push('\n');
+    out.push_str(
+        "| group | pass | warn | fail | info | skip | error |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (group, c) in group_counts(results) {
+        let _ = writeln!(
+            out,
+            "| {group} | {} | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], c[3], c[4], c[5]
+        );
+    }
+    if let Some(not_run) = &context.not_run {
+        let ids: Vec<String> = not_run
+            .cases
+            .iter()
+            .map(|c| format!("`{}`", c.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            cell(&not_run.line(results.len())),
+            ids.join(", ")
+        );
+    }
+    let causes = root_causes(results);
+    if !causes.is_empty() {
+        out.push_str(
+            "\n## Root causes of the failures\n\n| cause | cases | ids |\n|---|---:|---|\n",
+        );
+        for cause in &causes {
+            let ids: Vec<String> = cause.cases.iter().map(|id| format!("`{id}`")).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                cell(&cause.cause),
+                cause.cases.len(),
+                ids.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n**{}**",
+        Summary::of(results, context.baseline).line()
+    );
+    out
+}

@@ -1,0 +1,194 @@
+//! Rendering a run: text for people, JSON for tools, JUnit for CI, Markdown
+//! for pages, one file each. Every byte a server sent goes through
+//! [`crate::escape`]'s escaping for the format before it is written; what a
+//! step got and what a case wants are described for people the one way
+//! `describe` words them; `summary` counts a run and `cause` groups its
+//! failures by what broke.
+
+mod cause;
+pub(crate) mod describe;
+mod json;
+mod junit;
+mod markdown;
+mod summary;
+mod text;
+
+use crate::baseline::Baseline;
+use crate::case::{Case, Level};
+use crate::control::Control;
+use crate::run::CaseResult;
+use crate::verdict::Grade;
+pub use describe::{describe_expect, describe_outcomes};
+use json::render_json;
+use junit::render_junit;
+use markdown::render_markdown;
+use serde::Serialize;
+use std::time::{Duration, SystemTime};
+pub use summary::Summary;
+use text::render_text;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line per case, failure details, a group table, a summary line.
+    Text,
+    /// Everything, for tools.
+    Json,
+    /// JUnit XML for CI.
+    Junit,
+    /// A Markdown table.
+    Markdown,
+}
+
+/// What a report needs besides the results.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportContext<'a> {
+    /// A name for the target in reports (`--name`).
+    pub name: &'a str,
+    /// The address that was tested.
+    pub target: &'a str,
+    /// Known failures, if a baseline was given.
+    pub baseline: Option<&'a Baseline>,
+    /// What the control requests learned, if they ran.
+    pub control: Option<&'a Control>,
+    /// When the run started, how long it took, with what settings.
+    pub run: &'a RunInfo,
+    /// The cases a stopped run never started, and why it stopped.
+    pub not_run: Option<NotRun<'a>>,
+}
+
+/// The cases a run stopped before starting, and why it stopped.
+#[derive(Debug, Clone, Copy)]
+pub struct NotRun<'a> {
+    /// Why the run stopped: `interrupted by SIGINT`.
+    pub reason: &'a str,
+    /// The cases never started, in catalogue order.
+    pub cases: &'a [&'a Case],
+}
+
+impl NotRun<'_> {
+    /// `not run (REASON): N of M cases`, M counting the cases that ran.
+    pub(crate) fn line(&self, ran: usize) -> String {
+        format!(
+            "not run ({}): {} of {} cases",
+            self.reason,
+            self.cases.len(),
+            self.cases.len() + ran
+        )
+    }
+}
+
+/// When a run started, how long it took, and the settings it ran with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// When the first case started (after the control requests).
+    pub started: SystemTime,
+    /// From the first case's start to the last case's end.
+    pub wall: Duration,
+    /// The options the run was given.
+    pub settings: Settings,
+}
+
+/// The options a run was given, as reports record them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// The resource the cases ask for (`--path`).
+    pub path: String,
+    /// The Host value the cases send (`--host`).
+    pub host: String,
+    /// Whether the target serves the fixture docroot (`--fixture-root`).
+    pub fixture_root: bool,
+    /// How many cases ran at once.
+    pub jobs: usize,
+    /// The per-step timeout in milliseconds (`--timeout`).
+    pub timeout_ms: u64,
+    /// `--filter` prefixes.
+    pub filter: Vec<String>,
+    /// `--group` names.
+    pub group: Vec<String>,
+    /// `--id` case ids.
+    pub id: Vec<String>,
+    /// `--exclude` prefixes.
+    pub exclude: Vec<String>,
+    /// `--level`, if given.
+    pub level: Option<Level>,
+    /// `--fail-on`: the weakest level whose failure fails the run.
+    pub fail_on: Level,
+    /// `--deadline` in seconds, if given.
+    pub deadline_s: Option<u64>,
+    /// The `--baseline` file, if given.
+    pub baseline: Option<String>,
+    /// The `--cases` directory, if the catalogue did not come compiled in.
+    pub cases_dir: Option<String>,
+}
+
+/// Renders `results` in `format`.
+pub fn render(format: Format, results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
+    match format {
+        Format::Text => render_text(results, context),
+        Format::Json => render_json(results, context),
+        Format::Junit => render_junit(results, context),
+        Format::Markdown => render_markdown(results, context),
+    }
+}
+
+/// Whether a result is a failure the baseline already lists.
+fn is_known(result: &CaseResult<'_>, context: &ReportContext<'_>) -> bool {
+    result.grade == Grade::Fail
+        && context
+            .baseline
+            .is_some_and(|b| b.contains(&result.case.id))
+}
+
+/// What the unit tests of the reports share: cases and results to report.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::case::Case;
+    use crate::run::{CaseResult, StepResult};
+    use crate::verdict::{Grade, Matched, StepVerdict};
+    use crate::wire::{Exchange, Outcome};
+    use std::time::Duration;
+
+    pub(crate) fn case(id: &str) -> Case {
+        case_passing(id, "400")
+    }
+
+    /// A `must` case whose one step passes `pass`.
+    pub(crate) fn case_passing(id: &str, pass: &str) -> Case {
+        let text = format!(
+            "id = \"{id}\"\ntitle = \"T\"\ngroup = \"host\"\nrfc = \"RFC 9112 §3.2\"\n\
+             url = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\nquote = \"Q.\"\n\
+             level = \"must\"\nexplain = \"E.\"\nrequest = 'GET / HTTP/1.1\\r\\n\\r\\n'\n\
+             [expect]\npass = [\"{pass}\"]\n"
+        );
+        crate::case::parse_case(id, &text).unwrap()
+    }
+
+    /// A result of one reading step that got `outcome`, graded `grade`,
+    /// taking `seconds`.
+    pub(crate) fn result(
+        case: &Case,
+        outcome: Outcome,
+        grade: Grade,
+        seconds: u64,
+    ) -> CaseResult<'_> {
+        CaseResult {
+            case,
+            grade,
+            steps: vec![StepResult {
+                sent: Some(b"GET / HTTP/1.1\r\n\r\n".to_vec()),
+                exchange: Exchange {
+                    outcome: Some(outcome),
+                    ..Exchange::default()
+                },
+                verdict: Some(StepVerdict {
+                    grade,
+                    matched: Matched::None,
+                    checks: Vec::new(),
+                }),
+            }],
+            skipped: None,
+            elapsed: Duration::from_secs(seconds),
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! The text report, for people at a terminal: one line per case, the
+//! details of each failure and error with the bytes sent and received, a
+//! table per group, the root causes, the summary line.
+
+use super::cause::{root_causes, RootCause};
+use super::describe::{describe_expect, describe_outcome, describe_outcomes, fold_whitespace};
+use super::summary::{group_counts, Summary};
+use super::{is_known, ReportContext};
+use crate::escape;
+use crate::limits::SHOWN_BYTES;
+use crate::run::CaseResult;
+use crate::verdict::Grade;
+use std::fmt::Write as _;
+
+/// `1 case` or `N cases`.
+fn cases_count(n: usize) -> String {
+    match n {
+        1 => "1 case".to_string(),
+        n => format!("{n} cases"),
+    }
+}
+
+/// `  CAUSE: N cases: id, id` per cause, under a heading.
+fn write_root_causes(out: &mut String, causes: &[RootCause]) {
+    if causes.is_empty() {
+        return;
+    }
+    out.push_str("\nroot causes of the failures:\n");
+    for cause in causes {
+        let _ = writeln!(
+            out,
+            "  {}: {}: {}",
+            cause.cause,
+            cases_count(cause.cases.len()),
+            cause.cases.join(", ")
+        );
+    }
+}
+
+/// The text report.
+pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
+    let mut out = String::new();
+    let cases = cases_count(results.len());
+    let _ = if context.name == context.target {
+        writeln!(
+            out,
+            "conformance of {}, {cases}",
+            escape::terminal(context.target)
+        )
+    } else {
+        writeln!(
+            out,
+            "conformance of {} ({}), {cases}",
+            escape::terminal(context.name),
+            escape::terminal(context.target)
+        )
+    };
+    if let Some(control) = context.control {
+        let _ = writeln!(out, "{}", escape::terminal(&control.line()));
+    }
+    let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
+    for result in results {
+        let known = if is_known(result, context) {
+            "  (known)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:<width$}  {}{known}",
+            result.grade.as_str().to_uppercase(),
+            result.case.id,
+            describe_outcomes(result)
+        );
+    }
+    if let Some(not_run) = &context.not_run {
+        let _ = writeln!(out, "\n{}", not_run.line(results.len()));
+        for case in not_run.cases {
+            let _ = writeln!(out, "  {}", case.id);
+        }
+    }
+    let details: Vec<_> = results
+        .iter()
+        .filter(|r| matches!(r.grade, Grade::Fail | Grade::Error))
+        .collect();
+    if !details.is_empty() {
+        out.push_str("\nfailures and errors:\n");
+        for result in details {
+            out.push('\n');
+            write_text_details(&mut out, result, context);
+        }
+    }
+    let summary = Summary::of(results, context.baseline);
+    if !summary.known.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nknown failures (in the baseline): {}",
+            summary.known.join(", ")
+        );
+    }
+    for id in &summary.fixed {
+        let _ = writeln!(out, "fixed: remove from baseline: {id}");
+    }
+    out.push('\n');
+    write_group_table(&mut out, results);
+    write_root_causes(&mut out, &root_causes(results));
+    let _ = writeln!(out, "\n{}", summary.line());
+    out
+}
+
+/// One failed or errored case in full: the requirement, and per step
+/// what was sent, what was acceptable, what came, which checks broke.
+pub(super) fn write_text_details(
+    out: &mut String,
+    result: &CaseResult<'_>,
+    context: &ReportContext<'_>,
+) {
+    let case = result.case;
+    let known = if is_known(result, context) {
+        " (known failure)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "{} {}{known}: {}",
+        result.grade.as_str().to_uppercase(),
+        case.id,
+        case.title
+    );
+    let _ = writeln!(
+        out,
+        "  requirement: {} ({}) {}",
+        case.rfc, case.level, case.url
+    );
+    let _ = writeln!(out, "    \"{}\"", fold_whitespace(&case.quote));
+    for (index, (step, step_result)) in case.steps.iter().zip(&result.steps).enumerate() {
+        let _ = write!(out, "  step {}", index + 1);
+        if step.pause_ms > 0 {
+            let _ = write!(out, " (after {} ms)", step.pause_ms);
+        }
+        out.push_str(":\n");
+        if let Some(sent) = &step_result.sent {
+            out.push_str("    sent:\n");
+            write_bytes(out, sent, sent.len() as u64);
+        }
+        let exchange = &step_result.exchange;
+        if let Some(error) = &exchange.write_error {
+            let _ = writeln!(
+                out,
+                "    write stopped after {} bytes: {}",
+                exchange.written,
+                escape::terminal(error)
+            );
+        }
+        if let Some(expect) = &step.expect {
+            let _ = writeln!(out, "    acceptable: {}", describe_expect(expect));
+        }
+        if let Some(outcome) = &exchange.outcome {
+            let _ = writeln!(out, "    actual: {}", describe_outcome(outcome));
+        }
+        if let Some(verdict) = &step_result.verdict {
+            let _ = writeln!(out, "    grade: {}", verdict.grade);
+            for (check, problem) in verdict.broken_checks() {
+                let _ = writeln!(
+                    out,
+                    "    broken check {check} ({}): {}",
+                    check.level(),
+                    escape::terminal(problem)
+                );
+                if let Some(requirement) = check.requirement() {
+                    let _ = writeln!(out, "      {requirement}");
+                }
+            }
+        }
+        if exchange.received_total > 0 {
+            out.push_str("    received:\n");
+            write_bytes(out, &exchange.received, exchange.received_total);
+        }
+    }
+}
+
+/// Writes bytes escaped, one wire line per report line, at most
+/// [`SHOWN_BYTES`] of them.
+fn write_bytes(out: &mut String, bytes: &[u8], total: u64) {
+    let shown = &bytes[..bytes.len().min(SHOWN_BYTES)];
+    for line in escape::encode_lines(shown) {
+        let _ = writeln!(out, "      {line}");
+    }
+    let hidden = total.saturating_sub(shown.len() as u64);
+    if hidden > 0 {
+        let _ = writeln!(out, "      … ({hidden} more bytes)");
+    }
+}
+
+/// The counts per grade of each group, as a table.
+fn write_group_table(out: &mut String, results: &[CaseResult<'_>]) {
+    let _ = writeln!(
+        out,
+        "{:<14} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+        "group", "pass", "warn", "fail", "info", "skip", "error"
+    );
+    for (group, c) in group_counts(results) {
+        let _ = writeln!(
+            out,
+            "{:<14} {:>5} {:>5} {:>5} {:>5} {:>5} {:>5}",
+            group.as_str(),
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5]
+        );
+    }
+}
