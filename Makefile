@@ -21,7 +21,10 @@ test-deps:
 	  apt-get update -qq && $(APT_INSTALL) chromium; \
 	fi
 
+## fmt, clippy, and the layout rules (.ci/layers.py: the layer maps, no import circles, no
+## source file over 800 lines).
 lint:
+	python3 .ci/layers.py
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -q -- -D warnings
 
