@@ -7,6 +7,7 @@
 //! requirement.
 
 use crate::case::{Case, Group, Level};
+use crate::rules::RULES;
 use serde::Deserialize;
 use std::fmt::Write as _;
 
@@ -81,17 +82,19 @@ fn fold(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The ids of the scored cases that quote `requirement`.
+/// The ids of the scored cases and the response rules ([`RULES`]) that
+/// quote `requirement`.
 pub(crate) fn covering<'c>(requirement: &Requirement, cases: &'c [Case]) -> Vec<&'c str> {
     let quote = fold(&requirement.quote);
+    let quotes = |theirs: &str| {
+        let theirs = fold(theirs);
+        theirs.contains(&quote) || quote.contains(&theirs)
+    };
     cases
         .iter()
-        .filter(|c| c.level != Level::Info)
-        .filter(|c| {
-            let theirs = fold(&c.quote);
-            theirs.contains(&quote) || quote.contains(&theirs)
-        })
+        .filter(|c| c.level != Level::Info && quotes(&c.quote))
         .map(|c| c.id.as_str())
+        .chain(RULES.iter().filter(|r| quotes(r.quote)).map(|r| r.id))
         .collect()
 }
 

@@ -7,6 +7,7 @@ use crate::escape;
 use crate::escape::terminal;
 use crate::matrix::{Answer, Matrix, MatrixError};
 use crate::report::describe::{describe_expect, fold_whitespace, join_tokens};
+use crate::rules::Rule;
 use crate::template::Values;
 use crate::verdict::{Grade, Matched};
 
@@ -28,6 +29,21 @@ pub fn render_list(cases: &[&Case]) -> String {
         ));
     }
     out
+}
+
+/// A response rule as `explain` shows it: its requirement, and what the
+/// check accepts.
+pub fn render_rule(rule: &Rule) -> String {
+    format!(
+        "{}: {}\nlevel: {}, a response rule: checked on every response a run reads, reported \
+         once\nrequirement: {}\n  \"{}\"\n\n{}\n",
+        rule.id,
+        rule.title,
+        rule.level,
+        rule.rfc,
+        fold_whitespace(rule.quote),
+        fold_whitespace(rule.explain)
+    )
 }
 
 /// A case as `explain` shows it: the requirement, the request bytes (as a

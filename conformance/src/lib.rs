@@ -28,6 +28,7 @@
 //! - [`snapshot`] a case result's heads, normalised, for exact snapshot tests
 //! - [`coverage`] which testable requirements of RFC 9110 and RFC 9112 the cases test
 //! - [`baseline`] the known failures a CI run tolerates
+//! - [`rules`] what every response must satisfy, checked on all a run read, once per rule
 //! - [`run`] many cases against one target at once, each on its own connection
 //! - [`control`] the target's answer to one clean request, before any case
 //! - [`verdict`] grading a recorded outcome against its case: matching, checks
@@ -54,6 +55,7 @@ pub mod limits;
 pub mod matrix;
 pub mod page;
 pub mod report;
+pub mod rules;
 pub mod run;
 pub mod snapshot;
 pub mod template;

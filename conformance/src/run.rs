@@ -253,10 +253,25 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
         &plans,
         options.timeout_for(case),
     );
-    let mut steps: Vec<StepResult> = Vec::with_capacity(exchanges.len());
+    let recorded = sends.into_iter().zip(exchanges).collect();
+    let mut result = grade_case(case, recorded, environment);
+    result.elapsed = started.elapsed();
+    result
+}
+
+/// Grades a case from what its steps sent and got, without a socket: each
+/// reading step against its `expect`, in the context of the control, the
+/// step before and the last request sent. `run_case` plays the steps, then
+/// calls this; a test can call it on recorded or altered exchanges.
+pub fn grade_case<'c>(
+    case: &'c Case,
+    recorded: Vec<(Option<Vec<u8>>, Exchange)>,
+    environment: &Environment,
+) -> CaseResult<'c> {
+    let mut steps: Vec<StepResult> = Vec::with_capacity(recorded.len());
     let mut previous: Option<usize> = None;
     let mut last_send: Option<usize> = None;
-    for ((step, exchange), sent) in case.steps.iter().zip(exchanges).zip(sends) {
+    for (step, (sent, exchange)) in case.steps.iter().zip(recorded) {
         if sent.is_some() {
             last_send = Some(steps.len());
         }
@@ -296,7 +311,7 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
         grade,
         steps,
         skipped: None,
-        elapsed: started.elapsed(),
+        elapsed: Duration::ZERO,
     }
 }
 

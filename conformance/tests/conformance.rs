@@ -18,6 +18,10 @@
 //!
 //! And each variant is run once more behind an in-process TLS server (a
 //! certificate made here): every case must get the grade it got over TCP.
+//!
+//! Every response rule holds on every response each variant sent; and the
+//! same answers with `Date` taken off every 4xx and 5xx, graded again, make
+//! exactly one finding: the Date rule, every case keeping its grade.
 
 #[path = "tls_proxy/mod.rs"]
 mod tls_proxy;
@@ -30,10 +34,14 @@ use std::time::{Duration, Instant};
 use conformance::case::{load_catalogue, CATALOGUE_DIR};
 use conformance::control::{self, Control};
 use conformance::report::Summary;
+use conformance::rules::{check_rules, RULES};
+use conformance::run::grade_case;
 use conformance::snapshot::{self, SnapshotOptions};
 use conformance::wire::tls::{TlsClient, Trust, Versions};
-use conformance::wire::Transport;
-use conformance::{run_cases, Case, CaseResult, Environment, Grade, Group, Level, RunOptions};
+use conformance::wire::{Outcome, Response, Transport};
+use conformance::{
+    run_cases, Case, CaseResult, Check, Environment, Grade, Group, Level, RunOptions,
+};
 use libtest_mimic::{Arguments, Failed, Trial};
 use server::{Config, Mode, Server};
 
@@ -84,8 +92,11 @@ fn main() {
         let other_path = format!("/{OTHER_FILE}");
         let (other_control, other) = run_against(mode, cases, other_root.path(), &other_path, None);
         let (tls_control, over_tls) = run_against(mode, cases, &fixture_root, "/", Some(&tls));
+        let environment = Environment::from_control(&control, true);
         trials.push(control_trial(mode, control, other_control));
         trials.push(invariance_trial(mode, &results, &other));
+        trials.push(rules_trial(mode, &results));
+        trials.push(missing_date_trial(mode, &results, &environment));
         trials.push(tls_trial(mode, tls_control, &results, &over_tls));
         trials.push(orphan_trial(mode, cases));
         trials.extend(results.into_iter().map(|result| case_trial(mode, result)));
@@ -245,6 +256,101 @@ fn invariance_trial(
             .into())
         },
     )
+}
+
+/// Every response rule held on the responses the variant sent, and each
+/// applied to some of them.
+fn rules_trial(mode: Mode, results: &[CaseResult<'static>]) -> Trial {
+    let rules: Vec<(String, Grade, bool)> = check_rules(results)
+        .iter()
+        .map(|r| (r.rule.id.to_string(), r.grade, r.checked > 0))
+        .collect();
+    Trial::test(format!("{}::response-rules-hold", mode.name()), move || {
+        let expected: Vec<(String, Grade, bool)> = RULES
+            .iter()
+            .map(|r| (r.id.to_string(), Grade::Pass, true))
+            .collect();
+        if rules == expected {
+            Ok(())
+        } else {
+            Err(format!("response rules: {rules:?}").into())
+        }
+    })
+}
+
+/// GRADING.md's example made a test: a server whose one defect is a
+/// missing `Date` on its error responses. The variant's own answers, with
+/// `Date` taken off every 4xx and 5xx head, graded again without a socket:
+/// every case keeps its grade, and the one finding is `rule:date`.
+fn missing_date_trial(
+    mode: Mode,
+    results: &[CaseResult<'static>],
+    environment: &Environment,
+) -> Trial {
+    let mut changed = Vec::new();
+    let mut altered = Vec::new();
+    for result in results {
+        // `date-now` compares a Date with the clock at grading time, which
+        // a second grading seconds later cannot reproduce.
+        let clocked = result.case.steps.iter().any(|step| {
+            step.expect
+                .as_ref()
+                .is_some_and(|e| e.checks.contains(&Check::DateNow))
+        });
+        if result.grade == Grade::Skip || clocked {
+            continue;
+        }
+        let recorded = result
+            .steps
+            .iter()
+            .map(|step| {
+                let mut exchange = step.exchange.clone();
+                if let Some(Outcome::Response(response)) = &mut exchange.outcome {
+                    if response.code >= 400 {
+                        strip_date(response);
+                    }
+                }
+                (step.sent.clone(), exchange)
+            })
+            .collect();
+        let regraded = grade_case(result.case, recorded, environment);
+        if regraded.grade != result.grade {
+            changed.push(format!(
+                "{}: {} → {}",
+                result.case.id, result.grade, regraded.grade
+            ));
+        }
+        altered.push(regraded);
+    }
+    let findings = Summary::of(&altered, None).regressions;
+    let stripped = check_rules(&altered)[0].broken;
+    Trial::test(
+        format!("{}::missing-date-is-one-finding", mode.name()),
+        move || {
+            if changed.is_empty() && findings == ["rule:date"] && stripped > 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "grades changed: {changed:?}; findings: {findings:?}; responses without Date: \
+                 {stripped}"
+                )
+                .into())
+            }
+        },
+    )
+}
+
+/// Takes the `Date` field off a response, from its fields and its head.
+fn strip_date(response: &mut Response) {
+    response
+        .headers
+        .retain(|(name, _)| !name.eq_ignore_ascii_case("date"));
+    let head = String::from_utf8_lossy(&response.head).into_owned();
+    let kept: String = head
+        .split_inclusive("\r\n")
+        .filter(|line| !line.to_ascii_lowercase().starts_with("date:"))
+        .collect();
+    response.head = kept.into_bytes();
 }
 
 /// Over TLS, the control sees the same target (and the TLS session), and

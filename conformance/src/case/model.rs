@@ -424,10 +424,6 @@ impl Check {
         self == Check::CloseAnnounced
     }
 
-    /// The checks that apply to every response a case grades, whether the
-    /// case names them or not: a server's head must match the grammar.
-    pub(crate) const ALWAYS: [Check; 2] = [Check::ReasonPhrase, Check::FieldValue];
-
     /// The RFC sentence a check rests on, for the checks that apply to
     /// every response (a case quotes its own requirement; these have none).
     pub(crate) fn requirement(self) -> Option<&'static str> {

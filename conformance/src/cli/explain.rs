@@ -5,6 +5,7 @@ use super::exit::{Failure, EXIT_CONFORMANT};
 use super::suggest::unknown_id;
 use conformance::explain;
 use conformance::matrix::{self, Matrix};
+use conformance::rules::Rule;
 use conformance::template::Values;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,12 @@ pub(crate) fn explain(
         ..Values::default()
     };
     let catalogue = load(dir)?;
+    if let Some(rule) = Rule::find(id) {
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(explain::render_rule(rule).as_bytes());
+        return Ok(EXIT_CONFORMANT);
+    }
     let Some(case) = catalogue.iter().find(|c| c.id == id) else {
         return Err(unknown_id(id, &catalogue));
     };

@@ -21,6 +21,7 @@ use conformance::date;
 use conformance::escape;
 use conformance::matrix::{Matrix, MatrixError, ServerAnswers};
 use conformance::report::{self, Format, NotRun, ReportContext, RunInfo, Settings, Summary};
+use conformance::rules::{check_rules, RuleResult};
 use conformance::run::{run_cases_watched, CaseResult, Environment};
 use conformance::snapshot::{self, SnapshotOptions};
 use conformance::Grade;
@@ -38,6 +39,16 @@ fn fails_run(result: &CaseResult<'_>, fail_on: FailOnArg) -> bool {
     match result.grade {
         Grade::Fail => true,
         Grade::Warn => fail_on == FailOnArg::Should && result.case.level.at_least(Level::Should),
+        _ => false,
+    }
+}
+
+/// Whether a response rule makes the run exit 1 under `--fail-on`: a
+/// broken `must` rule, or with `should` any broken rule.
+fn rule_fails_run(rule: &RuleResult, fail_on: FailOnArg) -> bool {
+    match rule.grade {
+        Grade::Fail => true,
+        Grade::Warn => fail_on == FailOnArg::Should,
         _ => false,
     }
 }
@@ -61,11 +72,18 @@ pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
     let (target, control) = reach_target(&mut plan)?;
     let ran = execute(&plan, target, &caught, started);
     let summary = write_report(&plan, &control, &ran)?;
+    let rules = check_rules(&ran.results);
     let failing: Vec<&str> = ran
         .results
         .iter()
         .filter(|r| fails_run(r, plan.fail_on))
         .map(|r| r.case.id.as_str())
+        .chain(
+            rules
+                .iter()
+                .filter(|r| rule_fails_run(r, plan.fail_on))
+                .map(|r| r.rule.id),
+        )
         .filter(|id| !plan.baseline.as_ref().is_some_and(|b| b.contains(id)))
         .collect();
     if let Some(stop) = ran.stop {
@@ -253,10 +271,17 @@ fn announce_stop(plan: &RunPlan, stop: Stop, not_run: usize, failing: &[&str]) -
 
 /// `--write-baseline`: the ids of the cases that failed, one a line.
 fn write_baseline(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Result<(), Failure> {
+    let rules = check_rules(results);
     let failed = results
         .iter()
         .filter(|r| r.grade == Grade::Fail)
-        .map(|r| r.case.id.clone());
+        .map(|r| r.case.id.clone())
+        .chain(
+            rules
+                .iter()
+                .filter(|r| r.grade == Grade::Fail)
+                .map(|r| r.rule.id.to_string()),
+        );
     let header = format!(
         "Known failures of {} ({}), written by `conformance run --write-baseline`.",
         plan.name, plan.target_text

@@ -8,6 +8,7 @@ use super::{is_known, ReportContext, Settings};
 use crate::case::{Case, Group, Level};
 use crate::control::Control;
 use crate::escape;
+use crate::rules::{check_rules, RuleResult};
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
 use crate::wire::Outcome;
@@ -29,10 +30,58 @@ struct JsonReport<'a> {
     options: &'a Settings,
     control: Option<JsonControl<'a>>,
     summary: Summary,
+    rules: Vec<JsonRule>,
     root_causes: Vec<RootCause>,
     cases: Vec<JsonCase<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     not_run: Option<JsonNotRun<'a>>,
+}
+
+/// A response rule over the run, as the JSON report gives it.
+#[derive(Serialize)]
+struct JsonRule {
+    id: &'static str,
+    level: Level,
+    rfc: &'static str,
+    title: &'static str,
+    quote: &'static str,
+    grade: Grade,
+    known_failure: bool,
+    checked: usize,
+    broken: usize,
+    first: Vec<JsonBreach>,
+}
+
+/// Where a rule was broken: the case, and the problem, escaped.
+#[derive(Serialize)]
+struct JsonBreach {
+    case: String,
+    problem: String,
+}
+
+impl JsonRule {
+    fn of(rule: RuleResult, context: &ReportContext<'_>) -> Self {
+        JsonRule {
+            id: rule.rule.id,
+            level: rule.rule.level,
+            rfc: rule.rule.rfc,
+            title: rule.rule.title,
+            quote: rule.rule.quote,
+            grade: rule.grade,
+            known_failure: rule.grade == Grade::Fail
+                && context.baseline.is_some_and(|b| b.contains(rule.rule.id)),
+            checked: rule.checked,
+            broken: rule.broken,
+            first: rule
+                .first
+                .into_iter()
+                .map(|b| JsonBreach {
+                    case: b.case,
+                    problem: b.problem,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The cases a stopped run never started, as the JSON report gives them.
@@ -264,6 +313,10 @@ pub(super) fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_
         options: &context.run.settings,
         control: context.control.map(JsonControl::of),
         summary: Summary::of(results, context.baseline),
+        rules: check_rules(results)
+            .into_iter()
+            .map(|r| JsonRule::of(r, context))
+            .collect(),
         root_causes: root_causes(results),
         cases: results.iter().map(|r| json_case(r, context)).collect(),
         not_run: context.not_run.map(|n| JsonNotRun {

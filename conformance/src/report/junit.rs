@@ -7,6 +7,7 @@ use super::text::write_text_details;
 use super::{is_known, ReportContext};
 use crate::case::Group;
 use crate::escape;
+use crate::rules::{check_rules, RuleResult, RULES};
 use crate::run::CaseResult;
 use crate::verdict::Grade;
 use std::fmt::Write as _;
@@ -40,7 +41,7 @@ pub(super) fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'
         out,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
         escape::xml(context.name),
-        results.len() + not_run,
+        results.len() + not_run + RULES.len(),
         summary.regressions.len(),
         summary.errors,
         context.run.wall.as_secs_f64()
@@ -86,6 +87,7 @@ pub(super) fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'
         }
         out.push_str("  </testsuite>\n");
     }
+    write_junit_rules(&mut out, &check_rules(results), &started, context);
     if let Some(stopped) = &context.not_run {
         // The cases a stopped run never started, so CI sees them missing.
         let _ = writeln!(
@@ -107,6 +109,82 @@ pub(super) fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// `<testsuite name="response-rules">`: one `<testcase>` per response
+/// rule, a `<failure>` naming the responses that broke it and the first
+/// cases where they did.
+fn write_junit_rules(
+    out: &mut String,
+    rules: &[RuleResult],
+    started: &str,
+    context: &ReportContext<'_>,
+) {
+    let known = |rule: &RuleResult| {
+        rule.grade == Grade::Fail && context.baseline.is_some_and(|b| b.contains(rule.rule.id))
+    };
+    let count = |pred: &dyn Fn(&RuleResult) -> bool| rules.iter().filter(|r| pred(r)).count();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"response-rules\" tests=\"{}\" failures=\"{}\" errors=\"0\" \
+         skipped=\"{}\" timestamp=\"{started}\">",
+        rules.len(),
+        count(&|r| r.grade == Grade::Fail && !known(r)),
+        count(&|r| r.grade == Grade::Info || known(r)),
+    );
+    let classname = format!("{}.response-rules", class_part(context.name));
+    for rule in rules {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\" time=\"0.000\">",
+            escape::xml(&classname),
+            rule.rule.id
+        );
+        let message = || {
+            let problems: Vec<String> = rule
+                .first
+                .iter()
+                .map(|b| format!("{}: {}", b.case, b.problem))
+                .collect();
+            format!(
+                "{} ({}): \"{}\"; {}; {}",
+                rule.rule.rfc,
+                rule.rule.level,
+                rule.rule.quote,
+                rule.counts(),
+                problems.join("; ")
+            )
+        };
+        match rule.grade {
+            Grade::Fail if known(rule) => {
+                let _ = writeln!(
+                    out,
+                    "      <skipped message=\"known failure (baseline): {}\"/>",
+                    escape::xml(&message())
+                );
+            }
+            Grade::Fail => {
+                let _ = writeln!(
+                    out,
+                    "      <failure message=\"{}\"/>",
+                    escape::xml(&message())
+                );
+            }
+            Grade::Warn => {
+                let _ = writeln!(
+                    out,
+                    "      <system-out>WARN {}</system-out>",
+                    escape::xml(&message())
+                );
+            }
+            Grade::Info => {
+                out.push_str("      <skipped message=\"no response it applies to was read\"/>\n");
+            }
+            _ => {}
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n");
 }
 
 /// A failure's message: the requirement and what actually happened.

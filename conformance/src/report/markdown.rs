@@ -6,6 +6,7 @@ use super::describe::describe_outcomes;
 use super::summary::{group_counts, Summary};
 use super::{is_known, ReportContext};
 use crate::escape;
+use crate::rules::check_rules;
 use crate::run::CaseResult;
 use std::fmt::Write as _;
 
@@ -67,6 +68,21 @@ pub(super) fn render_markdown(results: &[CaseResult<'_>], context: &ReportContex
             "\n{}: {}",
             cell(&not_run.line(results.len())),
             ids.join(", ")
+        );
+    }
+    out.push_str(
+        "\n## Response rules\n\nChecked on every response the run read.\n\n\
+         | grade | rule | requirement | responses |\n|---|---|---|---|\n",
+    );
+    for rule in check_rules(results) {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {}: {} | {} |",
+            rule.grade.as_str().to_uppercase(),
+            rule.rule.id,
+            rule.rule.rfc,
+            cell(rule.rule.title),
+            cell(&rule.counts())
         );
     }
     let causes = root_causes(results);

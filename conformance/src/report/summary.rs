@@ -3,6 +3,7 @@
 
 use crate::baseline::Baseline;
 use crate::case::Group;
+use crate::rules::check_rules;
 use crate::run::CaseResult;
 use crate::verdict::Grade;
 use serde::Serialize;
@@ -29,6 +30,9 @@ pub struct Summary {
     pub regressions: Vec<String>,
     /// Baseline ids that no longer fail: remove them from the baseline.
     pub fixed: Vec<String>,
+    /// The response rules ([`crate::rules`]) some response broke, by id;
+    /// a broken `must` rule is also a known failure or a regression.
+    pub rules_broken: Vec<String>,
 }
 
 impl Summary {
@@ -53,11 +57,25 @@ impl Summary {
                 _ => {}
             }
         }
+        for rule in check_rules(results) {
+            let id = rule.rule.id.to_string();
+            let known = baseline.is_some_and(|b| b.contains(&id));
+            match (rule.grade, known) {
+                (Grade::Fail, true) => summary.known.push(id.clone()),
+                (Grade::Fail, false) => summary.regressions.push(id.clone()),
+                (Grade::Pass | Grade::Warn, true) => summary.fixed.push(id.clone()),
+                _ => {}
+            }
+            if matches!(rule.grade, Grade::Fail | Grade::Warn) {
+                summary.rules_broken.push(id);
+            }
+        }
         summary
     }
 
     /// `N passed, N warned, N failed`, then `, N info, N errors` when
-    /// either is non-zero, then `, N skipped` when some were.
+    /// either is non-zero, then `, N skipped` when some were, then the
+    /// response rules broken, when some were.
     pub fn line(&self) -> String {
         let mut line = format!(
             "{} passed, {} warned, {} failed",
@@ -68,6 +86,13 @@ impl Summary {
         }
         if self.skipped > 0 {
             let _ = write!(line, ", {} skipped", self.skipped);
+        }
+        if !self.rules_broken.is_empty() {
+            let _ = write!(
+                line,
+                "; response rules broken: {}",
+                self.rules_broken.join(", ")
+            );
         }
         line
     }

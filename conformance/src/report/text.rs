@@ -8,6 +8,7 @@ use super::summary::{group_counts, Summary};
 use super::{is_known, ReportContext};
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
+use crate::rules::{check_rules, RuleResult};
 use crate::run::CaseResult;
 use crate::verdict::Grade;
 use std::fmt::Write as _;
@@ -101,6 +102,7 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
     for id in &summary.fixed {
         let _ = writeln!(out, "fixed: remove from baseline: {id}");
     }
+    write_rules(&mut out, &check_rules(results), context);
     out.push('\n');
     write_group_table(&mut out, results);
     write_root_causes(&mut out, &root_causes(results));
@@ -190,6 +192,47 @@ fn write_bytes(out: &mut String, bytes: &[u8], total: u64) {
     let hidden = total.saturating_sub(shown.len() as u64);
     if hidden > 0 {
         let _ = writeln!(out, "      … ({hidden} more bytes)");
+    }
+}
+
+/// The response rules, one line each; a broken one with its requirement
+/// and what was wrong in the first cases where it was seen.
+fn write_rules(out: &mut String, rules: &[RuleResult], context: &ReportContext<'_>) {
+    out.push_str("\nresponse rules, checked on every response read:\n");
+    let width = rules.iter().map(|r| r.rule.id.len()).max().unwrap_or(0);
+    for rule in rules {
+        let known = if rule.grade == Grade::Fail
+            && context.baseline.is_some_and(|b| b.contains(rule.rule.id))
+        {
+            "  (known)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "{:<5} {:<width$}  {}{known}",
+            rule.grade.as_str().to_uppercase(),
+            rule.rule.id,
+            rule.counts()
+        );
+        if rule.broken == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "      requirement: {} ({}): \"{}\"",
+            rule.rule.rfc,
+            rule.rule.level,
+            fold_whitespace(rule.rule.quote)
+        );
+        for breach in &rule.first {
+            let _ = writeln!(
+                out,
+                "      {}: {}",
+                breach.case,
+                escape::terminal(&breach.problem)
+            );
+        }
     }
 }
 

@@ -165,15 +165,12 @@ pub(crate) fn grade_step(
     } else {
         Matched::None
     };
-    // The grammar checks apply to every response, named or not.
-    let always = Check::ALWAYS
-        .into_iter()
-        .filter(|c| matches!(outcome, Outcome::Response(_)) && !expect.checks.contains(c));
+    // The rules every response must satisfy are checked once per run
+    // (`crate::rules`); a case grades only the checks it names.
     let checks: Vec<CheckResult> = expect
         .checks
         .iter()
         .copied()
-        .chain(always)
         .filter_map(|check| {
             let result = match outcome {
                 Outcome::Response(response) => run_check(check, response, context),
@@ -313,23 +310,23 @@ mod tests {
     }
 
     #[test]
-    fn grammar_checks_then_applied_to_every_response_unnamed() {
-        let e = expect(&[Token::Status(200)], &[], &[]);
-        let mut r = response(200, &[]);
-        r.head = b"HTTP/1.1 200 O\x07K\r\n\r\n".to_vec();
-        let verdict = grade_step(Level::Must, &e, &ok(r), &Context::default());
+    fn unnamed_rule_broken_then_case_grade_unchanged_named_then_graded() {
+        // A broken reason phrase and no Date: rules (`crate::rules`), not
+        // the subject of a case that does not name them.
+        let mut r = response(400, &[]);
+        r.head = b"HTTP/1.1 400 B\x07d\r\n\r\n".to_vec();
+        let unnamed = expect(&[Token::Status(400)], &[], &[]);
+        let verdict = grade_step(Level::Must, &unnamed, &ok(r.clone()), &Context::default());
+        assert_eq!((verdict.grade, verdict.checks.len()), (Grade::Pass, 0));
+        let named = expect(
+            &[Token::Status(400)],
+            &[],
+            &[Check::ReasonPhrase, Check::Date],
+        );
+        let verdict = grade_step(Level::Must, &named, &ok(r), &Context::default());
         assert_eq!(verdict.grade, Grade::Fail);
         let broken: Vec<Check> = verdict.broken_checks().map(|(c, _)| c).collect();
-        assert_eq!(broken, [Check::ReasonPhrase]);
-        assert_eq!(
-            verdict.checks.iter().map(|c| c.check).collect::<Vec<_>>(),
-            Check::ALWAYS
-        );
-        assert!(
-            grade_step(Level::Must, &e, &Outcome::Closed, &Context::default())
-                .checks
-                .is_empty()
-        );
+        assert_eq!(broken, [Check::ReasonPhrase, Check::Date]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod grammar;
 mod matching;
 mod range;
 
+pub(crate) use check::run_check;
 pub(crate) use context::Context;
 pub(crate) use grade::grade_step;
 pub use grade::{CheckResult, Grade, StepVerdict};
