@@ -16,7 +16,7 @@
 use crate::case::{Check, Level};
 use crate::run::CaseResult;
 use crate::verdict::{run_check, Context, Grade};
-use crate::wire::Outcome;
+use crate::wire::{BodyEnd, Outcome, Response};
 
 /// How many cases a broken rule names as where it was seen.
 pub const FIRST_SEEN: usize = 5;
@@ -173,7 +173,7 @@ pub fn check_rules(results: &[CaseResult<'_>]) -> Vec<RuleResult> {
                             _ => None,
                         });
                 for response in responses {
-                    let Some(verdict) = run_check(rule.check, response, &context) else {
+                    let Some(verdict) = check_response(rule, response, &context) else {
                         continue;
                     };
                     checked += 1;
@@ -204,6 +204,31 @@ pub fn check_rules(results: &[CaseResult<'_>]) -> Vec<RuleResult> {
             }
         })
         .collect()
+}
+
+/// One rule on one response: `None` where it does not apply or cannot be
+/// told, else what the rule's check found, the status code first.
+///
+/// `content-length` as a rule judges the response's own framing only: what
+/// followed the body on the connection (an answer to bytes the server took
+/// for another request) is the business of the case that sent them, and a
+/// body cut at this client's read limit cannot be measured.
+fn check_response(
+    rule: &Rule,
+    response: &Response,
+    context: &Context<'_>,
+) -> Option<Result<(), String>> {
+    let verdict = if rule.check == Check::ContentLength {
+        if response.body_end == BodyEnd::Truncated {
+            return None;
+        }
+        let mut own = response.clone();
+        own.after = None;
+        run_check(rule.check, &own, context)?
+    } else {
+        run_check(rule.check, response, context)?
+    };
+    Some(verdict.map_err(|problem| format!("{} {}: {problem}", response.code, response.reason)))
 }
 
 impl RuleResult {
@@ -296,7 +321,7 @@ mod tests {
             date.first,
             [Breach {
                 case: "rfc9112-3.2-a".into(),
-                problem: "no Date header".into()
+                problem: "400 Bad Request: no Date header".into()
             }]
         );
         assert_eq!(
@@ -327,6 +352,42 @@ mod tests {
                     "held on 2 responses".into()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn bytes_after_the_body_or_a_cut_body_then_content_length_rule_not_broken() {
+        use crate::verdict::test_support::{after, with_body};
+        use crate::wire::AfterEnd;
+        let a = case("rfc9112-3.2-a");
+        let head = |mut r: Response| {
+            r.head = format!("HTTP/1.1 {} {}\r\n\r\n", r.code, r.reason).into_bytes();
+            r
+        };
+        let fields = [("Date", DATE), ("Content-Length", "6")];
+        let mut followed = with_body(head(response(200, &fields)), 6, 6, BodyEnd::Complete);
+        followed.after = after(47, AfterEnd::Closed);
+        let cut = with_body(head(response(200, &fields)), 6, 3, BodyEnd::Truncated);
+        let short = with_body(head(response(200, &fields)), 6, 3, BodyEnd::Closed);
+        let results = [
+            result(&a, ok(followed)),
+            result(&a, ok(cut)),
+            result(&a, ok(short)),
+        ];
+        let rule = &check_rules(&results)[1];
+        assert_eq!(
+            (
+                rule.rule.id,
+                rule.checked,
+                rule.broken,
+                rule.first[0].problem.as_str()
+            ),
+            (
+                "rule:content-length",
+                2,
+                1,
+                "200 OK: Content-Length: 6, but 3 bytes arrived before the server closed"
+            )
         );
     }
 
