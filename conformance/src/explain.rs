@@ -5,7 +5,7 @@
 use crate::case::Case;
 use crate::escape;
 use crate::escape::terminal;
-use crate::matrix::{Answer, Matrix, MatrixError};
+use crate::matrix::{Answer, Matrix, MatrixError, ServerAnswers};
 use crate::report::describe::{describe_expect, fold_whitespace, join_tokens};
 use crate::rules::Rule;
 use crate::template::Values;
@@ -123,6 +123,55 @@ pub fn render_case(case: &Case, values: &Values) -> String {
 /// acceptable. A matrix that cannot be read is said in one line, never an
 /// error: explaining a case does not need one.
 pub fn render_answers(case: &Case, source: &str, matrix: Result<Matrix, MatrixError>) -> String {
+    render_servers(source, matrix, |out, server, name, width| {
+        match server.answer(&case.id) {
+            Some(answer) => {
+                out.push_str(&format!(
+                    "  {name:<width$}  {:<5} {}\n",
+                    answer.grade.as_str(),
+                    terminal(&answer.outcome())
+                ));
+                for reason in reasons(case, answer) {
+                    out.push_str(&format!("  {:<width$}    why: {reason}\n", ""));
+                }
+            }
+            None => out.push_str(&format!("  {name:<width$}  (not run)\n")),
+        }
+    })
+}
+
+/// What each server of `matrix` did with rule `rule`: its grade, how many
+/// responses broke it, and where first.
+pub fn render_rule_answers(
+    rule: &Rule,
+    source: &str,
+    matrix: Result<Matrix, MatrixError>,
+) -> String {
+    render_servers(source, matrix, |out, server, name, width| {
+        match server.rules.iter().find(|r| r.id == rule.id) {
+            Some(answer) => {
+                out.push_str(&format!(
+                    "  {name:<width$}  {:<5} {} of {} responses broke it\n",
+                    answer.grade.as_str(),
+                    answer.broken,
+                    answer.checked
+                ));
+                for first in &answer.first {
+                    out.push_str(&format!("  {:<width$}    in {}\n", "", terminal(first)));
+                }
+            }
+            None => out.push_str(&format!("  {name:<width$}  (not recorded)\n")),
+        }
+    })
+}
+
+/// The matrix heading, then one entry per server written by `entry`
+/// (given the server, its escaped name and the names' width).
+fn render_servers(
+    source: &str,
+    matrix: Result<Matrix, MatrixError>,
+    entry: impl Fn(&mut String, &ServerAnswers, &str, usize),
+) -> String {
     let matrix = match matrix {
         Ok(matrix) => matrix,
         Err(MatrixError::Missing(_)) => {
@@ -146,20 +195,7 @@ pub fn render_answers(case: &Case, source: &str, matrix: Result<Matrix, MatrixEr
         .max()
         .unwrap_or(0);
     for server in &matrix.servers {
-        let name = terminal(&server.name);
-        match server.answer(&case.id) {
-            Some(answer) => {
-                out.push_str(&format!(
-                    "  {name:<width$}  {:<5} {}\n",
-                    answer.grade.as_str(),
-                    terminal(&answer.outcome())
-                ));
-                for reason in reasons(case, answer) {
-                    out.push_str(&format!("  {:<width$}    why: {reason}\n", ""));
-                }
-            }
-            None => out.push_str(&format!("  {name:<width$}  (not run)\n")),
-        }
+        entry(&mut out, server, &terminal(&server.name), width);
     }
     out
 }

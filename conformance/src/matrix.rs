@@ -17,6 +17,7 @@ use crate::escape::markdown_cell as md_cell;
 use crate::limits::MATRIX_SHOWN_BYTES;
 use crate::report::describe;
 use crate::report::Summary;
+use crate::rules::{check_rules, RULES};
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
 use serde::{Deserialize, Serialize};
@@ -66,6 +67,35 @@ pub struct ServerAnswers {
     pub counts: Counts,
     /// One answer per case that ran, in catalogue order.
     pub answers: Vec<Answer>,
+    /// Each response rule over the server's responses (absent from
+    /// matrices recorded before the rules).
+    #[serde(default)]
+    pub rules: Vec<RuleAnswer>,
+}
+
+/// How one server's responses kept one response rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleAnswer {
+    /// The rule id, `rule:date`.
+    pub id: String,
+    /// The rule's grade over the run.
+    pub grade: Grade,
+    /// Responses it applied to.
+    pub checked: usize,
+    /// Responses that broke it.
+    pub broken: usize,
+    /// The first cases where it broke, each with what was wrong.
+    pub first: Vec<String>,
+}
+
+impl RuleAnswer {
+    /// One matrix cell: `pass`, `fail 38/402`.
+    pub(crate) fn cell(&self) -> String {
+        match self.grade {
+            Grade::Pass | Grade::Info => self.grade.to_string(),
+            grade => format!("{grade} {}/{}", self.broken, self.checked),
+        }
+    }
 }
 
 /// Cases per grade.
@@ -183,7 +213,26 @@ impl ServerAnswers {
             version: version.to_string(),
             counts: Counts::of(results),
             answers: results.iter().map(Answer::from_result).collect(),
+            rules: check_rules(results)
+                .into_iter()
+                .map(|r| RuleAnswer {
+                    id: r.rule.id.to_string(),
+                    grade: r.grade,
+                    checked: r.checked,
+                    broken: r.broken,
+                    first: r
+                        .first
+                        .into_iter()
+                        .map(|b| format!("{}: {}", b.case, b.problem))
+                        .collect(),
+                })
+                .collect(),
         }
+    }
+
+    /// How the server kept rule `id`, if the matrix recorded it.
+    pub(crate) fn rule(&self, id: &str) -> Option<&RuleAnswer> {
+        self.rules.iter().find(|r| r.id == id)
     }
 
     /// The answer to case `id`, if it ran.
@@ -350,6 +399,7 @@ pub fn render_markdown(matrix: &Matrix, cases: &[Case]) -> String {
          Each cell is the grade and the status code (or what happened instead: \
          `closed`, `reset`, `timeout`), one per response for cases that read several.\n",
     );
+    write_rules_markdown(&mut out, matrix);
     for group in Group::ALL {
         let members: Vec<&Case> = cases.iter().filter(|c| c.group == group).collect();
         if members.is_empty() {
@@ -372,6 +422,33 @@ pub fn render_markdown(matrix: &Matrix, cases: &[Case]) -> String {
         }
     }
     out
+}
+
+/// The response rules, one row each, one column per server: `pass`, or
+/// `**fail** 38/402` (responses that broke it out of those it applied to).
+fn write_rules_markdown(out: &mut String, matrix: &Matrix) {
+    out.push_str(
+        "\n## Response rules\n\nWhat every response must satisfy, checked on every \
+         response a server sent and graded once per server.\n\n| rule | level |",
+    );
+    for server in &matrix.servers {
+        let _ = write!(out, " {} |", md_cell(&server.name));
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(matrix.servers.len()));
+    out.push('\n');
+    for rule in &RULES {
+        let _ = write!(out, "| `{}` | {} |", rule.id, rule.level);
+        for server in &matrix.servers {
+            let cell = match server.rule(rule.id) {
+                None => "—".to_string(),
+                Some(answer) if answer.grade == Grade::Fail => format!("**{}**", answer.cell()),
+                Some(answer) => answer.cell(),
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
 }
 
 /// Whether the servers that ran `id` did not all answer alike (by
@@ -407,7 +484,34 @@ mod tests {
             version: format!("{name}/1"),
             counts: Counts::default(),
             answers: Vec::new(),
+            rules: Vec::new(),
         }
+    }
+
+    #[test]
+    fn rules_then_one_row_each_fail_in_bold_with_counts() {
+        let mut a = server("a");
+        a.rules = vec![RuleAnswer {
+            id: "rule:date".into(),
+            grade: Grade::Fail,
+            checked: 402,
+            broken: 38,
+            first: vec!["x: 400 Bad Request: no Date header".into()],
+        }];
+        let matrix = Matrix {
+            generated: "2026-12-06".into(),
+            servers: vec![a, server("b")],
+        };
+        let mut out = String::new();
+        write_rules_markdown(&mut out, &matrix);
+        assert_eq!(
+            out,
+            "\n## Response rules\n\nWhat every response must satisfy, checked on every \
+             response a server sent and graded once per server.\n\n| rule | level | a | b |\n\
+             |---|---|---|---|\n| `rule:date` | must | **fail 38/402** | — |\n\
+             | `rule:content-length` | must | — | — |\n| `rule:status-sp` | must | — | — |\n\
+             | `rule:reason-phrase` | must | — | — |\n| `rule:field-value` | must | — | — |\n"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::escape::html as html_escape;
 use crate::limits::MATRIX_SHOWN_BYTES;
 use crate::matrix::{answers_differ, Answer, Counts, Matrix};
 use crate::report::describe::{describe_expect, fold_whitespace};
+use crate::rules::RULES;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -303,6 +304,42 @@ fn write_scores(out: &mut String, matrix: &Matrix) {
     out.push_str("</tbody></table>\n");
 }
 
+/// The response rules: one row each, one column per server, a cell's
+/// title naming the first cases where the rule broke.
+fn write_rules(out: &mut String, matrix: &Matrix) {
+    out.push_str(
+        "<table class=\"scores rules\"><caption>Response rules: checked on every response, \
+         graded once per server</caption><thead><tr><th>rule</th><th>level</th>",
+    );
+    for server in &matrix.servers {
+        let _ = write!(out, "<th>{}</th>", html_escape(&server.name));
+    }
+    out.push_str("</tr></thead><tbody>\n");
+    for rule in &RULES {
+        let _ = write!(
+            out,
+            "<tr><td><code>{}</code></td><td>{}</td>",
+            rule.id, rule.level
+        );
+        for server in &matrix.servers {
+            match server.rules.iter().find(|r| r.id == rule.id) {
+                None => out.push_str("<td>—</td>"),
+                Some(answer) => {
+                    let _ = write!(
+                        out,
+                        "<td class=\"{}\" title=\"{}\">{}</td>",
+                        answer.grade,
+                        html_escape(&answer.first.join("\n")),
+                        html_escape(&answer.cell())
+                    );
+                }
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody></table>\n");
+}
+
 fn write_filters(out: &mut String, cases: &[&Case]) {
     out.push_str("<form id=\"filters\" onsubmit=\"return false\">\n");
     out.push_str("<label>group <select id=\"filter-group\"><option value=\"\">all</option>");
@@ -436,6 +473,7 @@ pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
         matrix.servers.len()
     );
     write_scores(&mut out, matrix);
+    write_rules(&mut out, matrix);
     out.push_str("</header>\n");
     write_filters(&mut out, &cases);
     write_table(&mut out, matrix, &cases);

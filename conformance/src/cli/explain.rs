@@ -25,21 +25,17 @@ pub(crate) fn explain(
         ..Values::default()
     };
     let catalogue = load(dir)?;
-    if let Some(rule) = Rule::find(id) {
-        let _ = std::io::stdout()
-            .lock()
-            .write_all(explain::render_rule(rule).as_bytes());
-        return Ok(EXIT_CONFORMANT);
-    }
-    let Some(case) = catalogue.iter().find(|c| c.id == id) else {
-        return Err(unknown_id(id, &catalogue));
-    };
     let (source, matrix) = match matrix {
         Some(path) => (path.display().to_string(), Matrix::read(&path)),
         None => matrix::default_matrix(),
     };
-    let mut text = explain::render_case(case, &values);
-    text.push_str(&explain::render_answers(case, &source, matrix));
+    let text = if let Some(rule) = Rule::find(id) {
+        explain::render_rule(rule) + "\n" + &explain::render_rule_answers(rule, &source, matrix)
+    } else if let Some(case) = catalogue.iter().find(|c| c.id == id) {
+        explain::render_case(case, &values) + &explain::render_answers(case, &source, matrix)
+    } else {
+        return Err(unknown_id(id, &catalogue));
+    };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(EXIT_CONFORMANT)
 }
