@@ -322,14 +322,23 @@ mod tests {
         };
         let xml = render(Format::Junit, &results, &context);
         let lines: Vec<&str> = xml.lines().collect();
+        // Two cases and the five response rules.
         assert_eq!(
             lines[1],
-            "<testsuites name=\"t\" tests=\"2\" failures=\"1\" errors=\"1\" time=\"5.250\">"
+            "<testsuites name=\"t\" tests=\"7\" failures=\"1\" errors=\"1\" time=\"5.250\">"
         );
         assert_eq!(
             lines[2],
             "  <testsuite name=\"host\" tests=\"2\" failures=\"1\" errors=\"1\" skipped=\"0\" \
              timestamp=\"1994-11-06T08:49:37.000Z\">"
+        );
+        // Neither case read a response: every rule is skipped, none failed.
+        assert!(
+            lines.contains(
+                &"  <testsuite name=\"response-rules\" tests=\"5\" failures=\"0\" errors=\"0\" \
+                  skipped=\"5\" timestamp=\"1994-11-06T08:49:37.000Z\">"
+            ),
+            "{xml}"
         );
         assert!(
             xml.contains(

@@ -3,8 +3,9 @@
 //! catalogue growing never changes these answers.
 
 use crate::support::{
-    answer_then_close, case_dir_of, conformance, graded_lines, redact_dates, stdout_with_code,
-    unused_addr, CaseFile, Reference, Responder, Step, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
+    answer_then_close, case_dir_of, conformance, graded_lines, redact_dates, rules_held,
+    stdout_with_code, unused_addr, CaseFile, Reference, Responder, Step,
+    CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
 };
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -122,11 +123,14 @@ fn run_with_passing_selection_then_exit_0_and_summary_last() {
             "{}\
              PASS  {MISSING_HOST}  400 Bad Request\n\
              \n\
+             {}\
+             \n\
              group           pass  warn  fail  info  skip error\n\
              host               1     0     0     0     0     0\n\
              \n\
              1 passed, 0 warned, 0 failed\n",
-            report_head(&responder, "1 case")
+            report_head(&responder, "1 case"),
+            rules_held("1 response")
         )
     );
 }
@@ -149,9 +153,12 @@ fn run_with_must_failure_then_exit_1_and_failure_details() {
              \n\
              {}\
              \n\
+             {}\
+             \n\
              {ALL_FOUR_TAIL}",
             report_head(&responder, "4 cases"),
-            get_supported_failure("")
+            get_supported_failure(""),
+            rules_held("4 responses")
         )
     );
 }
@@ -226,9 +233,12 @@ fn baseline_listing_the_failure_then_exit_0_and_known() {
              \n\
              known failures (in the baseline): {GET_SUPPORTED}\n\
              \n\
+             {}\
+             \n\
              {ALL_FOUR_TAIL}",
             report_head(&responder, "4 cases"),
-            get_supported_failure(" (known failure)")
+            get_supported_failure(" (known failure)"),
+            rules_held("4 responses")
         )
     );
 }
@@ -253,11 +263,14 @@ fn baseline_id_that_passes_then_reported_fixed() {
              PASS  {MISSING_HOST}  400 Bad Request\n\
              fixed: remove from baseline: {MISSING_HOST}\n\
              \n\
+             {}\
+             \n\
              group           pass  warn  fail  info  skip error\n\
              host               1     0     0     0     0     0\n\
              \n\
              1 passed, 0 warned, 0 failed\n",
-            report_head(&responder, "1 case")
+            report_head(&responder, "1 case"),
+            rules_held("1 response")
         )
     );
 }
@@ -276,6 +289,24 @@ fn baseline_with_unknown_id_then_exit_2() {
         .stdout("")
         .stderr(format!(
             "conformance: baseline {}: unknown case id(s): rfc9999-1-nope\n",
+            baseline.display()
+        ));
+}
+
+#[test]
+fn baseline_naming_an_unknown_rule_then_exit_2() {
+    let dir = case_dir();
+    let baseline = dir.path().join("baseline.txt");
+    std::fs::write(&baseline, "rule:date\nrule:nope\n").unwrap();
+    let responder = answer_then_close("400 Bad Request");
+    run(dir.path(), &responder)
+        .arg("--baseline")
+        .arg(&baseline)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "conformance: baseline {}: unknown case id(s): rule:nope\n",
             baseline.display()
         ));
 }
@@ -413,6 +444,55 @@ fn explain_unknown_id_then_exit_2_with_suggestion() {
         ));
 }
 
+#[test]
+fn explain_rule_date_then_the_rule_exactly() {
+    let dir = case_dir();
+    let no_matrix = dir.path().join("no-matrix.json");
+    let out = stdout_with_code(
+        conformance(dir.path())
+            .args(["explain", "rule:date", "--matrix"])
+            .arg(&no_matrix),
+        0,
+    );
+    assert_eq!(
+        out,
+        format!(
+            "rule:date: a Date in IMF-fixdate form on every 2xx, 3xx and 4xx\n\
+         level: must, a response rule: checked on every response a run reads, reported once\n\
+         requirement: RFC 9110 §6.6.1\n\
+         \x20 \"An origin server with a clock (as defined in Section 5.6.7) MUST generate a Date \
+         header field in all 2xx (Successful), 3xx (Redirection), and 4xx (Client Error) \
+         responses, and MAY generate a Date header field in 1xx (Informational) and 5xx (Server \
+         Error) responses.\"\n\
+         \n\
+         Caches work out the age of a response from its Date; without one they fall back to \
+         guesses. Error responses are often made on a code path of their own, and that is where \
+         a missing Date hides. The check wants exactly one Date, in IMF-fixdate form (`Sun, 06 \
+         Nov 1994 08:49:37 GMT`), on every 2xx, 3xx and 4xx; 1xx and 5xx may go without.\n\
+         \n\
+         What servers answered: no matrix at {} (`make matrix` writes one).\n",
+            no_matrix.display()
+        )
+    );
+}
+
+#[test]
+fn explain_unknown_rule_then_exit_2() {
+    let dir = case_dir();
+    let assert = conformance(dir.path())
+        .args(["explain", "rule:nope"])
+        .assert()
+        .code(2)
+        .stdout("");
+    // The words after the id are left open: today they send the user to
+    // `conformance list`, which lists no rules.
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with("conformance: no case `rule:nope`") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}
+
 /// A count attribute of a JUnit element, as a number.
 fn count(node: roxmltree::Node<'_, '_>, name: &str) -> Option<usize> {
     node.attribute(name).and_then(|value| value.parse().ok())
@@ -436,7 +516,8 @@ fn junit_then_well_formed_with_a_name_on_every_testcase() {
             count(root, "failures"),
             count(root, "errors"),
         ),
-        ("testsuites", Some("wrong 400"), Some(4), Some(1), Some(0)),
+        // Four cases and the five response rules.
+        ("testsuites", Some("wrong 400"), Some(9), Some(1), Some(0)),
         "{out}"
     );
     // (name, tests, failures, errors, skipped) of each testsuite.
@@ -460,6 +541,7 @@ fn junit_then_well_formed_with_a_name_on_every_testcase() {
             ("method", Some(1), Some(1), Some(0), Some(0)),
             ("host", Some(1), Some(0), Some(0), Some(0)),
             ("connection", Some(1), Some(0), Some(0), Some(0)),
+            ("response-rules", Some(5), Some(0), Some(0), Some(0)),
         ],
         "{out}"
     );
@@ -482,6 +564,11 @@ fn junit_then_well_formed_with_a_name_on_every_testcase() {
             ("wrong_400.method", GET_SUPPORTED, Some("failure")),
             ("wrong_400.host", MISSING_HOST, None),
             ("wrong_400.connection", CLOSE_HONOURED, Some("system-out")),
+            ("wrong_400.response-rules", "rule:date", None),
+            ("wrong_400.response-rules", "rule:content-length", None),
+            ("wrong_400.response-rules", "rule:status-sp", None),
+            ("wrong_400.response-rules", "rule:reason-phrase", None),
+            ("wrong_400.response-rules", "rule:field-value", None),
         ],
         "{out}"
     );
@@ -553,6 +640,21 @@ fn markdown_then_table_row_per_case() {
              | host | 1 | 0 | 0 | 0 | 0 | 0 |\n\
              | connection | 0 | 1 | 0 | 0 | 0 | 0 |"
                 .to_string(),
+            "## Response rules".to_string(),
+            "Checked on every response the run read.".to_string(),
+            "| grade | rule | requirement | responses |\n\
+             |---|---|---|---|\n\
+             | PASS | `rule:date` | RFC 9110 §6.6.1: a Date in IMF-fixdate form on every 2xx, 3xx \
+             and 4xx | held on 4 responses |\n\
+             | PASS | `rule:content-length` | RFC 9110 §8.6: Content-Length agrees with the \
+             content sent, and is absent on 1xx and 204 | held on 4 responses |\n\
+             | PASS | `rule:status-sp` | RFC 9112 §4: a space after the status code, even with no \
+             reason phrase | held on 4 responses |\n\
+             | PASS | `rule:reason-phrase` | RFC 9112 §4: the reason phrase is 1*( HTAB / SP / \
+             VCHAR / obs-text ) | held on 4 responses |\n\
+             | PASS | `rule:field-value` | RFC 9110 §5.5: no CR, LF, NUL or other CTL in a field \
+             value | held on 4 responses |"
+                .to_string(),
             "## Root causes of the failures".to_string(),
             format!(
                 "| cause | cases | ids |\n\
@@ -590,7 +692,7 @@ fn output_and_write_baseline_then_files_written_whole() {
             count(root, "failures"),
             count(root, "errors")
         ),
-        (Some(4), Some(1), Some(0)),
+        (Some(9), Some(1), Some(0)),
         "{xml}"
     );
     let written = std::fs::read_to_string(&baseline).unwrap();

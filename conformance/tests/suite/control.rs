@@ -5,7 +5,8 @@
 //! control, `skip`, and exit 4 for a run that graded nothing.
 
 use crate::support::{
-    case_dir_of, conformance, drain, response, stdout_with_code, CaseFile, Requests, Responder,
+    case_dir_of, conformance, drain, response, rules_held, stdout_with_code, CaseFile, Requests,
+    Responder,
 };
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
@@ -212,6 +213,8 @@ fn control_without_validators_then_case_using_them_skipped_with_reason() {
         out,
         format!(
             "{}\n\
+             {}\
+             \n\
              group           pass  warn  fail  info  skip error\n\
              method             1     0     0     0     1     0\n\
              path               0     0     0     0     1     0\n\
@@ -225,7 +228,9 @@ fn control_without_validators_then_case_using_them_skipped_with_reason() {
                     &format!("SKIP  {FIXTURE}    {NO_FIXTURE_ROOT}"),
                     &format!("PASS  {SERVED}        200 OK"),
                 ]
-            )
+            ),
+            // The skipped cases read no response: the rules hold on one.
+            rules_held("1 response")
         )
     );
 }
@@ -290,13 +295,19 @@ fn skipped_case_then_junit_skipped_with_message_and_json_grade() {
                 Some("skipped"),
                 NO_FIXTURE_ROOT.strip_prefix("skipped: ")
             ),
+            // The response rules held on the one response read.
+            ("rule:date", None, None),
+            ("rule:content-length", None, None),
+            ("rule:status-sp", None, None),
+            ("rule:reason-phrase", None, None),
+            ("rule:field-value", None, None),
         ],
         "{junit}"
     );
     let root = doc.root_element();
     assert_eq!(
         ["tests", "failures", "errors"].map(|name| root.attribute(name)),
-        [Some("3"), Some("0"), Some("0")],
+        [Some("8"), Some("0"), Some("0")],
         "{junit}"
     );
     let json = stdout_with_code(

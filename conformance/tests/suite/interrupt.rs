@@ -5,8 +5,8 @@
 //! before the first connect.
 
 use crate::support::{
-    answer_then_close, case_dir_of, conformance, drain, response, unused_addr, CaseFile, Requests,
-    Responder, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
+    answer_then_close, case_dir_of, conformance, drain, response, rules_held_as, unused_addr,
+    CaseFile, Requests, Responder, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
 };
 use std::io::{Read, Write};
 use std::path::Path;
@@ -100,20 +100,17 @@ fn chunks(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
     receive
 }
 
-/// The case ids a text report lists with a grade, in report order.
+/// The case ids a text report lists with a grade, in report order (not
+/// the response rules, whose ids start `rule:`).
 fn graded_ids(report: &str) -> Vec<String> {
     report
         .lines()
         .filter_map(|line| {
             let (grade, rest) = line.split_once(' ')?;
-            ["PASS", "WARN", "FAIL", "INFO", "SKIP", "ERROR"]
-                .contains(&grade)
-                .then(|| {
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string()
-                })
+            let id = rest.split_whitespace().next().unwrap_or_default();
+            (["PASS", "WARN", "FAIL", "INFO", "SKIP", "ERROR"].contains(&grade)
+                && !id.starts_with("rule:"))
+            .then(|| id.to_string())
         })
         .collect()
 }
@@ -179,11 +176,16 @@ fn signal_after_first_result(signal: &str, name: &str, code: i32) {
     for id in &ids[ran..] {
         expected.push_str(&format!("  {id}\n"));
     }
+    // The cases that ran passed on a timeout: no response was read, so no
+    // rule applied to one.
     expected.push_str(&format!(
-        "\ngroup           pass  warn  fail  info  skip error\n\
+        "\n{}\
+         \n\
+         group           pass  warn  fail  info  skip error\n\
          connection     {ran:>5}     0     0     0     0     0\n\
          \n\
-         {ran} passed, 0 warned, 0 failed\n"
+         {ran} passed, 0 warned, 0 failed\n",
+        rules_held_as("INFO", "0 responses")
     ));
     assert_eq!(report, expected);
     // One progress line per case that ran, erased before the last word.
@@ -409,18 +411,45 @@ fn deadline_passed_then_junit_has_the_rest_as_skipped_not_run() {
         .count();
     assert!(ran < SLOW_CASES, "{xml}");
     let not_run = SLOW_CASES - ran;
-    // junit-10.xsd has no `skipped` on <testsuites>: the not-run suite counts them.
+    // junit-10.xsd has no `skipped` on <testsuites>: the not-run suite counts
+    // them. Every case and the five response rules are tests.
     let root = doc.root_element();
     assert_eq!(
         ["name", "tests", "failures", "errors"].map(|name| root.attribute(name)),
         [
             Some("slow"),
-            Some(SLOW_CASES.to_string().as_str()),
+            Some((SLOW_CASES + 5).to_string().as_str()),
             Some("0"),
             Some("0")
         ],
         "{xml}"
     );
+    // The cases that ran read no response (they pass on a timeout): each
+    // rule is skipped, before the not-run suite.
+    let mut rules = String::new();
+    for id in [
+        "rule:date",
+        "rule:content-length",
+        "rule:status-sp",
+        "rule:reason-phrase",
+        "rule:field-value",
+    ] {
+        rules.push_str(&format!(
+            "    <testcase classname=\"slow.response-rules\" name=\"{id}\" time=\"0.000\">\n      \
+             <skipped message=\"no response it applies to was read\"/>\n    </testcase>\n"
+        ));
+    }
+    let opening = "  <testsuite name=\"response-rules\" tests=\"5\" failures=\"0\" errors=\"0\" \
+                   skipped=\"5\" timestamp=\"";
+    let at = xml
+        .find(opening)
+        .unwrap_or_else(|| panic!("{opening}\n{xml}"));
+    let after_opening = &xml[at..];
+    let suite_rest = &after_opening[after_opening.find('\n').map_or(0, |i| i + 1)..];
+    let suite_end = suite_rest
+        .find("  </testsuite>\n")
+        .unwrap_or(suite_rest.len());
+    assert_eq!(&suite_rest[..suite_end], rules, "{xml}");
     let opening = format!(
         "  <testsuite name=\"not-run\" tests=\"{not_run}\" failures=\"0\" errors=\"0\" \
          skipped=\"{not_run}\" timestamp=\""

@@ -1,9 +1,10 @@
 //! The JUnit report against the rules of the Jenkins xunit plugin's
 //! `junit-10.xsd` (the schema CI report tools read), checked element by
 //! element on real output; then read by a real consumer, `junitparser`
-//! from PyPI, whose counts must be the text summary's.
+//! from PyPI, whose counts must be the text summary's (cases and response
+//! rules).
 
-use crate::reports::{no_date_on_errors, output, run};
+use crate::reports::{no_date_on_errors, output, run, DATE_QUOTE};
 use crate::support::{case_dir_of, CaseFile};
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
@@ -18,7 +19,9 @@ const SKIP: &str = "rfc9110-15.5.5-missing-file";
 
 /// One case per JUnit outcome against [`no_date_on_errors`]: a pass, a
 /// fail, a fail in the baseline, a warn (a `should` case), an info, and a
-/// skip (it needs the fixture docroot).
+/// skip (it needs the fixture docroot). The fail, known and warn cases
+/// name the `date` check; the 400s without Date also break `rule:date`,
+/// which the baseline does not list: a failed rule.
 fn case_dir() -> TempDir {
     let with_host = |id| {
         CaseFile::new(id)
@@ -257,15 +260,23 @@ fn junit_counts_then_match_the_cases_and_results_they_hold() {
     let within = |node: roxmltree::Node<'_, '_>, tag: &str| {
         node.descendants().filter(|n| n.has_tag_name(tag)).count()
     };
-    assert_eq!(count_attribute(root, "tests"), 6);
-    assert_eq!(count_attribute(root, "failures"), 1);
+    // Six cases and five rules; the failed case and the failed rule.
+    assert_eq!(count_attribute(root, "tests"), 11);
+    assert_eq!(count_attribute(root, "failures"), 2);
     assert_eq!(count_attribute(root, "errors"), 0);
     let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
     let names: Vec<&str> = suites.iter().filter_map(|s| s.attribute("name")).collect();
     assert_eq!(
         names,
-        ["version", "method", "host", "path", "response-head"],
-        "one testsuite per group, in the catalogue's group order"
+        [
+            "version",
+            "method",
+            "host",
+            "path",
+            "response-head",
+            "response-rules"
+        ],
+        "one testsuite per group, in the catalogue's group order, then the rules"
     );
     for suite in &suites {
         assert_eq!(count_attribute(*suite, "tests"), within(*suite, "testcase"));
@@ -340,6 +351,26 @@ fn junit_counts_then_match_the_cases_and_results_they_hold() {
              Request; broken check date (must): no Date header"
         )
     );
+    assert_eq!(
+        result("rule:date"),
+        Some((
+            "failure",
+            format!(
+                "RFC 9110 §6.6.1 (must): \"{DATE_QUOTE}\"; 3 of 5 responses broke it, first in: \
+                 {WARN}, {FAIL}, {KNOWN}; {WARN}: 400 Bad Request: no Date header; {FAIL}: 400 Bad \
+                 Request: no Date header; {KNOWN}: 400 Bad Request: no Date header"
+            )
+            .as_str()
+        ))
+    );
+    for held in [
+        "rule:content-length",
+        "rule:status-sp",
+        "rule:reason-phrase",
+        "rule:field-value",
+    ] {
+        assert_eq!(result(held), None, "{held}");
+    }
     let warned = doc
         .descendants()
         .filter(|n| n.has_tag_name("property") && n.attribute("name") == Some("warned"))
@@ -400,13 +431,21 @@ fn junitparser_python() -> Option<PathBuf> {
     Some(python)
 }
 
-/// `N passed, N warned, N failed[, N info, N errors][, N skipped]` as
-/// numbers by name.
-fn summary_counts(line: &str) -> std::collections::BTreeMap<String, usize> {
-    line.split(", ")
+/// `N passed, N warned, N failed[, N info, N errors][, N skipped][;
+/// response rules broken: rule:a, rule:b]` as the case counts by name and
+/// the rules broken.
+fn summary_counts(line: &str) -> (std::collections::BTreeMap<String, usize>, Vec<&str>) {
+    let (counts, rules) = line
+        .split_once("; response rules broken: ")
+        .map_or((line, Vec::new()), |(counts, rules)| {
+            (counts, rules.split(", ").collect())
+        });
+    let counts = counts
+        .split(", ")
         .filter_map(|part| part.split_once(' '))
         .map(|(n, what)| (what.to_string(), n.parse().unwrap_or(usize::MAX)))
-        .collect()
+        .collect();
+    (counts, rules)
 }
 
 #[test]
@@ -441,19 +480,22 @@ fn junit_read_by_junitparser_then_counts_are_the_text_summary() {
         String::from_utf8_lossy(&out.stderr)
     );
     let parsed = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let text = summary_counts(summary.trim());
-    let known = 1;
+    let (text, rules_broken) = summary_counts(summary.trim());
+    // One case is known (the baseline lists no rule); every rule applied
+    // to some response, so a rule is a failure when broken, else a pass.
+    let (known, rules) = (1, 5);
     let expected = format!(
         "tests={} failure={} error={} skipped={} passed={}",
-        text.values().sum::<usize>(),
-        text["failed"] - known,
+        text.values().sum::<usize>() + rules,
+        text["failed"] - known + rules_broken.len(),
         text["errors"],
         text["info"] + text["skipped"] + known,
-        text["passed"] + text["warned"],
+        text["passed"] + text["warned"] + rules - rules_broken.len(),
     );
     assert_eq!(
         summary.trim(),
-        "1 passed, 1 warned, 2 failed, 1 info, 0 errors, 1 skipped"
+        "1 passed, 1 warned, 2 failed, 1 info, 0 errors, 1 skipped; response rules broken: \
+         rule:date"
     );
     assert_eq!(parsed, expected);
 }

@@ -3,8 +3,8 @@
 //! `--fail-on`, and `--color` with `NO_COLOR`.
 
 use crate::support::{
-    answer_then_close, case_dir_of, conformance, graded_lines, response, stdout_with_code,
-    CaseFile, Requests, Responder, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
+    answer_then_close, case_dir_of, conformance, graded_lines, response, rules_held, rules_held_as,
+    stdout_with_code, CaseFile, Requests, Responder, CONTROL_OF_ANSWER_THEN_CLOSE, CONTROL_PATH,
 };
 use std::io::Write;
 use std::net::{Shutdown, TcpListener};
@@ -220,11 +220,14 @@ fn target_answering_after_cases_that_closed_then_grades_stand() {
              PASS  rfc9112-6.3-close-b  400 Bad Request\n\
              PASS  rfc9112-6.3-close-c  400 Bad Request\n\
              \n\
+             {}\
+             \n\
              group           pass  warn  fail  info  skip error\n\
              framing            3     0     0     0     0     0\n\
              \n\
              3 passed, 0 warned, 0 failed\n",
-            responder.target()
+            responder.target(),
+            rules_held("3 responses")
         )
     );
 }
@@ -245,12 +248,15 @@ fn group_then_only_its_cases() {
              PASS  {MISSING_HOST}    400 Bad Request\n\
              WARN  {CLOSE_HONOURED}  400 Bad Request\n\
              \n\
+             {}\
+             \n\
              group           pass  warn  fail  info  skip error\n\
              host               1     0     0     0     0     0\n\
              connection         0     1     0     0     0     0\n\
              \n\
              1 passed, 1 warned, 0 failed\n",
-            responder.target()
+            responder.target(),
+            rules_held("2 responses")
         )
     );
 }
@@ -318,18 +324,22 @@ fn fail_on_should_then_a_warn_exits_1() {
 }
 
 /// The text report of a run of `--group host` against `responder`, the
-/// grade word written `pass`, the outcome `outcome`.
+/// grade word written `pass` (the case's and each response rule's), the
+/// outcome `outcome`.
 fn host_report(responder: &Responder, pass: &str, outcome: &str) -> String {
     format!(
         "conformance of {}, 1 case\n\
          {CONTROL_OF_ANSWER_THEN_CLOSE}\n\
          {pass}  {MISSING_HOST}  {outcome}\n\
          \n\
+         {}\
+         \n\
          group           pass  warn  fail  info  skip error\n\
          host               1     0     0     0     0     0\n\
          \n\
          1 passed, 0 warned, 0 failed\n",
-        responder.target()
+        responder.target(),
+        rules_held_as(pass, "1 response")
     )
 }
 

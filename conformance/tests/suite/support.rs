@@ -440,15 +440,41 @@ pub fn redact_dates(text: &str) -> String {
     out
 }
 
-/// The lines of a text report that grade a case, and its last line.
+/// The lines of a text report that grade a case (not the response rules'
+/// lines, whose ids start `rule:`), and its last line.
 pub fn graded_lines(out: &str) -> Vec<&str> {
     let grades = ["PASS  ", "WARN  ", "FAIL  ", "INFO  ", "SKIP  ", "ERROR "];
     let mut lines: Vec<&str> = out
         .lines()
-        .filter(|line| grades.iter().any(|grade| line.starts_with(grade)))
+        .filter(|line| {
+            grades.iter().any(|grade| {
+                line.strip_prefix(grade)
+                    .is_some_and(|id| !id.starts_with("rule:"))
+            })
+        })
         .collect();
     lines.extend(out.lines().last());
     lines
+}
+
+/// The text report's block of response rules when no response broke one:
+/// each applied to `responses` (`1 response`, `4 responses`) and is graded
+/// `grade` as the report writes it (`PASS`, or coloured; `INFO` with `0
+/// responses` when the run read none).
+pub fn rules_held_as(grade: &str, responses: &str) -> String {
+    format!(
+        "response rules, checked on every response read:\n\
+         {grade}  rule:date            held on {responses}\n\
+         {grade}  rule:content-length  held on {responses}\n\
+         {grade}  rule:status-sp       held on {responses}\n\
+         {grade}  rule:reason-phrase   held on {responses}\n\
+         {grade}  rule:field-value     held on {responses}\n"
+    )
+}
+
+/// [`rules_held_as`] with the plain grade word `PASS`.
+pub fn rules_held(responses: &str) -> String {
+    rules_held_as("PASS", responses)
 }
 
 /// Wrong: reads a request head (or whatever arrives before the client

@@ -3,7 +3,7 @@
 //! except a name that does not resolve, which is the target's fault: exit 3.
 
 use crate::support::{
-    case_dir_of, conformance, unused_addr, CaseFile, CONTROL_OF_ANSWER_THEN_CLOSE,
+    case_dir_of, conformance, rules_held, unused_addr, CaseFile, CONTROL_OF_ANSWER_THEN_CLOSE,
 };
 use tempfile::TempDir;
 
@@ -239,10 +239,13 @@ fn http_url_with_path_then_the_run_uses_it_as_path() {
              {CONTROL_OF_ANSWER_THEN_CLOSE}\n\
              PASS  rfc9112-3.2-missing-host  400 Bad Request\n\
              \n\
+             {}\
+             \n\
              group           pass  warn  fail  info  skip error\n\
              host               1     0     0     0     0     0\n\
              \n\
-             1 passed, 0 warned, 0 failed\n"
+             1 passed, 0 warned, 0 failed\n",
+            rules_held("1 response")
         )
     );
 }
