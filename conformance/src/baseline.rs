@@ -38,7 +38,11 @@ impl fmt::Display for BaselineError {
                 write!(f, "line {line}: expected one case id, found \"{text}\"")
             }
             BaselineError::UnknownIds(ids) => {
-                write!(f, "unknown case id(s): {}", ids.join(", "))
+                write!(
+                    f,
+                    "unknown id(s), neither a case nor a response rule: {}",
+                    ids.join(", ")
+                )
             }
         }
     }

@@ -14,6 +14,7 @@
 //! about `Date`) still names the rule's check in its own `checks`.
 
 use crate::case::{Check, Level};
+use crate::escape;
 use crate::run::CaseResult;
 use crate::verdict::{run_check, Context, Grade};
 use crate::wire::{BodyEnd, Outcome, Response};
@@ -90,8 +91,8 @@ pub const RULES: [Rule; 5] = [
         id: "rule:reason-phrase",
         check: Check::ReasonPhrase,
         level: Level::Must,
-        rfc: "RFC 9112 §4",
-        title: "the reason phrase is 1*( HTAB / SP / VCHAR / obs-text )",
+        rfc: "RFC 9110 §2.2",
+        title: "the reason phrase matches RFC 9112 §4: 1*( HTAB / SP / VCHAR / obs-text )",
         quote: "A sender MUST NOT generate protocol elements that do not match the grammar \
                 defined by the corresponding ABNF rules.",
         explain: "The reason phrase is free text for people, but only of tabs, spaces, visible \
@@ -102,13 +103,10 @@ pub const RULES: [Rule; 5] = [
         id: "rule:field-value",
         check: Check::FieldValue,
         level: Level::Must,
-        rfc: "RFC 9110 §5.5",
-        title: "no CR, LF, NUL or other CTL in a field value",
-        quote: "Field values containing CR, LF, or NUL characters are invalid and dangerous, \
-                due to the varying ways that implementations might parse and interpret those \
-                characters; a recipient of CR, LF, or NUL within a field value MUST either \
-                reject the message or replace each of those characters with SP before further \
-                processing or forwarding of that message.",
+        rfc: "RFC 9110 §2.2",
+        title: "every field value matches RFC 9110 §5.5: no CR, LF, NUL or other CTL",
+        quote: "A sender MUST NOT generate protocol elements that do not match the grammar \
+                defined by the corresponding ABNF rules.",
         explain: "CR, LF and NUL inside a field value are how header injection and response \
                   splitting work; other control characters are invalid too. The check reads \
                   every field line of the raw head and wants only visible characters, \
@@ -228,7 +226,14 @@ fn check_response(
     } else {
         run_check(rule.check, response, context)?
     };
-    Some(verdict.map_err(|problem| format!("{} {}: {problem}", response.code, response.reason)))
+    Some(verdict.map_err(|problem| match response.reason_bytes() {
+        [] => format!("{}: {problem}", response.code),
+        reason => format!(
+            "{} {}: {problem}",
+            response.code,
+            escape::terminal_bytes(reason)
+        ),
+    }))
 }
 
 impl RuleResult {
@@ -238,6 +243,9 @@ impl RuleResult {
             1 => "1 response".to_string(),
             n => format!("{n} responses"),
         };
+        if self.checked == 0 {
+            return "no response it applies to was read".to_string();
+        }
         if self.broken == 0 {
             return format!("held on {}", responses(self.checked));
         }

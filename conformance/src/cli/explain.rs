@@ -5,7 +5,7 @@ use super::exit::{Failure, EXIT_CONFORMANT};
 use super::suggest::unknown_id;
 use conformance::explain;
 use conformance::matrix::{self, Matrix};
-use conformance::rules::Rule;
+use conformance::rules::{Rule, RULES};
 use conformance::template::Values;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,12 @@ pub(crate) fn explain(
         explain::render_rule(rule) + "\n" + &explain::render_rule_answers(rule, &source, matrix)
     } else if let Some(case) = catalogue.iter().find(|c| c.id == id) {
         explain::render_case(case, &values) + &explain::render_answers(case, &source, matrix)
+    } else if id.starts_with("rule:") {
+        let rules: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        return Err(Failure::Usage(format!(
+            "no rule `{id}`; the response rules: {}",
+            rules.join(", ")
+        )));
     } else {
         return Err(unknown_id(id, &catalogue));
     };

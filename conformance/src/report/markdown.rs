@@ -8,6 +8,7 @@ use super::{is_known, ReportContext};
 use crate::escape;
 use crate::rules::check_rules;
 use crate::run::CaseResult;
+use crate::verdict::Grade;
 use std::fmt::Write as _;
 
 /// The Markdown report.
@@ -75,10 +76,13 @@ pub(super) fn render_markdown(results: &[CaseResult<'_>], context: &ReportContex
          | grade | rule | requirement | responses |\n|---|---|---|---|\n",
     );
     for rule in check_rules(results) {
+        let known =
+            rule.grade == Grade::Fail && context.baseline.is_some_and(|b| b.contains(rule.rule.id));
         let _ = writeln!(
             out,
-            "| {} | `{}` | {}: {} | {} |",
-            rule.grade.as_str().to_uppercase(),
+            "| {}{} | `{}` | {}: {} | {} |",
+            rule.grade.as_str(),
+            if known { " (known)" } else { "" },
             rule.rule.id,
             rule.rule.rfc,
             cell(rule.rule.title),

@@ -288,7 +288,7 @@ fn baseline_with_unknown_id_then_exit_2() {
         .code(2)
         .stdout("")
         .stderr(format!(
-            "conformance: baseline {}: unknown case id(s): rfc9999-1-nope\n",
+            "conformance: baseline {}: unknown id(s), neither a case nor a response rule: rfc9999-1-nope\n",
             baseline.display()
         ));
 }
@@ -306,7 +306,7 @@ fn baseline_naming_an_unknown_rule_then_exit_2() {
         .code(2)
         .stdout("")
         .stderr(format!(
-            "conformance: baseline {}: unknown case id(s): rule:nope\n",
+            "conformance: baseline {}: unknown id(s), neither a case nor a response rule: rule:nope\n",
             baseline.display()
         ));
 }
@@ -484,12 +484,10 @@ fn explain_unknown_rule_then_exit_2() {
         .assert()
         .code(2)
         .stdout("");
-    // The words after the id are left open: today they send the user to
-    // `conformance list`, which lists no rules.
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
-    assert!(
-        stderr.starts_with("conformance: no case `rule:nope`") && stderr.lines().count() == 1,
-        "{stderr}"
+    assert_eq!(
+        String::from_utf8_lossy(&assert.get_output().stderr),
+        "conformance: no rule `rule:nope`; the response rules: rule:date, rule:content-length, \
+         rule:status-sp, rule:reason-phrase, rule:field-value\n"
     );
 }
 
@@ -644,16 +642,16 @@ fn markdown_then_table_row_per_case() {
             "Checked on every response the run read.".to_string(),
             "| grade | rule | requirement | responses |\n\
              |---|---|---|---|\n\
-             | PASS | `rule:date` | RFC 9110 §6.6.1: a Date in IMF-fixdate form on every 2xx, 3xx \
+             | pass | `rule:date` | RFC 9110 §6.6.1: a Date in IMF-fixdate form on every 2xx, 3xx \
              and 4xx | held on 4 responses |\n\
-             | PASS | `rule:content-length` | RFC 9110 §8.6: Content-Length agrees with the \
+             | pass | `rule:content-length` | RFC 9110 §8.6: Content-Length agrees with the \
              content sent, and is absent on 1xx and 204 | held on 4 responses |\n\
-             | PASS | `rule:status-sp` | RFC 9112 §4: a space after the status code, even with no \
+             | pass | `rule:status-sp` | RFC 9112 §4: a space after the status code, even with no \
              reason phrase | held on 4 responses |\n\
-             | PASS | `rule:reason-phrase` | RFC 9112 §4: the reason phrase is 1*( HTAB / SP / \
-             VCHAR / obs-text ) | held on 4 responses |\n\
-             | PASS | `rule:field-value` | RFC 9110 §5.5: no CR, LF, NUL or other CTL in a field \
-             value | held on 4 responses |"
+             | pass | `rule:reason-phrase` | RFC 9110 §2.2: the reason phrase matches RFC 9112 §4: 1*( \
+             HTAB / SP / VCHAR / obs-text ) | held on 4 responses |\n\
+             | pass | `rule:field-value` | RFC 9110 §2.2: every field value matches RFC 9110 §5.5: \
+             no CR, LF, NUL or other CTL | held on 4 responses |"
                 .to_string(),
             "## Root causes of the failures".to_string(),
             format!(

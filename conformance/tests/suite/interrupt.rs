@@ -185,7 +185,7 @@ fn signal_after_first_result(signal: &str, name: &str, code: i32) {
          connection     {ran:>5}     0     0     0     0     0\n\
          \n\
          {ran} passed, 0 warned, 0 failed\n",
-        rules_held_as("INFO", "0 responses")
+        rules_held_as("INFO", "no response it applies to was read")
     ));
     assert_eq!(report, expected);
     // One progress line per case that ran, erased before the last word.

@@ -339,7 +339,7 @@ fn host_report(responder: &Responder, pass: &str, outcome: &str) -> String {
          \n\
          1 passed, 0 warned, 0 failed\n",
         responder.target(),
-        rules_held_as(pass, "1 response")
+        rules_held_as(pass, "held on 1 response")
     )
 }
 

@@ -464,17 +464,17 @@ pub fn graded_lines(out: &str) -> Vec<&str> {
 pub fn rules_held_as(grade: &str, responses: &str) -> String {
     format!(
         "response rules, checked on every response read:\n\
-         {grade}  rule:date            held on {responses}\n\
-         {grade}  rule:content-length  held on {responses}\n\
-         {grade}  rule:status-sp       held on {responses}\n\
-         {grade}  rule:reason-phrase   held on {responses}\n\
-         {grade}  rule:field-value     held on {responses}\n"
+         {grade}  rule:date            {responses}\n\
+         {grade}  rule:content-length  {responses}\n\
+         {grade}  rule:status-sp       {responses}\n\
+         {grade}  rule:reason-phrase   {responses}\n\
+         {grade}  rule:field-value     {responses}\n"
     )
 }
 
 /// [`rules_held_as`] with the plain grade word `PASS`.
 pub fn rules_held(responses: &str) -> String {
-    rules_held_as("PASS", responses)
+    rules_held_as("PASS", &format!("held on {responses}"))
 }
 
 /// Wrong: reads a request head (or whatever arrives before the client
