@@ -8,6 +8,8 @@ mod catalogue;
 mod cli;
 mod control;
 mod diff;
+mod fair;
+mod fair_responders;
 mod hostile;
 mod interrupt;
 mod junit;

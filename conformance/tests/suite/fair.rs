@@ -1,0 +1,323 @@
+//! Tests of the tests: the proof of FAIRNESS (`GRADING.md`, "Proofs"). No
+//! case may fail or warn against a server that conforms: each responder of
+//! `fair_responders.rs` is a correct static-file server that differs from
+//! the reference in one way the RFC permits, and the whole catalogue runs
+//! against each.
+//!
+//! The catalogue is not fair yet, so the test is an exact ratchet: every
+//! (responder, case) pair graded `fail` or `warn` today is listed in
+//! [`UNFAIR`] with why, and the test fails on any difference, both ways. A
+//! case made fair leaves the list; a new unfairness fails the test. A
+//! response rule (`rule:…`) broken against a responder counts as a case.
+//! Skips are fine (the responders do not serve `fixtures/root`); harness
+//! errors are not, nor an environment the control would not find.
+
+use crate::catalogue::real_catalogue;
+use crate::fair_responders::{last_modified, Variant, PATH};
+use conformance::control::probe_over;
+use conformance::report::describe_outcomes;
+use conformance::rules::check_rules;
+use conformance::run::{run_cases, Environment, RunOptions};
+use conformance::template::Values;
+use conformance::wire::Transport;
+use conformance::Grade;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// Every step's deadline. The responders answer at once; the cases that
+/// expect a server to keep waiting wait this long. It is well above
+/// [`OWN_TIMEOUT`](crate::fair_responders::OWN_TIMEOUT), so the cases see
+/// [`Variant::TimesOut`] close, as they would see a server's 10 s timeout
+/// fire within a longer case timeout; every other responder waits for ever,
+/// as a server whose timeout is longer than the case's does.
+const TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// The Host the cases send.
+const HOST: &str = "localhost";
+
+/// Every (responder, case or rule) pair graded `fail` or `warn` today, and
+/// why: the permission the case does not allow for.
+#[rustfmt::skip]
+const UNFAIR: &[(&str, &str)] = &[
+    // RFC 9112 §6.1: a server MAY "process such a request in accordance with
+    // the Transfer-Encoding alone", then MUST close; it does, and the cases
+    // warn its `control`.
+    ("te-over-cl-then-close", "rfc9112-6.1-cl-te-hidden-request-not-answered"),
+    ("te-over-cl-then-close", "rfc9112-6.1-content-length-and-transfer-encoding"),
+    ("te-over-cl-then-close", "rfc9112-6.1-te-cl-hidden-request-not-answered"),
+    ("te-over-cl-then-close", "rfc9112-6.1-transfer-encoding-and-content-length-zero"),
+    // RFC 9112 §5.2: "or replace each received obs-fold with one or more SP";
+    // the unfolded `chunked` is then processed, and `control` warns.
+    ("unfolds-obs-fold", "rfc9112-5.2-obs-fold-in-transfer-encoding"),
+    // RFC 9110 §5.5: "recipients MAY retain such characters" (other CTLs), the
+    // case's own quote; a field the server ignores is a safe context.
+    ("replaces-nul-and-cr", "rfc9110-5.5-control-character-in-field-value"),
+    ("replaces-nul-and-cr", "rfc9110-5.5-del-in-field-value"),
+    // RFC 9110 §5.5: "or replace each of those characters with SP": `chunked
+    // NUL` is `chunked`, processed; `control` warns.
+    ("replaces-nul-and-cr", "rfc9110-5.5-transfer-encoding-nul-after-chunked"),
+    // The same permission against §2.2's SHOULD 400: `control` warns, and
+    // `closed` fails on the connection a served request keeps.
+    ("replaces-nul-and-cr", "rfc9112-2.2-nul-in-unknown-field-value"),
+    // RFC 9110 §9.3.1: content on GET "might lead some implementations to
+    // reject the request and close the connection"; GRADING.md permits 400 +
+    // close where a case must send GET with content. These warn it:
+    ("rejects-content-on-get", "rfc9110-10.1.1-expect-100-then-final-status"),
+    ("rejects-content-on-get", "rfc9110-10.1.1-expect-token-case-insensitive"),
+    ("rejects-content-on-get", "rfc9112-9.3-get-with-body-discarded"),
+    ("rejects-content-on-get", "rfc9112-9.3-head-with-body-then-pipelined"), // §9.3.2, HEAD
+    // ... and these are framing cases that need not send GET (GRADING.md: they
+    // send POST, where 2xx, 405 and 501 show the framing was understood):
+    ("rejects-content-on-get", "rfc9110-5.5-transfer-encoding-leading-tab"),
+    ("rejects-content-on-get", "rfc9110-5.5-transfer-encoding-trailing-space"),
+    ("rejects-content-on-get", "rfc9110-5.6.1.2-transfer-encoding-empty-list-element"),
+    ("rejects-content-on-get", "rfc9112-6.1-chunked-name-case-insensitive"),
+    ("rejects-content-on-get", "rfc9112-7.1-chunk-size-forms"),
+    ("rejects-content-on-get", "rfc9112-7.1-chunked-trailer-section"),
+    ("rejects-content-on-get", "rfc9112-7.1.1-chunk-extensions-ignored"),
+    ("rejects-content-on-get", "rfc9112-9.3-body-in-fragments-then-pipelined"),
+    ("rejects-content-on-get", "rfc9112-9.3-content-length-leading-zeros"),
+    // RFC 9110 §9.1: "not implemented SHOULD respond with the 501"; the case is
+    // about reading the body, and warns 501.
+    ("501-for-others", "rfc9112-9.3-post-body-before-405"),
+    // RFC 9110 §9.1: "recognized and implemented, but not allowed ... SHOULD
+    // respond with the 405"; whether PROPFIND is implemented is the server's
+    // to know, not the case's.
+    ("405-for-registered", "rfc9110-9.1-registered-but-unimplemented-method"),
+    // RFC 9110 §5.4: "an appropriate 4xx"; 400 is one, and no SHOULD prefers
+    // 431.
+    ("400-for-oversized", "rfc9110-5.4-250-header-fields"),
+    ("400-for-oversized", "rfc9110-5.4-header-section-72000-octets"),
+    ("400-for-oversized", "rfc9110-5.4-single-field-70000-octets"),
+    // RFC 9110 §5.4: a 4xx only for fields "larger than it wishes to process";
+    // RFC 9112 §3: a 414 only for a target "longer than any URI it wishes to
+    // parse". Serving them warns.
+    ("serves-oversized", "rfc9110-5.4-250-header-fields"),
+    ("serves-oversized", "rfc9110-5.4-header-section-72000-octets"),
+    ("serves-oversized", "rfc9110-5.4-single-field-70000-octets"),
+    ("serves-oversized", "rfc9112-3-target-16000-octets"),
+    ("serves-oversized", "rfc9112-3-target-9000-octets"),
+    // Not unfair: RFC 9110 §13.1.3 names exact matching ("when the server has
+    // chosen to only honor exact timestamp matches") but the evaluation it
+    // skips is a SHOULD, so a warning is the grading model's.
+    ("ims-exact-match", "rfc9110-13.1.3-if-modified-since-future-304"),
+    // MUST-accept-the-format cases that send a future date, not the control's
+    // Last-Modified in the other format: they test the SHOULD above, and an
+    // exact-match server that reads the format warns.
+    ("ims-exact-match", "rfc9110-5.6.7-asctime-date-in-if-modified-since"),
+    ("ims-exact-match", "rfc9110-5.6.7-rfc850-date-in-if-modified-since"),
+    // RFC 9110 §13.1.1: If-Match uses "the strong comparison function", which
+    // a weak tag never passes: 412 is required. The case needs `strong-etag`.
+    ("weak-etag", "rfc9110-13.1.1-if-match-current-etag-served"),
+    // RFC 9110 §9.1: "All other methods are OPTIONAL"; §9.3.8: the recipient
+    // "SHOULD reflect the message received ... as the content of a 200".
+    ("trace", "rfc9110-9.1-trace-not-allowed"),
+    // RFC 9110 §6.2: a server SHOULD send "the highest version to which the
+    // server is conformant"; for an HTTP/1.0 server, that is HTTP/1.0, and the
+    // `version` check warns it.
+    ("http10-only", "rfc9110-2.5-http19-served-as-http11"),
+    ("http10-only", "rfc9110-6.2-http10-answered-http11"),
+    ("http10-only", "rfc9110-6.2-http11-answered-http11"),
+    ("http10-only", "rfc9110-6.2-http12-served-as-http11"),
+    ("http10-only", "rfc9110-6.2-response-version-on-400"),
+    ("http10-only", "rfc9110-6.2-response-version-on-404"),
+    // RFC 9110 §14.1.1/§15.5.17: a range that starts past a 1-byte file is
+    // unsatisfiable, and 416 is the answer; the cases warn it (and check the
+    // ETag of a 206 on the 416). They need a long enough file.
+    ("one-byte", "rfc9110-15.3.7-partial-content-keeps-etag"),
+    ("one-byte", "rfc9110-15.3.7.1-open-ended-range"),
+    ("one-byte", "rfc9110-15.3.7.1-single-part-content-range"),
+    ("one-byte", "rfc9110-15.3.7.2-single-range-not-multipart"),
+    // RFC 9110 §4.3.1: "Each origin defines its own namespace"; these cases
+    // take /no-such-file.txt and the like to be missing, and a 200 of the
+    // control's own content for a traversal.
+    ("every-path", "rfc9110-13.2.1-preconditions-ignored-for-missing-file"),
+    ("every-path", "rfc9110-15.5-404-explains-error"),
+    ("every-path", "rfc9110-15.5.5-missing-file-404"),
+    ("every-path", "rfc9110-17.3-dotdot-traversal"),
+    ("every-path", "rfc9110-17.3-double-encoded-dotdot-not-decoded-twice"),
+    ("every-path", "rfc9110-17.3-encoded-backslash-traversal"),
+    ("every-path", "rfc9110-17.3-encoded-dotdot-traversal"),
+    ("every-path", "rfc9110-17.3-encoded-slash-traversal"),
+    ("every-path", "rfc9110-17.3-mixed-case-encoded-dotdot"),
+    ("every-path", "rfc9110-17.3-overlong-utf8-dot-traversal"),
+    ("every-path", "rfc9110-17.3-traversal-from-subdirectory"),
+    ("every-path", "rfc9110-6.2-response-version-on-404"),
+    ("every-path", "rfc9110-9.3.2-head-error-no-content"),
+    ("every-path", "rfc9112-9.3-after-404-answered-or-close-announced"),
+    ("every-path", "rfc9112-9.3.2-pipelined-responses-in-order"),
+    ("every-path", "rfc9112-9.3.2-three-pipelined-requests"),
+];
+
+/// What a run's control learns of `variant`: the one file at [`PATH`], its
+/// validators and length, whether the connection persists. (The test checks
+/// it against what the control does learn; a field added to `Environment`
+/// takes its default until it is set here.)
+#[allow(clippy::needless_update)]
+fn environment(variant: Variant) -> Environment {
+    Environment {
+        values: Values {
+            path: PATH.to_string(),
+            host: HOST.to_string(),
+            etag: Some(variant.etag()),
+            last_modified: Some(last_modified()),
+            length: Some(variant.content().len() as u64),
+            ..Values::default()
+        },
+        control_status: 200,
+        fixture_root: false,
+        control_fields: variant.fields(),
+        control_body: Some(variant.content().to_vec()),
+        persistent: variant.persistent(),
+        tls: false,
+        ..Environment::default()
+    }
+}
+
+fn options(variant: Variant) -> RunOptions {
+    RunOptions {
+        timeout: TIMEOUT,
+        jobs: 8,
+        timeout_cap: Some(TIMEOUT),
+        environment: environment(variant),
+        ..RunOptions::default()
+    }
+}
+
+/// What one responder made of the catalogue.
+struct Run {
+    variant: Variant,
+    /// The cases and rules graded `fail` or `warn`, each with its grade and
+    /// what was wrong, for the message.
+    unfair: Vec<(String, String)>,
+    /// Cases the harness could not run.
+    errors: Vec<String>,
+    /// What the control found, where it is not the environment the run
+    /// assumed.
+    control: Option<String>,
+}
+
+fn run(variant: Variant, cases: &[conformance::Case]) -> Run {
+    let responder = variant.start();
+    let assumed = environment(variant);
+    let control = match probe_over(&Transport::Tcp, responder.addr(), PATH, HOST, TIMEOUT) {
+        Ok(control) => {
+            let found = Environment::from_control(&control, false);
+            (found != assumed).then(|| format!("found {found:?}"))
+        }
+        Err(e) => Some(format!("the control failed: {e}")),
+    };
+    let results = run_cases(responder.addr(), cases, &options(variant));
+    let mut unfair = Vec::new();
+    let mut errors = Vec::new();
+    for result in &results {
+        match result.grade {
+            Grade::Fail | Grade::Warn => {
+                let broken: Vec<String> = result
+                    .steps
+                    .iter()
+                    .filter_map(|step| step.verdict.as_ref())
+                    .flat_map(|verdict| verdict.broken_checks())
+                    .map(|(check, problem)| format!("{check}: {problem}"))
+                    .collect();
+                let grade = if result.grade == Grade::Fail {
+                    "fail"
+                } else {
+                    "warn"
+                };
+                let mut got = format!("{grade}, got {}", describe_outcomes(result));
+                if !broken.is_empty() {
+                    got += &format!(" ({})", broken.join("; "));
+                }
+                unfair.push((result.case.id.clone(), got));
+            }
+            Grade::Error => errors.push(result.case.id.clone()),
+            _ => {}
+        }
+    }
+    for rule in check_rules(&results) {
+        if matches!(rule.grade, Grade::Fail | Grade::Warn) {
+            unfair.push((rule.rule.id.to_string(), rule.counts()));
+        }
+    }
+    Run {
+        variant,
+        unfair,
+        errors,
+        control,
+    }
+}
+
+#[test]
+fn fair_responders_then_exactly_the_known_unfair_cases_fail_or_warn() {
+    let cases = real_catalogue();
+    // The responders are independent: run them side by side.
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = Variant::ALL
+            .iter()
+            .map(|&variant| {
+                let cases = &cases;
+                scope.spawn(move || run(variant, cases))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("responder run"))
+            .collect()
+    });
+    let mut problems = Vec::new();
+    for run in &runs {
+        if let Some(control) = &run.control {
+            problems.push(format!(
+                "{}: the control does not find the environment the run assumes: {control}",
+                run.variant.name()
+            ));
+        }
+        if !run.errors.is_empty() {
+            problems.push(format!(
+                "{}: harness errors in {:?}",
+                run.variant.name(),
+                run.errors
+            ));
+        }
+    }
+    let expected: BTreeSet<(&str, &str)> = UNFAIR.iter().copied().collect();
+    assert_eq!(expected.len(), UNFAIR.len(), "UNFAIR lists a pair twice");
+    let observed: BTreeSet<(&str, &str)> = runs
+        .iter()
+        .flat_map(|run| {
+            run.unfair
+                .iter()
+                .map(move |(id, _)| (run.variant.name(), id.as_str()))
+        })
+        .collect();
+    let new: Vec<String> = runs
+        .iter()
+        .flat_map(|run| {
+            run.unfair
+                .iter()
+                .filter(|(id, _)| !expected.contains(&(run.variant.name(), id.as_str())))
+                .map(move |(id, why)| {
+                    format!("    (\"{}\", \"{id}\"), // {why}", run.variant.name())
+                })
+        })
+        .collect();
+    let fixed: Vec<String> = expected
+        .difference(&observed)
+        .map(|(name, id)| format!("    (\"{name}\", \"{id}\"),"))
+        .collect();
+    if !new.is_empty() {
+        problems.push(format!(
+            "graded fail or warn against a conforming responder, and not in UNFAIR (a case \
+             that does not allow for the responder's permission, or a responder bug):\n{}",
+            new.join("\n")
+        ));
+    }
+    if !fixed.is_empty() {
+        problems.push(format!(
+            "in UNFAIR but no longer graded fail or warn: take them off the list:\n{}",
+            fixed.join("\n")
+        ));
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n\n"));
+}
