@@ -52,6 +52,12 @@ pub struct Control {
     pub body: Vec<u8>,
     /// What the TLS handshake agreed on, for an `https://` target.
     pub tls: Option<Session>,
+    /// Whether a GET with `If-Modified-Since` of the GET's own
+    /// `Last-Modified` was answered 304; `None` without a Last-Modified.
+    pub if_modified_since: Option<bool>,
+    /// Whether a GET with an `If-Unmodified-Since` of 1994 (before any
+    /// Last-Modified) was answered 412; `None` without a Last-Modified.
+    pub if_unmodified_since: Option<bool>,
 }
 
 impl Control {
@@ -175,6 +181,19 @@ pub fn probe_over(
     } else {
         response_of(&play(&[&head])[0]).map(|r| r.code)
     };
+    // Whether the target evaluates the date preconditions, for the cases
+    // about how it reads dates (each on a connection of its own, closed).
+    let last_modified = response.header("last-modified").map(str::to_string);
+    let answered = |field: &str, value: &str| {
+        let conditional = conditional_request(path, host, field, value);
+        response_of(&play(&[&conditional])[0]).map(|r| r.code)
+    };
+    let if_modified_since = last_modified
+        .as_deref()
+        .map(|date| answered("If-Modified-Since", date) == Some(304));
+    let if_unmodified_since = last_modified
+        .as_ref()
+        .map(|_| answered("If-Unmodified-Since", LONG_AGO) == Some(412));
     Ok(Control {
         path: path.to_string(),
         host: host.to_string(),
@@ -182,7 +201,7 @@ pub fn probe_over(
         reason: response.reason.clone(),
         head_status,
         etag: response.header("etag").map(str::to_string),
-        last_modified: response.header("last-modified").map(str::to_string),
+        last_modified,
         length: (response.body_end == BodyEnd::Complete).then_some(response.body_len),
         persistent,
         concurrent: serves_second_connection(
@@ -198,7 +217,18 @@ pub fn probe_over(
             .collect(),
         body: response.body.clone(),
         tls,
+        if_modified_since,
+        if_unmodified_since,
     })
+}
+
+/// A date before any file was last modified: RFC 9110's own example.
+const LONG_AGO: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+/// A GET of `path` with one precondition field, closing the connection.
+fn conditional_request(path: &str, host: &str, field: &str, value: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n{field}: {value}\r\nConnection: close\r\n\r\n")
+        .into_bytes()
 }
 
 /// The handshake before the control requests, its failure in one line.

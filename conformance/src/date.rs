@@ -69,6 +69,63 @@ fn parse_imf_fixdate(value: &str) -> Option<DateTime> {
     valid.then_some(date)
 }
 
+/// The full day names of RFC 850 dates, Monday first like [`DAY_NAMES`].
+const FULL_DAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// An IMF-fixdate written in the obsolete RFC 850 form (RFC 9110 §5.6.7):
+/// `Sunday, 06-Nov-94 08:49:37 GMT`, or `None` when `value` is not a valid
+/// IMF-fixdate.
+///
+/// ```text
+/// rfc850-date  = day-name-l "," SP date2 SP time-of-day SP GMT
+/// date2        = day "-" month "-" 2DIGIT
+/// ```
+pub(crate) fn to_rfc850(value: &str) -> Option<String> {
+    let date = parse_imf_fixdate(value)?;
+    let weekday = weekday_of(date.year, date.month, date.day);
+    Some(format!(
+        "{}, {:02}-{}-{:02} {:02}:{:02}:{:02} GMT",
+        FULL_DAY_NAMES[weekday],
+        date.day,
+        MONTH_NAMES[date.month as usize - 1],
+        date.year % 100,
+        date.hour,
+        date.minute,
+        date.second
+    ))
+}
+
+/// An IMF-fixdate written in C's `asctime()` form (RFC 9110 §5.6.7):
+/// `Sun Nov  6 08:49:37 1994`, or `None` when `value` is not a valid
+/// IMF-fixdate.
+///
+/// ```text
+/// asctime-date = day-name SP date3 SP time-of-day SP year
+/// date3        = month SP ( 2DIGIT / ( SP DIGIT ))
+/// ```
+pub(crate) fn to_asctime(value: &str) -> Option<String> {
+    let date = parse_imf_fixdate(value)?;
+    let weekday = weekday_of(date.year, date.month, date.day);
+    Some(format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        DAY_NAMES[weekday],
+        MONTH_NAMES[date.month as usize - 1],
+        date.day,
+        date.hour,
+        date.minute,
+        date.second,
+        date.year
+    ))
+}
+
 /// Seconds since 1970-01-01 00:00:00 UTC of a valid IMF-fixdate (a leap
 /// second counts as the next second), or `None` for anything else.
 pub(crate) fn imf_fixdate_seconds(value: &str) -> Option<u64> {
@@ -281,5 +338,29 @@ mod tests {
             let text = format_imf_fixdate(t);
             assert!(is_imf_fixdate(&text), "{text}");
         }
+    }
+
+    #[test]
+    fn imf_fixdate_then_the_rfcs_own_example_in_the_two_obsolete_forms() {
+        let example = "Sun, 06 Nov 1994 08:49:37 GMT";
+        assert_eq!(
+            to_rfc850(example).as_deref(),
+            Some("Sunday, 06-Nov-94 08:49:37 GMT")
+        );
+        assert_eq!(
+            to_asctime(example).as_deref(),
+            Some("Sun Nov  6 08:49:37 1994")
+        );
+        let two_digit_day = "Thu, 12 Mar 2026 10:00:05 GMT";
+        assert_eq!(
+            to_rfc850(two_digit_day).as_deref(),
+            Some("Thursday, 12-Mar-26 10:00:05 GMT")
+        );
+        assert_eq!(
+            to_asctime(two_digit_day).as_deref(),
+            Some("Thu Mar 12 10:00:05 2026")
+        );
+        assert_eq!(to_rfc850("Sun, 6 Nov 1994 08:49:37 GMT"), None);
+        assert_eq!(to_asctime("not a date"), None);
     }
 }

@@ -59,6 +59,12 @@ pub struct Environment {
     pub persistent: bool,
     /// Whether the target is reached over TLS (`https://`).
     pub tls: bool,
+    /// Whether the target evaluates `If-Modified-Since` (the control's
+    /// conditional GET was answered 304).
+    pub if_modified_since: bool,
+    /// Whether the target evaluates `If-Unmodified-Since` (the control's
+    /// conditional GET was answered 412).
+    pub if_unmodified_since: bool,
 }
 
 impl Default for Environment {
@@ -72,6 +78,8 @@ impl Default for Environment {
             control_body: None,
             persistent: false,
             tls: false,
+            if_modified_since: false,
+            if_unmodified_since: false,
         }
     }
 }
@@ -97,6 +105,8 @@ impl Environment {
                 .map(|_| control.body.clone()),
             persistent: control.persistent,
             tls: control.tls.is_some(),
+            if_modified_since: control.if_modified_since == Some(true),
+            if_unmodified_since: control.if_unmodified_since == Some(true),
         }
     }
 
@@ -140,6 +150,16 @@ impl Environment {
                 }
                 Some(_) => None,
             },
+            Need::IfModifiedSince if !self.if_modified_since => Some(
+                "the control's If-Modified-Since of its own Last-Modified was not answered \
+                 304: the target does not evaluate If-Modified-Since"
+                    .to_string(),
+            ),
+            Need::IfUnmodifiedSince if !self.if_unmodified_since => Some(
+                "the control's If-Unmodified-Since of 1994 was not answered 412: the target \
+                 does not evaluate If-Unmodified-Since"
+                    .to_string(),
+            ),
             Need::PlainTcp if self.tls => Some(
                 "the target is reached over TLS: the case is about a request received over \
                  plain TCP"

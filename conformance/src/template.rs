@@ -5,6 +5,7 @@
 //! `{path}` and `{host}` come from the command line (`--path`, `--host`);
 //! `{etag}`, `{last-modified}` and `{length}` from the control response.
 
+use crate::date::{to_asctime, to_rfc850};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -21,16 +22,24 @@ pub(crate) enum Var {
     LastModified,
     /// `{length}`: how many body bytes the control GET received.
     Length,
+    /// `{last-modified-rfc850}`: the control's `Last-Modified` in the
+    /// obsolete RFC 850 form (RFC 9110 §5.6.7).
+    LastModifiedRfc850,
+    /// `{last-modified-asctime}`: the control's `Last-Modified` in C's
+    /// `asctime()` form (RFC 9110 §5.6.7).
+    LastModifiedAsctime,
 }
 
 impl Var {
     /// Every variable, in the README's order.
-    pub(crate) const ALL: [Var; 5] = [
+    pub(crate) const ALL: [Var; 7] = [
         Var::Path,
         Var::Host,
         Var::Etag,
         Var::LastModified,
         Var::Length,
+        Var::LastModifiedRfc850,
+        Var::LastModifiedAsctime,
     ];
 
     /// The name written between the braces.
@@ -41,6 +50,8 @@ impl Var {
             Var::Etag => "etag",
             Var::LastModified => "last-modified",
             Var::Length => "length",
+            Var::LastModifiedRfc850 => "last-modified-rfc850",
+            Var::LastModifiedAsctime => "last-modified-asctime",
         }
     }
 
@@ -199,6 +210,17 @@ impl Values {
             Var::Etag => self.etag.as_deref().map(Cow::Borrowed),
             Var::LastModified => self.last_modified.as_deref().map(Cow::Borrowed),
             Var::Length => self.length.map(|n| Cow::Owned(n.to_string())),
+            // A Last-Modified that is no IMF-fixdate has no other form.
+            Var::LastModifiedRfc850 => self
+                .last_modified
+                .as_deref()
+                .and_then(to_rfc850)
+                .map(Cow::Owned),
+            Var::LastModifiedAsctime => self
+                .last_modified
+                .as_deref()
+                .and_then(to_asctime)
+                .map(Cow::Owned),
         }
     }
 }

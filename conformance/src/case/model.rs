@@ -469,16 +469,26 @@ pub enum Need {
     /// `plain-tcp`: the target is reached over plain TCP, not TLS, for
     /// cases about what a request received unsecured means.
     PlainTcp,
+    /// `if-modified-since`: the control's GET with `If-Modified-Since` of
+    /// its own `Last-Modified` was answered 304, so the target evaluates
+    /// the field (a SHOULD): for cases about how it reads dates.
+    IfModifiedSince,
+    /// `if-unmodified-since`: the control's GET with an `If-Unmodified-Since`
+    /// of 1994 was answered 412, so the target evaluates the field: for
+    /// cases about how it reads dates.
+    IfUnmodifiedSince,
 }
 
 impl Need {
     /// Every need, in the README's order.
-    pub(crate) const ALL: [Need; 5] = [
+    pub(crate) const ALL: [Need; 7] = [
         Need::FixtureRoot,
         Need::Etag,
         Need::LastModified,
         Need::StrongEtag,
         Need::PlainTcp,
+        Need::IfModifiedSince,
+        Need::IfUnmodifiedSince,
     ];
 
     /// The name used in case files.
@@ -489,6 +499,8 @@ impl Need {
             Need::LastModified => "last-modified",
             Need::StrongEtag => "strong-etag",
             Need::PlainTcp => "plain-tcp",
+            Need::IfModifiedSince => "if-modified-since",
+            Need::IfUnmodifiedSince => "if-unmodified-since",
         }
     }
 
@@ -502,7 +514,9 @@ impl Need {
     pub(crate) fn of_var(var: Var) -> Option<Need> {
         match var {
             Var::Etag => Some(Need::Etag),
-            Var::LastModified => Some(Need::LastModified),
+            Var::LastModified | Var::LastModifiedRfc850 | Var::LastModifiedAsctime => {
+                Some(Need::LastModified)
+            }
             Var::Path | Var::Host | Var::Length => None,
         }
     }

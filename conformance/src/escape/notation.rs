@@ -155,7 +155,7 @@ pub(crate) fn decode_template(text: &str) -> Result<Template, EscapeError> {
 fn decode_variable(chars: &[char], start: usize) -> Result<(Var, usize), EscapeError> {
     let name_start = start + 1;
     let mut i = name_start;
-    while i < chars.len() && (chars[i].is_ascii_lowercase() || chars[i] == '-') {
+    while i < chars.len() && (chars[i].is_ascii_lowercase() || chars[i].is_ascii_digit() || chars[i] == '-') {
         i += 1;
     }
     if chars.get(i) != Some(&'}') {

@@ -48,6 +48,11 @@ fn options() -> RunOptions {
             // its full strength.
             persistent: false,
             tls: false,
+            // As a server that evaluates both date preconditions, so the
+            // cases about how it reads dates run (and the responder that
+            // ignores preconditions breaks them).
+            if_modified_since: true,
+            if_unmodified_since: true,
         },
         ..RunOptions::default()
     }
