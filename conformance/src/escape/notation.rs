@@ -155,7 +155,9 @@ pub(crate) fn decode_template(text: &str) -> Result<Template, EscapeError> {
 fn decode_variable(chars: &[char], start: usize) -> Result<(Var, usize), EscapeError> {
     let name_start = start + 1;
     let mut i = name_start;
-    while i < chars.len() && (chars[i].is_ascii_lowercase() || chars[i].is_ascii_digit() || chars[i] == '-') {
+    while i < chars.len()
+        && (chars[i].is_ascii_lowercase() || chars[i].is_ascii_digit() || chars[i] == '-')
+    {
         i += 1;
     }
     if chars.get(i) != Some(&'}') {
@@ -449,7 +451,9 @@ mod tests {
 
     #[test]
     fn every_variable_name_then_parsed() {
-        let t = template("{path}{host}{etag}{last-modified}{length}");
+        let t = template(
+            "{path}{host}{etag}{last-modified}{length}{last-modified-rfc850}{last-modified-asctime}",
+        );
         assert_eq!(t.vars(), Var::ALL);
     }
 
