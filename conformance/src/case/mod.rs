@@ -19,7 +19,7 @@ pub use catalogue::{
     builtin_catalogue, builtin_fingerprint, fingerprint, load_catalogue, CatalogueError,
     CATALOGUE_DIR,
 };
-pub use model::{Case, Check, Expect, Group, Level, Need, Step, Token};
+pub use model::{Allowed, Case, Check, Expect, Group, Level, Need, Step, Token};
 pub use parse::parse_case;
 pub use problem::{CaseError, Problem};
 

@@ -535,8 +535,21 @@ pub struct Expect {
     pub pass: Vec<Token>,
     /// Outcomes the RFC allows but a stricter answer exists: graded warn.
     pub warn: Vec<Token>,
+    /// Lenient outcomes the RFC explicitly permits: graded pass, with the
+    /// permission as the verdict's note.
+    pub allowed: Vec<Allowed>,
     /// Extra assertions on the response.
     pub checks: Vec<Check>,
+}
+
+/// A lenient outcome and the RFC sentence that permits it
+/// (`[[expect.allowed]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowed {
+    /// The outcome permitted.
+    pub outcome: Token,
+    /// Where and what the permission is: `RFC 9112 §6.1: a server MAY …`.
+    pub because: String,
 }
 
 impl Expect {
@@ -544,11 +557,15 @@ impl Expect {
     /// because a token names one; otherwise interim responses are skipped
     /// on the way to the final one.
     pub(crate) fn reads_interim(&self) -> bool {
-        self.pass.iter().chain(&self.warn).any(|token| match token {
-            Token::Status(code) => (100..200).contains(code),
-            Token::Class(class) => *class == 1,
-            _ => false,
-        })
+        self.pass
+            .iter()
+            .chain(&self.warn)
+            .chain(self.allowed.iter().map(|a| &a.outcome))
+            .any(|token| match token {
+                Token::Status(code) => (100..200).contains(code),
+                Token::Class(class) => *class == 1,
+                _ => false,
+            })
     }
 
     /// Whether the step's checks need what follows the response: the

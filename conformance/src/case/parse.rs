@@ -3,7 +3,9 @@
 //! with a single `request` and `[expect]` is normalised into one [`Step`],
 //! so everything after loading deals only with steps.
 
-use super::model::{parse_rfc_field, Case, Check, Expect, Group, Level, Need, Step, Token};
+use super::model::{
+    parse_rfc_field, Allowed, Case, Check, Expect, Group, Level, Need, Step, Token,
+};
 use super::problem::Problem;
 use crate::escape;
 use crate::template::Template;
@@ -37,7 +39,16 @@ struct RawExpect {
     #[serde(default)]
     warn: Vec<String>,
     #[serde(default)]
+    allowed: Vec<RawAllowed>,
+    #[serde(default)]
     checks: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAllowed {
+    outcome: String,
+    because: String,
 }
 
 #[derive(Deserialize)]
@@ -205,6 +216,21 @@ fn validate_expect(field: &str, raw: RawExpect) -> Result<Expect, Problem> {
     };
     let pass = parse_tokens(raw.pass)?;
     let warn = parse_tokens(raw.warn)?;
+    let allowed_tokens = parse_tokens(raw.allowed.iter().map(|a| a.outcome.clone()).collect())?;
+    let mut allowed = Vec::with_capacity(raw.allowed.len());
+    for (raw, outcome) in raw.allowed.into_iter().zip(allowed_tokens) {
+        // A permission names where it is: `RFC 9112 §6.1: …`.
+        if !(raw.because.starts_with("RFC ") && raw.because.contains('§')) {
+            return Err(Problem::AllowedWithoutSection {
+                field: field.to_string(),
+                because: raw.because,
+            });
+        }
+        allowed.push(Allowed {
+            outcome,
+            because: raw.because,
+        });
+    }
     let mut checks = Vec::with_capacity(raw.checks.len());
     for name in raw.checks {
         let check = Check::parse(&name).ok_or_else(|| Problem::UnknownCheck {
@@ -219,7 +245,12 @@ fn validate_expect(field: &str, raw: RawExpect) -> Result<Expect, Problem> {
         }
         checks.push(check);
     }
-    Ok(Expect { pass, warn, checks })
+    Ok(Expect {
+        pass,
+        warn,
+        allowed,
+        checks,
+    })
 }
 
 /// `rfc<number>-<section>-<slug>`: lowercase `[a-z0-9.-]`, a section of
@@ -464,6 +495,33 @@ expect = { pass = ["close", "timeout"], checks = ["closed"] }
                 token: "4XX".into()
             }
         );
+    }
+
+    #[test]
+    fn allowed_outcome_with_its_permission_then_parsed() {
+        let body = format!(
+            "{SINGLE}\n[[expect.allowed]]\noutcome = \"control\"\n\
+             because = \"RFC 9112 §6.1: a server MAY process it by Transfer-Encoding\"\n"
+        );
+        let case = parse_case(STEM, &case_text(&body)).unwrap();
+        let expect = case.steps[0].expect.as_ref().unwrap();
+        assert_eq!(
+            expect.allowed,
+            [Allowed {
+                outcome: Token::Control,
+                because: "RFC 9112 §6.1: a server MAY process it by Transfer-Encoding".into()
+            }]
+        );
+        let uncited = body.replace("RFC 9112 §6.1: a", "a");
+        assert_eq!(
+            problem(&uncited),
+            Problem::AllowedWithoutSection {
+                field: "expect".into(),
+                because: "a server MAY process it by Transfer-Encoding".into()
+            }
+        );
+        let twice = body.replace("outcome = \"control\"", "outcome = \"close\"");
+        assert!(matches!(problem(&twice), Problem::DuplicateToken { .. }));
     }
 
     #[test]

@@ -100,6 +100,13 @@ pub enum Problem {
         /// The token as written.
         token: String,
     },
+    /// An allowed outcome whose `because` does not cite an RFC section.
+    AllowedWithoutSection {
+        /// `expect` or `steps[N].expect`.
+        field: String,
+        /// The `because` as written.
+        because: String,
+    },
     /// A check name not in the README's table.
     UnknownCheck {
         /// `expect` or `steps[N].expect`.
@@ -187,6 +194,11 @@ impl fmt::Display for Problem {
             Problem::DuplicateToken { field, token } => {
                 write!(f, "{field}: outcome `{token}` is listed more than once")
             }
+            Problem::AllowedWithoutSection { field, because } => write!(
+                f,
+                "{field}: allowed outcome's `because` must cite its permission as \
+                 `RFC NNNN §N: …`, found \"{because}\""
+            ),
             Problem::UnknownCheck { field, check } => write!(
                 f,
                 "{field}: unknown check `{check}` (expected one of: {})",

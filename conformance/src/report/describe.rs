@@ -82,6 +82,9 @@ pub(crate) fn join_tokens(tokens: &[Token]) -> String {
 /// checks date (must), closed (must)`.
 pub fn describe_expect(expect: &Expect) -> String {
     let mut text = format!("pass {}", join_tokens(&expect.pass));
+    for allowed in &expect.allowed {
+        let _ = write!(text, "; allowed {} ({})", allowed.outcome, allowed.because);
+    }
     if !expect.warn.is_empty() {
         let _ = write!(text, "; warn {}", join_tokens(&expect.warn));
     }

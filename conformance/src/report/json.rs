@@ -180,6 +180,9 @@ struct JsonStep {
     outcome: Option<JsonOutcome>,
     grade: Option<Grade>,
     matched: Option<Matched>,
+    /// The permission a lenient outcome passed by, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allowed: Option<String>,
     checks: Vec<JsonCheck>,
     received: String,
     received_total: u64,
@@ -260,6 +263,7 @@ fn json_case<'a>(result: &'a CaseResult<'_>, context: &ReportContext<'_>) -> Jso
                 outcome: exchange.outcome.as_ref().map(json_outcome),
                 grade: verdict.map(|v| v.grade),
                 matched: verdict.map(|v| v.matched),
+                allowed: verdict.and_then(|v| v.allowed.clone()),
                 checks: verdict
                     .map(|v| {
                         v.checks

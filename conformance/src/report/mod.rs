@@ -185,6 +185,7 @@ pub(crate) mod test_support {
                     grade,
                     matched: Matched::None,
                     checks: Vec::new(),
+                    allowed: None,
                 }),
             }],
             skipped: None,

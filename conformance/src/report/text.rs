@@ -66,9 +66,18 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
         } else {
             ""
         };
+        let allowed: Vec<&str> = result
+            .steps
+            .iter()
+            .filter_map(|s| s.verdict.as_ref()?.allowed.as_deref())
+            .collect();
+        let allowed = match allowed.first() {
+            Some(because) if result.grade == Grade::Pass => format!("  (allowed: {because})"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "{:<5} {:<width$}  {}{known}",
+            "{:<5} {:<width$}  {}{known}{allowed}",
             result.grade.as_str().to_uppercase(),
             result.case.id,
             describe_outcomes(result)

@@ -112,6 +112,9 @@ pub struct StepVerdict {
     /// Every check that applied to the response, held or not (checks on a
     /// non-response, or that do not apply to its status code, are left out).
     pub checks: Vec<CheckResult>,
+    /// The permission a lenient outcome passed by (`[[expect.allowed]]`'s
+    /// `because`), when it did.
+    pub allowed: Option<String>,
 }
 
 impl StepVerdict {
@@ -148,13 +151,22 @@ pub(crate) fn grade_step(
             grade: Grade::Error,
             matched: Matched::None,
             checks: Vec::new(),
+            allowed: None,
         };
     }
+    let mut allowed = None;
     let matched = if expect
         .pass
         .iter()
         .any(|&t| token_matches(t, outcome, control))
     {
+        Matched::Pass
+    } else if let Some(permitted) = expect
+        .allowed
+        .iter()
+        .find(|a| token_matches(a.outcome, outcome, control))
+    {
+        allowed = Some(permitted.because.clone());
         Matched::Pass
     } else if expect
         .warn
@@ -212,6 +224,7 @@ pub(crate) fn grade_step(
         grade,
         matched,
         checks,
+        allowed,
     }
 }
 
@@ -220,6 +233,36 @@ mod tests {
     use super::*;
     use crate::case::Token;
     use crate::verdict::test_support::{expect, grade, ok, response};
+
+    #[test]
+    fn allowed_outcome_then_pass_with_its_permission() {
+        let mut e = expect(&[Token::Status(400)], &[], &[]);
+        e.allowed = vec![crate::case::Allowed {
+            outcome: Token::Status(200),
+            because: "RFC 9110 §5.5: MAY replace with SP".into(),
+        }];
+        let v = grade_step(
+            Level::Must,
+            &e,
+            &ok(response(200, &[])),
+            &Context::default(),
+        );
+        assert_eq!(
+            (v.grade, v.matched, v.allowed.as_deref()),
+            (
+                Grade::Pass,
+                Matched::Pass,
+                Some("RFC 9110 §5.5: MAY replace with SP")
+            )
+        );
+        let v = grade_step(
+            Level::Must,
+            &e,
+            &ok(response(400, &[])),
+            &Context::default(),
+        );
+        assert_eq!((v.grade, v.allowed), (Grade::Pass, None));
+    }
 
     #[test]
     fn outcome_in_warn_then_warn_even_for_must() {

@@ -71,6 +71,7 @@ pub(crate) mod test_support {
         Expect {
             pass: pass.to_vec(),
             warn: warn.to_vec(),
+            allowed: Vec::new(),
             checks: checks.to_vec(),
         }
     }
