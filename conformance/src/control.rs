@@ -9,6 +9,7 @@
 //! answer HTTP/1.x stops the run here, with one line saying what came back.
 
 use crate::escape;
+use crate::template::MISSING_PATH;
 use crate::wire::tls::{Session, TlsClient};
 use crate::wire::{
     self, BodyEnd, ConnectError, Exchange, Outcome, ReadPlan, Response, StepPlan, Transport,
@@ -58,6 +59,8 @@ pub struct Control {
     /// Whether a GET with an `If-Unmodified-Since` of 1994 (before any
     /// Last-Modified) was answered 412; `None` without a Last-Modified.
     pub if_unmodified_since: Option<bool>,
+    /// The status a GET of [`MISSING_PATH`] got, if it got a response.
+    pub missing_status: Option<u16>,
 }
 
 impl Control {
@@ -194,6 +197,8 @@ pub fn probe_over(
     let if_unmodified_since = last_modified
         .as_ref()
         .map(|_| answered("If-Unmodified-Since", LONG_AGO) == Some(412));
+    let missing = request("GET", MISSING_PATH, host, true);
+    let missing_status = response_of(&play(&[&missing])[0]).map(|r| r.code);
     Ok(Control {
         path: path.to_string(),
         host: host.to_string(),
@@ -219,6 +224,7 @@ pub fn probe_over(
         tls,
         if_modified_since,
         if_unmodified_since,
+        missing_status,
     })
 }
 

@@ -4,7 +4,7 @@
 use crate::case::{Case, Need, Step};
 use crate::control::Control;
 use crate::limits::{DEFAULT_JOBS, DEFAULT_TIMEOUT};
-use crate::template::{Values, Var};
+use crate::template::{Values, Var, MISSING_PATH};
 use crate::verdict::{grade_step, Context, Grade, StepVerdict};
 use crate::wire::{self, Exchange, Outcome, Transport};
 use std::net::SocketAddr;
@@ -65,6 +65,8 @@ pub struct Environment {
     /// Whether the target evaluates `If-Unmodified-Since` (the control's
     /// conditional GET was answered 412).
     pub if_unmodified_since: bool,
+    /// The status the control's GET of `{missing}` got, if it got one.
+    pub missing_status: Option<u16>,
 }
 
 impl Default for Environment {
@@ -80,6 +82,7 @@ impl Default for Environment {
             tls: false,
             if_modified_since: false,
             if_unmodified_since: false,
+            missing_status: Some(404),
         }
     }
 }
@@ -107,6 +110,7 @@ impl Environment {
             tls: control.tls.is_some(),
             if_modified_since: control.if_modified_since == Some(true),
             if_unmodified_since: control.if_unmodified_since == Some(true),
+            missing_status: control.missing_status,
         }
     }
 
@@ -160,6 +164,15 @@ impl Environment {
                  does not evaluate If-Unmodified-Since"
                     .to_string(),
             ),
+            Need::MissingPath if !matches!(self.missing_status, Some(404 | 410)) => {
+                Some(match self.missing_status {
+                    Some(code) => format!(
+                        "the control's GET of {MISSING_PATH} was answered {code}, not 404 or \
+                         410: the target answers paths the catalogue takes for missing"
+                    ),
+                    None => format!("the control's GET of {MISSING_PATH} got no response"),
+                })
+            }
             Need::PlainTcp if self.tls => Some(
                 "the target is reached over TLS: the case is about a request received over \
                  plain TCP"

@@ -28,11 +28,19 @@ pub(crate) enum Var {
     /// `{last-modified-asctime}`: the control's `Last-Modified` in C's
     /// `asctime()` form (RFC 9110 §5.6.7).
     LastModifiedAsctime,
+    /// `{missing}`: [`MISSING_PATH`], a path the control found missing.
+    Missing,
 }
+
+/// The path of `{missing}`: one no server is expected to have, which the
+/// control asks for to learn whether the target answers a missing
+/// resource with 404 or 410 (RFC 9110 §4.3.1: each origin controls its own
+/// namespace, so some serve every path).
+pub const MISSING_PATH: &str = "/conformance-no-such-resource.txt";
 
 impl Var {
     /// Every variable, in the README's order.
-    pub(crate) const ALL: [Var; 7] = [
+    pub(crate) const ALL: [Var; 8] = [
         Var::Path,
         Var::Host,
         Var::Etag,
@@ -40,6 +48,7 @@ impl Var {
         Var::Length,
         Var::LastModifiedRfc850,
         Var::LastModifiedAsctime,
+        Var::Missing,
     ];
 
     /// The name written between the braces.
@@ -52,6 +61,7 @@ impl Var {
             Var::Length => "length",
             Var::LastModifiedRfc850 => "last-modified-rfc850",
             Var::LastModifiedAsctime => "last-modified-asctime",
+            Var::Missing => "missing",
         }
     }
 
@@ -221,6 +231,7 @@ impl Values {
                 .as_deref()
                 .and_then(to_asctime)
                 .map(Cow::Owned),
+            Var::Missing => Some(Cow::Borrowed(MISSING_PATH)),
         }
     }
 }

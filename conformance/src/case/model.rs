@@ -477,11 +477,15 @@ pub enum Need {
     /// of 1994 was answered 412, so the target evaluates the field: for
     /// cases about how it reads dates.
     IfUnmodifiedSince,
+    /// `missing-path`: the control's GET of `{missing}` was answered 404 or
+    /// 410, so the target has missing resources to answer (implied by
+    /// `{missing}`).
+    MissingPath,
 }
 
 impl Need {
     /// Every need, in the README's order.
-    pub(crate) const ALL: [Need; 7] = [
+    pub(crate) const ALL: [Need; 8] = [
         Need::FixtureRoot,
         Need::Etag,
         Need::LastModified,
@@ -489,6 +493,7 @@ impl Need {
         Need::PlainTcp,
         Need::IfModifiedSince,
         Need::IfUnmodifiedSince,
+        Need::MissingPath,
     ];
 
     /// The name used in case files.
@@ -501,6 +506,7 @@ impl Need {
             Need::PlainTcp => "plain-tcp",
             Need::IfModifiedSince => "if-modified-since",
             Need::IfUnmodifiedSince => "if-unmodified-since",
+            Need::MissingPath => "missing-path",
         }
     }
 
@@ -517,6 +523,7 @@ impl Need {
             Var::LastModified | Var::LastModifiedRfc850 | Var::LastModifiedAsctime => {
                 Some(Need::LastModified)
             }
+            Var::Missing => Some(Need::MissingPath),
             Var::Path | Var::Host | Var::Length => None,
         }
     }
