@@ -33,6 +33,8 @@ pub struct Control {
     pub status: u16,
     /// The GET's reason phrase.
     pub reason: String,
+    /// The HTTP version the GET's response started with.
+    pub version: String,
     /// The HEAD's status code, if it got a response.
     pub head_status: Option<u16>,
     /// The GET's `ETag` value.
@@ -204,6 +206,7 @@ pub fn probe_over(
         host: host.to_string(),
         status: response.code,
         reason: response.reason.clone(),
+        version: response.version.clone(),
         head_status,
         etag: response.header("etag").map(str::to_string),
         last_modified,

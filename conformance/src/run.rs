@@ -67,6 +67,9 @@ pub struct Environment {
     pub if_unmodified_since: bool,
     /// The status the control's GET of `{missing}` got, if it got one.
     pub missing_status: Option<u16>,
+    /// The HTTP version the control's response started with (`None`:
+    /// HTTP/1.1), the highest the target conforms to.
+    pub control_version: Option<String>,
 }
 
 impl Default for Environment {
@@ -83,6 +86,7 @@ impl Default for Environment {
             if_modified_since: false,
             if_unmodified_since: false,
             missing_status: Some(404),
+            control_version: None,
         }
     }
 }
@@ -111,6 +115,7 @@ impl Environment {
             if_modified_since: control.if_modified_since == Some(true),
             if_unmodified_since: control.if_unmodified_since == Some(true),
             missing_status: control.missing_status,
+            control_version: Some(control.version.clone()),
         }
     }
 
@@ -130,6 +135,7 @@ impl Environment {
             previous,
             request,
             persistent: self.persistent,
+            version: self.control_version.as_deref(),
         }
     }
 

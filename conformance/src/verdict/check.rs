@@ -37,7 +37,7 @@ pub(crate) fn run_check(
         Check::Allow => check_allow(r),
         Check::Closed => Some(check_closed(r)),
         Check::CloseHeader => Some(check_close_header(r)),
-        Check::Version => Some(check_version(r)),
+        Check::Version => Some(check_version(r, context)),
         Check::Reason => check_reason(r),
         Check::StatusSp => Some(check_status_sp(r)),
         Check::HasContentLength => check_has_content_length(r),

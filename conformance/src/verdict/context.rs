@@ -25,6 +25,9 @@ pub(crate) struct Context<'a> {
     /// Whether the control found that the target keeps connections open:
     /// for such a server an unannounced close breaks a SHOULD only.
     pub persistent: bool,
+    /// The HTTP version of the control's response: the highest the target
+    /// says it conforms to (`None`: HTTP/1.1).
+    pub version: Option<&'a str>,
 }
 
 impl Default for Context<'_> {
@@ -39,6 +42,7 @@ impl Default for Context<'_> {
             previous: None,
             request: None,
             persistent: false,
+            version: None,
         }
     }
 }

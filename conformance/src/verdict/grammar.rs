@@ -2,6 +2,7 @@
 //! values (RFC 9112 §4, RFC 9110 §5.5, §6.2, §15): what every response must
 //! be made of, whatever it says.
 
+use super::Context;
 use crate::wire::Response;
 
 /// The octets a reason phrase may hold (RFC 9112 §4), and a field value
@@ -95,12 +96,18 @@ pub(super) fn check_status_sp(r: &Response) -> Result<(), String> {
 }
 
 /// RFC 9110 §6.2: A server SHOULD send a response version equal to the
-/// highest version to which the server is conformant.
-pub(super) fn check_version(r: &Response) -> Result<(), String> {
-    if r.version == "HTTP/1.1" {
+/// highest version to which the server is conformant. Which that is, the
+/// server said in its answer to the control (an HTTP/1.1 request): a
+/// server of HTTP/1.0 only answers `HTTP/1.0`, and must keep to it.
+pub(super) fn check_version(r: &Response, context: &Context<'_>) -> Result<(), String> {
+    let highest = context.version.unwrap_or("HTTP/1.1");
+    if r.version == highest {
         Ok(())
     } else {
-        Err(format!("status line starts {}", r.version))
+        Err(format!(
+            "status line starts {}, where the control's started {highest}",
+            r.version
+        ))
     }
 }
 

@@ -107,15 +107,6 @@ const UNFAIR: &[(&str, &str)] = &[
     // RFC 9110 §9.1: "All other methods are OPTIONAL"; §9.3.8: the recipient
     // "SHOULD reflect the message received ... as the content of a 200".
     ("trace", "rfc9110-9.1-trace-not-allowed"),
-    // RFC 9110 §6.2: a server SHOULD send "the highest version to which the
-    // server is conformant"; for an HTTP/1.0 server, that is HTTP/1.0, and the
-    // `version` check warns it.
-    ("http10-only", "rfc9110-2.5-http19-served-as-http11"),
-    ("http10-only", "rfc9110-6.2-http10-answered-http11"),
-    ("http10-only", "rfc9110-6.2-http11-answered-http11"),
-    ("http10-only", "rfc9110-6.2-http12-served-as-http11"),
-    ("http10-only", "rfc9110-6.2-response-version-on-400"),
-    ("http10-only", "rfc9110-6.2-response-version-on-404"),
     // RFC 9110 §14.1.1/§15.5.17: a range that starts past a 1-byte file is
     // unsatisfiable, and 416 is the answer; the cases warn it (and check the
     // ETag of a 206 on the 416). They need a long enough file.
@@ -166,6 +157,15 @@ fn environment(variant: Variant) -> Environment {
         } else {
             404
         }),
+        // RFC 9110 §6.2: the version it answers is the highest it conforms to.
+        control_version: Some(
+            if variant == Variant::Http10Only {
+                "HTTP/1.0"
+            } else {
+                "HTTP/1.1"
+            }
+            .to_string(),
+        ),
     }
 }
 

@@ -56,6 +56,7 @@ fn options() -> RunOptions {
             // As a server with missing paths, so the cases about them run
             // (the responders serve every path, which breaks them).
             missing_status: Some(404),
+            control_version: None,
         },
         ..RunOptions::default()
     }
