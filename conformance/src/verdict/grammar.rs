@@ -236,11 +236,29 @@ mod tests {
     }
 
     #[test]
-    fn version_rules_then_exactly_http_1_1() {
+    fn version_rules_then_the_controls_version_exactly() {
         let mut r = response(200, &[]);
         assert_eq!(check(Check::Version, &r), Some(Ok(())));
         r.version = "HTTP/1.0".into();
-        assert!(matches!(check(Check::Version, &r), Some(Err(_))));
+        assert_eq!(
+            check(Check::Version, &r),
+            Some(Err(
+                "status line starts HTTP/1.0, where the control's started HTTP/1.1".into()
+            ))
+        );
+        let http10 = Context {
+            version: Some("HTTP/1.0"),
+            ..Context::default()
+        };
+        assert_eq!(
+            super::super::check::run_check(Check::Version, &r, &http10),
+            Some(Ok(()))
+        );
+        r.version = "HTTP/1.1".into();
+        assert!(matches!(
+            super::super::check::run_check(Check::Version, &r, &http10),
+            Some(Err(_))
+        ));
     }
 
     #[test]
