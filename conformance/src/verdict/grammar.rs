@@ -246,9 +246,9 @@ mod tests {
                 "status line starts HTTP/1.0, where the control's started HTTP/1.1".into()
             ))
         );
-        let http10 = Context {
+        let http10 = super::Context {
             version: Some("HTTP/1.0"),
-            ..Context::default()
+            ..super::Context::default()
         };
         assert_eq!(
             super::super::check::run_check(Check::Version, &r, &http10),
