@@ -511,6 +511,35 @@ pub fn ignore_bodies() -> Responder {
     })
 }
 
+/// Wrong: refuses POST with 405 from its head alone, without reading the
+/// content its Content-Length or Transfer-Encoding announces, and keeps the
+/// connection: the content is then read as the next request (RFC 9112 §9.3:
+/// "A server MUST read the entire request message body or close the
+/// connection after sending its response"). GET and HEAD of a path get a
+/// 200 with no content, anything else a 400.
+pub fn refuse_post_unread() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(head) = requests.next_head() {
+            let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+            let answer = match words.as_slice() {
+                [b"GET" | b"HEAD", target, b"HTTP/1.1"] if target.starts_with(b"/") => {
+                    response("200 OK", "")
+                }
+                [b"POST", target, b"HTTP/1.1"] if target.starts_with(b"/") => {
+                    response("405 Method Not Allowed", "Allow: GET, HEAD\r\n")
+                }
+                _ => response("400 Bad Request", ""),
+            };
+            if requests.stream().write_all(&answer).is_err() {
+                return;
+            }
+        }
+    })
+}
+
 /// Reads and discards until the client closes.
 pub fn drain(stream: &mut TcpStream) {
     let mut chunk = [0u8; 8192];

@@ -4,7 +4,8 @@
 
 use crate::catalogue::real_catalogue;
 use crate::support::{
-    answer_then_close, close_without_answer, ignore_bodies, ok_to_everything, Responder,
+    answer_then_close, close_without_answer, ignore_bodies, ok_to_everything, refuse_post_unread,
+    Responder,
 };
 use crate::wrong_semantics;
 use conformance::case::{Case, Level};
@@ -73,6 +74,9 @@ fn options() -> RunOptions {
 /// - `ignores request bodies`: parses heads but takes a body for the next
 ///   request (the smuggling desync); catches the body-framing cases that
 ///   pipeline a request behind a body.
+/// - `refuses POST unread`: answers POST 405 from its head and reads its
+///   content as the next request; catches the framing cases on POST, which
+///   pass a 405 only from a server that went on to read the content.
 /// - `breaks head rules`: serves everything, but with response heads that
 ///   break the rules on them (no space after the status code, Last-Modified
 ///   after Date, chunked with a Content-Length and even to HTTP/1.0,
@@ -93,6 +97,7 @@ fn wrong_responders() -> Vec<(&'static str, Responder)> {
         ("400 to everything", answer_then_close("400 Bad Request")),
         ("200 before the request ends", answer_then_close("200 OK")),
         ("ignores request bodies", ignore_bodies()),
+        ("refuses POST unread", refuse_post_unread()),
         ("ignores Expect", wrong_semantics::ignores_expect()),
         (
             "ignores preconditions",
