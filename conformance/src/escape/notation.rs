@@ -452,7 +452,7 @@ mod tests {
     #[test]
     fn every_variable_name_then_parsed() {
         let t = template(
-            "{path}{host}{etag}{last-modified}{length}{last-modified-rfc850}{last-modified-asctime}",
+            "{path}{host}{etag}{last-modified}{length}{last-modified-rfc850}{last-modified-asctime}{missing}",
         );
         assert_eq!(t.vars(), Var::ALL);
     }
