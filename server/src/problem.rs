@@ -60,7 +60,7 @@ pub enum Problem {
 
 impl Problem {
     /// The status code this problem is answered with.
-    pub(crate) fn status(self) -> u16 {
+    pub fn status(self) -> u16 {
         match self {
             Problem::Parse(parse::Error::TargetTooLong) => 414,
             Problem::Parse(parse::Error::TooManyFields | parse::Error::HeaderTooLarge) => 431,
@@ -96,7 +96,7 @@ impl Problem {
     /// refused version or Host the rest of the stream is not trusted either.
     /// A refused method, a missing file or a failed condition leaves the
     /// framing intact.
-    pub(crate) fn closes(self) -> bool {
+    pub fn closes(self) -> bool {
         !matches!(
             self,
             Problem::NotAllowed

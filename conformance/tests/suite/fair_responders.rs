@@ -723,7 +723,7 @@ impl Connection {
 
     /// The answer to a problem, as the reference words it.
     fn problem(&self, problem: Problem) -> Reply {
-        let mut reply = refusal(self.status(problem), &problem.to_string(), closes(problem));
+        let mut reply = refusal(self.status(problem), &problem.to_string(), problem.closes());
         if problem == Problem::NotAllowed {
             // RFC 9110 §15.5.6: a 405 "MUST" have Allow.
             reply.fields += &format!("Allow: {}\r\n", self.variant.allow());
@@ -736,28 +736,14 @@ impl Connection {
 
     /// The reference's status code for `problem`, or the variant's.
     fn status(&self, problem: Problem) -> u16 {
-        use parse::Error::{HeaderTooLarge, MethodTooLong, TargetTooLong, TooManyFields};
+        use parse::Error::{HeaderTooLarge, TooManyFields};
         match problem {
             Problem::Parse(TooManyFields | HeaderTooLarge)
                 if self.variant == Variant::BadRequestForOversized =>
             {
                 400
             }
-            Problem::Parse(TargetTooLong) => 414,
-            Problem::Parse(TooManyFields | HeaderTooLarge) => 431,
-            Problem::Parse(MethodTooLong) | Problem::UnknownCoding | Problem::UnknownMethod => 501,
-            Problem::Version => 505,
-            Problem::NotAllowed => 405,
-            Problem::Misdirected => 421,
-            Problem::Forbidden => 403,
-            Problem::NotFound => 404,
-            Problem::PreconditionFailed => 412,
-            Problem::RangeNotSatisfiable(_) => 416,
-            Problem::ExpectationFailed => 417,
-            Problem::Timeout => 408,
-            Problem::Overloaded => 503,
-            Problem::Internal => 500,
-            _ => 400,
+            problem => problem.status(),
         }
     }
 
@@ -1172,25 +1158,6 @@ fn refusal(status: u16, why: &str, closes: bool) -> Reply {
         content: format!("{status} {}: {why}\n", reason(status)).into_bytes(),
         closes,
     }
-}
-
-/// Whether the reference closes the connection after answering `problem`:
-/// after a syntax or framing error, or a refused version or Host.
-fn closes(problem: Problem) -> bool {
-    !matches!(
-        problem,
-        Problem::NotAllowed
-            | Problem::UnknownMethod
-            | Problem::TargetForm
-            | Problem::Misdirected
-            | Problem::BadEscape
-            | Problem::DecodedNul
-            | Problem::Forbidden
-            | Problem::NotFound
-            | Problem::PreconditionFailed
-            | Problem::RangeNotSatisfiable(_)
-            | Problem::ExpectationFailed
-    )
 }
 
 /// The boundary of a multipart 206.
