@@ -4,6 +4,7 @@
 use super::describe::short_outcome;
 use crate::case::{Check, Level, Token};
 use crate::escape;
+use crate::rules::check_rules;
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
 use serde::Serialize;
@@ -21,8 +22,8 @@ pub(crate) struct RootCause {
     pub cases: Vec<String>,
 }
 
-/// The failures of `results` grouped by what broke: each `must` check that
-/// failed a step (with its problem when every case had the same one), and
+/// The failures of `results` grouped by what broke: each broken `must`
+/// response rule, then each `must` check that failed a step (with its problem when every case had the same one), and
 /// each unacceptable answer (by its status code, or `closed`, `timeout`…,
 /// and the answers the case passes); most cases first. A case that broke
 /// two things is under both.
@@ -58,7 +59,20 @@ pub(crate) fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
     }
     let mut causes: Vec<RootCause> = causes.into_iter().map(Tally::into_cause).collect();
     causes.sort_by_key(|c| std::cmp::Reverse(c.cases.len()));
-    causes
+    // A broken `must` response rule is one finding however many responses
+    // broke it: first, with the cases where it was first seen.
+    let rules = check_rules(results)
+        .into_iter()
+        .filter(|r| r.grade == Grade::Fail)
+        .map(|r| RootCause {
+            cause: format!(
+                "response rule {} ({}): {} of {} responses",
+                r.rule.id, r.rule.level, r.broken, r.checked
+            ),
+            check: Some(r.rule.check.as_str()),
+            cases: r.first.into_iter().map(|b| b.case).collect(),
+        });
+    rules.chain(causes).collect()
 }
 
 /// The outcomes a case passes, for a root cause: `400, 4xx`, with

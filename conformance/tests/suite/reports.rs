@@ -163,6 +163,12 @@ fn hostile_reason_and_field_then_cases_pass_and_both_grammar_rules_fail_once_esc
              group           pass  warn  fail  info  skip error\n\
              method             2     0     0     0     0     0\n\
              \n\
+             root causes of the failures:\n\
+             \x20 response rule rule:reason-phrase (must): 2 of 2 responses: 2 cases: {FIRST}, \
+             {SECOND}\n\
+             \x20 response rule rule:field-value (must): 2 of 2 responses: 2 cases: {FIRST}, \
+             {SECOND}\n\
+             \n\
              2 passed, 0 warned, 0 failed; response rules broken: rule:reason-phrase, \
              rule:field-value\n"
         ),
@@ -179,26 +185,45 @@ fn hostile_reason_and_field_then_cases_pass_and_both_grammar_rules_fail_once_esc
 }
 
 #[test]
-fn hostile_server_then_no_root_causes_and_the_rules_name_both_grammar_checks() {
+fn hostile_server_then_root_causes_and_the_rules_name_both_grammar_rules() {
     let dir = case_dir();
     let responder = hostile();
-    // Text: no case failed, so no root causes; the rules block above the
-    // group table names the grammar (asserted whole in the test before).
+    // Text: no case failed; the root causes are the two broken rules, each
+    // one finding with the cases where it was seen.
     let out = output(&mut run(dir.path(), &responder), 1);
-    assert!(!out.contains("root causes"), "{out}");
     assert!(
-        out.ends_with(
+        out.ends_with(&format!(
             "\n\ngroup           pass  warn  fail  info  skip error\n\
              method             2     0     0     0     0     0\n\n\
+             root causes of the failures:\n\
+             \x20 response rule rule:reason-phrase (must): 2 of 2 responses: 2 cases: {FIRST}, \
+             {SECOND}\n\
+             \x20 response rule rule:field-value (must): 2 of 2 responses: 2 cases: {FIRST}, \
+             {SECOND}\n\n\
              2 passed, 0 warned, 0 failed; response rules broken: rule:reason-phrase, \
              rule:field-value\n"
-        ),
+        )),
         "{out}"
     );
-    // JSON: no root cause; each grammar rule broken on both responses.
+    // JSON: the same two root causes; each grammar rule broken on both
+    // responses.
     let json = output(run(dir.path(), &responder).args(["--format", "json"]), 1);
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(report["root_causes"], serde_json::json!([]));
+    assert_eq!(
+        report["root_causes"],
+        serde_json::json!([
+            {
+                "cause": "response rule rule:reason-phrase (must): 2 of 2 responses",
+                "check": "reason-phrase",
+                "cases": [FIRST, SECOND]
+            },
+            {
+                "cause": "response rule rule:field-value (must): 2 of 2 responses",
+                "check": "field-value",
+                "cases": [FIRST, SECOND]
+            }
+        ])
+    );
     let rules: Vec<serde_json::Value> = report["rules"]
         .as_array()
         .expect("rules")
@@ -378,6 +403,11 @@ fn hostile_server_then_markdown_cells_hold_no_markup() {
          | fail | `rule:field-value` | RFC 9110 §2.2: every field value matches RFC 9110 §5.5: no CR, \
          LF, NUL or other CTL | 2 of 2 responses broke it, first in: {FIRST}, {SECOND} |\n\
          \n\
+         ## Root causes of the failures\n\n\
+         | cause | cases | ids |\n|---|---:|---|\n\
+         | response rule rule:reason-phrase (must): 2 of 2 responses | 2 | `{FIRST}`, `{SECOND}` |\n\
+         | response rule rule:field-value (must): 2 of 2 responses | 2 | `{FIRST}`, `{SECOND}` |\n\
+         \n\
          **2 passed, 0 warned, 0 failed; response rules broken: rule:reason-phrase, \
          rule:field-value**\n"
     );
@@ -532,10 +562,14 @@ fn no_date_report(responder: &Responder, ids: &[&str; 7], baseline: &str, known:
          \n\
          group           pass  warn  fail  info  skip error\n\
          method             1     0     0     0     0     0\n\
-         host               6     0     0     0     0     0\n\
-         \n\
-         7 passed, 0 warned, 0 failed; response rules broken: rule:date\n",
+         host               6     0     0     0     0     0\n",
     );
+    out.push_str(&format!(
+        "\nroot causes of the failures:\n\
+         \x20 response rule rule:date (must): 6 of 7 responses: 5 cases: {a}, {b}, {c}, {d}, {e}\n\
+         \n\
+         7 passed, 0 warned, 0 failed; response rules broken: rule:date\n"
+    ));
     out
 }
 
@@ -555,10 +589,21 @@ fn no_date_on_error_responses_then_cases_pass_and_the_date_rule_fails_once() {
          4xx | 6 of 7 responses broke it, first in: {a}, {b}, {c}, {d}, {e} |"
     );
     assert!(markdown.lines().any(|l| l == row), "{row}\n{markdown}");
-    assert!(!markdown.contains("Root causes"), "{markdown}");
+    let cause = format!(
+        "| response rule rule:date (must): 6 of 7 responses | 5 | `{a}`, `{b}`, `{c}`, `{d}`, \
+         `{e}` |"
+    );
+    assert!(markdown.lines().any(|l| l == cause), "{cause}\n{markdown}");
     let json = output(run(dir.path(), &responder).args(["--format", "json"]), 1);
     let report: serde_json::Value = serde_json::from_str(&json).expect("JSON");
-    assert_eq!(report["root_causes"], serde_json::json!([]));
+    assert_eq!(
+        report["root_causes"],
+        serde_json::json!([{
+            "cause": "response rule rule:date (must): 6 of 7 responses",
+            "check": "date",
+            "cases": [a, b, c, d, e]
+        }])
+    );
     let first: Vec<serde_json::Value> = [a, b, c, d, e]
         .iter()
         .map(|id| serde_json::json!({ "case": id, "problem": "400 Bad Request: no Date header" }))
