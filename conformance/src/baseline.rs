@@ -90,7 +90,7 @@ impl Baseline {
         let unknown: Vec<String> = self
             .ids
             .iter()
-            .filter(|id| !catalogue.iter().any(|c| &c.id == *id) && Rule::find(id).is_none())
+            .filter(|id| !catalogue.iter().any(|c| c.answers_to(id)) && Rule::find(id).is_none())
             .cloned()
             .collect();
         if unknown.is_empty() {
@@ -98,6 +98,18 @@ impl Baseline {
         } else {
             Err(BaselineError::UnknownIds(unknown))
         }
+    }
+
+    /// The baseline with each alias replaced by the id of the case it
+    /// names (a case renamed since the baseline was written), so that
+    /// [`contains`](Self::contains) finds it under its id.
+    pub fn resolve(self, catalogue: &[Case]) -> Baseline {
+        Baseline::from_ids(self.ids.into_iter().map(|id| {
+            catalogue
+                .iter()
+                .find(|c| c.answers_to(&id))
+                .map_or(id, |c| c.id.clone())
+        }))
     }
 
     /// Whether `id` is a known failure.

@@ -52,6 +52,12 @@ pub fn render_rule(rule: &Rule) -> String {
 pub fn render_case(case: &Case, values: &Values) -> String {
     let mut out = format!("{}: {}\n", case.id, case.title);
     out.push_str(&format!("level: {}, group: {}\n", case.level, case.group));
+    if !case.aliases.is_empty() {
+        out.push_str(&format!(
+            "earlier ids (still accepted): {}\n",
+            case.aliases.join(", ")
+        ));
+    }
     out.push_str(&format!("requirement: {} {}\n", case.rfc, case.url));
     out.push_str(&format!("  \"{}\"\n", fold_whitespace(&case.quote)));
     if !case.needs.is_empty() {

@@ -456,6 +456,7 @@ mod tests {
     fn case(timeout_ms: Option<u64>) -> Case {
         Case {
             id: "rfc9112-1-x".into(),
+            aliases: Vec::new(),
             title: String::new(),
             group: crate::case::Group::Fields,
             rfc: "RFC 9112 §1".into(),

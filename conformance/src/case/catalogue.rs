@@ -147,6 +147,23 @@ fn parse_catalogue(
             Err(problem) => errors.push(CaseError { file, problem }),
         }
     }
+    // An alias names one case only: no other case's id or alias.
+    for case in &cases {
+        for alias in &case.aliases {
+            if let Some(other) = cases
+                .iter()
+                .find(|c| c.id != case.id && c.answers_to(alias))
+            {
+                errors.push(CaseError {
+                    file: case.file.clone(),
+                    problem: Problem::AliasTaken {
+                        alias: alias.clone(),
+                        by: other.id.clone(),
+                    },
+                });
+            }
+        }
+    }
     if !errors.is_empty() {
         errors.sort_by(|a, b| a.file.cmp(&b.file));
         return Err(CatalogueError::Invalid(errors));

@@ -559,6 +559,13 @@ pub struct Allowed {
     pub because: String,
 }
 
+impl Case {
+    /// Whether `id` names this case: its id, or one of its aliases.
+    pub fn answers_to(&self, id: &str) -> bool {
+        self.id == id || self.aliases.iter().any(|alias| alias == id)
+    }
+}
+
 impl Expect {
     /// Whether an interim (1xx) response is itself an outcome of this step,
     /// because a token names one; otherwise interim responses are skipped
@@ -617,6 +624,9 @@ impl Step {
 pub struct Case {
     /// Stable id, `rfc<number>-<section>-<slug>`; equals the file stem.
     pub id: String,
+    /// Ids the case had before it was renamed or split off: baselines,
+    /// `--id` and `explain` still accept them.
+    pub aliases: Vec<String>,
     /// One line saying what the case checks.
     pub title: String,
     /// The topic the case belongs to.

@@ -17,6 +17,8 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 struct RawCase {
     id: String,
+    #[serde(default)]
+    aliases: Vec<String>,
     title: String,
     group: String,
     rfc: String,
@@ -79,6 +81,13 @@ pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
             stem: stem.to_string(),
         });
     }
+    if let Some(alias) = raw
+        .aliases
+        .iter()
+        .find(|alias| !is_well_formed_id(alias) || **alias == raw.id)
+    {
+        return Err(Problem::MalformedAlias(alias.clone()));
+    }
     let (number, section) =
         parse_rfc_field(&raw.rfc).ok_or_else(|| Problem::MalformedRfc(raw.rfc.clone()))?;
     let prefix = format!("rfc{number}-{}-", section.to_ascii_lowercase());
@@ -136,6 +145,7 @@ pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
     needs.dedup();
     Ok(Case {
         id: raw.id,
+        aliases: raw.aliases,
         title: raw.title,
         group,
         rfc: raw.rfc,

@@ -100,6 +100,15 @@ pub enum Problem {
         /// The token as written.
         token: String,
     },
+    /// An alias that is not a well-formed id, or is the case's own id.
+    MalformedAlias(String),
+    /// An alias that another case has as its id or one of its aliases.
+    AliasTaken {
+        /// The alias.
+        alias: String,
+        /// The other case.
+        by: String,
+    },
     /// An allowed outcome whose `because` does not cite an RFC section.
     AllowedWithoutSection {
         /// `expect` or `steps[N].expect`.
@@ -194,6 +203,14 @@ impl fmt::Display for Problem {
             Problem::DuplicateToken { field, token } => {
                 write!(f, "{field}: outcome `{token}` is listed more than once")
             }
+            Problem::AliasTaken { alias, by } => {
+                write!(f, "aliases: `{alias}` already names the case {by}")
+            }
+            Problem::MalformedAlias(alias) => write!(
+                f,
+                "aliases: `{alias}` is not an id of the form rfc<number>-<section>-<slug>, or \
+                 is the case's own id"
+            ),
             Problem::AllowedWithoutSection { field, because } => write!(
                 f,
                 "{field}: allowed outcome's `because` must cite its permission as \

@@ -33,7 +33,7 @@ pub(crate) fn select<'c>(
     if let Some(id) = selection
         .ids
         .iter()
-        .find(|id| !cases.iter().any(|c| &c.id == *id))
+        .find(|id| !cases.iter().any(|c| c.answers_to(id)))
     {
         return Err(unknown_id(id, cases));
     }
@@ -46,7 +46,7 @@ pub(crate) fn select<'c>(
         .filter(|c| {
             selection.group.is_empty() || selection.group.iter().any(|g| g == c.group.as_str())
         })
-        .filter(|c| selection.ids.is_empty() || selection.ids.contains(&c.id))
+        .filter(|c| selection.ids.is_empty() || selection.ids.iter().any(|id| c.answers_to(id)))
         .filter(|c| !selection.exclude.iter().any(|p| c.id.starts_with(p)))
         .filter(|c| floor.is_none_or(|floor| c.level.at_least(floor)))
         .collect::<Vec<_>>();

@@ -31,7 +31,7 @@ pub(crate) fn explain(
     };
     let text = if let Some(rule) = Rule::find(id) {
         explain::render_rule(rule) + "\n" + &explain::render_rule_answers(rule, &source, matrix)
-    } else if let Some(case) = catalogue.iter().find(|c| c.id == id) {
+    } else if let Some(case) = catalogue.iter().find(|c| c.answers_to(id)) {
         explain::render_case(case, &values) + &explain::render_answers(case, &source, matrix)
     } else if id.starts_with("rule:") {
         let rules: Vec<&str> = RULES.iter().map(|r| r.id).collect();

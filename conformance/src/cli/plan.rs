@@ -164,7 +164,7 @@ fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read baseline {}: {e}", path.display())))?;
     let baseline = Baseline::parse(&text)
-        .and_then(|b| b.check_known(catalogue).map(|()| b))
+        .and_then(|b| b.check_known(catalogue).map(|()| b.resolve(catalogue)))
         .map_err(|e| Failure::Usage(format!("baseline {}: {e}", path.display())))?;
     Ok(baseline)
 }

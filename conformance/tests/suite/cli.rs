@@ -311,6 +311,69 @@ fn baseline_naming_an_unknown_rule_then_exit_2() {
         ));
 }
 
+/// A case renamed since a baseline was written keeps its old id as an
+/// alias: the baseline, `--id` and `explain` still find it (issue 19).
+#[test]
+fn renamed_case_then_its_old_id_still_names_it() {
+    const OLD: &str = "rfc9110-9.1-get-old-name";
+    let dir = case_dir_of(&[CaseFile::new(GET_SUPPORTED)
+        .group("method")
+        .aliases(&[OLD])
+        .request(r"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .pass(&["200"])]);
+    let responder = answer_then_close("400 Bad Request");
+    let baseline = dir.path().join("baseline.txt");
+    std::fs::write(&baseline, format!("{OLD}\n")).unwrap();
+    let out = stdout_with_code(
+        run(dir.path(), &responder)
+            .args(["--id", OLD, "--baseline"])
+            .arg(&baseline),
+        0,
+    );
+    assert_eq!(
+        graded_lines(&out),
+        [
+            format!("FAIL  {GET_SUPPORTED}  400 Bad Request  (known)"),
+            "0 passed, 0 warned, 1 failed".to_string()
+        ]
+    );
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.starts_with("known failures"))
+            .collect::<Vec<_>>(),
+        [format!("known failures (in the baseline): {GET_SUPPORTED}")]
+    );
+    let explained = stdout_with_code(conformance(dir.path()).args(["explain", OLD]), 0);
+    assert_eq!(
+        explained.lines().next(),
+        Some(format!("{GET_SUPPORTED}: Test case {GET_SUPPORTED}").as_str())
+    );
+}
+
+#[test]
+fn alias_that_names_another_case_then_the_catalogue_is_invalid() {
+    let dir = case_dir_of(&[
+        CaseFile::new(GET_SUPPORTED)
+            .group("method")
+            .aliases(&[MISSING_HOST])
+            .request(r"GET / HTTP/1.1\r\n\r\n")
+            .pass(&["200"]),
+        CaseFile::new(MISSING_HOST)
+            .group("host")
+            .request(r"GET / HTTP/1.1\r\n\r\n")
+            .pass(&["400"]),
+    ]);
+    conformance(dir.path())
+        .arg("list")
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "conformance: {}: aliases: `{MISSING_HOST}` already names the case {MISSING_HOST}\n",
+            dir.path().join(format!("{GET_SUPPORTED}.toml")).display()
+        ));
+}
+
 #[test]
 fn empty_selection_then_exit_2() {
     let dir = case_dir();

@@ -19,6 +19,7 @@ pub struct CaseFile {
     id: String,
     group: Option<String>,
     level: String,
+    aliases: Vec<String>,
     needs: Vec<String>,
     request: Option<String>,
     expect: Expect,
@@ -49,6 +50,7 @@ impl CaseFile {
             id: id.to_string(),
             group: None,
             level: "must".to_string(),
+            aliases: Vec::new(),
             needs: Vec::new(),
             request: None,
             expect: Expect::default(),
@@ -65,6 +67,12 @@ impl CaseFile {
     /// `must` (the default), `should`, `may` or `info`.
     pub fn level(mut self, level: &str) -> CaseFile {
         self.level = level.to_string();
+        self
+    }
+
+    /// The ids the case had before it was renamed.
+    pub fn aliases(mut self, aliases: &[&str]) -> CaseFile {
+        self.aliases = strings(aliases);
         self
     }
 
@@ -119,6 +127,9 @@ impl CaseFile {
              explain = \"\"\"\nWhy this matters.\nSecond line.\n\"\"\"\n",
             self.level
         );
+        if !self.aliases.is_empty() {
+            text.push_str(&format!("aliases = {}\n", array(&self.aliases)));
+        }
         if !self.needs.is_empty() {
             text.push_str(&format!("needs = {}\n", array(&self.needs)));
         }
