@@ -33,7 +33,7 @@ pub(crate) fn run_check(
     match check {
         Check::Date => check_date(r),
         Check::ContentLength => check_content_length(r),
-        Check::NoBody => Some(check_no_body(r)),
+        Check::NoBody => check_no_body(r),
         Check::Allow => check_allow(r),
         Check::Closed => Some(check_closed(r)),
         Check::CloseHeader => Some(check_close_header(r)),

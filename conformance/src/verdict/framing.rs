@@ -125,14 +125,24 @@ fn describe_body_end(end: BodyEnd) -> &'static str {
 }
 
 /// No bytes at all follow the head: neither a body by the response's own
-/// framing nor anything before the server closed.
-pub(super) fn check_no_body(r: &Response) -> Result<(), String> {
+/// framing nor anything before the server closed. It applies where content
+/// is not allowed (RFC 9112 §6.3: a response to HEAD, a 1xx, 204 or 304):
+/// a case that asks for a 304 and gets a 200 is graded on its status, not
+/// on the 200's content.
+pub(super) fn check_no_body(r: &Response) -> Option<Result<(), String>> {
+    let bodiless = r.method.as_deref() == Some("HEAD")
+        || (100..200).contains(&r.code)
+        || r.code == 204
+        || r.code == 304;
+    if !bodiless {
+        return None;
+    }
     let extra = r.body_len + r.after.map_or(0, |a| a.bytes);
-    if extra == 0 {
+    Some(if extra == 0 {
         Ok(())
     } else {
         Err(format!("{extra} bytes followed the head"))
-    }
+    })
 }
 
 /// The server closed the connection after the response, sending nothing
@@ -254,14 +264,21 @@ mod tests {
     }
 
     #[test]
-    fn no_body_rules_then_body_or_trailing_bytes_break_it() {
+    fn no_body_rules_then_body_or_trailing_bytes_break_it_where_content_is_not_allowed() {
         let mut head = response(200, &[("Content-Length", "14")]);
+        head.method = Some("HEAD".into());
         head.after = after(0, AfterEnd::Closed);
         assert_eq!(check(Check::NoBody, &head), Some(Ok(())));
         head.after = after(14, AfterEnd::Closed);
         assert!(matches!(check(Check::NoBody, &head), Some(Err(_))));
+        let not_modified = with_body(response(304, &[]), 14, 14, BodyEnd::Complete);
+        assert_eq!(
+            check(Check::NoBody, &not_modified),
+            Some(Err("14 bytes followed the head".into()))
+        );
+        // A GET answered 200 has content: the check is not about it.
         let get = with_body(response(200, &[]), 14, 14, BodyEnd::Complete);
-        assert!(matches!(check(Check::NoBody, &get), Some(Err(_))));
+        assert_eq!(check(Check::NoBody, &get), None);
     }
 
     #[test]

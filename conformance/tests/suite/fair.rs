@@ -4,11 +4,11 @@
 //! the reference in one way the RFC permits, and the whole catalogue runs
 //! against each.
 //!
-//! The catalogue is not fair yet, so the test is an exact ratchet: every
-//! (responder, case) pair graded `fail` or `warn` today is listed in
-//! [`UNFAIR`] with why, and the test fails on any difference, both ways. A
-//! case made fair leaves the list; a new unfairness fails the test. A
-//! response rule (`rule:…`) broken against a responder counts as a case.
+//! The test is an exact ratchet: every (responder, case) pair graded
+//! `fail` or `warn` would be listed in [`UNFAIR`] with why, and the test
+//! fails on any difference, both ways. The list is empty: every case passes
+//! or skips against every responder, and a new unfairness fails the test.
+//! A response rule (`rule:…`) broken against a responder counts as a case.
 //! Skips are fine (the responders do not serve `fixtures/root`); harness
 //! errors are not, nor an environment the control would not find.
 
@@ -35,25 +35,10 @@ const TIMEOUT: Duration = Duration::from_millis(1500);
 /// The Host the cases send.
 const HOST: &str = "localhost";
 
-/// Every (responder, case or rule) pair graded `fail` or `warn` today, and
-/// why: the permission the case does not allow for.
+/// Every (responder, case or rule) pair graded `fail` or `warn`, each with
+/// why (the permission the case does not allow for): none.
 #[rustfmt::skip]
 const UNFAIR: &[(&str, &str)] = &[
-    // Not unfair: RFC 9110 §13.1.3 names exact matching ("when the server has
-    // chosen to only honor exact timestamp matches") but the evaluation it
-    // skips is a SHOULD, so a warning is the grading model's.
-    ("ims-exact-match", "rfc9110-13.1.3-if-modified-since-future-304"),
-    // RFC 9110 §4.3.1: "Each origin defines its own namespace"; the
-    // traversal cases take a 200 of the control's own content for a
-    // disclosure.
-    ("every-path", "rfc9110-17.3-dotdot-traversal"),
-    ("every-path", "rfc9110-17.3-double-encoded-dotdot-not-decoded-twice"),
-    ("every-path", "rfc9110-17.3-encoded-backslash-traversal"),
-    ("every-path", "rfc9110-17.3-encoded-dotdot-traversal"),
-    ("every-path", "rfc9110-17.3-encoded-slash-traversal"),
-    ("every-path", "rfc9110-17.3-mixed-case-encoded-dotdot"),
-    ("every-path", "rfc9110-17.3-overlong-utf8-dot-traversal"),
-    ("every-path", "rfc9110-17.3-traversal-from-subdirectory"),
 ];
 
 /// What a run's control learns of `variant`: the one file at [`PATH`], its
