@@ -291,6 +291,9 @@ pub enum Check {
     /// `no-credentials-echo` (should): the content does not repeat the
     /// request's Authorization or Cookie values.
     NoCredentialsEcho,
+    /// `trace-echo` (should): a 2xx to TRACE has the request as its
+    /// content, starting with the request-line sent (RFC 9110 §9.3.8).
+    TraceEcho,
     /// `reason-phrase` (must, on every response): the reason phrase matches
     /// RFC 9112 §4's grammar.
     ReasonPhrase,
@@ -301,7 +304,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the README's order.
-    pub(crate) const ALL: [Check; 32] = [
+    pub(crate) const ALL: [Check; 33] = [
         Check::Date,
         Check::ContentLength,
         Check::NoBody,
@@ -332,6 +335,7 @@ impl Check {
         Check::No304Metadata,
         Check::Upgrade,
         Check::NoCredentialsEcho,
+        Check::TraceEcho,
         Check::ReasonPhrase,
         Check::FieldValue,
     ];
@@ -369,6 +373,7 @@ impl Check {
             Check::No304Metadata => "no-304-metadata",
             Check::Upgrade => "upgrade",
             Check::NoCredentialsEcho => "no-credentials-echo",
+            Check::TraceEcho => "trace-echo",
             Check::ReasonPhrase => "reason-phrase",
             Check::FieldValue => "field-value",
         }
@@ -412,7 +417,8 @@ impl Check {
             | Check::UnsatisfiedRange
             | Check::NoContentCoding
             | Check::No304Metadata
-            | Check::NoCredentialsEcho => Level::Should,
+            | Check::NoCredentialsEcho
+            | Check::TraceEcho => Level::Should,
             Check::Reason => Level::Info,
         }
     }

@@ -3,7 +3,7 @@
 
 use super::compare::{
     check_cache_fields, check_control_etag, check_control_fields, check_control_length,
-    check_no_credentials_echo, check_upgrade,
+    check_no_credentials_echo, check_trace_echo, check_upgrade,
 };
 use super::context::Context;
 use super::fields::{
@@ -61,6 +61,7 @@ pub(crate) fn run_check(
         Check::No304Metadata => check_no_304_metadata(r),
         Check::Upgrade => check_upgrade(r, context),
         Check::NoCredentialsEcho => check_no_credentials_echo(r, context),
+        Check::TraceEcho => check_trace_echo(r, context),
         Check::ReasonPhrase => Some(check_reason_phrase(r)),
         Check::FieldValue => Some(check_field_values(r)),
     }

@@ -159,6 +159,27 @@ pub(super) fn check_no_credentials_echo(
     })
 }
 
+/// RFC 9110 §9.3.8: the final recipient of a TRACE "SHOULD reflect the
+/// message received, excluding some fields described below, back to the
+/// client as the content of a 200 (OK) response". So a 2xx to TRACE starts
+/// its content with the request-line sent; other statuses are not echoes.
+pub(super) fn check_trace_echo(r: &Response, context: &Context<'_>) -> Option<Result<(), String>> {
+    if !(200..300).contains(&r.code) || r.method.as_deref() != Some("TRACE") {
+        return None;
+    }
+    let request = context.request?;
+    let line_end = request.windows(2).position(|w| w == b"\r\n")?;
+    let line = &request[..line_end];
+    Some(if r.body.starts_with(line) {
+        Ok(())
+    } else {
+        Err(format!(
+            "a {} to TRACE whose content does not start with the request-line sent",
+            r.code
+        ))
+    })
+}
+
 /// The fields a 304 (RFC 9110 §15.4.5) and a 206 (§15.3.7) MUST carry when
 /// the 200 would have.
 const CACHE_FIELDS: [&str; 6] = [
@@ -314,5 +335,29 @@ mod tests {
         assert_eq!(check(Check::No304Metadata, &full), Some(Ok(())));
         let typed = response(304, &[("Content-Type", "text/plain")]);
         assert!(matches!(check(Check::No304Metadata, &typed), Some(Err(_))));
+    }
+
+    #[test]
+    fn trace_2xx_then_content_must_start_with_the_request_line() {
+        let request = b"TRACE /x HTTP/1.1\r\nHost: a\r\n\r\n";
+        let context = Context {
+            request: Some(request),
+            ..Context::default()
+        };
+        let mut echo = response(200, &[]);
+        echo.method = Some("TRACE".into());
+        echo.body = request.to_vec();
+        assert_eq!(check_trace_echo(&echo, &context), Some(Ok(())));
+        let mut file = echo.clone();
+        file.body = b"<html>".to_vec();
+        assert_eq!(
+            check_trace_echo(&file, &context),
+            Some(Err(
+                "a 200 to TRACE whose content does not start with the request-line sent".into()
+            ))
+        );
+        let mut refused = file.clone();
+        refused.code = 405;
+        assert_eq!(check_trace_echo(&refused, &context), None);
     }
 }
