@@ -41,7 +41,7 @@ pub(super) fn check_control_length(
         Ok(())
     } else {
         Err(format!(
-            "Content-Length: {value}, but the content is {expected} bytes"
+            "Content-Length: {value}, where the control's representation is {expected} bytes"
         ))
     })
 }
