@@ -294,10 +294,10 @@ pub enum Check {
     /// `trace-echo` (should): a 2xx to TRACE has the request as its
     /// content, starting with the request-line sent (RFC 9110 §9.3.8).
     TraceEcho,
-    /// `reason-phrase` (must, on every response): the reason phrase matches
+    /// `reason-phrase` (must; the check of `rule:reason-phrase`): the reason phrase matches
     /// RFC 9112 §4's grammar.
     ReasonPhrase,
-    /// `field-value` (must, on every response): each field line's value
+    /// `field-value` (must; the check of `rule:field-value`): each field line's value
     /// matches RFC 9110 §5.5's grammar.
     FieldValue,
 }

@@ -1,5 +1,5 @@
-//! The checks of a case (`expect.checks`, and the grammar checks every
-//! response gets): which function runs each one.
+//! The checks a case names (`expect.checks`), and the response rules
+//! (`crate::rules`) run on every response: which function runs each one.
 
 use super::compare::{
     check_cache_fields, check_control_etag, check_control_fields, check_control_length,
