@@ -20,6 +20,10 @@ pub(super) fn check_control_etag(
     r: &Response,
     context: &Context<'_>,
 ) -> Option<Result<(), String>> {
+    // A 412, 416 or 404 describes no representation: nothing to compare.
+    if !((200..300).contains(&r.code) || r.code == 304) {
+        return None;
+    }
     let expected = context.etag?;
     Some(match r.header("etag") {
         Some(etag) if etag == expected => Ok(()),
@@ -35,6 +39,12 @@ pub(super) fn check_control_length(
     r: &Response,
     context: &Context<'_>,
 ) -> Option<Result<(), String>> {
+    // A 2xx other than 206, and a 304, speak of the whole representation
+    // (§8.6); a 206's, a 412's or a 416's Content-Length is its own
+    // content's.
+    if !(((200..300).contains(&r.code) && r.code != 206) || r.code == 304) {
+        return None;
+    }
     let expected = context.length?;
     let value = r.header("content-length")?;
     Some(if value == expected.to_string() {
@@ -359,5 +369,27 @@ mod tests {
         let mut refused = file.clone();
         refused.code = 405;
         assert_eq!(check_trace_echo(&refused, &context), None);
+    }
+
+    #[test]
+    fn error_or_partial_statuses_then_not_compared_with_the_control() {
+        let context = Context {
+            etag: Some("\"a\""),
+            length: Some(447),
+            ..Context::default()
+        };
+        let failed = response(412, &[("Content-Length", "173")]);
+        assert_eq!(check_control_length(&failed, &context), None);
+        assert_eq!(check_control_etag(&failed, &context), None);
+        let partial = response(206, &[("Content-Length", "5"), ("ETag", "\"a\"")]);
+        assert_eq!(check_control_length(&partial, &context), None);
+        assert_eq!(check_control_etag(&partial, &context), Some(Ok(())));
+        let whole = response(200, &[("Content-Length", "5")]);
+        assert_eq!(
+            check_control_length(&whole, &context),
+            Some(Err(
+                "Content-Length: 5, where the control's representation is 447 bytes".into()
+            ))
+        );
     }
 }
