@@ -4,7 +4,7 @@
 use super::cause::{root_causes, RootCause};
 use super::describe::{describe_expect, describe_outcomes};
 use super::summary::Summary;
-use super::{is_known, ReportContext, Settings};
+use super::{is_known, is_known_rule, ReportContext, Settings};
 use crate::case::{Case, Group, Level};
 use crate::control::Control;
 use crate::escape;
@@ -68,8 +68,7 @@ impl JsonRule {
             title: rule.rule.title,
             quote: rule.rule.quote,
             grade: rule.grade,
-            known_failure: rule.grade == Grade::Fail
-                && context.baseline.is_some_and(|b| b.contains(rule.rule.id)),
+            known_failure: is_known_rule(&rule, context),
             checked: rule.checked,
             broken: rule.broken,
             first: rule

@@ -4,7 +4,7 @@
 use super::describe::{describe_outcomes, fold_whitespace};
 use super::summary::Summary;
 use super::text::write_text_details;
-use super::{is_known, ReportContext};
+use super::{is_known, is_known_rule, ReportContext};
 use crate::case::Group;
 use crate::escape;
 use crate::rules::{check_rules, RuleResult, RULES};
@@ -120,9 +120,7 @@ fn write_junit_rules(
     started: &str,
     context: &ReportContext<'_>,
 ) {
-    let known = |rule: &RuleResult| {
-        rule.grade == Grade::Fail && context.baseline.is_some_and(|b| b.contains(rule.rule.id))
-    };
+    let known = |rule: &RuleResult| is_known_rule(rule, context);
     let count = |pred: &dyn Fn(&RuleResult) -> bool| rules.iter().filter(|r| pred(r)).count();
     let _ = writeln!(
         out,

@@ -4,11 +4,10 @@
 use super::cause::root_causes;
 use super::describe::describe_outcomes;
 use super::summary::{group_counts, Summary};
-use super::{is_known, ReportContext};
+use super::{is_known, is_known_rule, ReportContext};
 use crate::escape;
 use crate::rules::check_rules;
 use crate::run::CaseResult;
-use crate::verdict::Grade;
 use std::fmt::Write as _;
 
 /// The Markdown report.
@@ -76,8 +75,7 @@ pub(super) fn render_markdown(results: &[CaseResult<'_>], context: &ReportContex
          | grade | rule | requirement | responses |\n|---|---|---|---|\n",
     );
     for rule in check_rules(results) {
-        let known =
-            rule.grade == Grade::Fail && context.baseline.is_some_and(|b| b.contains(rule.rule.id));
+        let known = is_known_rule(&rule, context);
         let _ = writeln!(
             out,
             "| {}{} | `{}` | {}: {} | {} |",

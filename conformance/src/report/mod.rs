@@ -16,6 +16,7 @@ mod text;
 use crate::baseline::Baseline;
 use crate::case::{Case, Level};
 use crate::control::Control;
+use crate::rules::RuleResult;
 use crate::run::CaseResult;
 use crate::verdict::Grade;
 pub use describe::{describe_expect, describe_outcomes};
@@ -134,10 +135,18 @@ pub fn render(format: Format, results: &[CaseResult<'_>], context: &ReportContex
 
 /// Whether a result is a failure the baseline already lists.
 fn is_known(result: &CaseResult<'_>, context: &ReportContext<'_>) -> bool {
-    result.grade == Grade::Fail
-        && context
-            .baseline
-            .is_some_and(|b| b.contains(&result.case.id))
+    is_known_id(result.grade, &result.case.id, context)
+}
+
+/// Whether a broken response rule is a known failure: the baseline lists
+/// its id (`rule:date`).
+fn is_known_rule(rule: &RuleResult, context: &ReportContext<'_>) -> bool {
+    is_known_id(rule.grade, rule.rule.id, context)
+}
+
+/// A failure whose id the baseline lists.
+fn is_known_id(grade: Grade, id: &str, context: &ReportContext<'_>) -> bool {
+    grade == Grade::Fail && context.baseline.is_some_and(|b| b.contains(id))
 }
 
 /// What the unit tests of the reports share: cases and results to report.

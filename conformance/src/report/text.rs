@@ -5,7 +5,7 @@
 use super::cause::{root_causes, RootCause};
 use super::describe::{describe_expect, describe_outcome, describe_outcomes, fold_whitespace};
 use super::summary::{group_counts, Summary};
-use super::{is_known, ReportContext};
+use super::{is_known, is_known_rule, ReportContext};
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
 use crate::rules::{check_rules, RuleResult};
@@ -210,9 +210,7 @@ fn write_rules(out: &mut String, rules: &[RuleResult], context: &ReportContext<'
     out.push_str("\nresponse rules, checked on every response read:\n");
     let width = rules.iter().map(|r| r.rule.id.len()).max().unwrap_or(0);
     for rule in rules {
-        let known = if rule.grade == Grade::Fail
-            && context.baseline.is_some_and(|b| b.contains(rule.rule.id))
-        {
+        let known = if is_known_rule(rule, context) {
             "  (known)"
         } else {
             ""
