@@ -67,6 +67,8 @@ pub enum Problem {
     NoTunnel,
     /// A `Max-Forwards` on TRACE or OPTIONS that is not one decimal number.
     MaxForwards,
+    /// An `https` target the proxy received on its unencrypted connection.
+    PlainHttps,
 }
 
 impl Problem {
@@ -101,6 +103,7 @@ impl Problem {
             Problem::Loop => 508,
             Problem::NoTunnel => 501,
             Problem::MaxForwards => 400,
+            Problem::PlainHttps => 400,
         }
     }
 
@@ -130,6 +133,7 @@ impl Problem {
                 | Problem::ExpectationFailed
                 | Problem::Loop
                 | Problem::MaxForwards
+                | Problem::PlainHttps
         )
     }
 }
@@ -183,6 +187,9 @@ impl fmt::Display for Problem {
             Problem::Loop => f.write_str("the request has already passed through this proxy"),
             Problem::NoTunnel => f.write_str("this proxy does not open tunnels (CONNECT)"),
             Problem::MaxForwards => f.write_str("Max-Forwards is not one decimal number"),
+            Problem::PlainHttps => {
+                f.write_str("an https target cannot be requested over this unencrypted connection")
+            }
         }
     }
 }

@@ -50,7 +50,24 @@ pub(super) enum Broken {
 /// they are discarded, never merged into the header section. A chunk-size
 /// of more than 15 hex digits is invalid (`parse_chunk_size`), and the size
 /// sent on is the proxy's own count, so no size is forwarded wrapped.
+/// What arrived before a failure is sent on all the same: the close that
+/// follows tells the next hop the message is incomplete.
 pub(super) fn transfer(
+    from: &mut Wire<'_>,
+    wait: Duration,
+    frame: Frame,
+    to: &mut Outbox<'_, '_>,
+    out: Reframe,
+) -> Result<(), Broken> {
+    let passed = pass(from, wait, frame, to, out);
+    match (to.flush(), passed) {
+        (true, passed) => passed,
+        (false, Err(broken)) => Err(broken),
+        (false, Ok(())) => Err(Broken::Sink),
+    }
+}
+
+fn pass(
     from: &mut Wire<'_>,
     wait: Duration,
     frame: Frame,
@@ -98,11 +115,7 @@ pub(super) fn transfer(
             }
         },
     }
-    if to.flush() {
-        Ok(())
-    } else {
-        Err(Broken::Sink)
-    }
+    Ok(())
 }
 
 fn push(to: &mut Outbox<'_, '_>, bytes: &[u8]) -> Result<(), Broken> {

@@ -51,6 +51,10 @@ pub(super) fn serve(stream: &TcpStream, settings: &Settings, stopping: &AtomicBo
     loop {
         match conn.exchange() {
             Next::Again if !stopping.load(Ordering::Relaxed) => {}
+            // Requests read and not answered: the client may be sending.
+            Next::Again | Next::Close if !conn.client.buf.is_empty() => {
+                return conn.client.linger_close()
+            }
             Next::Again | Next::Close => return,
             Next::Linger => return conn.client.linger_close(),
         }
@@ -184,7 +188,7 @@ impl Conn<'_> {
                     .header("Content-Type", "message/http")
                     .body(Body::Bytes(forward::trace_reflection(request)));
             }
-            return Err(Answer::Itself(response));
+            return Err(Answer::Itself(Box::new(response)));
         }
         Ok(Forwarding {
             target,
@@ -425,7 +429,7 @@ enum Stop {
 enum Answer {
     Refuse(Problem),
     /// The proxy is the final recipient (Max-Forwards 0).
-    Itself(Response),
+    Itself(Box<Response>),
 }
 
 /// Opens a new connection to the origin, trying each of its addresses.
