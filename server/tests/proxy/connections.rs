@@ -283,3 +283,25 @@ impl Drop for Running {
         let _ = self.0.wait();
     }
 }
+
+/// RFC 9110 §15.5.9: a request head that does not arrive within the read
+/// timeout (here a tenth of a second) is answered 408, and the connection
+/// closes; nothing reaches the origin.
+#[test]
+fn a_request_head_cut_short_is_a_408_after_the_read_timeout() {
+    let origin = Origin::silent();
+    let mut config = quiet(origin.addr);
+    config.read_timeout = Duration::from_millis(100);
+    let proxy = TestProxy::start_with(config);
+    let mut client = proxy.connect();
+    client.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n").unwrap();
+    assert_eq!(
+        read_to_close(&mut client),
+        from_proxy(
+            "408 Request Timeout",
+            "the request did not arrive in time",
+            true
+        )
+    );
+    assert_eq!(origin.received(), Vec::<String>::new());
+}
