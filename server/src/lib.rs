@@ -22,10 +22,15 @@
 //! The parsers and the request checks are public too, for the property
 //! tests and the fuzz target that feed them arbitrary bytes.
 //!
+//! [`Proxy`] is the reference proxy: a gateway in front of one origin,
+//! built on the same parser and head writer (`--mode proxy`).
+//!
 //! ## Layers
 //!
 //! Top layer first; a module uses only the modules listed after it.
 //!
+//! - [`proxy`] the reference gateway: a thread per client, a new upstream
+//!   connection per request, both directions parsed strictly and re-framed
 //! - [`server`] binds, runs the single or threaded accept loop, shuts down
 //! - [`connection`] reads requests, writes responses, closes connections
 //! - [`handler`] decides the response to a parsed request, without a socket
@@ -52,10 +57,12 @@ mod handler;
 pub mod limits;
 pub mod parse;
 pub mod problem;
+mod proxy;
 pub mod range;
 pub mod request;
 mod resolve;
 pub mod response;
 mod server;
 
+pub use crate::proxy::{Proxy, ProxyConfig, ProxyShutdown, ProxyStartError};
 pub use crate::server::{Config, Mode, Server, ShutdownHandle, StartError};

@@ -89,6 +89,15 @@ pub(crate) const MAX_LINGER_BYTES: usize = 1024 * 1024;
 /// Default cap on concurrent connections in threaded mode. Past it: 503.
 pub const MAX_CONNECTIONS: usize = 256;
 
+/// Time the proxy gives its origin to accept a connection, and each read
+/// from it or write to it. Past it, before anything was relayed: 504
+/// (Gateway Timeout); after: the client connection closes.
+pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most interim (1xx) responses the proxy relays before a final one. More:
+/// 502, so an origin cannot hold a client with an endless stream of them.
+pub(crate) const MAX_INTERIM_RESPONSES: usize = 16;
+
 /// Pause after a failed `accept` (out of descriptors or memory), so the
 /// accept loop backs off rather than spins while the cause persists.
 pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);

@@ -1,4 +1,5 @@
-//! `http-server`: serves a directory over HTTP/1.1 until SIGINT or SIGTERM.
+//! `http-server`: serves a directory over HTTP/1.1, or forwards to an origin
+//! as the reference proxy (`--mode proxy`), until SIGINT or SIGTERM.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -6,23 +7,28 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use server::{Config, Mode, Server};
+use server::{Config, Mode, Proxy, ProxyConfig, Server};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 /// Exit code for bad flags, a missing root or an address that cannot be bound.
 const EXIT_USAGE: u8 = 2;
 
-/// A small, strict HTTP/1.1 server for static files.
+/// A small, strict HTTP/1.1 server for static files, and a reference proxy.
 #[derive(Parser, Debug)]
 #[command(name = "http-server", version)]
 struct Args {
     /// single: one connection at a time, one response each; threaded:
     /// persistent connections, served by a pool of worker threads that take
     /// turns waiting on an epoll set of the listener and the idle
-    /// connections.
+    /// connections; proxy: a gateway that forwards every request to
+    /// --upstream (a thread per client, a new upstream connection per
+    /// request).
     #[arg(long, value_enum, default_value = "threaded")]
     mode: ModeArg,
+    /// The origin the proxy forwards to, HOST:PORT (--mode proxy only).
+    #[arg(long, value_name = "HOST:PORT")]
+    upstream: Option<String>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: String,
@@ -32,7 +38,7 @@ struct Args {
     /// Seconds a client has to send a complete request head (then 408).
     #[arg(long, default_value_t = server::limits::READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     read_timeout: u64,
-    /// Most concurrent connections in threaded mode (then 503).
+    /// Most concurrent connections in threaded and proxy mode (then 503).
     #[arg(long, default_value_t = server::limits::MAX_CONNECTIONS as u64,
           value_parser = clap::value_parser!(u64).range(1..=100_000))]
     max_connections: u64,
@@ -45,10 +51,14 @@ struct Args {
 enum ModeArg {
     Single,
     Threaded,
+    Proxy,
 }
 
+/// A stop handle of either kind, for the signal thread.
+type Stop = Box<dyn FnOnce() + Send>;
+
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let mut args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) if !e.use_stderr() => {
             // --help and --version: their text, exit 0.
@@ -66,9 +76,12 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let mode = match args.mode {
-        ModeArg::Single => Mode::Single,
-        ModeArg::Threaded => Mode::Threaded,
+    let mode = match (args.mode, args.upstream.take()) {
+        (ModeArg::Proxy, Some(upstream)) => return proxy(upstream, &args),
+        (ModeArg::Proxy, None) => return usage("--mode proxy needs --upstream HOST:PORT"),
+        (_, Some(_)) => return usage("--upstream needs --mode proxy"),
+        (ModeArg::Single, None) => Mode::Single,
+        (ModeArg::Threaded, None) => Mode::Threaded,
     };
     let config = Config {
         read_timeout: Duration::from_secs(args.read_timeout),
@@ -83,20 +96,58 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    let stop = server.shutdown_handle();
+    if let Err(code) = on_signal(Box::new(move || stop.shutdown())) {
+        return code;
+    }
+    println!("listening on http://{}", server.local_addr());
+    server.run(mode);
+    ExitCode::SUCCESS
+}
+
+/// `--mode proxy`: forwards to `upstream` until a signal.
+fn proxy(upstream: String, args: &Args) -> ExitCode {
+    let config = ProxyConfig {
+        read_timeout: Duration::from_secs(args.read_timeout),
+        max_connections: args.max_connections as usize,
+        quiet: args.quiet,
+        ..ProxyConfig::new(upstream)
+    };
+    let proxy = match Proxy::bind(args.bind.as_str(), config) {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            eprintln!("http-server: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let stop = proxy.shutdown_handle();
+    if let Err(code) = on_signal(Box::new(move || stop.shutdown())) {
+        return code;
+    }
+    println!("listening on http://{}", proxy.local_addr());
+    proxy.run();
+    ExitCode::SUCCESS
+}
+
+/// Calls `stop` on the first SIGINT or SIGTERM.
+fn on_signal(stop: Stop) -> Result<(), ExitCode> {
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
         Err(e) => {
             eprintln!("http-server: cannot handle signals: {e}");
-            return ExitCode::FAILURE;
+            return Err(ExitCode::FAILURE);
         }
     };
-    let stop = server.shutdown_handle();
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
-            stop.shutdown();
+            stop();
         }
     });
-    println!("listening on http://{}", server.local_addr());
-    server.run(mode);
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+/// A flag combination clap cannot check: one line, exit 2.
+fn usage(problem: &str) -> ExitCode {
+    eprintln!("http-server: {problem} (see --help)");
+    ExitCode::from(EXIT_USAGE)
 }

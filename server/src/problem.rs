@@ -56,6 +56,19 @@ pub enum Problem {
     Overloaded,
     /// The server failed.
     Internal,
+    /// The proxy's origin could not be reached, or its answer was invalid
+    /// (what was wrong with it).
+    BadGateway(&'static str),
+    /// The proxy's origin did not answer in time.
+    GatewayTimeout,
+    /// The request already passed through this proxy (its `Via` says so).
+    Loop,
+    /// A CONNECT to the proxy, which opens no tunnels.
+    NoTunnel,
+    /// A `Max-Forwards` on TRACE or OPTIONS that is not one decimal number.
+    MaxForwards,
+    /// An `https` target the proxy received on its unencrypted connection.
+    PlainHttps,
 }
 
 impl Problem {
@@ -85,6 +98,12 @@ impl Problem {
             Problem::Timeout => 408,
             Problem::Overloaded => 503,
             Problem::Internal => 500,
+            Problem::BadGateway(_) => 502,
+            Problem::GatewayTimeout => 504,
+            Problem::Loop => 508,
+            Problem::NoTunnel => 501,
+            Problem::MaxForwards => 400,
+            Problem::PlainHttps => 400,
         }
     }
 
@@ -95,7 +114,9 @@ impl Problem {
     /// (Bad Request) status code and then close the connection"); after a
     /// refused version or Host the rest of the stream is not trusted either.
     /// A refused method, a missing file or a failed condition leaves the
-    /// framing intact.
+    /// framing intact. The proxy closes after a 502 or 504: it forwards
+    /// what it received and closes, as RFC 9112 §9.3.2 asks of an
+    /// intermediary whose inbound connection failed.
     pub fn closes(self) -> bool {
         !matches!(
             self,
@@ -110,6 +131,9 @@ impl Problem {
                 | Problem::PreconditionFailed
                 | Problem::RangeNotSatisfiable(_)
                 | Problem::ExpectationFailed
+                | Problem::Loop
+                | Problem::MaxForwards
+                | Problem::PlainHttps
         )
     }
 }
@@ -158,6 +182,14 @@ impl fmt::Display for Problem {
             Problem::Timeout => f.write_str("the request did not arrive in time"),
             Problem::Overloaded => f.write_str("too many connections; try again"),
             Problem::Internal => f.write_str("the server failed to answer"),
+            Problem::BadGateway(why) => f.write_str(why),
+            Problem::GatewayTimeout => f.write_str("the origin did not answer in time"),
+            Problem::Loop => f.write_str("the request has already passed through this proxy"),
+            Problem::NoTunnel => f.write_str("this proxy does not open tunnels (CONNECT)"),
+            Problem::MaxForwards => f.write_str("Max-Forwards is not one decimal number"),
+            Problem::PlainHttps => {
+                f.write_str("an https target cannot be requested over this unencrypted connection")
+            }
         }
     }
 }

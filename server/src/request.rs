@@ -225,7 +225,7 @@ pub fn check(request: &Request<'_>) -> Result<Target, Problem> {
 /// to any HTTP/1.1 request message that lacks a Host header field and to any
 /// request message that contains more than one Host header field line or a
 /// Host header field with an invalid field value."
-fn check_host(request: &Request<'_>) -> Result<(), Problem> {
+pub fn check_host(request: &Request<'_>) -> Result<(), Problem> {
     let mut hosts = request.values("Host");
     match (hosts.next(), hosts.next()) {
         (None, _) if request.version.minor == 0 => Ok(()),
@@ -244,7 +244,7 @@ fn check_host(request: &Request<'_>) -> Result<(), Problem> {
 /// ```
 /// (RFC 9110 §7.2, RFC 3986 §3.2.2). An empty value is allowed: RFC 9112
 /// §3.2 has a client send an empty Host when the target has no authority.
-fn is_host(value: &[u8]) -> bool {
+pub(crate) fn is_host(value: &[u8]) -> bool {
     let (host, port) = match value {
         [b'[', rest @ ..] => {
             let Some(close) = rest.iter().position(|&b| b == b']') else {

@@ -1,5 +1,7 @@
 //! Responses: a status, its header fields and its content, and the one
-//! writer of a head; [`Problem`]s become responses here.
+//! writer of a head; [`Problem`]s become responses here. The reference
+//! proxy writes the heads it relays through the same writer
+//! ([`Response::relayed`]).
 
 use std::fs::Metadata;
 use std::path::PathBuf;
@@ -12,6 +14,8 @@ use crate::range;
 pub fn reason(code: u16) -> &'static str {
     match code {
         100 => "Continue",
+        101 => "Switching Protocols",
+        103 => "Early Hints",
         200 => "OK",
         204 => "No Content",
         206 => "Partial Content",
@@ -30,8 +34,11 @@ pub fn reason(code: u16) -> &'static str {
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         501 => "Not Implemented",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
+        504 => "Gateway Timeout",
         505 => "HTTP Version Not Supported",
+        508 => "Loop Detected",
         _ => "Unknown",
     }
 }
@@ -89,8 +96,25 @@ impl Body {
     }
 }
 
+/// How the head delimits the content that follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delimit {
+    /// `Content-Length` is the length of the [`Body`] (the server's own
+    /// responses).
+    Body,
+    /// `Content-Length` with this value; the content is sent by the caller
+    /// (a relayed response, or the length of a relayed HEAD or 304).
+    Length(u64),
+    /// `Transfer-Encoding: chunked`; the caller sends the chunks.
+    Chunked,
+    /// No framing field: the content, if any, ends when the connection
+    /// closes, or there is none (a relayed HEAD or 304 without a length).
+    None,
+}
+
 /// One response: a status, its header fields but for those the writer
-/// decides (`Date`, `Content-Length`, `Connection`), and its content.
+/// decides (`Date` unless a relayed one is there, `Content-Length` or
+/// `Transfer-Encoding`, `Connection`), and its content.
 ///
 /// A 304 keeps the content a 200 would have had: it is never sent, but its
 /// length is the 304's `Content-Length` (RFC 9110 §8.6: a server may send
@@ -98,7 +122,13 @@ impl Body {
 #[derive(Debug)]
 pub(crate) struct Response {
     code: u16,
+    /// The reason-phrase received with a relayed response; `None`: the one
+    /// [`reason`] registers.
+    phrase: Option<Vec<u8>>,
     fields: Vec<u8>,
+    /// A `Date` is among the fields.
+    dated: bool,
+    delimit: Delimit,
     body: Body,
     closes: bool,
 }
@@ -108,10 +138,23 @@ impl Response {
     pub(crate) fn new(code: u16) -> Response {
         Response {
             code,
+            phrase: None,
             fields: Vec::with_capacity(192),
+            dated: false,
+            delimit: Delimit::Body,
             body: Body::Empty,
             closes: false,
         }
+    }
+
+    /// A response received from an origin and forwarded by the proxy: its
+    /// status code and reason-phrase as received, no fields yet, and a
+    /// content the caller sends after the head, delimited as `delimit` says.
+    pub(crate) fn relayed(code: u16, phrase: &[u8], delimit: Delimit) -> Response {
+        let mut response = Response::new(code);
+        response.phrase = Some(phrase.to_vec());
+        response.delimit = delimit;
+        response
     }
 
     /// The answer to a problem: a short `text/plain` body that names it,
@@ -138,9 +181,16 @@ impl Response {
 
     /// Appends one header field line.
     pub(crate) fn header(&mut self, name: &str, value: &str) -> &mut Response {
+        self.header_bytes(name, value.as_bytes())
+    }
+
+    /// Appends one header field line whose value may hold obs-text (a
+    /// relayed field). The caller has checked the value: no CR, LF or NUL.
+    pub(crate) fn header_bytes(&mut self, name: &str, value: &[u8]) -> &mut Response {
+        self.dated |= name.eq_ignore_ascii_case("Date");
         self.fields.extend_from_slice(name.as_bytes());
         self.fields.extend_from_slice(b": ");
-        self.fields.extend_from_slice(value.as_bytes());
+        self.fields.extend_from_slice(value);
         self.fields.extend_from_slice(b"\r\n");
         self
     }
@@ -176,15 +226,19 @@ impl Response {
         !head_only && !matches!(self.code, 100..=199 | 204 | 304)
     }
 
-    /// The framing: `Content-Length` is the content's length, also on a
-    /// HEAD and a 304 (the length a GET would have had), and absent on a 1xx
-    /// and a 204 (RFC 9110 §8.6: "A server MUST NOT send a Content-Length
-    /// header field in any response with a status code of 1xx
-    /// (Informational) or 204 (No Content)").
-    fn content_length(&self) -> Option<u64> {
-        match self.code {
-            100..=199 | 204 => None,
-            _ => Some(self.body.size()),
+    /// The framing field: `Content-Length` is the content's length, also
+    /// on a HEAD and a 304 (the length a GET would have had), and no framing
+    /// field on a 1xx and a 204 (RFC 9110 §8.6: "A server MUST NOT send a
+    /// Content-Length header field in any response with a status code of
+    /// 1xx (Informational) or 204 (No Content)"; RFC 9112 §6.1: "A server
+    /// MUST NOT send a Transfer-Encoding header field in any response with
+    /// a status code of 1xx (Informational) or 204 (No Content)").
+    fn framing_field(&self) -> Option<(&'static str, String)> {
+        match (self.code, self.delimit) {
+            (100..=199 | 204, _) | (_, Delimit::None) => None,
+            (_, Delimit::Body) => Some(("Content-Length", self.body.size().to_string())),
+            (_, Delimit::Length(n)) => Some(("Content-Length", n.to_string())),
+            (_, Delimit::Chunked) => Some(("Transfer-Encoding", "chunked".to_owned())),
         }
     }
 
@@ -193,7 +247,12 @@ impl Response {
     ///
     /// RFC 9110 §6.6.1: "An origin server with a clock ... MUST generate a
     /// Date header field in all 2xx, 3xx, and 4xx responses"; sending it on
-    /// 5xx too costs nothing, and a 1xx needs none. RFC 9112 §9.6: a server
+    /// 5xx too costs nothing, and a 1xx needs none. A relayed response
+    /// keeps the origin's `Date`, and gets one when it has none: "A
+    /// recipient with a clock that receives a response message without a
+    /// Date header field MUST record the time it was received and append a
+    /// corresponding Date header field to the message's header section if
+    /// it is cached or forwarded downstream". RFC 9112 §9.6: a server
     /// that will close "SHOULD send a "close" connection option in its
     /// final response"; an interim response is not one.
     pub(crate) fn head(&self, close: bool) -> Vec<u8> {
@@ -201,18 +260,22 @@ impl Response {
         buf.extend_from_slice(b"HTTP/1.1 ");
         buf.extend_from_slice(self.code.to_string().as_bytes());
         buf.push(b' ');
-        buf.extend_from_slice(reason(self.code).as_bytes());
+        match &self.phrase {
+            Some(phrase) => buf.extend_from_slice(phrase),
+            None => buf.extend_from_slice(reason(self.code).as_bytes()),
+        }
         buf.extend_from_slice(b"\r\n");
         let last = self.code >= 200;
-        if last {
+        if last && !self.dated {
             buf.extend_from_slice(b"Date: ");
             buf.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
             buf.extend_from_slice(b"\r\n");
         }
         buf.extend_from_slice(&self.fields);
-        if let Some(length) = self.content_length() {
-            buf.extend_from_slice(b"Content-Length: ");
-            buf.extend_from_slice(length.to_string().as_bytes());
+        if let Some((name, value)) = self.framing_field() {
+            buf.extend_from_slice(name.as_bytes());
+            buf.extend_from_slice(b": ");
+            buf.extend_from_slice(value.as_bytes());
             buf.extend_from_slice(b"\r\n");
         }
         if close && last {

@@ -6,9 +6,11 @@
 //! parsed head and its length when complete, or an [`Error`] as soon as no
 //! continuation could make the bytes valid. The elements of a chunked body
 //! ([`parse_chunk_size`], [`parse_chunk_end`], [`parse_trailer_section`])
-//! answer the same way.
+//! answer the same way. [`parse_response`] reads a response head the same
+//! way, for the reference proxy.
 //!
 //! - `head`: the request-line and the field lines.
+//! - `status`: the status-line of a response, then the same field lines.
 //! - `chunked`: the chunk-size line, the CRLF after a chunk, the trailer section.
 //! - `grammar`: the character classes and the whitespace rule they share.
 
@@ -19,10 +21,12 @@ use crate::limits::{MAX_FIELDS, MAX_HEADER_BYTES, MAX_TARGET_LEN};
 mod chunked;
 mod grammar;
 mod head;
+mod status;
 
 pub use chunked::{parse_chunk_end, parse_chunk_size, parse_trailer_section};
 pub(crate) use grammar::{class, trim_ows};
 pub use head::{parse_request, Field, Request, Version};
+pub use status::{parse_response, ResponseHead};
 
 /// The outcome of parsing bytes that may not all have arrived yet.
 #[derive(Debug, PartialEq, Eq)]
