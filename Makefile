@@ -117,3 +117,14 @@ $(MATRIX_TLS)/cert.pem:
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
 	  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 	  -addext "basicConstraints=critical,CA:FALSE" -keyout $(MATRIX_TLS)/key.pem -out $@
+
+## The reverse proxies of the chain matrix (matrix/proxies.py), installed when missing:
+## nginx, HAProxy, Apache httpd (mod_proxy_http), Caddy, Varnish, Squid, h2o, nghttpx,
+## tinyproxy and Apache Traffic Server from Debian's packages; mitmproxy, pinned in
+## matrix/proxies/requirements.txt, into target/proxies-venv; Node's http-proxy, pinned in
+## matrix/proxies/node/package-lock.json, with npm ci into matrix/proxies/node/node_modules.
+## `python3 matrix/proxies.py check` then sends one GET through each to a recording origin.
+.PHONY: proxies-deps
+proxies-deps:
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) npm; }
+	python3 matrix/proxies.py install
