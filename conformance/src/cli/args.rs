@@ -242,13 +242,21 @@ pub(crate) struct RunArgs {
     /// No progress and no notes on stderr, only errors
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// List only the failed and errored cases, new failures first, then
+    /// errors, then known failures (text, json, markdown; the counts still
+    /// cover the whole run)
+    #[arg(long)]
+    pub(crate) failures_only: bool,
     /// Write the report to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
-    /// Known failures, one case id per line: they do not fail the run
+    /// Known failures, one case id or rule id per line: they do not fail
+    /// the run; the report counts them apart and ends with the new failures.
+    /// An id that names no case, alias or rule is noted as stale
     #[arg(long, value_name = "FILE")]
     pub(crate) baseline: Option<PathBuf>,
-    /// Write the ids of this run's failures to FILE as a baseline
+    /// Write the ids of this run's failures to FILE as a baseline, and exit
+    /// 0 once it is written, whatever the grades
     #[arg(long, value_name = "FILE")]
     pub(crate) write_baseline: Option<PathBuf>,
     /// Write each case's normalised heads to DIR/<case-id>.snap (only files
