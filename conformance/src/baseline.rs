@@ -6,6 +6,11 @@
 //! rfc9112-5.1-space-before-colon
 //! rfc9112-6.1-te-and-cl    # tracked in issue 42
 //! ```
+//!
+//! An id that names no case of the catalogue (by id or alias) and no
+//! response rule is *stale*: a case renamed without an alias, or removed,
+//! since the baseline was written. It is set apart, reported, and never an
+//! error, so that upgrading the catalogue does not break a CI job.
 
 use crate::case::Case;
 use crate::rules::Rule;
@@ -15,6 +20,8 @@ use std::fmt;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Baseline {
     ids: Vec<String>,
+    /// The ids [`resolve`](Self::resolve) found naming nothing, in file order.
+    stale: Vec<String>,
 }
 
 /// What can be wrong with a baseline file.
@@ -27,8 +34,6 @@ pub enum BaselineError {
         /// The line as written.
         text: String,
     },
-    /// Ids that name no case in the catalogue.
-    UnknownIds(Vec<String>),
 }
 
 impl fmt::Display for BaselineError {
@@ -36,13 +41,6 @@ impl fmt::Display for BaselineError {
         match self {
             BaselineError::Malformed { line, text } => {
                 write!(f, "line {line}: expected one case id, found \"{text}\"")
-            }
-            BaselineError::UnknownIds(ids) => {
-                write!(
-                    f,
-                    "unknown id(s), neither a case nor a response rule: {}",
-                    ids.join(", ")
-                )
             }
         }
     }
@@ -70,7 +68,10 @@ impl Baseline {
                 ids.push(content.to_string());
             }
         }
-        Ok(Baseline { ids })
+        Ok(Baseline {
+            ids,
+            stale: Vec::new(),
+        })
     }
 
     /// A baseline of the given ids.
@@ -84,32 +85,28 @@ impl Baseline {
         baseline
     }
 
-    /// Fails if any id names neither a case in `catalogue` nor a response
-    /// rule (`rule:date`).
-    pub fn check_known(&self, catalogue: &[Case]) -> Result<(), BaselineError> {
-        let unknown: Vec<String> = self
-            .ids
-            .iter()
-            .filter(|id| !catalogue.iter().any(|c| c.answers_to(id)) && Rule::find(id).is_none())
-            .cloned()
-            .collect();
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(BaselineError::UnknownIds(unknown))
-        }
-    }
-
     /// The baseline with each alias replaced by the id of the case it
     /// names (a case renamed since the baseline was written), so that
-    /// [`contains`](Self::contains) finds it under its id.
+    /// [`contains`](Self::contains) finds it under its id; the ids that
+    /// name neither a case of `catalogue` nor a response rule (`rule:date`)
+    /// are set apart as [`stale`](Self::stale).
     pub fn resolve(self, catalogue: &[Case]) -> Baseline {
-        Baseline::from_ids(self.ids.into_iter().map(|id| {
-            catalogue
-                .iter()
-                .find(|c| c.answers_to(&id))
-                .map_or(id, |c| c.id.clone())
-        }))
+        let mut resolved = Baseline::default();
+        for id in self.ids {
+            match catalogue.iter().find(|c| c.answers_to(&id)) {
+                Some(case) if !resolved.contains(&case.id) => resolved.ids.push(case.id.clone()),
+                Some(_) => {}
+                None if Rule::find(&id).is_some() => resolved.ids.push(id),
+                None => resolved.stale.push(id),
+            }
+        }
+        resolved
+    }
+
+    /// The ids that named nothing when the baseline was
+    /// [`resolve`](Self::resolve)d, in file order.
+    pub fn stale(&self) -> &[String] {
+        &self.stale
     }
 
     /// Whether `id` is a known failure.
@@ -162,6 +159,24 @@ mod tests {
                 text: "b c".into()
             })
         );
+    }
+
+    #[test]
+    fn resolve_then_aliases_renamed_rules_kept_and_the_rest_stale() {
+        let text = "id = \"rfc9112-3.2-new\"\naliases = [\"rfc9112-3.2-old\"]\n\
+                    title = \"T\"\ngroup = \"host\"\nrfc = \"RFC 9112 §3.2\"\n\
+                    url = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\n\
+                    quote = \"Q.\"\nlevel = \"must\"\nexplain = \"E.\"\n\
+                    request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n";
+        let catalogue = [crate::case::parse_case("rfc9112-3.2-new", text).unwrap()];
+        let baseline = Baseline::parse(
+            "rfc9112-3.2-gone\nrfc9112-3.2-old\nrule:date\nrule:nope\nrfc9112-3.2-new\n",
+        )
+        .unwrap()
+        .resolve(&catalogue);
+        assert_eq!(baseline.ids(), ["rfc9112-3.2-new", "rule:date"]);
+        assert_eq!(baseline.stale(), ["rfc9112-3.2-gone", "rule:nope"]);
+        assert!(!baseline.contains("rfc9112-3.2-gone"));
     }
 
     #[test]

@@ -44,3 +44,7 @@ pub(crate) const SHOWN_BYTES: usize = 2048;
 /// enough for a head and the start of a body, small enough that a matrix of
 /// a dozen servers stays a file people can commit and a page that loads fast.
 pub(crate) const MATRIX_SHOWN_BYTES: usize = 1024;
+
+/// The most characters of the one-line reason each new failure gets in the
+/// list that ends a report run with a baseline: one line in a CI log.
+pub(crate) const REASON_CHARS: usize = 160;

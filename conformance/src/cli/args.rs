@@ -153,17 +153,7 @@ pub(crate) struct Resource {
 impl Resource {
     /// The path to test against: `--path`, else the target URL's path, else `/`.
     pub(crate) fn path(&self, from_target: Option<&str>) -> Result<String, Failure> {
-        let path = self.path.as_deref().or(from_target).unwrap_or(DEFAULT_PATH);
-        let origin_form =
-            path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
-        if !origin_form {
-            return Err(Failure::Usage(format!(
-                "--path must be an absolute path such as /index.html (visible ASCII, no #), \
-                 got \"{}\"",
-                escape::encode(path.as_bytes())
-            )));
-        }
-        Ok(path.to_string())
+        check_path(self.path.as_deref().or(from_target).unwrap_or(DEFAULT_PATH))
     }
 
     /// The Host value, once known to be one field value of visible ASCII.
@@ -177,6 +167,20 @@ impl Resource {
         }
         Ok(host.to_string())
     }
+}
+
+/// A path the cases can ask for: absolute, visible ASCII, no `#`.
+pub(crate) fn check_path(path: &str) -> Result<String, Failure> {
+    let origin_form =
+        path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+    if !origin_form {
+        return Err(Failure::Usage(format!(
+            "--path must be an absolute path such as /index.html (visible ASCII, no #), \
+             got \"{}\"",
+            escape::encode(path.as_bytes())
+        )));
+    }
+    Ok(path.to_string())
 }
 
 /// Which cases run: each kind of option given narrows the selection, and
@@ -242,13 +246,21 @@ pub(crate) struct RunArgs {
     /// No progress and no notes on stderr, only errors
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// List only the failed and errored cases, new failures first, then
+    /// errors, then known failures (text, json, markdown; the counts still
+    /// cover the whole run)
+    #[arg(long)]
+    pub(crate) failures_only: bool,
     /// Write the report to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
-    /// Known failures, one case id per line: they do not fail the run
+    /// Known failures, one case id or rule id per line: they do not fail
+    /// the run; the report counts them apart and ends with the new failures.
+    /// An id that names no case, alias or rule is noted as stale
     #[arg(long, value_name = "FILE")]
     pub(crate) baseline: Option<PathBuf>,
-    /// Write the ids of this run's failures to FILE as a baseline
+    /// Write the ids of this run's failures to FILE as a baseline, and exit
+    /// 0 once it is written, whatever the grades
     #[arg(long, value_name = "FILE")]
     pub(crate) write_baseline: Option<PathBuf>,
     /// Write each case's normalised heads to DIR/<case-id>.snap (only files
@@ -318,8 +330,14 @@ impl TlsArgs {
 
 #[derive(Args)]
 pub(crate) struct DiffArgs {
-    /// A server to compare, as NAME=HOST:PORT or HOST:PORT (at least two)
-    #[arg(long = "target", value_name = "[NAME=]HOST:PORT", required = true)]
+    /// A server to compare (at least two): HOST:PORT or
+    /// http://HOST[:PORT][/PATH], with NAME= before it to name it; a URL's
+    /// path is the resource its cases ask for, else --path
+    #[arg(
+        long = "target",
+        value_name = "[NAME=]HOST:PORT|http://HOST:PORT/PATH",
+        required = true
+    )]
     pub(crate) targets: Vec<String>,
     #[command(flatten)]
     pub(crate) resource: Resource,
@@ -335,6 +353,24 @@ pub(crate) struct DiffArgs {
     /// Also ignore this header field's value when comparing heads (repeatable)
     #[arg(long, value_name = "FIELD")]
     pub(crate) redact: Vec<String>,
+    /// Exit 1 when any case is answered differently (a difference of
+    /// acceptance, status code or heads; not Connection alone), else 7 when
+    /// a case could not be run on a target, else 0
+    #[arg(long)]
+    pub(crate) exit_code: bool,
+    /// Diff format: text for people, json for tools (docs/diff.schema.json)
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: DiffFormatArg,
+    /// Write the diff to FILE instead of standard output (the counts still
+    /// go to standard output)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DiffFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(Args)]

@@ -1,12 +1,13 @@
 //! `diff`: the same cases against several targets at once, and the cases
 //! they answer differently.
 
-use super::args::{parse_jobs, DiffArgs};
+use super::args::{check_path, parse_jobs, DiffArgs, DiffFormatArg};
 use super::catalogue::{load, select};
-use super::exit::{Failure, EXIT_CONFORMANT};
+use super::exit::{Failure, EXIT_CASE_ERRORS, EXIT_CONFORMANT, EXIT_NONCONFORMANT};
+use super::output::{check_writable_file, write_atomically};
 use super::target::{first_reachable, parse_target, resolve};
 use conformance::case::Case;
-use conformance::diff::{self, Target};
+use conformance::diff::{self, Difference, Target};
 use conformance::escape;
 use conformance::run::{self, Environment, RunOptions};
 use conformance::snapshot::SnapshotOptions;
@@ -15,11 +16,27 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
-/// A validated `diff` target: its name, its text, its addresses.
+/// The header fields that describe the resource asked for, not how the
+/// server answers: compared by presence alone when the targets' paths
+/// differ (RFC 9110 §8.3, §8.6, §14.4).
+const RESOURCE_FIELDS: [&str; 3] = ["Content-Type", "Content-Length", "Content-Range"];
+
+/// A validated `diff` target: its name, its text, the path its cases ask
+/// for, its addresses.
 struct DiffTarget {
     name: String,
     text: String,
+    path: String,
     addresses: Vec<SocketAddr>,
+}
+
+/// A `--target` as typed, before it is resolved.
+struct NamedTarget {
+    name: String,
+    text: String,
+    host_port: String,
+    /// The path its URL gave, if it gave one.
+    path: Option<String>,
 }
 
 /// `diff --jobs`: `N` for every target, `NAME=N` for one; a later value
@@ -55,15 +72,22 @@ fn diff_jobs(specs: &[String], names: &[&str]) -> Result<Vec<Option<usize>>, Fai
     Ok(jobs)
 }
 
-/// Each `--target` as `(name, text, HOST:PORT)`: `NAME=` gives the name,
-/// else the text is the name; a TLS target, one with a path, or a name
-/// given twice is a usage error.
-fn name_targets(specs: &[String]) -> Result<Vec<(String, String, String)>, Failure> {
-    let mut named = Vec::new();
+/// `NAME` and the target of `NAME=TARGET`, or `None` when `spec` is a
+/// target alone: a name holds no `:` or `/`, so the `=` of a URL's path
+/// (`http://HOST/a=b`) is not taken for one.
+fn split_name(spec: &str) -> Option<(&str, &str)> {
+    spec.split_once('=')
+        .filter(|(name, _)| !name.is_empty() && !name.contains([':', '/']))
+}
+
+/// Each `--target` with its name: `NAME=` gives it, else the text is the
+/// name; a TLS target or a name given twice is a usage error.
+fn name_targets(specs: &[String]) -> Result<Vec<NamedTarget>, Failure> {
+    let mut named: Vec<NamedTarget> = Vec::new();
     for spec in specs {
-        let (name, text) = match spec.split_once('=') {
-            Some((name, text)) if !name.is_empty() => (name.to_string(), text.to_string()),
-            _ => (spec.clone(), spec.clone()),
+        let (name, text) = match split_name(spec) {
+            Some((name, text)) => (name.to_string(), text.to_string()),
+            None => (spec.clone(), spec.clone()),
         };
         let parsed = parse_target(&text)?;
         if parsed.https {
@@ -72,19 +96,18 @@ fn name_targets(specs: &[String]) -> Result<Vec<(String, String, String)>, Failu
                 escape::encode(text.as_bytes())
             )));
         }
-        if parsed.path.is_some() {
+        if named.iter().any(|n| n.name == name) {
             return Err(Failure::Usage(format!(
-                "--target \"{}\": diff takes the path once, with --path, for every target",
-                escape::encode(text.as_bytes())
+                "two targets are named \"{}\"",
+                escape::encode(name.as_bytes())
             )));
         }
-        if named
-            .iter()
-            .any(|(n, _, _): &(String, String, String)| *n == name)
-        {
-            return Err(Failure::Usage(format!("two targets are named \"{name}\"")));
-        }
-        named.push((name, text, parsed.host_port));
+        named.push(NamedTarget {
+            name,
+            text,
+            host_port: parsed.host_port,
+            path: parsed.path,
+        });
     }
     Ok(named)
 }
@@ -95,7 +118,6 @@ fn reach_targets(
     resolved: &[DiffTarget],
     jobs: Vec<Option<usize>>,
     args: &DiffArgs,
-    path: &str,
     host: &str,
 ) -> Result<Vec<(SocketAddr, RunOptions)>, Failure> {
     let mut reachable = Vec::new();
@@ -104,10 +126,15 @@ fn reach_targets(
             &Transport::Tcp,
             &target.addresses,
             &target.text,
-            path,
+            &target.path,
             host,
             args.pace.timeout(),
-        )?;
+        )
+        .map_err(|failure| match failure {
+            // Which target's path is not served.
+            Failure::Usage(why) => Failure::Usage(format!("{}: {why}", target.name)),
+            other => other,
+        })?;
         // Each target its own pace: one that serves a connection at a time
         // gets one job without slowing the others.
         let jobs = jobs.unwrap_or(if control.concurrent {
@@ -124,43 +151,59 @@ fn reach_targets(
     Ok(reachable)
 }
 
-/// Runs the selected cases against every target at once and prints the
-/// cases they answer differently.
+/// Runs the selected cases against every target at once and writes the
+/// cases they answer differently; with `--exit-code`, exits 1 when one is
+/// answered differently, else 7 when a case could not be run on a target.
 pub(crate) fn compare(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure> {
     if args.targets.len() < 2 {
         return Err(Failure::Usage(
             "diff needs at least two --target options".into(),
         ));
     }
-    let path = args.resource.path(None)?;
+    let default_path = args.resource.path(None)?;
     let host = args.resource.host()?;
     let named = name_targets(&args.targets)?;
-    let names: Vec<&str> = named.iter().map(|(name, _, _)| name.as_str()).collect();
+    let names: Vec<&str> = named.iter().map(|n| n.name.as_str()).collect();
     let jobs = diff_jobs(&args.jobs, &names)?;
     let catalogue = load(dir)?;
     let cases: Vec<Case> = select(&catalogue, &args.selection)?
         .into_iter()
         .cloned()
         .collect();
+    if let Some(file) = &args.output {
+        check_writable_file(file)?;
+    }
     let mut resolved = Vec::new();
-    for (name, text, host_port) in named {
-        let addresses = resolve(&host_port)?;
+    for target in named {
+        let path = match &target.path {
+            Some(path) => check_path(path)?,
+            None => default_path.clone(),
+        };
+        let addresses = resolve(&target.host_port)?;
         resolved.push(DiffTarget {
-            name,
-            text,
+            name: target.name,
+            text: target.text,
+            path,
             addresses,
         });
     }
     // Every target is checked before any case runs: exit 3 costs no run.
-    let reachable = reach_targets(&resolved, jobs, &args, &path, &host)?;
+    let reachable = reach_targets(&resolved, jobs, &args, &host)?;
+    // Different resources have their own length, type and ranges: when the
+    // paths differ, those fields are compared by presence, not value.
+    let mut redact = args.redact.clone();
+    if resolved.windows(2).any(|pair| pair[0].path != pair[1].path) {
+        redact.extend(RESOURCE_FIELDS.iter().map(|f| f.to_string()));
+    }
     let targets: Vec<Target> = resolved
         .iter()
         .zip(&reachable)
         .map(|(t, (address, _))| Target {
             name: t.name.clone(),
             address: t.text.clone(),
+            path: t.path.clone(),
             options: SnapshotOptions {
-                redact: args.redact.clone(),
+                redact: redact.clone(),
                 port: Some(address.port()),
                 unordered: Vec::new(),
             },
@@ -181,14 +224,89 @@ pub(crate) fn compare(dir: Option<&Path>, args: DiffArgs) -> Result<u8, Failure>
             .collect()
     });
     let entries = diff::compare(&targets, &results);
-    let text = diff::render_text(&targets, cases.len(), &entries);
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(EXIT_CONFORMANT)
+    let text = match args.format {
+        DiffFormatArg::Text => diff::render_text(&targets, cases.len(), &entries),
+        DiffFormatArg::Json => diff::render_json(&targets, &host, cases.len(), &entries),
+    };
+    match &args.output {
+        Some(path) => {
+            write_atomically(path, &text).map_err(|error| Failure::Write {
+                path: path.clone(),
+                error,
+            })?;
+            print!("{}", diff::summary_lines(&entries));
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not worth an error message.
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+        }
+    }
+    Ok(exit_code(args.exit_code, &entries))
+}
+
+/// The exit code of a diff: 0 without `--exit-code`; with it, 1 when a case
+/// is answered differently, else 7 when a case could not be run on a
+/// target (its answer is not known), else 0.
+fn exit_code(asked: bool, entries: &[diff::Entry<'_>]) -> u8 {
+    if !asked {
+        EXIT_CONFORMANT
+    } else if entries.iter().any(|e| e.kind.answered_differently()) {
+        EXIT_NONCONFORMANT
+    } else if entries.iter().any(|e| e.kind == Difference::Unrunnable) {
+        EXIT_CASE_ERRORS
+    } else {
+        EXIT_CONFORMANT
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A diff of one case that differs in `kind`.
+    fn entries_of(case: &Case, kind: Difference) -> Vec<diff::Entry<'_>> {
+        vec![diff::Entry {
+            case,
+            kind,
+            answers: Vec::new(),
+        }]
+    }
+
+    #[test]
+    fn exit_code_then_1_on_a_difference_7_on_a_harness_error_else_0() {
+        let text = "id = \"rfc9112-3.2-a\"\ntitle = \"T\"\ngroup = \"host\"\n\
+                    rfc = \"RFC 9112 §3.2\"\n\
+                    url = \"https://www.rfc-editor.org/rfc/rfc9112#section-3.2\"\n\
+                    quote = \"Q.\"\nlevel = \"must\"\nexplain = \"E.\"\n\
+                    request = 'GET / HTTP/1.1\\r\\n\\r\\n'\n[expect]\npass = [\"400\"]\n";
+        let case = conformance::case::parse_case("rfc9112-3.2-a", text).expect("a case");
+        let code = |kind| exit_code(true, &entries_of(&case, kind));
+        assert_eq!(code(Difference::AcceptReject), EXIT_NONCONFORMANT);
+        assert_eq!(code(Difference::RejectCodes), EXIT_NONCONFORMANT);
+        assert_eq!(code(Difference::Heads), EXIT_NONCONFORMANT);
+        assert_eq!(code(Difference::Unrunnable), EXIT_CASE_ERRORS);
+        assert_eq!(code(Difference::Skipped), EXIT_CONFORMANT);
+        assert_eq!(code(Difference::ConnectionOnly), EXIT_CONFORMANT);
+        assert_eq!(exit_code(true, &[]), EXIT_CONFORMANT);
+        // Without --exit-code a diff is a report: 0 whatever it found.
+        let heads = entries_of(&case, Difference::Heads);
+        assert_eq!(exit_code(false, &heads), EXIT_CONFORMANT);
+    }
+
+    #[test]
+    fn split_name_then_a_name_has_no_colon_or_slash() {
+        assert_eq!(split_name("a=127.0.0.1:80"), Some(("a", "127.0.0.1:80")));
+        assert_eq!(
+            split_name("app=http://127.0.0.1:80/api/health"),
+            Some(("app", "http://127.0.0.1:80/api/health"))
+        );
+        assert_eq!(split_name("http://127.0.0.1:80/a=b"), None);
+        assert_eq!(split_name("127.0.0.1:80"), None);
+        assert_eq!(split_name("=127.0.0.1:80"), None);
+    }
 
     #[test]
     fn diff_jobs_then_all_then_one_target_wins() {

@@ -27,6 +27,10 @@ pub(crate) const EXIT_DEADLINE: u8 = 5;
 /// error: the arguments were good and the paths were checked before the
 /// first connect, so the file system changed or refused under the run.
 const EXIT_WRITE: u8 = 6;
+/// Exit code: the cases ran to the end but some ended in error (could not
+/// be run or completed: a connection refused or reset, an I/O error), and
+/// none failed; for `diff --exit-code`, none was answered differently.
+pub(crate) const EXIT_CASE_ERRORS: u8 = 7;
 /// Exit code base for a run stopped by a signal: 128 + the signal number,
 /// as shells report it (130 for SIGINT, 143 for SIGTERM).
 pub(crate) const EXIT_SIGNAL_BASE: u8 = 128;
@@ -34,13 +38,14 @@ pub(crate) const EXIT_SIGNAL_BASE: u8 = 128;
 /// The exit codes, for `--help`; docs/cli.md's table says the same.
 pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
-  0    conformant: no case failed at the --fail-on level (or none beyond the baseline)
-  1    a case failed at the --fail-on level (with --baseline: one not listed in it)
+  0    conformant: no case failed at the --fail-on level (or none beyond the baseline); run --write-baseline wrote its file; diff --exit-code: every case answered alike
+  1    a case failed at the --fail-on level (with --baseline: one not listed in it); diff --exit-code: a case answered differently
   2    usage error, an empty selection, or a control request not answered 2xx
   3    the target is unreachable, not HTTP/1.x or failed its TLS handshake before any case, or went away during the run
   4    nothing was graded: every case was skipped or could not be run
   5    the --deadline passed before every case had started, and no case failed
   6    after the cases ran, a file could not be written (--output, --write-baseline, --snapshots, --matrix)
+  7    diff --exit-code: no case was answered differently, but one could not be run on a target
   130  interrupted by SIGINT: the report lists the cases not run
   143  terminated by SIGTERM: the report lists the cases not run";
 

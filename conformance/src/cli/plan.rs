@@ -77,6 +77,13 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
         None => host_name(&spec.host_port),
     };
     options.transport = args.tls.transport(spec.https, server_name)?;
+    if args.failures_only && matches!(args.format, FormatArg::Junit) {
+        return Err(Failure::Usage(
+            "--failures-only does not apply to --format junit: a CI page lists a JUnit file's \
+             failures itself and counts its passing cases"
+                .into(),
+        ));
+    }
     let catalogue = load(dir)?;
     let baseline = match &args.baseline {
         Some(path) => Some(read_baseline(path, &catalogue)?),
@@ -156,15 +163,36 @@ fn record_settings(
         deadline_s: args.deadline,
         baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
         cases_dir: dir.map(|d| d.display().to_string()),
+        failures_only: args.failures_only,
     }
 }
 
-/// The `--baseline` file, parsed, every id in it a case of the catalogue.
+/// The `--baseline` file, parsed and resolved against the catalogue: an
+/// alias stands for its case, and an id naming no case or rule is stale.
 fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read baseline {}: {e}", path.display())))?;
     let baseline = Baseline::parse(&text)
-        .and_then(|b| b.check_known(catalogue).map(|()| b.resolve(catalogue)))
         .map_err(|e| Failure::Usage(format!("baseline {}: {e}", path.display())))?;
-    Ok(baseline)
+    Ok(baseline.resolve(catalogue))
+}
+
+/// The note a baseline with stale ids gets on stderr, before the first
+/// connect: one line, the ids in file order.
+pub(crate) fn stale_note(plan: &RunPlan) -> Option<String> {
+    let baseline = plan.baseline.as_ref()?;
+    let stale = baseline.stale();
+    if stale.is_empty() {
+        return None;
+    }
+    let (entries, them) = match stale.len() {
+        1 => ("1 stale entry".to_string(), "it"),
+        n => (format!("{n} stale entries"), "them"),
+    };
+    Some(format!(
+        "baseline {}: {entries} naming no case, alias or response rule (renamed or removed; \
+         delete {them}): {}",
+        plan.settings.baseline.as_deref().unwrap_or_default(),
+        escape::encode(stale.join(", ").as_bytes())
+    ))
 }

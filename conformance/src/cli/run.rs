@@ -8,7 +8,7 @@ use super::exit::{
     EXIT_SIGNAL_BASE,
 };
 use super::output::write_atomically;
-use super::plan::{plan_run, RunPlan};
+use super::plan::{plan_run, stale_note, RunPlan};
 use super::progress::Progress;
 use super::signals::{watch_signals, Stop};
 use super::target::first_reachable;
@@ -68,6 +68,9 @@ struct Ran<'c> {
 pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
     let started = Instant::now();
     let mut plan = plan_run(dir, args)?;
+    if let Some(note) = stale_note(&plan).filter(|_| !plan.quiet) {
+        eprintln!("{note}");
+    }
     let caught = watch_signals()?;
     let (target, control) = reach_target(&mut plan)?;
     let ran = execute(&plan, target, &caught, started);
@@ -96,14 +99,25 @@ pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
             plan.target_text
         )));
     }
-    if let Some(path) = &plan.write_baseline {
-        write_baseline(path, &plan, &ran.results)?;
-    }
     if let Some(dir) = &plan.snapshots {
         write_snapshots(dir, &plan, target, &ran.results)?;
     }
     if let Some(path) = &plan.matrix {
         record_matrix(path, &plan, &ran.results)?;
+    }
+    // A baseline is written to be used: the run that writes it succeeds
+    // once it is written, whatever the grades; one written from a run that
+    // graded nothing would list no failure, so none is.
+    if let Some(path) = plan
+        .write_baseline
+        .as_ref()
+        .filter(|_| summary.graded_any())
+    {
+        let written = write_baseline(path, &plan, &ran.results)?;
+        if !plan.quiet {
+            eprintln!("{written}");
+        }
+        return Ok(EXIT_CONFORMANT);
     }
     Ok(if !failing.is_empty() {
         EXIT_NONCONFORMANT
@@ -228,7 +242,13 @@ fn write_report(plan: &RunPlan, control: &Control, ran: &Ran<'_>) -> Result<Summ
                 path: path.clone(),
                 error,
             })?;
+            // The summary, and with a baseline the new failures, for the
+            // log of a CI job whose report went to a file.
             println!("{}", summary.line());
+            let block = report::new_failures_block(&ran.results, plan.baseline.as_ref());
+            if !block.is_empty() {
+                println!("\n{}", block.trim_end());
+            }
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -269,10 +289,15 @@ fn announce_stop(plan: &RunPlan, stop: Stop, not_run: usize, failing: &[&str]) -
     }
 }
 
-/// `--write-baseline`: the ids of the cases that failed, one a line.
-fn write_baseline(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Result<(), Failure> {
+/// `--write-baseline`: the ids of the cases and rules that failed, one a
+/// line; returns the note that says what was written.
+fn write_baseline(
+    path: &Path,
+    plan: &RunPlan,
+    results: &[CaseResult<'_>],
+) -> Result<String, Failure> {
     let rules = check_rules(results);
-    let failed = results
+    let failed: Vec<String> = results
         .iter()
         .filter(|r| r.grade == Grade::Fail)
         .map(|r| r.case.id.clone())
@@ -281,17 +306,27 @@ fn write_baseline(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Re
                 .iter()
                 .filter(|r| r.grade == Grade::Fail)
                 .map(|r| r.rule.id.to_string()),
-        );
+        )
+        .collect();
     let header = format!(
         "Known failures of {} ({}), written by `conformance run --write-baseline`.",
         plan.name, plan.target_text
     );
+    let count = failed.len();
     write_atomically(path, &Baseline::from_ids(failed).render(&header)).map_err(|error| {
         Failure::Write {
             path: path.to_path_buf(),
             error,
         }
-    })
+    })?;
+    Ok(format!(
+        "baseline written to {}: {}",
+        path.display(),
+        match count {
+            1 => "1 known failure".to_string(),
+            n => format!("{n} known failures"),
+        }
+    ))
 }
 
 /// `--snapshots`: each case's normalised heads in `dir`, with the target's

@@ -1,9 +1,10 @@
 //! Root causes: a run's failures grouped by what broke, so that one broken
 //! rule that fails forty cases reads as one line, not forty.
 
-use super::describe::short_outcome;
+use super::describe::{describe_outcomes, short_outcome};
 use crate::case::{Check, Level, Token};
 use crate::escape;
+use crate::limits::REASON_CHARS;
 use crate::rules::check_rules;
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
@@ -31,29 +32,9 @@ pub(crate) fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
     let mut causes: Vec<Tally> = Vec::new();
     for result in results.iter().filter(|r| r.grade == Grade::Fail) {
         let id = result.case.id.as_str();
-        for (_, step_case, step) in result.reading_steps() {
-            let Some(verdict) = step.verdict.as_ref().filter(|v| v.grade == Grade::Fail) else {
-                continue;
-            };
-            if verdict.matched == Matched::None && result.case.level == Level::Must {
-                let short = step
-                    .exchange
-                    .outcome
-                    .as_ref()
-                    .map_or_else(|| "-".to_string(), short_outcome);
-                let wanted = match &step_case.expect {
-                    Some(expect) => wanted_outcomes(&expect.pass),
-                    None => "-".to_string(),
-                };
-                let key = format!("got {short} where the case wants {wanted}");
-                Tally::add(&mut causes, key, None, None, id);
-            }
-            for (check, problem) in verdict.broken_checks() {
-                if check.level() == Level::Must {
-                    let key = format!("check {check} ({})", check.level());
-                    let problem = escape::terminal(problem);
-                    Tally::add(&mut causes, key, Some(check), Some(problem), id);
-                }
+        for broke in what_broke(result) {
+            if broke.level == Level::Must {
+                Tally::add(&mut causes, broke.key, broke.check, broke.problem, id);
             }
         }
     }
@@ -73,6 +54,85 @@ pub(crate) fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
             cases: r.first.into_iter().map(|b| b.case).collect(),
         });
     rules.chain(causes).collect()
+}
+
+/// One thing that broke a failed step: an answer the case does not accept,
+/// or a check; `level` is the case's level for an answer, the check's for
+/// a check.
+struct Broke {
+    key: String,
+    level: Level,
+    check: Option<Check>,
+    problem: Option<String>,
+}
+
+/// What broke the failed steps of `result`, step by step: the answer, if
+/// the case accepts none like it, then each broken check.
+fn what_broke(result: &CaseResult<'_>) -> Vec<Broke> {
+    let mut broke = Vec::new();
+    for (_, step_case, step) in result.reading_steps() {
+        let Some(verdict) = step.verdict.as_ref().filter(|v| v.grade == Grade::Fail) else {
+            continue;
+        };
+        if verdict.matched == Matched::None {
+            let short = step
+                .exchange
+                .outcome
+                .as_ref()
+                .map_or_else(|| "-".to_string(), short_outcome);
+            let wanted = match &step_case.expect {
+                Some(expect) => wanted_outcomes(&expect.pass),
+                None => "-".to_string(),
+            };
+            broke.push(Broke {
+                key: format!("got {short} where the case wants {wanted}"),
+                level: result.case.level,
+                check: None,
+                problem: None,
+            });
+        }
+        for (check, problem) in verdict.broken_checks() {
+            broke.push(Broke {
+                key: format!("check {check} ({})", check.level()),
+                level: check.level(),
+                check: Some(check),
+                problem: Some(escape::terminal(problem)),
+            });
+        }
+    }
+    broke
+}
+
+/// Why a failed case failed, in one line for the list of new failures:
+/// what broke, as [`root_causes`] words it, each thing once, cut to
+/// [`REASON_CHARS`] characters with a count of the rest.
+pub(crate) fn failure_reason(result: &CaseResult<'_>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for broke in what_broke(result) {
+        let part = match broke.problem {
+            Some(problem) => format!("{}: {problem}", broke.key),
+            None => broke.key,
+        };
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    let reason = if parts.is_empty() {
+        describe_outcomes(result)
+    } else {
+        parts.join("; ")
+    };
+    cut(&reason, REASON_CHARS)
+}
+
+/// `text` whole, or its first `max` characters and `… (N more characters)`.
+fn cut(text: &str, max: usize) -> String {
+    let total = text.chars().count();
+    if total <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max).collect();
+    format!("{kept}… ({} more characters)", total - max)
 }
 
 /// The outcomes a case passes, for a root cause: `400, 4xx`, with
@@ -160,6 +220,20 @@ mod tests {
                 check: None,
                 cases: vec!["rfc9112-3.2-a".into(), "rfc9112-3.2-b".into()],
             }]
+        );
+    }
+
+    #[test]
+    fn failed_case_then_one_line_reason_cut_to_its_bound() {
+        let a = case("rfc9112-3.2-a");
+        assert_eq!(
+            failure_reason(&result(&a, Outcome::Timeout, Grade::Fail, 1)),
+            "got timeout where the case wants 400"
+        );
+        let long = "x".repeat(REASON_CHARS + 7);
+        assert_eq!(
+            cut(&long, REASON_CHARS),
+            format!("{}… (7 more characters)", &long[..REASON_CHARS])
         );
     }
 

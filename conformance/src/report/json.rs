@@ -4,7 +4,7 @@
 use super::cause::{root_causes, RootCause};
 use super::describe::{describe_expect, describe_outcomes};
 use super::summary::Summary;
-use super::{is_known, is_known_rule, ReportContext, Settings};
+use super::{is_known, is_known_rule, listed, ReportContext, Settings};
 use crate::case::{Case, Group, Level};
 use crate::control::Control;
 use crate::escape;
@@ -321,7 +321,10 @@ pub(super) fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_
             .map(|r| JsonRule::of(r, context))
             .collect(),
         root_causes: root_causes(results),
-        cases: results.iter().map(|r| json_case(r, context)).collect(),
+        cases: listed(results, context)
+            .into_iter()
+            .map(|r| json_case(r, context))
+            .collect(),
         not_run: context.not_run.map(|n| JsonNotRun {
             reason: n.reason,
             ids: n.cases.iter().map(|c| c.id.as_str()).collect(),

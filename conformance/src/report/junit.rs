@@ -29,9 +29,11 @@ fn class_part(name: &str) -> String {
 /// JUnit XML in the shape of the Jenkins xunit plugin's `junit-10.xsd`:
 /// `<testsuites name tests failures errors time>` with the run's wall time;
 /// one `<testsuite>` per group (its counts, `skipped`, `timestamp`, and the
-/// run's settings and WARN count as `<properties>`); per case a
-/// `<testcase>` whose `<failure>` message is the requirement and the actual
-/// outcome, `<skipped>` for skip, info and known failures, `<error>` for
+/// run's settings, WARN count and known-failure count as `<properties>`);
+/// per case a `<testcase>` whose `<failure>` message is the requirement and
+/// the actual outcome, `<skipped>` for skip, info and known failures (the
+/// message of a known failure starts `known failure (baseline):`, so a CI
+/// page lists it apart from a case that does not apply), `<error>` for
 /// harness errors, and `<system-out>` starting `WARN` for a warn.
 pub(super) fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
     let summary = Summary::of(results, context.baseline);
@@ -66,12 +68,14 @@ pub(super) fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'
         out.push_str("    <properties>\n");
         let settings = &context.run.settings;
         let warned = count(&|r| r.grade == Grade::Warn).to_string();
+        let known = count(&|r| is_known(r, context)).to_string();
         let properties = [
             ("target", context.target),
             ("path", &settings.path),
             ("host", &settings.host),
             ("tool", env!("CONFORMANCE_VERSION")),
             ("warned", &warned),
+            ("known-failures", &known),
         ];
         for (name, value) in properties {
             let _ = writeln!(
@@ -226,7 +230,7 @@ fn write_junit_case(
     let message = escape::xml(&junit_message(result));
     let details = || {
         let mut details = String::new();
-        write_text_details(&mut details, result, context);
+        write_text_details(&mut details, result);
         escape::xml_content(&details)
     };
     let body = match result.grade {
@@ -293,6 +297,7 @@ mod tests {
                 deadline_s: None,
                 baseline: None,
                 cases_dir: None,
+                failures_only: false,
             },
         }
     }

@@ -1,10 +1,12 @@
 //! The Markdown report, for a page or a pull request: a table of every
-//! case, the counts per group, the root causes, the summary line.
+//! case (with `--failures-only`, of the failed and errored ones, new
+//! failures first), the counts per group, the root causes, the summary
+//! line, and with a baseline the list of new failures.
 
 use super::cause::root_causes;
 use super::describe::describe_outcomes;
 use super::summary::{group_counts, Summary};
-use super::{is_known, is_known_rule, ReportContext};
+use super::{is_known, is_known_rule, listed, new_failures, ReportContext};
 use crate::escape;
 use crate::rules::check_rules;
 use crate::run::CaseResult;
@@ -28,7 +30,7 @@ pub(super) fn render_markdown(results: &[CaseResult<'_>], context: &ReportContex
     }
     out.push_str("| grade | case | level | group | requirement | outcome |\n");
     out.push_str("|---|---|---|---|---|---|\n");
-    for result in results {
+    for result in listed(results, context) {
         let case = result.case;
         let grade = if is_known(result, context) {
             "fail (known)".to_string()
@@ -108,5 +110,15 @@ pub(super) fn render_markdown(results: &[CaseResult<'_>], context: &ReportContex
         "\n**{}**",
         Summary::of(results, context.baseline).line()
     );
+    if context.baseline.is_some() {
+        let failures = new_failures(results, context.baseline);
+        out.push_str("\n## New failures (not in the baseline)\n\n");
+        if failures.is_empty() {
+            out.push_str("None.\n");
+        }
+        for (id, reason) in failures {
+            let _ = writeln!(out, "- `{id}`: {}", cell(&reason));
+        }
+    }
     out
 }

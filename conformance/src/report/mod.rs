@@ -121,6 +121,9 @@ pub struct Settings {
     pub baseline: Option<String>,
     /// The `--cases` directory, if the catalogue did not come compiled in.
     pub cases_dir: Option<String>,
+    /// `--failures-only`: the report lists only the failed and errored
+    /// cases, new failures first (the counts still cover the whole run).
+    pub failures_only: bool,
 }
 
 /// Renders `results` in `format`.
@@ -131,6 +134,64 @@ pub fn render(format: Format, results: &[CaseResult<'_>], context: &ReportContex
         Format::Junit => render_junit(results, context),
         Format::Markdown => render_markdown(results, context),
     }
+}
+
+/// The block that ends a report of a run with a baseline, after the
+/// summary line: `new failures (not in the baseline): N`, then each new
+/// failure (cases in run order, then broken rules) on a line of its own
+/// with why it failed; `new failures (not in the baseline): none` when
+/// there are none. Empty without a baseline.
+pub fn new_failures_block(results: &[CaseResult<'_>], baseline: Option<&Baseline>) -> String {
+    use std::fmt::Write as _;
+    if baseline.is_none() {
+        return String::new();
+    }
+    let failures = new_failures(results, baseline);
+    if failures.is_empty() {
+        return "new failures (not in the baseline): none\n".to_string();
+    }
+    let mut out = format!("new failures (not in the baseline): {}\n", failures.len());
+    let width = failures.iter().map(|(id, _)| id.len()).max().unwrap_or(0);
+    for (id, reason) in failures {
+        let _ = writeln!(out, "  {id:<width$}  {reason}");
+    }
+    out
+}
+
+/// The failures `baseline` does not list, each with its one-line reason:
+/// failed cases in run order, then broken `must` rules.
+pub(crate) fn new_failures(
+    results: &[CaseResult<'_>],
+    baseline: Option<&Baseline>,
+) -> Vec<(String, String)> {
+    let listed = |id: &str| baseline.is_some_and(|b| b.contains(id));
+    let cases = results
+        .iter()
+        .filter(|r| r.grade == Grade::Fail && !listed(&r.case.id))
+        .map(|r| (r.case.id.clone(), cause::failure_reason(r)));
+    let rules = crate::rules::check_rules(results)
+        .into_iter()
+        .filter(|r| r.grade == Grade::Fail && !listed(r.rule.id))
+        .map(|r| (r.rule.id.to_string(), r.counts()));
+    cases.chain(rules).collect()
+}
+
+/// The results a report lists: all of them in run order; with
+/// `--failures-only`, the new failures, then the errors, then the known
+/// failures, each in run order.
+fn listed<'r, 'c>(
+    results: &'r [CaseResult<'c>],
+    context: &ReportContext<'_>,
+) -> Vec<&'r CaseResult<'c>> {
+    if !context.run.settings.failures_only {
+        return results.iter().collect();
+    }
+    let new = results
+        .iter()
+        .filter(|r| r.grade == Grade::Fail && !is_known(r, context));
+    let errors = results.iter().filter(|r| r.grade == Grade::Error);
+    let known = results.iter().filter(|r| is_known(r, context));
+    new.chain(errors).chain(known).collect()
 }
 
 /// Whether a result is a failure the baseline already lists.

@@ -18,6 +18,11 @@ pub struct Summary {
     pub warned: usize,
     /// Cases graded fail (known failures included).
     pub failed: usize,
+    /// Of the failed cases, those the baseline does not list (all of them
+    /// without a baseline).
+    pub failed_new: usize,
+    /// Of the failed cases, those the baseline lists.
+    pub failed_known: usize,
     /// Cases graded info.
     pub info: usize,
     /// Cases the harness could not run.
@@ -30,15 +35,29 @@ pub struct Summary {
     pub regressions: Vec<String>,
     /// Baseline ids that no longer fail: remove them from the baseline.
     pub fixed: Vec<String>,
+    /// Baseline ids that name no case (nor alias) and no response rule:
+    /// renamed or removed since the baseline was written.
+    pub stale: Vec<String>,
     /// The response rules ([`crate::rules`]) some response broke, by id;
     /// a broken `must` rule is also a known failure or a regression.
     pub rules_broken: Vec<String>,
+    /// Whether a baseline was given: the summary line then says how many
+    /// failures are new.
+    #[serde(skip)]
+    pub with_baseline: bool,
+    /// The broken rules the baseline lists, to mark them in the line.
+    #[serde(skip)]
+    rules_known: Vec<String>,
 }
 
 impl Summary {
     /// Counts `results`, comparing failures with `baseline`.
     pub fn of(results: &[CaseResult<'_>], baseline: Option<&Baseline>) -> Summary {
-        let mut summary = Summary::default();
+        let mut summary = Summary {
+            with_baseline: baseline.is_some(),
+            stale: baseline.map(|b| b.stale().to_vec()).unwrap_or_default(),
+            ..Summary::default()
+        };
         for result in results {
             let id = &result.case.id;
             let known = baseline.is_some_and(|b| b.contains(id));
@@ -51,8 +70,14 @@ impl Summary {
                 Grade::Skip => summary.skipped += 1,
             }
             match (result.grade, known) {
-                (Grade::Fail, true) => summary.known.push(id.clone()),
-                (Grade::Fail, false) => summary.regressions.push(id.clone()),
+                (Grade::Fail, true) => {
+                    summary.failed_known += 1;
+                    summary.known.push(id.clone());
+                }
+                (Grade::Fail, false) => {
+                    summary.failed_new += 1;
+                    summary.regressions.push(id.clone());
+                }
                 (Grade::Pass | Grade::Warn, true) => summary.fixed.push(id.clone()),
                 _ => {}
             }
@@ -67,20 +92,32 @@ impl Summary {
                 _ => {}
             }
             if matches!(rule.grade, Grade::Fail | Grade::Warn) {
+                if known && rule.grade == Grade::Fail {
+                    summary.rules_known.push(id.clone());
+                }
                 summary.rules_broken.push(id);
             }
         }
         summary
     }
 
-    /// `N passed, N warned, N failed`, then `, N info, N errors` when
-    /// either is non-zero, then `, N skipped` when some were, then the
-    /// response rules broken, when some were.
+    /// `N passed, N warned, N failed`, with a baseline and failures
+    /// `N failed (N new, N in the baseline)`, then `, N info, N errors`
+    /// when either is non-zero, then `, N skipped` when some were, then the
+    /// response rules broken, when some were, each the baseline lists
+    /// marked `(in the baseline)`.
     pub fn line(&self) -> String {
         let mut line = format!(
             "{} passed, {} warned, {} failed",
             self.passed, self.warned, self.failed
         );
+        if self.with_baseline && self.failed > 0 {
+            let _ = write!(
+                line,
+                " ({} new, {} in the baseline)",
+                self.failed_new, self.failed_known
+            );
+        }
         if self.info > 0 || self.errors > 0 {
             let _ = write!(line, ", {} info, {} errors", self.info, self.errors);
         }
@@ -88,11 +125,18 @@ impl Summary {
             let _ = write!(line, ", {} skipped", self.skipped);
         }
         if !self.rules_broken.is_empty() {
-            let _ = write!(
-                line,
-                "; response rules broken: {}",
-                self.rules_broken.join(", ")
-            );
+            let rules: Vec<String> = self
+                .rules_broken
+                .iter()
+                .map(|id| {
+                    if self.rules_known.contains(id) {
+                        format!("{id} (in the baseline)")
+                    } else {
+                        id.clone()
+                    }
+                })
+                .collect();
+            let _ = write!(line, "; response rules broken: {}", rules.join(", "));
         }
         line
     }
@@ -167,6 +211,34 @@ mod tests {
         };
         assert_eq!(skipped.line(), "3 passed, 0 warned, 0 failed, 4 skipped");
         assert!(skipped.graded_any());
+    }
+
+    #[test]
+    fn summary_line_with_baseline_then_new_and_known_failures_apart() {
+        let with = |failed_new, failed_known| Summary {
+            failed_new,
+            failed_known,
+            with_baseline: true,
+            ..summary(5, 0, failed_new + failed_known, 1, 0)
+        };
+        assert_eq!(
+            with(1, 2).line(),
+            "5 passed, 0 warned, 3 failed (1 new, 2 in the baseline), 1 info, 0 errors"
+        );
+        assert_eq!(
+            with(0, 0).line(),
+            "5 passed, 0 warned, 0 failed, 1 info, 0 errors"
+        );
+        let rules = Summary {
+            rules_broken: vec!["rule:date".into(), "rule:status-sp".into()],
+            rules_known: vec!["rule:date".into()],
+            ..with(0, 1)
+        };
+        assert_eq!(
+            rules.line(),
+            "5 passed, 0 warned, 1 failed (0 new, 1 in the baseline), 1 info, 0 errors; \
+             response rules broken: rule:date (in the baseline), rule:status-sp"
+        );
     }
 
     #[test]

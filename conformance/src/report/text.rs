@@ -1,11 +1,12 @@
 //! The text report, for people at a terminal: one line per case, the
-//! details of each failure and error with the bytes sent and received, a
-//! table per group, the root causes, the summary line.
+//! details of each new failure and error with the bytes sent and received,
+//! a table per group, the root causes, the summary line, and with a
+//! baseline the list of new failures last, where a CI log ends.
 
 use super::cause::{root_causes, RootCause};
 use super::describe::{describe_expect, describe_outcome, describe_outcomes, fold_whitespace};
 use super::summary::{group_counts, Summary};
-use super::{is_known, is_known_rule, ReportContext};
+use super::{is_known, is_known_rule, listed, new_failures_block, ReportContext};
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
 use crate::rules::{check_rules, RuleResult};
@@ -59,8 +60,10 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
     if let Some(control) = context.control {
         let _ = writeln!(out, "{}", escape::terminal(&control.line()));
     }
-    let width = results.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
-    for result in results {
+    let failures_only = context.run.settings.failures_only;
+    let listed = listed(results, context);
+    let width = listed.iter().map(|r| r.case.id.len()).max().unwrap_or(0);
+    for result in &listed {
         let known = if is_known(result, context) {
             "  (known)"
         } else {
@@ -83,21 +86,26 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
             describe_outcomes(result)
         );
     }
+    if failures_only && listed.is_empty() {
+        out.push_str("no case failed or ended in error\n");
+    }
     if let Some(not_run) = &context.not_run {
         let _ = writeln!(out, "\n{}", not_run.line(results.len()));
         for case in not_run.cases {
             let _ = writeln!(out, "  {}", case.id);
         }
     }
-    let details: Vec<_> = results
+    // A known failure is listed on its line, not in full: the baseline
+    // accepted it, and its details would bury a new failure.
+    let details: Vec<_> = listed
         .iter()
-        .filter(|r| matches!(r.grade, Grade::Fail | Grade::Error))
+        .filter(|r| matches!(r.grade, Grade::Fail | Grade::Error) && !is_known(r, context))
         .collect();
     if !details.is_empty() {
         out.push_str("\nfailures and errors:\n");
         for result in details {
             out.push('\n');
-            write_text_details(&mut out, result, context);
+            write_text_details(&mut out, result);
         }
     }
     let summary = Summary::of(results, context.baseline);
@@ -111,30 +119,33 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
     for id in &summary.fixed {
         let _ = writeln!(out, "fixed: remove from baseline: {id}");
     }
-    write_rules(&mut out, &check_rules(results), context);
-    out.push('\n');
-    write_group_table(&mut out, results);
-    write_root_causes(&mut out, &root_causes(results));
+    let mut rules = check_rules(results);
+    if failures_only {
+        rules.retain(|r| r.grade == Grade::Fail);
+    }
+    if !rules.is_empty() {
+        write_rules(&mut out, &rules, context);
+    }
+    if !failures_only {
+        out.push('\n');
+        write_group_table(&mut out, results);
+        write_root_causes(&mut out, &root_causes(results));
+    }
     let _ = writeln!(out, "\n{}", summary.line());
+    if context.baseline.is_some() {
+        out.push('\n');
+        out.push_str(&new_failures_block(results, context.baseline));
+    }
     out
 }
 
 /// One failed or errored case in full: the requirement, and per step
 /// what was sent, what was acceptable, what came, which checks broke.
-pub(super) fn write_text_details(
-    out: &mut String,
-    result: &CaseResult<'_>,
-    context: &ReportContext<'_>,
-) {
+pub(super) fn write_text_details(out: &mut String, result: &CaseResult<'_>) {
     let case = result.case;
-    let known = if is_known(result, context) {
-        " (known failure)"
-    } else {
-        ""
-    };
     let _ = writeln!(
         out,
-        "{} {}{known}: {}",
+        "{} {}: {}",
         result.grade.as_str().to_uppercase(),
         case.id,
         case.title

@@ -227,18 +227,16 @@ fn baseline_listing_the_failure_then_exit_0_and_known() {
              PASS  {MISSING_HOST}    400 Bad Request\n\
              WARN  {CLOSE_HONOURED}  400 Bad Request\n\
              \n\
-             failures and errors:\n\
-             \n\
-             {}\
-             \n\
              known failures (in the baseline): {GET_SUPPORTED}\n\
              \n\
              {}\
              \n\
-             {ALL_FOUR_TAIL}",
+             {}\
+             \n\
+             new failures (not in the baseline): none\n",
             report_head(&responder, "4 cases"),
-            get_supported_failure(" (known failure)"),
-            rules_held("4 responses")
+            rules_held("4 responses"),
+            ALL_FOUR_TAIL.replace("1 failed", "1 failed (0 new, 1 in the baseline)")
         )
     );
 }
@@ -268,47 +266,13 @@ fn baseline_id_that_passes_then_reported_fixed() {
              group           pass  warn  fail  info  skip error\n\
              host               1     0     0     0     0     0\n\
              \n\
-             1 passed, 0 warned, 0 failed\n",
+             1 passed, 0 warned, 0 failed\n\
+             \n\
+             new failures (not in the baseline): none\n",
             report_head(&responder, "1 case"),
             rules_held("1 response")
         )
     );
-}
-
-#[test]
-fn baseline_with_unknown_id_then_exit_2() {
-    let dir = case_dir();
-    let baseline = dir.path().join("baseline.txt");
-    std::fs::write(&baseline, "rfc9999-1-nope\n").unwrap();
-    let responder = answer_then_close("400 Bad Request");
-    run(dir.path(), &responder)
-        .arg("--baseline")
-        .arg(&baseline)
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(format!(
-            "conformance: baseline {}: unknown id(s), neither a case nor a response rule: rfc9999-1-nope\n",
-            baseline.display()
-        ));
-}
-
-#[test]
-fn baseline_naming_an_unknown_rule_then_exit_2() {
-    let dir = case_dir();
-    let baseline = dir.path().join("baseline.txt");
-    std::fs::write(&baseline, "rule:date\nrule:nope\n").unwrap();
-    let responder = answer_then_close("400 Bad Request");
-    run(dir.path(), &responder)
-        .arg("--baseline")
-        .arg(&baseline)
-        .assert()
-        .code(2)
-        .stdout("")
-        .stderr(format!(
-            "conformance: baseline {}: unknown id(s), neither a case nor a response rule: rule:nope\n",
-            baseline.display()
-        ));
 }
 
 /// A case renamed since a baseline was written keeps its old id as an
@@ -334,7 +298,7 @@ fn renamed_case_then_its_old_id_still_names_it() {
         graded_lines(&out),
         [
             format!("FAIL  {GET_SUPPORTED}  400 Bad Request  (known)"),
-            "0 passed, 0 warned, 1 failed".to_string()
+            "0 passed, 0 warned, 1 failed (0 new, 1 in the baseline)".to_string()
         ]
     );
     assert_eq!(
@@ -734,15 +698,28 @@ fn output_and_write_baseline_then_files_written_whole() {
     let report = out_dir.path().join("report.xml");
     let baseline = out_dir.path().join("baseline.txt");
     let responder = answer_then_close("400 Bad Request");
-    let stdout = stdout_with_code(
-        run(dir.path(), &responder)
-            .args(["--format", "junit", "--output"])
-            .arg(&report)
-            .arg("--write-baseline")
-            .arg(&baseline),
-        1,
+    // The run that writes a baseline succeeds once it is written, though
+    // a case failed: it is how CI starts tolerating known failures.
+    let assert = run(dir.path(), &responder)
+        .args(["--format", "junit", "--output"])
+        .arg(&report)
+        .arg("--write-baseline")
+        .arg(&baseline)
+        .assert()
+        .code(0)
+        .stdout("1 passed, 1 warned, 1 failed, 1 info, 0 errors\n");
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.lines().last(),
+        Some(
+            format!(
+                "baseline written to {}: 1 known failure",
+                baseline.display()
+            )
+            .as_str()
+        ),
+        "{stderr}"
     );
-    assert_eq!(stdout, "1 passed, 1 warned, 1 failed, 1 info, 0 errors\n");
     let xml = std::fs::read_to_string(&report).unwrap();
     assert!(xml.ends_with("</testsuites>\n"), "{xml}");
     let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));

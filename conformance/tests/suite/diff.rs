@@ -1,8 +1,11 @@
 //! `diff`: grades beside what each target answered, differences in the
-//! `Connection` field alone kept apart from real ones, and a job count per
-//! target (from its control, or `--jobs NAME=N`).
+//! `Connection` field alone kept apart from real ones, a job count per
+//! target (from its control, or `--jobs NAME=N`), a path per target, skips
+//! labelled as skips, `--exit-code`, `--format json` and `--output`.
 
-use crate::support::{case_dir_of, conformance, response, CaseFile, Requests, Responder};
+use crate::support::{
+    case_dir_of, conformance, response, response_with, CaseFile, Reference, Requests, Responder,
+};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::thread;
@@ -67,10 +70,11 @@ fn targets_differing_only_in_connection_then_no_real_difference() {
     let dir = cases();
     let plain = responder(false, false);
     let keep = responder(true, false);
+    // Not answered differently: --exit-code is 0.
     let (code, out, _) = diff(
         &dir,
         &[("plain", plain.target()), ("keep", keep.target())],
-        &[],
+        &["--exit-code"],
     );
     assert_eq!(code, 0);
     assert_eq!(
@@ -187,5 +191,256 @@ fn jobs_for_an_unknown_target_then_exit_2() {
     assert_eq!(
         stderr,
         "conformance: --jobs \"c=2\": no target is named \"c\" (targets: a, b)\n"
+    );
+}
+
+const GET_PATH: &str = "rfc9110-9.3.1-get-path";
+const NO_HOST: &str = "rfc9112-3.2-no-host";
+const IF_MATCH: &str = "rfc9110-13.1.1-if-match-current";
+
+/// Three cases that ask for the target's own path: a plain GET, a GET
+/// without Host, and an If-Match of the control's ETag (which needs one).
+fn path_cases() -> TempDir {
+    case_dir_of(&[
+        CaseFile::new(GET_PATH)
+            .group("method")
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n")
+            .pass(&["200"]),
+        CaseFile::new(NO_HOST)
+            .group("host")
+            .request(r"GET {path} HTTP/1.1\r\n\r\n")
+            .pass(&["400"]),
+        CaseFile::new(IF_MATCH)
+            .group("conditional")
+            .needs(&["etag"])
+            .request(r"GET {path} HTTP/1.1\r\nHost: {host}\r\nIf-Match: {etag}\r\n\r\n")
+            .pass(&["200"]),
+    ])
+}
+
+/// An application's health check: `/api/health` answers 200 with a JSON
+/// body (no ETag), anything else 404; Host is never checked.
+fn health_app() -> Responder {
+    Responder::start(|stream| {
+        let mut requests = Requests::new(stream);
+        while let Some(head) = requests.next_head() {
+            let head_only = head.starts_with(b"HEAD ");
+            let health = [&b"GET /api/health "[..], b"HEAD /api/health "]
+                .iter()
+                .any(|start| head.starts_with(start));
+            let answer = if health {
+                response_with(
+                    "200 OK",
+                    "Content-Type: application/json\r\n",
+                    b"{\"ok\":true}",
+                    head_only,
+                    "",
+                )
+            } else {
+                response_with("404 Not Found", "", b"", head_only, "")
+            };
+            if requests.stream().write_all(&answer).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// The reference server at `/index.html` and an application at
+/// `/api/health`, each its own path: a missing Host accepted by one and
+/// rejected by the other is answered differently (exit 1 with
+/// `--exit-code`); the case the application skips (no ETag) is labelled a
+/// skip, not an error.
+#[test]
+fn targets_with_their_own_paths_then_compared_and_skips_labelled() {
+    let dir = path_cases();
+    let reference = Reference::start();
+    let app = health_app();
+    let ref_url = format!("http://{}/index.html", reference.addr);
+    let app_url = format!("http://{}/api/health", app.addr());
+    let targets = [("ref", ref_url.clone()), ("app", app_url.clone())];
+    let (code, out, stderr) = diff(&dir, &targets, &["--exit-code"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        out,
+        format!(
+            "diff of 3 cases: ref ({ref_url}), app ({app_url})\n\
+             2 cases answered differently: 1 one accepts where another rejects; 1 both accept \
+             with different heads\n\
+             1 case not compared: 1 skipped by a target\n\
+             \n\
+             one accepts where another rejects (1):\n\
+             \n  {NO_HOST} (must): Test case {NO_HOST}\n\
+             \x20   ref  PASS  400 Bad Request\n\
+             \x20   app  FAIL  200 OK\n\
+             \n\
+             both accept with different heads (1):\n\
+             \n  {GET_PATH} (must): Test case {GET_PATH}\n\
+             \x20   ref  PASS  200 OK; only here: accept-ranges: bytes, etag: [redacted], \
+             last-modified: [redacted]\n\
+             \x20   app  PASS  200 OK\n\
+             \n\
+             not compared: a target skipped it (1):\n\
+             \n  {IF_MATCH} (must): Test case {IF_MATCH}\n\
+             \x20   ref  PASS  200 OK\n\
+             \x20   app  SKIP  the control response has no ETag\n"
+        )
+    );
+    // Each target's control asked for its own path.
+    let controls: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.split_once(" → ").map_or(l, |(start, _)| start))
+        .collect();
+    assert_eq!(
+        controls,
+        [
+            "ref: control: GET /index.html",
+            "app: control: GET /api/health"
+        ]
+    );
+}
+
+/// `--format json --output FILE`: the documented shape in the file, the
+/// counts on standard output.
+#[test]
+fn json_to_a_file_then_the_documented_shape_and_counts_on_stdout() {
+    let dir = path_cases();
+    let reference = Reference::start();
+    let app = health_app();
+    let ref_url = format!("http://{}/index.html", reference.addr);
+    let app_url = format!("http://{}/api/health", app.addr());
+    let file = dir.path().join("diff.json");
+    let targets = [("ref", ref_url.clone()), ("app", app_url.clone())];
+    let (code, out, _) = diff(
+        &dir,
+        &targets,
+        &[
+            "--exit-code",
+            "--format",
+            "json",
+            "--output",
+            file.to_str().expect("a UTF-8 path"),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "2 cases answered differently: 1 one accepts where another rejects; 1 both accept with \
+         different heads\n\
+         1 case not compared: 1 skipped by a target\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("written")).expect("JSON");
+    assert_eq!(schema_errors(&json), Vec::<String>::new());
+    let answer = |target: &str, grade: &str, outcome: &str, only_here: &[&str]| {
+        serde_json::json!({
+            "target": target, "grade": grade, "outcome": outcome, "only_here": only_here
+        })
+    };
+    let mut expected = serde_json::json!({
+        "format_version": 1,
+        "tool": { "name": "conformance", "version": env!("CARGO_PKG_VERSION") },
+        "host": "localhost",
+        "cases": 3,
+        "targets": [
+            { "name": "ref", "target": ref_url, "path": "/index.html" },
+            { "name": "app", "target": app_url, "path": "/api/health" }
+        ],
+        "answered_differently": 2,
+        "not_compared": 1,
+        "counts": {
+            "accept_reject": 1, "reject_codes": 0, "heads": 1,
+            "connection_only": 0, "harness_error": 0, "skipped": 1
+        },
+        "differences": [
+            {
+                "id": NO_HOST, "title": format!("Test case {NO_HOST}"), "level": "must",
+                "group": "host", "kind": "accept_reject",
+                "answers": [
+                    answer("ref", "pass", "400 Bad Request", &[]),
+                    answer("app", "fail", "200 OK", &[])
+                ]
+            },
+            {
+                "id": GET_PATH, "title": format!("Test case {GET_PATH}"), "level": "must",
+                "group": "method", "kind": "heads",
+                "answers": [
+                    answer("ref", "pass", "200 OK",
+                           &["accept-ranges: bytes", "etag: [redacted]", "last-modified: [redacted]"]),
+                    answer("app", "pass", "200 OK", &[])
+                ]
+            },
+            {
+                "id": IF_MATCH, "title": format!("Test case {IF_MATCH}"), "level": "must",
+                "group": "conditional", "kind": "skipped",
+                "answers": [
+                    answer("ref", "pass", "200 OK", &[]),
+                    answer("app", "skip", "the control response has no ETag", &[])
+                ]
+            }
+        ]
+    });
+    assert_eq!(json, expected);
+    // The schema holds the shape: a field gone or renamed is rejected.
+    expected["counts"]
+        .as_object_mut()
+        .expect("counts")
+        .remove("skipped");
+    assert!(!schema_errors(&expected).is_empty());
+}
+
+/// `docs/diff.schema.json`'s complaints about `diff`.
+fn schema_errors(diff: &serde_json::Value) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/diff.schema.json");
+    let text = std::fs::read_to_string(&path).expect("docs/diff.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    let validator =
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("invalid schema: {e}"));
+    validator
+        .iter_errors(diff)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// `NAME=HOST:PORT` and `NAME=http://…/PATH` mix; `--path` is the path of
+/// a target whose URL gives none. A target's path that is not served is
+/// exit 2, naming the target.
+#[test]
+fn path_from_the_url_or_from_path_then_each_target_its_own() {
+    let dir = path_cases();
+    let reference = Reference::start();
+    let app = health_app();
+    let app_url = format!("http://{}/api/health", app.addr());
+    let targets = [("ref", reference.addr.to_string()), ("app", app_url)];
+    let (code, _, stderr) = diff(&dir, &targets, &["--path", "/index.html", "--id", GET_PATH]);
+    assert_eq!(code, 0, "{stderr}");
+    let controls: Vec<&str> = stderr
+        .lines()
+        .map(|l| l.split_once(" → ").map_or(l, |(start, _)| start))
+        .collect();
+    assert_eq!(
+        controls,
+        [
+            "ref: control: GET /index.html",
+            "app: control: GET /api/health"
+        ]
+    );
+    // The application serves no /index.html.
+    let (code, out, stderr) = diff(
+        &dir,
+        &[
+            ("ref", reference.addr.to_string()),
+            ("app", app.addr().to_string()),
+        ],
+        &["--path", "/index.html"],
+    );
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        stderr.lines().last(),
+        Some(
+            "conformance: app: the control request GET /index.html was answered 404 Not Found: \
+             pick an existing resource that answers GET with 2xx with --path"
+        ),
+        "{stderr}"
     );
 }

@@ -3,6 +3,7 @@
 //! Every server here is an in-test responder bound to `127.0.0.1:0` first
 //! and handed over by address; none sleeps to wait for another.
 
+mod baseline;
 mod browser;
 mod catalogue;
 mod cli;

@@ -93,7 +93,10 @@ fn manual_exit_codes() -> Vec<(String, String)> {
 fn help_and_cli_manual_then_the_same_exit_codes() {
     let help = help_exit_codes();
     let codes: Vec<&str> = help.iter().map(|(code, _)| code.as_str()).collect();
-    assert_eq!(codes, ["0", "1", "2", "3", "4", "5", "6", "130", "143"]);
+    assert_eq!(
+        codes,
+        ["0", "1", "2", "3", "4", "5", "6", "7", "130", "143"]
+    );
     assert_eq!(help, manual_exit_codes());
 }
 

@@ -441,7 +441,7 @@ pub fn redact_dates(text: &str) -> String {
 }
 
 /// The lines of a text report that grade a case (not the response rules'
-/// lines, whose ids start `rule:`), and its last line.
+/// lines, whose ids start `rule:`), and its summary line.
 pub fn graded_lines(out: &str) -> Vec<&str> {
     let grades = ["PASS  ", "WARN  ", "FAIL  ", "INFO  ", "SKIP  ", "ERROR "];
     let mut lines: Vec<&str> = out
@@ -453,7 +453,7 @@ pub fn graded_lines(out: &str) -> Vec<&str> {
             })
         })
         .collect();
-    lines.extend(out.lines().last());
+    lines.extend(out.lines().rfind(|line| line.contains(" passed, ")));
     lines
 }
 
