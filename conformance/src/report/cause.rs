@@ -9,6 +9,10 @@ use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
 use serde::Serialize;
 
+/// The most characters of a check's problem a cause names (escaped, `…`
+/// included): a problem can quote a server's bytes.
+const CAUSE_PROBLEM_SHOWN: usize = 80;
+
 /// One thing that broke, and the failed cases it broke in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct RootCause {
@@ -51,7 +55,7 @@ pub(crate) fn root_causes(results: &[CaseResult<'_>]) -> Vec<RootCause> {
             for (check, problem) in verdict.broken_checks() {
                 if check.level() == Level::Must {
                     let key = format!("check {check} ({})", check.level());
-                    let problem = escape::terminal(problem);
+                    let problem = escape::terminal_cut(problem, CAUSE_PROBLEM_SHOWN);
                     Tally::add(&mut causes, key, Some(check), Some(problem), id);
                 }
             }
