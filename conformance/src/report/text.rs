@@ -270,6 +270,7 @@ fn write_rules(out: &mut String, rules: &[RuleResult], context: &ReportContext<'
             rule.rule.level,
             fold_whitespace(rule.rule.quote)
         );
+        let _ = writeln!(out, "      more: {}", explain_command(rule.rule.id));
         for breach in &rule.first {
             let _ = writeln!(
                 out,
