@@ -22,6 +22,10 @@ use std::time::Duration;
 /// How many bytes of a non-HTTP answer the error line shows.
 const BANNER_SHOWN: usize = 48;
 
+/// How many characters of the `Server` value the control line shows
+/// (escaped, `…` included).
+const SERVER_SHOWN: usize = 64;
+
 /// What the control requests learned about the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Control {
@@ -35,6 +39,8 @@ pub struct Control {
     pub reason: String,
     /// The HTTP version the GET's response started with.
     pub version: String,
+    /// The GET's `Server` value (RFC 9110 §10.2.4), as received.
+    pub server: Option<String>,
     /// The HEAD's status code, if it got a response.
     pub head_status: Option<u16>,
     /// The GET's `ETag` value.
@@ -80,12 +86,15 @@ impl Control {
         let length = self
             .length
             .map_or_else(|| "unknown".to_string(), |n| n.to_string());
+        let server = self.server.as_deref().map_or_else(String::new, |value| {
+            format!(" (Server: {})", escape::terminal_cut(value, SERVER_SHOWN))
+        });
         let mut line = format!(
-            "control: GET {} → {} {}, HEAD → {head}; ETag {}, Last-Modified {}, length {length}; \
-             persistent {}; second connection served while one is open: {}",
-            escape::encode(self.path.as_bytes()),
+            "control: GET {} → {} {}{server}, HEAD → {head}; ETag {}, Last-Modified {}, \
+             length {length}; persistent {}; second connection served while one is open: {}",
+            escape::readable(self.path.as_bytes()),
             self.status,
-            escape::encode(self.reason.as_bytes()),
+            escape::terminal(&self.reason),
             yes(self.etag.is_some()),
             yes(self.last_modified.is_some()),
             yes(self.persistent),
@@ -207,6 +216,7 @@ pub fn probe_over(
         status: response.code,
         reason: response.reason.clone(),
         version: response.version.clone(),
+        server: response.header("server").map(str::to_string),
         head_status,
         etag: response.header("etag").map(str::to_string),
         last_modified,
@@ -299,7 +309,7 @@ fn http_response(
         Some(Outcome::Response(r)) if r.version.starts_with("HTTP/1.") => Ok(r),
         Some(Outcome::Response(r)) => not_http(format!(
             "the target answered with a {} status line, not HTTP/1.x",
-            escape::encode(r.version.as_bytes())
+            escape::readable(r.version.as_bytes())
         )),
         _ if is_tls_record(received) => not_http(format!(
             "the target speaks TLS: use https://{addr} (it answered a plain-text request with a \
@@ -307,7 +317,7 @@ fn http_response(
         )),
         Some(Outcome::Invalid { .. }) => not_http(format!(
             "the target does not speak HTTP/1.x: it sent \"{}\"",
-            escape::encode(&received[..received.len().min(BANNER_SHOWN)])
+            escape::readable(&received[..received.len().min(BANNER_SHOWN)])
         )),
         Some(Outcome::Closed) => {
             not_http("the target closed the connection without answering the control GET".into())
@@ -512,6 +522,26 @@ mod tests {
             control.line(),
             "control: GET /x → 200 OK, HEAD → 200; ETag yes, Last-Modified no, length 2; \
              persistent no; second connection served while one is open: yes"
+        );
+    }
+
+    #[test]
+    fn server_field_then_on_the_control_line_escaped_and_cut() {
+        let long = format!("Hostile/1.0 \x1b[2J{}", "x".repeat(100));
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nServer: {long}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let addr = serve(Box::leak(head.into_bytes().into_boxed_slice()));
+        let control = probe(addr, "/", "h", TIMEOUT).unwrap();
+        assert_eq!(control.server.as_deref(), Some(long.as_str()));
+        assert_eq!(
+            control.line(),
+            format!(
+                "control: GET / → 200 OK (Server: Hostile/1.0 \\x1b[2J{}…), HEAD → 200; \
+                 ETag no, Last-Modified no, length 0; persistent no; second connection served \
+                 while one is open: yes",
+                "x".repeat(44)
+            )
         );
     }
 

@@ -165,6 +165,29 @@ pub fn render_table(requirements: &[Requirement], cases: &[Case]) -> String {
     out
 }
 
+/// The coverage table as plain text, for a terminal: one row per area,
+/// then the total.
+pub fn render_text(requirements: &[Requirement], cases: &[Case]) -> String {
+    let (areas, total) = count(requirements, cases);
+    let mut out = format!(
+        "{:<14} {:>10} {:>9} {:>9}\n",
+        "area", "covered", "testable", "optional"
+    );
+    let rows = areas
+        .iter()
+        .map(|(group, c)| (group.as_str(), c))
+        .chain([("all", &total)]);
+    for (area, c) in rows {
+        let covered = format!("{} ({}%)", c.covered, percent(c.covered, c.testable));
+        let _ = writeln!(
+            out,
+            "{area:<14} {covered:>10} {:>9} {:>9}",
+            c.testable, c.optional
+        );
+    }
+    out
+}
+
 /// The requirements no case quotes, one line each.
 pub fn render_uncovered(requirements: &[Requirement], cases: &[Case]) -> String {
     let mut out = String::new();
@@ -287,6 +310,13 @@ pass = ["400"]
                  | fields | 1 (100%) | 1 | 0 |\n| range | 0 (0%) | 1 | 1 |\n\
                  | **all** | **1 (50%)** | **2** | **1** |\n{TABLE_END}\n"
             )
+        );
+        assert_eq!(
+            render_text(&r, &[case("must", "A server MUST reject it.")]),
+            "area              covered  testable  optional\n\
+             fields           1 (100%)         1         0\n\
+             range              0 (0%)         1         1\n\
+             all               1 (50%)         2         1\n"
         );
         let readme = format!("intro\n{table}outro\n");
         assert_eq!(table_in(&readme), Some(table.as_str()));

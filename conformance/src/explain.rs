@@ -101,10 +101,10 @@ pub fn render_case(case: &Case, values: &Values) -> String {
                 out.push_str(&format!(
                     "{indent}sent with --path {} --host {} (the other variables come from the \
                      control response):\n",
-                    escape::encode(values.path.as_bytes()),
-                    escape::encode(values.host.as_bytes())
+                    escape::readable(values.path.as_bytes()),
+                    escape::readable(values.host.as_bytes())
                 ));
-                for line in escape::encode_lines(&template.fill_known(values)) {
+                for line in escape::readable_lines(&template.fill_known(values)) {
                     out.push_str(&format!("{indent}  {line}\n"));
                 }
             }
@@ -285,6 +285,7 @@ mod tests {
                 received: String::new(),
                 received_total: 0,
             }],
+            sent: Vec::new(),
         }
     }
 

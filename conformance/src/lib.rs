@@ -21,7 +21,8 @@
 //! Top layer first; a module uses only the modules listed after it.
 //!
 //! - [`explain`] what `list` and `explain` print: a case, and what servers answered it
-//! - [`page`] the matrix as one self-contained HTML page
+//! - [`page`] a matrix, or one run, as one self-contained HTML page
+//! - [`saved`] a run's JSON report read back, as a matrix of one server
 //! - [`matrix`] how several servers answered the catalogue, for `make matrix`
 //! - [`diff`] the cases where several targets answer differently, by kind
 //! - [`report`] a run as text, JSON, JUnit or Markdown, and describing results for people
@@ -57,6 +58,7 @@ pub mod page;
 pub mod report;
 pub mod rules;
 pub mod run;
+pub mod saved;
 pub mod snapshot;
 pub mod template;
 pub(crate) mod verdict;

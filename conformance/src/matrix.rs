@@ -128,6 +128,23 @@ pub struct Answer {
     pub skipped: Option<String>,
     /// One entry per step that read a response.
     pub steps: Vec<AnswerStep>,
+    /// What each step sent, when the source recorded it: a run's JSON
+    /// report does ([`crate::saved`]); a matrix of several servers does
+    /// not, and keeps its file the size it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<SentStep>,
+}
+
+/// What one step of an answer sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentStep {
+    /// The 1-based number of the step in its case.
+    pub step: usize,
+    /// The first bytes sent, escaped in the case notation, a line break
+    /// after each `\n`.
+    pub sent: String,
+    /// How many bytes the step was to send.
+    pub sent_total: u64,
 }
 
 /// One reading step of an answer.
@@ -312,6 +329,7 @@ impl Answer {
             grade: result.grade,
             skipped: result.skipped.clone(),
             steps,
+            sent: Vec::new(),
         }
     }
 
@@ -552,6 +570,7 @@ mod tests {
                 received: "HTTP/1.1 400 Bad Request\\r\\n".into(),
                 received_total: 26,
             }],
+            sent: Vec::new(),
         });
         matrix.record(a, "2026-01-01".into());
         let back: Matrix = serde_json::from_str(&matrix.to_json()).unwrap();
@@ -565,6 +584,7 @@ mod tests {
             grade: Grade::Fail,
             skipped: None,
             steps: Vec::new(),
+            sent: Vec::new(),
         };
         assert_eq!(md_answer(Some(&answer)), "**fail** ");
         assert_eq!(md_answer(None), "—");

@@ -1,20 +1,29 @@
 //! The HTML report: one self-contained static page (inline CSS and script,
 //! the data as JSON in the page, nothing fetched) that shows a matrix as a
 //! case × server table, with filters by group and level and, for each cell,
-//! a detail view: the raw request, the raw response, the requirement with
-//! its link, and the explanation.
+//! a detail view: the request as the case writes it and, when recorded, as
+//! it was sent, the raw response, the requirement with its link, and the
+//! explanation. One run is the same page of one server
+//! ([`render_run_html`]).
+//!
+//! Each case row has an anchor of its own, `#case-ID`, which its id links
+//! to: opening the page at it shows the row and, on a page of one server,
+//! the case's detail view.
 //!
 //! The table itself is static HTML, so it reads without the script; the
 //! script adds the filters and the detail view, and builds every piece of
 //! text with `textContent`, so nothing a server sent can become markup.
+//! Bytes are shown escaped for people ([`escape::readable`]), not in the
+//! case notation; the request template is the case file's own notation.
 
 use crate::case::{Case, Group, Level};
 use crate::escape;
 use crate::escape::html as html_escape;
-use crate::limits::MATRIX_SHOWN_BYTES;
 use crate::matrix::{answers_differ, Answer, Counts, Matrix};
 use crate::report::describe::{describe_expect, fold_whitespace};
 use crate::rules::RULES;
+use crate::saved::SavedRun;
+use crate::verdict::Grade;
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -58,6 +67,9 @@ dialog::backdrop { background: rgba(20, 24, 30, 0.45); }
 #detail-body pre { background: #f6f7f9; border: 1px solid var(--line); padding: 0.5rem; overflow: auto; max-height: 20rem; white-space: pre-wrap; word-break: break-all; margin: 0; }
 blockquote { margin: 0.3rem 0; padding: 0.3rem 0.8rem; border-left: 3px solid #9aa4b1; color: #343b45; }
 .badge { padding: 0.05rem 0.4rem; border-radius: 3px; }
+a.case-link { color: inherit; text-decoration: none; }
+a.case-link:hover code, a.case-link:focus code { text-decoration: underline; }
+#matrix tr.case:target > th { background: #fff3b0; }
 .meta { color: #4a5360; }
 "#;
 
@@ -71,11 +83,12 @@ const SCRIPT: &str = r#"
   var level = document.getElementById('filter-level');
   var search = document.getElementById('filter-search');
   var differ = document.getElementById('filter-differ');
+  var single = data.servers.length === 1;
   var shown = document.getElementById('shown');
   var dialog = document.getElementById('detail');
 
   function applyFilters() {
-    var g = group.value, l = level.value, q = search.value.trim().toLowerCase(), d = differ.checked;
+    var g = group.value, l = level.value, q = search.value.trim().toLowerCase(), d = differ !== null && differ.checked;
     var count = 0;
     rows.forEach(function (row) {
       var show = (!g || row.dataset.group === g) && (!l || row.dataset.level === l) &&
@@ -116,11 +129,14 @@ const SCRIPT: &str = r#"
     body.replaceChildren();
     var meta = el('p', 'meta');
     meta.appendChild(el('code', '', c.id));
-    meta.appendChild(document.createTextNode(' · ' + c.level + ' · ' + c.group));
+    meta.appendChild(document.createTextNode(' · ' + c.level + ' · ' + c.group + ' · '));
+    var self = el('a', 'case-anchor', 'link to this case');
+    self.href = '#case-' + c.id;
+    meta.appendChild(self);
     body.appendChild(meta);
     var verdict = el('p', 'verdict');
     verdict.appendChild(el('strong', '', s.name));
-    verdict.appendChild(document.createTextNode(' (' + s.version + '): '));
+    verdict.appendChild(document.createTextNode((s.version ? ' (' + s.version + ')' : '') + ': '));
     if (answer) {
       verdict.appendChild(el('span', 'badge ' + answer.grade, answer.grade));
       verdict.appendChild(document.createTextNode(' — ' + (answer.skipped
@@ -146,8 +162,13 @@ const SCRIPT: &str = r#"
         body.appendChild(el('h3', '', 'Step ' + step.step + (step.pause_ms ? ' (after ' + step.pause_ms + ' ms)' : '')));
       }
       if (step.request !== null) {
-        body.appendChild(el(several ? 'h4' : 'h3', '', 'Request (sent)'));
+        body.appendChild(el(several ? 'h4' : 'h3', '', 'Request (template)'));
         body.appendChild(el('pre', 'request', step.request));
+      }
+      var sent = answer && answer.sent.filter(function (st) { return st.step === step.step; })[0];
+      if (sent) {
+        body.appendChild(el(several ? 'h4' : 'h3', '', 'Request (as sent)'));
+        body.appendChild(el('pre', 'sent', sent.sent + (sent.more > 0 ? '\n… (' + sent.more + ' more bytes)' : '')));
       }
       if (step.expect === null) { return; }
       body.appendChild(el(several ? 'h4' : 'h3', '', 'Acceptable'));
@@ -158,8 +179,7 @@ const SCRIPT: &str = r#"
         body.appendChild(el('p', 'none', 'not run'));
         return;
       }
-      var more = got.received_total - Math.min(got.received_total, data.shown_bytes);
-      body.appendChild(el('pre', 'response', got.received === '' ? '(nothing received)' : got.received + (more > 0 ? '\n… (' + more + ' more bytes)' : '')));
+      body.appendChild(el('pre', 'response', got.received === '' ? '(nothing received)' : got.received + (got.more > 0 ? '\n… (' + got.more + ' more bytes)' : '')));
       if (got.problems.length) {
         var list = el('ul');
         got.problems.forEach(function (problem) { list.appendChild(el('li', '', 'broken check ' + problem)); });
@@ -177,8 +197,25 @@ const SCRIPT: &str = r#"
     return target && target.closest ? target.closest('td.cell') : null;
   }
 
+  // `#case-ID`: the case's row, shown (filters cleared if they hid it);
+  // on a page of one server, its detail view too.
+  function showHash() {
+    var match = /^#case-(.+)$/.exec(window.location.hash);
+    var row = match && document.getElementById('case-' + decodeURIComponent(match[1]));
+    if (!row) { return; }
+    if (row.hidden) {
+      group.value = ''; level.value = ''; search.value = '';
+      if (differ !== null) { differ.checked = false; }
+      applyFilters();
+    }
+    row.scrollIntoView({ block: 'center' });
+    if (single) { openDetail(Number(row.dataset.case), 0); }
+  }
+
   var table = document.getElementById('matrix');
   table.addEventListener('click', function (event) {
+    var link = event.target && event.target.closest ? event.target.closest('a.case-link') : null;
+    if (link && link.hash === window.location.hash) { showHash(); return; }
     var cell = cellOf(event);
     if (cell) { openDetail(Number(cell.parentElement.dataset.case), Number(cell.dataset.server)); }
   });
@@ -191,9 +228,11 @@ const SCRIPT: &str = r#"
   });
   document.getElementById('detail-close').addEventListener('click', function () { dialog.close(); });
   dialog.addEventListener('click', function (event) { if (event.target === dialog) { dialog.close(); } });
-  [group, level, differ].forEach(function (input) { input.addEventListener('change', applyFilters); });
+  [group, level, differ].forEach(function (input) { if (input) { input.addEventListener('change', applyFilters); } });
   search.addEventListener('input', applyFilters);
+  window.addEventListener('hashchange', showHash);
   applyFilters();
+  showHash();
 }());
 "#;
 
@@ -201,10 +240,89 @@ const SCRIPT: &str = r#"
 /// case and server.
 #[derive(Serialize)]
 struct PageData<'a> {
-    shown_bytes: usize,
     servers: Vec<PageServer<'a>>,
     cases: Vec<PageCase<'a>>,
-    cells: Vec<Vec<Option<&'a Answer>>>,
+    cells: Vec<Vec<Option<PageAnswer<'a>>>>,
+}
+
+/// One server's answer to one case, its bytes escaped for people.
+#[derive(Serialize)]
+struct PageAnswer<'a> {
+    grade: Grade,
+    skipped: Option<&'a str>,
+    steps: Vec<PageAnswerStep<'a>>,
+    sent: Vec<PageBytes>,
+}
+
+#[derive(Serialize)]
+struct PageAnswerStep<'a> {
+    step: usize,
+    outcome: &'a str,
+    problems: &'a [String],
+    received: String,
+    /// Bytes received beyond those shown.
+    more: u64,
+}
+
+/// What one step sent, escaped for people.
+#[derive(Serialize)]
+struct PageBytes {
+    step: usize,
+    sent: String,
+    /// Bytes sent beyond those shown.
+    more: u64,
+}
+
+/// Bytes kept in the case notation, one wire line a line (as a matrix
+/// keeps them), escaped for people instead ([`escape::readable`]), with
+/// how many bytes that is; as they are when they are not the notation.
+fn for_people(notation: &str) -> (String, u64) {
+    let mut bytes = Vec::new();
+    for line in notation.split('\n') {
+        match escape::decode(line) {
+            Ok(decoded) => bytes.extend_from_slice(&decoded),
+            Err(_) => return (notation.to_string(), notation.len() as u64),
+        }
+    }
+    (
+        escape::readable_lines(&bytes).join("\n"),
+        bytes.len() as u64,
+    )
+}
+
+impl<'a> PageAnswer<'a> {
+    fn of(answer: &'a Answer) -> Self {
+        PageAnswer {
+            grade: answer.grade,
+            skipped: answer.skipped.as_deref(),
+            steps: answer
+                .steps
+                .iter()
+                .map(|s| {
+                    let (received, shown) = for_people(&s.received);
+                    PageAnswerStep {
+                        step: s.step,
+                        outcome: &s.outcome,
+                        problems: &s.problems,
+                        received,
+                        more: s.received_total.saturating_sub(shown),
+                    }
+                })
+                .collect(),
+            sent: answer
+                .sent
+                .iter()
+                .map(|s| {
+                    let (sent, shown) = for_people(&s.sent);
+                    PageBytes {
+                        step: s.step,
+                        sent,
+                        more: s.sent_total.saturating_sub(shown),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -340,7 +458,7 @@ fn write_rules(out: &mut String, matrix: &Matrix) {
     out.push_str("</tbody></table>\n");
 }
 
-fn write_filters(out: &mut String, cases: &[&Case]) {
+fn write_filters(out: &mut String, cases: &[&Case], servers: usize) {
     out.push_str("<form id=\"filters\" onsubmit=\"return false\">\n");
     out.push_str("<label>group <select id=\"filter-group\"><option value=\"\">all</option>");
     for group in Group::ALL {
@@ -357,9 +475,14 @@ fn write_filters(out: &mut String, cases: &[&Case]) {
     }
     out.push_str("</select></label>\n");
     out.push_str(
-        "<label>search <input id=\"filter-search\" type=\"search\" placeholder=\"id or title\"></label>\n\
-         <label><input id=\"filter-differ\" type=\"checkbox\"> only cases the servers answer differently</label>\n",
+        "<label>search <input id=\"filter-search\" type=\"search\" placeholder=\"id or title\"></label>\n",
     );
+    if servers > 1 {
+        out.push_str(
+            "<label><input id=\"filter-differ\" type=\"checkbox\"> only cases the servers answer \
+             differently</label>\n",
+        );
+    }
     let _ = writeln!(
         out,
         "<span id=\"shown\">{0} of {0} cases</span>\n</form>",
@@ -395,15 +518,16 @@ fn write_table(out: &mut String, matrix: &Matrix, cases: &[&Case]) {
         } else {
             "no"
         };
+        let id = html_escape(&case.id);
         let _ = write!(
             out,
-            "<tr class=\"case\" data-case=\"{index}\" data-group=\"{}\" data-level=\"{}\" \
-             data-differs=\"{differs}\" data-search=\"{}\"><th scope=\"row\"><code>{}</code>\
+            "<tr class=\"case\" id=\"case-{id}\" data-case=\"{index}\" data-group=\"{}\" \
+             data-level=\"{}\" data-differs=\"{differs}\" data-search=\"{}\"><th scope=\"row\">\
+             <a class=\"case-link\" href=\"#case-{id}\" title=\"link to this case\"><code>{id}</code></a>\
              <span class=\"title\">{}</span></th><td>{}</td>",
             case.group,
             case.level,
             html_escape(&format!("{} {}", case.id, case.title).to_lowercase()),
-            html_escape(&case.id),
             html_escape(&case.title),
             case.level
         );
@@ -433,12 +557,37 @@ fn write_table(out: &mut String, matrix: &Matrix, cases: &[&Case]) {
     out.push_str("</tbody></table>\n");
 }
 
+/// What a page is of, for its title and its opening paragraph.
+enum Heading<'a> {
+    /// A matrix of servers.
+    Matrix,
+    /// One run.
+    Run(&'a SavedRun),
+}
+
 /// Renders `matrix` over `cases` as one self-contained HTML page: one table
 /// row per case (grouped, in [`Group::ALL`] order) and one column per server.
 pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
-    let cases = ordered(cases);
+    render_page(matrix, &ordered(cases), &Heading::Matrix)
+}
+
+/// Renders one run (its JSON report read back) as the page of a matrix of
+/// one server: the cases of `cases` that ran, each with what it sent.
+pub fn render_run_html(run: &SavedRun, cases: &[Case]) -> String {
+    let ran: std::collections::HashSet<&str> = run.ids().collect();
+    let cases: Vec<&Case> = ordered(cases)
+        .into_iter()
+        .filter(|c| ran.contains(c.id.as_str()))
+        .collect();
+    render_page(&run.to_matrix(), &cases, &Heading::Run(run))
+}
+
+fn render_page(matrix: &Matrix, cases: &[&Case], heading: &Heading<'_>) -> String {
+    let answers: Vec<Vec<Option<&Answer>>> = cases
+        .iter()
+        .map(|c| matrix.servers.iter().map(|s| s.answer(&c.id)).collect())
+        .collect();
     let data = PageData {
-        shown_bytes: MATRIX_SHOWN_BYTES,
         servers: matrix
             .servers
             .iter()
@@ -449,34 +598,60 @@ pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
             })
             .collect(),
         cases: cases.iter().map(|c| page_case(c)).collect(),
-        cells: cases
+        cells: answers
             .iter()
-            .map(|c| matrix.servers.iter().map(|s| s.answer(&c.id)).collect())
+            .map(|row| row.iter().map(|a| a.map(PageAnswer::of)).collect())
             .collect(),
     };
-    let mut out = String::from(
+    let title = match heading {
+        Heading::Matrix => "HTTP/1.1 conformance matrix".to_string(),
+        Heading::Run(run) => format!("HTTP/1.1 conformance of {}", html_escape(&run.name)),
+    };
+    let mut out = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>HTTP/1.1 conformance matrix</title>\n<style>",
+         <title>{title}</title>\n<style>"
     );
     out.push_str(STYLE);
-    out.push_str("</style>\n</head>\n<body>\n<header>\n<h1>How HTTP/1.1 servers answer</h1>\n");
-    let _ = writeln!(
-        out,
-        "<p>The matrix of {}: {} cases, each sent as raw bytes to {} servers on loopback. \
-         Each cell is the grade and the status code (or <code>closed</code>, \
-         <code>reset</code>, <code>timeout</code>); click one for the raw request, the raw \
-         response, the requirement and why it matters. Score: cases graded pass out of those \
-         scored (<code>info</code> cases are not).</p>",
-        html_escape(&matrix.generated),
-        cases.len(),
-        matrix.servers.len()
-    );
+    out.push_str("</style>\n</head>\n<body>\n<header>\n");
+    match heading {
+        Heading::Matrix => {
+            out.push_str("<h1>How HTTP/1.1 servers answer</h1>\n");
+            let _ = writeln!(
+                out,
+                "<p>The matrix of {}: {} cases, each sent as raw bytes to {} servers on \
+                 loopback. Each cell is the grade and the status code (or <code>closed</code>, \
+                 <code>reset</code>, <code>timeout</code>); click one for the raw request, the \
+                 raw response, the requirement and why it matters. Each case id links to its \
+                 row (<code>#case-ID</code>). Score: cases graded pass out of those scored \
+                 (<code>info</code> cases are not).</p>",
+                html_escape(&matrix.generated),
+                cases.len(),
+                matrix.servers.len()
+            );
+        }
+        Heading::Run(run) => {
+            let _ = writeln!(
+                out,
+                "<h1>HTTP/1.1 conformance of {}</h1>\n<p>The run of {} against {}: {} cases, \
+                 each sent as raw bytes. Each cell is the grade and the status code (or \
+                 <code>closed</code>, <code>reset</code>, <code>timeout</code>); click one, or \
+                 a case id, for the request as the case writes it and as it was sent, the raw \
+                 response, the requirement and why it matters. Each case has a link of its \
+                 own (<code>#case-ID</code>). Score: cases graded pass out of those scored \
+                 (<code>info</code> cases are not).</p>",
+                html_escape(&run.name),
+                html_escape(&run.started),
+                html_escape(&run.target),
+                cases.len()
+            );
+        }
+    }
     write_scores(&mut out, matrix);
     write_rules(&mut out, matrix);
     out.push_str("</header>\n");
-    write_filters(&mut out, &cases);
-    write_table(&mut out, matrix, &cases);
+    write_filters(&mut out, cases, matrix.servers.len());
+    write_table(&mut out, matrix, cases);
     out.push_str(
         "<dialog id=\"detail\" aria-labelledby=\"detail-title\">\n<div id=\"detail-head\">\
          <h2 id=\"detail-title\"></h2><button id=\"detail-close\" type=\"button\">Close</button>\
@@ -496,6 +671,19 @@ pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notation_then_shown_readable_with_its_length() {
+        assert_eq!(
+            for_people("HTTP/1.1 200 OK\\r\\n\n\\r\\n\n\\x7b\"ok\":true}\\\\"),
+            (
+                "HTTP/1.1 200 OK\\r\\n\n\\r\\n\n{\"ok\":true}\\".to_string(),
+                31
+            )
+        );
+        assert_eq!(for_people(""), (String::new(), 0));
+        assert_eq!(for_people("\\q"), ("\\q".to_string(), 2));
+    }
 
     #[test]
     fn script_end_tag_in_data_then_cannot_close_the_element() {

@@ -56,8 +56,8 @@ pub(crate) enum Command {
     /// Run the cases against two or more targets and list only the cases
     /// they answer differently, grouped by kind of difference
     Diff(DiffArgs),
-    /// Render a matrix (written by `run --matrix`) as a self-contained HTML
-    /// page or as Markdown
+    /// Render a matrix (written by `run --matrix`), or one run's JSON report
+    /// (`run --format json`), as a self-contained HTML page or as Markdown
     Report(ReportArgs),
     /// How many of the testable requirements of RFC 9110 and RFC 9112 the
     /// catalogue covers, by area
@@ -162,7 +162,7 @@ impl Resource {
         if host.is_empty() || !host.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Failure::Usage(format!(
                 "--host must be visible ASCII without spaces, got \"{}\"",
-                escape::encode(host.as_bytes())
+                escape::readable(host.as_bytes())
             )));
         }
         Ok(host.to_string())
@@ -177,7 +177,7 @@ pub(crate) fn check_path(path: &str) -> Result<String, Failure> {
         return Err(Failure::Usage(format!(
             "--path must be an absolute path such as /index.html (visible ASCII, no #), \
              got \"{}\"",
-            escape::encode(path.as_bytes())
+            escape::readable(path.as_bytes())
         )));
     }
     Ok(path.to_string())
@@ -375,8 +375,9 @@ pub(crate) enum DiffFormatArg {
 
 #[derive(Args)]
 pub(crate) struct ReportArgs {
-    /// The matrix to render [default: matrix/results.json if present, else
-    /// the one compiled into this binary]
+    /// The matrix, or the run's JSON report, to render [default:
+    /// matrix/results.json if present, else the one compiled into this
+    /// binary]
     #[arg(long, value_name = "FILE")]
     pub(crate) input: Option<PathBuf>,
     /// html: the self-contained page; markdown: the scores and one table per

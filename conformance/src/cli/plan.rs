@@ -65,8 +65,8 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
         if from_url != given {
             return Err(Failure::Usage(format!(
                 "--target gives the path {} and --path gives {}: give one",
-                escape::encode(from_url.as_bytes()),
-                escape::encode(given.as_bytes())
+                escape::readable(from_url.as_bytes()),
+                escape::readable(given.as_bytes())
             )));
         }
     }

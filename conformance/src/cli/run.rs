@@ -174,12 +174,10 @@ fn execute<'c>(
         caught: Arc::clone(caught),
         deadline: plan.deadline.map(|d| started + d),
         progress: plan.progress.then(|| {
-            Mutex::new(Progress {
-                total: plan.cases.len(),
-                done: 0,
-                failed: 0,
-                warned: 0,
-            })
+            Mutex::new(Progress::new(
+                plan.cases.len(),
+                std::io::stderr().is_terminal(),
+            ))
         }),
     };
     let first_case = std::time::SystemTime::now();
@@ -193,8 +191,8 @@ fn execute<'c>(
             ..plan.settings.clone()
         },
     };
-    if watch.progress.is_some() {
-        Progress::erase();
+    if let Some(Ok(mut progress)) = watch.progress.as_ref().map(Mutex::lock) {
+        progress.finish();
     }
     let stop = match caught.load(Ordering::SeqCst) {
         0 if partial.not_run.is_empty() => None,
@@ -403,7 +401,7 @@ fn went_away(results: &[CaseResult<'_>], target: SocketAddr, plan: &RunPlan) -> 
         Ok(control) => Some(format!(
             "{} {}",
             control.status,
-            escape::encode(control.reason.as_bytes())
+            escape::terminal(&control.reason)
         )),
         Err(e) => Some(e.to_string()),
     }

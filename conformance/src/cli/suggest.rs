@@ -17,7 +17,7 @@ pub(crate) fn unknown_id(id: &str, catalogue: &[Case]) -> Failure {
     };
     Failure::Usage(format!(
         "no case `{}`; {hint}",
-        escape::encode(id.as_bytes())
+        escape::readable(id.as_bytes())
     ))
 }
 

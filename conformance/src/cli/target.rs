@@ -166,9 +166,9 @@ pub(crate) fn first_reachable(
                 return Err(Failure::Usage(format!(
                     "the control request GET {} was answered {} {}: pick an existing resource \
                      that answers GET with 2xx with --path",
-                    escape::encode(path.as_bytes()),
+                    escape::readable(path.as_bytes()),
                     control.status,
-                    escape::encode(control.reason.as_bytes())
+                    escape::terminal(&control.reason)
                 )))
             }
             Err(ControlError::Unreachable(why)) => last_error = Some(why),

@@ -10,7 +10,10 @@
 //!
 //! - `terminal` (text reports, `explain`): C0 controls, DEL and C1
 //!   (U+0080–U+009F) as `\xHH`; `terminal_bytes` also shows the bytes that
-//!   are not UTF-8 (obs-text, raw 0x80–0x9F) as `\xHH`;
+//!   are not UTF-8 (obs-text, raw 0x80–0x9F) as `\xHH`; `readable` shows
+//!   bytes for people (prose, the byte blocks of reports): printable ASCII
+//!   as itself, `\r \n \t`, every other byte as `\xHH`, never the case
+//!   notation's `\x7b` or `\\`;
 //! - `markdown_cell`: the terminal escapes, then HTML's (`<`, `>`, `&`,
 //!   quotes), then `|`, backticks and line breaks, so a cell stays a cell;
 //! - `xml`: XML 1.0 text and attribute values; the controls XML cannot
@@ -30,4 +33,5 @@ pub(crate) use json::{json_in_script, json_text};
 pub(crate) use markup::{html, markdown_cell, xml, xml_content};
 pub use notation::{decode, encode, EscapeError, EscapeErrorKind};
 pub(crate) use notation::{decode_template, encode_lines, encode_template_lines};
-pub(crate) use terminal::{terminal, terminal_bytes};
+pub use terminal::{readable, terminal};
+pub(crate) use terminal::{readable_lines, terminal_bytes, terminal_cut};

@@ -10,6 +10,10 @@ use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
 use serde::Serialize;
 
+/// The most characters of a check's problem a cause names (escaped, `…`
+/// included): a problem can quote a server's bytes.
+const CAUSE_PROBLEM_SHOWN: usize = 80;
+
 /// One thing that broke, and the failed cases it broke in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct RootCause {
@@ -96,7 +100,7 @@ fn what_broke(result: &CaseResult<'_>) -> Vec<Broke> {
                 key: format!("check {check} ({})", check.level()),
                 level: check.level(),
                 check: Some(check),
-                problem: Some(escape::terminal(problem)),
+                problem: Some(escape::terminal_cut(problem, CAUSE_PROBLEM_SHOWN)),
             });
         }
     }

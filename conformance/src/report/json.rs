@@ -8,6 +8,7 @@ use super::{is_known, is_known_rule, listed, ReportContext, Settings};
 use crate::case::{Case, Group, Level};
 use crate::control::Control;
 use crate::escape;
+use crate::limits::RECORD_LIMIT;
 use crate::rules::{check_rules, RuleResult};
 use crate::run::CaseResult;
 use crate::verdict::{Grade, Matched};
@@ -111,6 +112,7 @@ struct JsonControl<'a> {
     host: &'a str,
     status: u16,
     reason: &'a str,
+    server: Option<&'a str>,
     head_status: Option<u16>,
     etag: Option<&'a str>,
     last_modified: Option<&'a str>,
@@ -136,6 +138,7 @@ impl<'a> JsonControl<'a> {
             host: &c.host,
             status: c.status,
             reason: &c.reason,
+            server: c.server.as_deref(),
             head_status: c.head_status,
             etag: c.etag.as_deref(),
             last_modified: c.last_modified.as_deref(),
@@ -172,7 +175,10 @@ struct JsonCase<'a> {
 struct JsonStep {
     step: usize,
     pause_ms: u64,
+    /// The first [`RECORD_LIMIT`] bytes sent, in the case notation.
     sent: Option<String>,
+    /// How many bytes the step was to send.
+    sent_total: Option<usize>,
     written: usize,
     write_error: Option<String>,
     expect: Option<String>,
@@ -255,7 +261,8 @@ fn json_case<'a>(result: &'a CaseResult<'_>, context: &ReportContext<'_>) -> Jso
             JsonStep {
                 step: index + 1,
                 pause_ms: step.pause_ms,
-                sent: step_result.sent.as_deref().map(escape::encode),
+                sent: step_result.sent.as_deref().map(sent_record),
+                sent_total: step_result.sent.as_ref().map(Vec::len),
                 written: exchange.written,
                 write_error: exchange.write_error.clone(),
                 expect: step.expect.as_ref().map(describe_expect),
@@ -299,6 +306,13 @@ fn json_case<'a>(result: &'a CaseResult<'_>, context: &ReportContext<'_>) -> Jso
     }
 }
 
+/// What a step sent, as the report keeps it: the first [`RECORD_LIMIT`]
+/// bytes (as many as of what it received), in the case notation; a case
+/// may send megabytes, and `sent_total` counts them.
+fn sent_record(sent: &[u8]) -> String {
+    escape::encode(&sent[..sent.len().min(RECORD_LIMIT)])
+}
+
 /// The JSON report.
 pub(super) fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_>) -> String {
     let (cases, fingerprint) = crate::case::builtin_fingerprint();
@@ -331,4 +345,23 @@ pub(super) fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_
         }),
     };
     escape::json_text(&report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_request_then_sent_bounded_to_the_record_limit_in_the_notation() {
+        let mut sent = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+        sent.resize(70_000, b'a');
+        let record = sent_record(&sent);
+        assert_eq!(
+            record.len(),
+            RECORD_LIMIT + 2,
+            "CR and LF are written in two characters each"
+        );
+        assert_eq!(escape::decode(&record).unwrap(), sent[..RECORD_LIMIT]);
+        assert_eq!(sent_record(b"{\"ok\":true}"), "\\x7b\"ok\":true}");
+    }
 }

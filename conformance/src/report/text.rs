@@ -22,21 +22,42 @@ fn cases_count(n: usize) -> String {
     }
 }
 
-/// `  CAUSE: N cases: id, id` per cause, under a heading.
+/// The most columns a root-cause line takes: its cases beyond it are
+/// counted, not listed (the JSON report lists them all).
+const CAUSE_LINE_WIDTH: usize = 160;
+
+/// `  CAUSE: N cases: id, id` per cause, under a heading, each line at
+/// most [`CAUSE_LINE_WIDTH`] columns.
 fn write_root_causes(out: &mut String, causes: &[RootCause]) {
     if causes.is_empty() {
         return;
     }
     out.push_str("\nroot causes of the failures:\n");
     for cause in causes {
-        let _ = writeln!(
-            out,
-            "  {}: {}: {}",
-            cause.cause,
-            cases_count(cause.cases.len()),
-            cause.cases.join(", ")
-        );
+        let head = format!("  {}: {}: ", cause.cause, cases_count(cause.cases.len()));
+        let _ = writeln!(out, "{}", fit_ids(head, &cause.cases, CAUSE_LINE_WIDTH));
     }
+}
+
+/// `head`, then as many of `ids` as fit in `width` columns, joined by
+/// `, `, the rest counted: `a, b, … and 37 more`; the first id always.
+fn fit_ids(head: String, ids: &[String], width: usize) -> String {
+    let columns = |text: &str| text.chars().count();
+    let more = |n: usize| format!(", … and {n} more");
+    let mut line = head;
+    for (index, id) in ids.iter().enumerate() {
+        let separator = if index == 0 { "" } else { ", " };
+        let left = ids.len() - index - 1;
+        let reserve = if left == 0 { 0 } else { columns(&more(left)) };
+        let fits = columns(&line) + separator.len() + columns(id) + reserve <= width;
+        if index > 0 && !fits {
+            line.push_str(&more(ids.len() - index));
+            return line;
+        }
+        line.push_str(separator);
+        line.push_str(id);
+    }
+    line
 }
 
 /// The text report.
@@ -108,6 +129,17 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
             write_text_details(&mut out, result);
         }
     }
+    let warned: Vec<&str> = results
+        .iter()
+        .filter(|r| r.grade == Grade::Warn)
+        .map(|r| r.case.id.as_str())
+        .collect();
+    if !warned.is_empty() {
+        out.push_str("\nwhy each case warned:\n");
+        for id in warned {
+            let _ = writeln!(out, "  {}", explain_command(id));
+        }
+    }
     let summary = Summary::of(results, context.baseline);
     if !summary.known.is_empty() {
         let _ = writeln!(
@@ -150,6 +182,7 @@ pub(super) fn write_text_details(out: &mut String, result: &CaseResult<'_>) {
         case.id,
         case.title
     );
+    let _ = writeln!(out, "  more: {}", explain_command(&case.id));
     let _ = writeln!(
         out,
         "  requirement: {} ({}) {}",
@@ -202,11 +235,16 @@ pub(super) fn write_text_details(out: &mut String, result: &CaseResult<'_>) {
     }
 }
 
-/// Writes bytes escaped, one wire line per report line, at most
-/// [`SHOWN_BYTES`] of them.
+/// The command that explains a case: `conformance explain ID`.
+fn explain_command(id: &str) -> String {
+    format!("conformance explain {id}")
+}
+
+/// Writes bytes escaped for people ([`escape::readable`]), one wire line
+/// per report line, at most [`SHOWN_BYTES`] of them.
 fn write_bytes(out: &mut String, bytes: &[u8], total: u64) {
     let shown = &bytes[..bytes.len().min(SHOWN_BYTES)];
-    for line in escape::encode_lines(shown) {
+    for line in escape::readable_lines(shown) {
         let _ = writeln!(out, "      {line}");
     }
     let hidden = total.saturating_sub(shown.len() as u64);
@@ -243,6 +281,7 @@ fn write_rules(out: &mut String, rules: &[RuleResult], context: &ReportContext<'
             rule.rule.level,
             fold_whitespace(rule.rule.quote)
         );
+        let _ = writeln!(out, "      more: {}", explain_command(rule.rule.id));
         for breach in &rule.first {
             let _ = writeln!(
                 out,
@@ -272,6 +311,55 @@ fn write_group_table(out: &mut String, results: &[CaseResult<'_>]) {
             c[3],
             c[4],
             c[5]
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (1..=n)
+            .map(|i| format!("rfc9112-3.2-case-{i:02}"))
+            .collect()
+    }
+
+    #[test]
+    fn root_cause_of_many_cases_then_cut_at_160_columns_with_a_count() {
+        let line = fit_ids(
+            "  got 200 where the case wants 400: 40 cases: ".into(),
+            &ids(40),
+            160,
+        );
+        assert_eq!(
+            line,
+            "  got 200 where the case wants 400: 40 cases: rfc9112-3.2-case-01, \
+             rfc9112-3.2-case-02, rfc9112-3.2-case-03, rfc9112-3.2-case-04, … and 36 more"
+        );
+        assert!(line.chars().count() <= 160);
+    }
+
+    #[test]
+    fn root_cause_that_fits_then_every_id_and_no_count() {
+        assert_eq!(
+            fit_ids("  x: 2 cases: ".into(), &ids(2), 160),
+            "  x: 2 cases: rfc9112-3.2-case-01, rfc9112-3.2-case-02"
+        );
+        // The last id needs no room for a count after it.
+        let exact = fit_ids("h: ".into(), &ids(2), 3 + 19 + 2 + 19);
+        assert_eq!(exact, "h: rfc9112-3.2-case-01, rfc9112-3.2-case-02");
+        assert_eq!(
+            fit_ids("h: ".into(), &ids(2), 3 + 19 + 2 + 18),
+            "h: rfc9112-3.2-case-01, … and 1 more"
+        );
+    }
+
+    #[test]
+    fn head_wider_than_the_line_then_still_the_first_id() {
+        assert_eq!(
+            fit_ids("x".repeat(170), &ids(3), 160),
+            format!("{}rfc9112-3.2-case-01, … and 2 more", "x".repeat(170))
         );
     }
 }

@@ -30,7 +30,7 @@ pub(super) fn check_no_interim(r: &Response) -> Result<(), String> {
         None => Err(format!("a {} response", r.code)),
         Some(head) => Err(format!(
             "an interim response came first: {}",
-            crate::escape::encode(head.split(|&b| b == b'\n').next().unwrap_or_default())
+            crate::escape::readable(head.split(|&b| b == b'\n').next().unwrap_or_default())
         )),
     }
 }

@@ -78,7 +78,7 @@ pub(super) fn check_field_values(r: &Response) -> Result<(), String> {
         if let Some((at, byte)) = first_outside(value, &TEXT_OCTETS) {
             return Err(format!(
                 "{} value has 0x{byte:02x} at octet {}, outside field-value",
-                crate::escape::encode(name),
+                crate::escape::readable(name),
                 at + 1
             ));
         }

@@ -151,7 +151,7 @@ fn read_chunked_body(
         let size = parse_chunk_size(&line).ok_or_else(|| {
             format!(
                 "malformed chunk-size line \"{}\"",
-                crate::escape::encode(&line[..line.len().min(40)])
+                crate::escape::readable(&line[..line.len().min(40)])
             )
         })?;
         if size == 0 {

@@ -23,7 +23,7 @@ pub(super) fn read_head(conn: &mut Conn, deadline: Instant, after_interim: bool)
             return HeadRead::Nothing(Outcome::Invalid {
                 reason: format!(
                     "not an HTTP response: starts with \"{}\"",
-                    crate::escape::encode(&avail[..avail.len().min(24)])
+                    crate::escape::readable(&avail[..avail.len().min(24)])
                 ),
             });
         }
@@ -107,7 +107,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<ParsedHead, String> {
     let (version, code, reason) = parse_status_line(status).ok_or_else(|| {
         format!(
             "malformed status line \"{}\"",
-            crate::escape::encode(&status[..status.len().min(80)])
+            crate::escape::readable(&status[..status.len().min(80)])
         )
     })?;
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -126,7 +126,7 @@ pub(super) fn parse_head(head: &[u8]) -> Result<ParsedHead, String> {
         let Some(colon) = line.iter().position(|&b| b == b':') else {
             return Err(format!(
                 "header line without a colon \"{}\"",
-                crate::escape::encode(&line[..line.len().min(80)])
+                crate::escape::readable(&line[..line.len().min(80)])
             ));
         };
         if colon == 0 {

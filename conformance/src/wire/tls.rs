@@ -97,7 +97,7 @@ impl TlsClient {
         let name = ServerName::try_from(name.to_string()).map_err(|_| {
             format!(
                 "\"{}\" is not a DNS name or an IP address for TLS",
-                escape::encode(name.as_bytes())
+                escape::readable(name.as_bytes())
             )
         })?;
         let provider = Arc::new(ring::default_provider());
@@ -260,7 +260,7 @@ impl Session {
         let alpn = self
             .alpn
             .as_deref()
-            .map_or_else(|| "none".to_string(), |p| escape::encode(p.as_bytes()));
+            .map_or_else(|| "none".to_string(), |p| escape::readable(p.as_bytes()));
         let verified = if self.verified {
             "certificate verified"
         } else {
@@ -432,7 +432,7 @@ pub(super) fn handshake(
     if let Some(other) = tls.alpn_protocol().filter(|p| *p != ALPN_HTTP11) {
         return Err(HandshakeError::Alpn(format!(
             "the server selected \"{}\", not http/1.1",
-            escape::encode(other)
+            escape::readable(other)
         )));
     }
     Ok((tls, session))
@@ -464,9 +464,9 @@ fn not_tls(kept: &[u8]) -> Option<HandshakeError> {
             .split(|&b| b == b'\r' || b == b'\n')
             .next()
             .unwrap_or(kept);
-        HandshakeError::PlainHttp(escape::encode(line))
+        HandshakeError::PlainHttp(escape::readable(line))
     } else {
-        HandshakeError::NotTls(escape::encode(kept))
+        HandshakeError::NotTls(escape::readable(kept))
     })
 }
 

@@ -55,6 +55,7 @@ fn run(dir: &Path, responder: &Responder) -> Command {
 fn get_failure(id: &str) -> String {
     format!(
         "FAIL {id}: Test case {id}\n\
+         \x20 more: conformance explain {id}\n\
          \x20 requirement: RFC 9110 §9.1 (must) https://www.rfc-editor.org/rfc/rfc9110#section-9.1\n\
          \x20   \"A test sentence.\"\n\
          \x20 step 1:\n\

@@ -11,7 +11,7 @@
 //! Chromium is required: without it the test fails, unless
 //! `SKIP_BROWSER_TEST=1` says to skip it (`.ci/run` installs Chromium).
 
-use crate::matrix::{case_dir, record_matrix, ACCEPTS, CODES, HEADS, SAME};
+use crate::matrix::{case_dir, record_matrix, responder, ACCEPTS, CODES, HEADS, SAME};
 use crate::support::conformance;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -214,17 +214,68 @@ fn screenshot_path() -> PathBuf {
     target.join("report-screenshot.png")
 }
 
-#[test]
-fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
-    let Some(binary) = chromium() else {
+/// Chromium, or `None` when it is missing and `SKIP_BROWSER_TEST=1` says to
+/// skip; a missing Chromium otherwise fails the test.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let binary = chromium();
+    if binary.is_none() {
         if std::env::var_os("SKIP_BROWSER_TEST").is_some_and(|v| v == "1") {
             eprintln!("skipped: no chromium (SKIP_BROWSER_TEST=1)");
-            return;
+            return None;
         }
         panic!(
             "the report's browser test needs Chromium: `apt-get install chromium` \
              (or set CHROMIUM=/path, or SKIP_BROWSER_TEST=1 to skip it)"
         );
+    }
+    binary
+}
+
+/// A browser showing `url`, loaded, and its page session's id.
+fn open(binary: &Path, url: &str) -> (Browser, String) {
+    let mut browser = Browser::start(binary);
+    let target = browser.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
+    let attached = browser.call(
+        None,
+        "Target.attachToTarget",
+        json!({ "targetId": target["targetId"], "flatten": true }),
+    );
+    let session = attached["sessionId"]
+        .as_str()
+        .expect("session id")
+        .to_string();
+    for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
+        browser.call(Some(&session), domain, json!({}));
+    }
+    browser.call(Some(&session), "Page.navigate", json!({ "url": url }));
+    browser.wait_for("Page.loadEventFired");
+    (browser, session)
+}
+
+/// A real click (mouse events at its centre) on the element `selector`
+/// finds, scrolled into view first.
+fn click(browser: &mut Browser, s: &str, selector: &str) {
+    let rect = browser.eval(
+        s,
+        &format!(
+            "(() => {{ const c = document.querySelector('{selector}'); \
+             c.scrollIntoView({{block: 'center'}}); const r = c.getBoundingClientRect(); \
+             return {{x: r.x + r.width / 2, y: r.y + r.height / 2}}; }})()"
+        ),
+    );
+    for kind in ["mousePressed", "mouseReleased"] {
+        browser.call(
+            Some(s),
+            "Input.dispatchMouseEvent",
+            json!({ "type": kind, "x": rect["x"], "y": rect["y"], "button": "left", "clickCount": 1 }),
+        );
+    }
+}
+
+#[test]
+fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
     };
     let dir = case_dir();
     let matrix = record_matrix(dir.path());
@@ -237,24 +288,8 @@ fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
         .assert()
         .success();
 
-    let mut browser = Browser::start(&binary);
-    let target = browser.call(None, "Target.createTarget", json!({ "url": "about:blank" }));
-    let attached = browser.call(
-        None,
-        "Target.attachToTarget",
-        json!({ "targetId": target["targetId"], "flatten": true }),
-    );
-    let session = attached["sessionId"]
-        .as_str()
-        .expect("session id")
-        .to_string();
+    let (mut browser, session) = open(&binary, &format!("file://{}", page.display()));
     let s = session.as_str();
-    for domain in ["Runtime.enable", "Log.enable", "Page.enable"] {
-        browser.call(Some(s), domain, json!({}));
-    }
-    let url = format!("file://{}", page.display());
-    browser.call(Some(s), "Page.navigate", json!({ "url": url }));
-    browser.wait_for("Page.loadEventFired");
 
     let rows = browser.eval(
         s,
@@ -292,21 +327,13 @@ fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
         json!("1 of 4 cases")
     );
 
-    // A real click (mouse events at the cell's centre) on the strict server's
-    // answer to the host case opens the detail view.
-    let rect = browser.eval(
+    // A real click on the strict server's answer to the host case opens
+    // the detail view.
+    click(
+        &mut browser,
         s,
-        "(() => { const c = document.querySelector('#matrix tbody tr.case:not([hidden]) td.cell[data-server=\"1\"]'); \
-         c.scrollIntoView({block: 'center'}); const r = c.getBoundingClientRect(); \
-         return {x: r.x + r.width / 2, y: r.y + r.height / 2}; })()",
+        "#matrix tbody tr.case:not([hidden]) td.cell[data-server=\\\"1\\\"]",
     );
-    for kind in ["mousePressed", "mouseReleased"] {
-        browser.call(
-            Some(s),
-            "Input.dispatchMouseEvent",
-            json!({ "type": kind, "x": rect["x"], "y": rect["y"], "button": "left", "clickCount": 1 }),
-        );
-    }
     assert_eq!(
         browser.eval(s, "document.getElementById('detail').open"),
         json!(true)
@@ -316,6 +343,7 @@ fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
     for text in [
         CODES,
         "strict (strict/1.0)",
+        "Request (template)",
         "GET /codes HTTP/1.1\\r\\n",
         "Response from strict: 400 Bad Request",
         "HTTP/1.1 400 Bad Request\\r\\n",
@@ -328,10 +356,18 @@ fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
             "{text:?} missing from the detail view:\n{detail}"
         );
     }
-    let link = browser.eval(s, "document.querySelector('#detail-body a').href");
+    // A matrix records no bytes sent: the template alone.
+    assert!(!detail.contains("Request (as sent)"), "{detail}");
+    let links = browser.eval(
+        s,
+        "Array.from(document.querySelectorAll('#detail-body a')).map(a => a.href)",
+    );
     assert_eq!(
-        link,
-        json!("https://www.rfc-editor.org/rfc/rfc9112#section-3.2")
+        links,
+        json!([
+            format!("file://{}#case-{CODES}", page.display()),
+            "https://www.rfc-editor.org/rfc/rfc9112#section-3.2"
+        ])
     );
 
     let shot = browser.call(
@@ -349,6 +385,96 @@ fn report_in_headless_chromium_then_loads_clean_and_detail_opens_on_click() {
     }
     std::fs::write(&path, png).expect("write screenshot");
 
+    let errors = browser.errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+#[test]
+fn run_page_in_headless_chromium_then_a_case_link_opens_its_detail_with_the_bytes_sent() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let dir = case_dir();
+    let strict = responder(true);
+    let json = dir.path().join("run.json");
+    conformance(dir.path())
+        .args(["run", "--target", &strict.target(), "--name", "strict"])
+        .args([
+            "--timeout",
+            "500",
+            "--format",
+            "json",
+            "--quiet",
+            "--output",
+        ])
+        .arg(&json)
+        .assert()
+        .code(0);
+    let page = dir.path().join("run.html");
+    conformance(dir.path())
+        .args(["report", "--input"])
+        .arg(&json)
+        .arg("--output")
+        .arg(&page)
+        .assert()
+        .success();
+
+    // Opened at a case's anchor: a page of one server shows its detail.
+    let url = format!("file://{}#case-{CODES}", page.display());
+    let (mut browser, session) = open(&binary, &url);
+    let s = session.as_str();
+    assert_eq!(
+        browser.eval(s, "document.getElementById('detail').open"),
+        json!(true)
+    );
+    let detail = browser.eval(s, "document.getElementById('detail').innerText");
+    let detail = detail.as_str().expect("detail text");
+    let sent = "Request (as sent)\nGET /codes HTTP/1.1\\r\\n\nHost: localhost\\r\\n\n\\r\\n\n";
+    for text in [
+        CODES,
+        "strict: pass",
+        "link to this case",
+        "Request (template)",
+        sent,
+        "Response from strict: 400 Bad Request",
+        "HTTP/1.1 400 Bad Request\\r\\n",
+    ] {
+        assert!(
+            detail.contains(text),
+            "{text:?} missing from the detail view:\n{detail}"
+        );
+    }
+
+    // Closed, then a real click on another case's id: its detail, and the
+    // address names it.
+    browser.eval(s, "document.getElementById('detail-close').click()");
+    click(
+        &mut browser,
+        s,
+        &format!("#case-{} a.case-link", SAME.replace('.', "\\\\.")),
+    );
+    // The address changes at once; its `hashchange` event comes as a task
+    // of its own: wait for the page's event loop to run it.
+    let opened = browser.eval(
+        s,
+        "new Promise(resolve => { let tries = 0; const check = () => \
+         document.getElementById('detail').open || ++tries > 100 \
+         ? resolve(document.getElementById('detail').open) : setTimeout(check, 10); check(); })",
+    );
+    assert_eq!(
+        opened,
+        json!(true),
+        "{}",
+        browser.eval(s, "window.location.href")
+    );
+    assert_eq!(
+        browser.eval(s, "document.getElementById('detail-title').textContent"),
+        json!(format!("Test case {SAME}"))
+    );
+    assert_eq!(
+        browser.eval(s, "window.location.hash"),
+        json!(format!("#case-{SAME}"))
+    );
     let errors = browser.errors();
     assert!(errors.is_empty(), "console errors: {errors:#?}");
 }

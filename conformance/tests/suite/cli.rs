@@ -78,6 +78,7 @@ fn report_head(responder: &Responder, cases: &str) -> String {
 fn get_supported_failure(note: &str) -> String {
     format!(
         "FAIL {GET_SUPPORTED}{note}: Test case {GET_SUPPORTED}\n\
+         \x20 more: conformance explain {GET_SUPPORTED}\n\
          \x20 requirement: RFC 9110 §9.1 (must) https://www.rfc-editor.org/rfc/rfc9110#section-9.1\n\
          \x20   \"A test sentence.\"\n\
          \x20 step 1:\n\
@@ -153,6 +154,9 @@ fn run_with_must_failure_then_exit_1_and_failure_details() {
              \n\
              {}\
              \n\
+             why each case warned:\n\
+             \x20 conformance explain {CLOSE_HONOURED}\n\
+             \n\
              {}\
              \n\
              {ALL_FOUR_TAIL}",
@@ -226,6 +230,9 @@ fn baseline_listing_the_failure_then_exit_0_and_known() {
              FAIL  {GET_SUPPORTED}   400 Bad Request  (known)\n\
              PASS  {MISSING_HOST}    400 Bad Request\n\
              WARN  {CLOSE_HONOURED}  400 Bad Request\n\
+             \n\
+             why each case warned:\n\
+             \x20 conformance explain {CLOSE_HONOURED}\n\
              \n\
              known failures (in the baseline): {GET_SUPPORTED}\n\
              \n\

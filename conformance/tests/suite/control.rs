@@ -568,7 +568,7 @@ fn explain_templated_case_then_template_and_bytes_sent() {
         0,
     );
     // The variables that come from the control are shown as the template
-    // has them, their `{` written as the escape that sends it.
+    // has them: the bytes are shown for people, not in the case notation.
     assert_eq!(
         out,
         format!(
@@ -588,9 +588,9 @@ fn explain_templated_case_then_template_and_bytes_sent() {
              response):\n\
              \x20 GET /page HTTP/1.1\\r\\n\n\
              \x20 Host: localhost\\r\\n\n\
-             \x20 If-Match: \\x7betag}}\\r\\n\n\
-             \x20 X-Date: \\x7blast-modified}}\\r\\n\n\
-             \x20 X-Length: \\x7blength}}\\r\\n\n\
+             \x20 If-Match: {{etag}}\\r\\n\n\
+             \x20 X-Date: {{last-modified}}\\r\\n\n\
+             \x20 X-Length: {{length}}\\r\\n\n\
              \x20 \\r\\n\n\
              acceptable: pass control\n\
              explanation:\n\

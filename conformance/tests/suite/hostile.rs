@@ -192,7 +192,7 @@ fn garbage_then_invalid() {
         panic!("{:?}", outcome(&result));
     };
     assert!(
-        reason.starts_with(r#"not an HTTP response: starts with "\0\xff\xfe garbage \x1b[31m"#),
+        reason.starts_with(r#"not an HTTP response: starts with "\x00\xff\xfe garbage \x1b[31m"#),
         "{reason}"
     );
 }

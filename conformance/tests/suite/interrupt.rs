@@ -1,8 +1,8 @@
 //! A run that stops early and a run that shows how far it is: SIGINT and
 //! SIGTERM write the report of what ran and list the rest as not run
 //! (exit 130 and 143), `--deadline` does the same with exit 5, progress goes
-//! to stderr only when asked or on a terminal, and output paths are checked
-//! before the first connect.
+//! to stderr only when asked or on a terminal (in plain lines off one), and
+//! output paths are checked before the first connect.
 
 use crate::support::{
     answer_then_close, case_dir_of, conformance, drain, response, rules_held_as, unused_addr,
@@ -72,6 +72,33 @@ fn slow_responder() -> Responder {
     })
 }
 
+/// The hidden variable that sets how often progress lines are written off
+/// a terminal, in milliseconds: 0 is a line per case, so that a test sees
+/// each case end without waiting.
+const PROGRESS_EVERY_MS: &str = "CONFORMANCE_PROGRESS_EVERY_MS";
+
+/// Progress lines with their times (which vary) masked: each run of digits
+/// after the `; ` written `N`, so `12s elapsed, about 1m05s left` reads
+/// `Ns elapsed, about NmNs left`.
+fn mask_progress_times(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| match line.split_once("; ") {
+            Some((counts, times)) if line.starts_with("progress: ") => {
+                let mut masked = String::new();
+                for c in times.chars() {
+                    match (c.is_ascii_digit(), masked.ends_with('N')) {
+                        (true, true) => {}
+                        (true, false) => masked.push('N'),
+                        (false, _) => masked.push(c),
+                    }
+                }
+                format!("{counts}; {masked}")
+            }
+            _ => line.to_string(),
+        })
+        .collect()
+}
+
 /// The binary, as a plain child process with piped output, so a test can
 /// signal it while it runs.
 fn spawn(dir: &Path, args: &[&str]) -> Child {
@@ -79,6 +106,7 @@ fn spawn(dir: &Path, args: &[&str]) -> Child {
         .arg("--cases")
         .arg(dir)
         .args(args)
+        .env(PROGRESS_EVERY_MS, "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -139,7 +167,7 @@ fn signal_after_first_result(signal: &str, name: &str, code: i32) {
     let stdout = chunks(child.stdout.take().expect("stdout"));
     let stderr = chunks(child.stderr.take().expect("stderr"));
     let mut seen = Vec::new();
-    while !String::from_utf8_lossy(&seen).contains("\r[1/") {
+    while !String::from_utf8_lossy(&seen).contains("progress: 1/") {
         match stderr.recv() {
             Ok(chunk) => seen.extend(chunk),
             Err(_) => panic!(
@@ -188,14 +216,20 @@ fn signal_after_first_result(signal: &str, name: &str, code: i32) {
         rules_held_as("INFO", "no response it applies to was read")
     ));
     assert_eq!(report, expected);
-    // One progress line per case that ran, erased before the last word.
+    // Off a terminal, at an interval of 0: one plain line per case that
+    // ran, then the last word.
     let mut expected_errors: String = (1..=ran)
-        .map(|done| format!("\r[{done}/{SLOW_CASES}] 0 failed, 0 warned\x1b[K"))
+        .map(|done| {
+            format!(
+                "progress: {done}/{SLOW_CASES} cases, 0 failed, 0 warned; Ns elapsed, about Ns \
+                 left\n"
+            )
+        })
         .collect();
     expected_errors.push_str(&format!(
-        "\r\x1b[Kconformance: interrupted by {name}: {not_run} of {SLOW_CASES} cases not run\n"
+        "conformance: interrupted by {name}: {not_run} of {SLOW_CASES} cases not run\n"
     ));
-    assert_eq!(errors, expected_errors);
+    assert_eq!(mask_progress_times(&errors), expected_errors);
 }
 
 #[test]
@@ -270,22 +304,43 @@ fn two_cases() -> TempDir {
     ])
 }
 
-#[test]
-fn progress_forced_then_one_line_rewritten_per_case_then_erased() {
+/// The standard error of a run of [`two_cases`] with `--progress` off a
+/// terminal, progress lines written at most every `every_ms` (the default
+/// when `None`), their times masked.
+fn progress_off_a_terminal(every_ms: Option<&str>) -> String {
     let dir = two_cases();
     let responder = answer_then_close("400 Bad Request");
-    conformance(dir.path())
-        .args([
-            "run",
-            "--target",
-            &responder.target(),
-            "--path",
-            CONTROL_PATH,
-        ])
-        .args(["--jobs", "1", "--progress"])
-        .assert()
-        .code(1)
-        .stderr("\r[1/2] 1 failed, 0 warned\x1b[K\r[2/2] 1 failed, 0 warned\x1b[K\r\x1b[K");
+    let mut cmd = conformance(dir.path());
+    cmd.args([
+        "run",
+        "--target",
+        &responder.target(),
+        "--path",
+        CONTROL_PATH,
+    ])
+    .args(["--jobs", "1", "--progress"]);
+    if let Some(ms) = every_ms {
+        cmd.env(PROGRESS_EVERY_MS, ms);
+    }
+    let assert = cmd.assert().code(1);
+    let stderr = String::from_utf8(assert.get_output().stderr.clone()).expect("UTF-8");
+    assert!(!stderr.contains(['\r', '\x1b']), "{stderr:?}");
+    mask_progress_times(&stderr)
+}
+
+#[test]
+fn progress_forced_off_a_terminal_then_plain_lines_at_the_interval_and_at_the_end() {
+    // Every 5 s by default: two quick cases make the last line only.
+    assert_eq!(
+        progress_off_a_terminal(None),
+        "progress: 2/2 cases, 1 failed, 0 warned; Ns elapsed, done\n"
+    );
+    // At an interval of 0, a line per case, each with the time left.
+    assert_eq!(
+        progress_off_a_terminal(Some("0")),
+        "progress: 1/2 cases, 1 failed, 0 warned; Ns elapsed, about Ns left\n\
+         progress: 2/2 cases, 1 failed, 0 warned; Ns elapsed, done\n"
+    );
 }
 
 #[test]

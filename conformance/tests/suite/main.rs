@@ -16,6 +16,7 @@ mod interrupt;
 mod junit;
 mod matrix;
 mod policy;
+mod readable;
 mod reports;
 mod run;
 mod support;

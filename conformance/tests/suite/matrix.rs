@@ -454,7 +454,10 @@ fn report_without_matrix_then_exit_2() {
         .assert()
         .code(2)
         .stdout("")
-        .stderr(format!("conformance: no matrix at {}\n", none.display()));
+        .stderr(format!(
+            "conformance: no matrix or run report at {}\n",
+            none.display()
+        ));
 }
 
 #[test]

@@ -251,6 +251,9 @@ fn group_then_only_its_cases() {
              PASS  {MISSING_HOST}    400 Bad Request\n\
              WARN  {CLOSE_HONOURED}  400 Bad Request\n\
              \n\
+             why each case warned:\n\
+             \x20 conformance explain {CLOSE_HONOURED}\n\
+             \n\
              {}\
              \n\
              group           pass  warn  fail  info  skip error\n\

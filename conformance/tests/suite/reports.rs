@@ -153,10 +153,12 @@ fn hostile_reason_and_field_then_cases_pass_and_both_grammar_rules_fail_once_esc
              PASS  rule:status-sp       held on 2 responses\n\
              FAIL  rule:reason-phrase   2 of 2 responses broke it, first in: {FIRST}, {SECOND}\n\
              \x20     requirement: …\n\
+             \x20     more: conformance explain rule:reason-phrase\n\
              \x20     {FIRST}: {REASON_BROKEN}\n\
              \x20     {SECOND}: {REASON_BROKEN}\n\
              FAIL  rule:field-value     2 of 2 responses broke it, first in: {FIRST}, {SECOND}\n\
              \x20     requirement: …\n\
+             \x20     more: conformance explain rule:field-value\n\
              \x20     {FIRST}: {FIELD_BROKEN}\n\
              \x20     {SECOND}: {FIELD_BROKEN}\n\
              \n\
@@ -549,7 +551,8 @@ fn no_date_report(responder: &Responder, ids: &[&str; 7], baseline: &str, known:
         "\nresponse rules, checked on every response read:\n\
          FAIL  rule:date            6 of 7 responses broke it, first in: {a}, {b}, {c}, {d}, \
          {e}{known}\n\
-         \x20     requirement: RFC 9110 §6.6.1 (must): \"{DATE_QUOTE}\"\n"
+         \x20     requirement: RFC 9110 §6.6.1 (must): \"{DATE_QUOTE}\"\n\
+         \x20     more: conformance explain rule:date\n"
     ));
     for id in [a, b, c, d, e] {
         out.push_str(&format!("      {id}: 400 Bad Request: no Date header\n"));
@@ -564,9 +567,11 @@ fn no_date_report(responder: &Responder, ids: &[&str; 7], baseline: &str, known:
          method             1     0     0     0     0     0\n\
          host               6     0     0     0     0     0\n",
     );
+    // The root cause's line stops at 160 columns, the other cases counted.
     out.push_str(&format!(
         "\nroot causes of the failures:\n\
-         \x20 response rule rule:date (must): 6 of 7 responses: 5 cases: {a}, {b}, {c}, {d}, {e}\n\
+         \x20 response rule rule:date (must): 6 of 7 responses: 5 cases: {a}, {b}, {c}, … and 2 \
+         more\n\
          \n\
          7 passed, 0 warned, 0 failed; response rules broken: rule:date\n"
     ));
