@@ -17,6 +17,7 @@ mod matrix;
 mod policy;
 mod reports;
 mod run;
+mod stop;
 mod support;
 mod tls;
 mod usage;
