@@ -19,6 +19,7 @@ mod reports;
 mod run;
 mod stop;
 mod support;
+mod targets;
 mod tls;
 mod usage;
 mod wrong;
