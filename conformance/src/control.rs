@@ -12,11 +12,10 @@ use crate::escape;
 use crate::template::MISSING_PATH;
 use crate::wire::tls::{Session, TlsClient};
 use crate::wire::{
-    self, BodyEnd, ConnectError, Exchange, Outcome, ReadPlan, Response, StepPlan, Transport,
+    self, BodyEnd, ConnectError, Endpoint, Exchange, Outcome, ReadPlan, Response, StepPlan,
+    Transport,
 };
 use std::fmt;
-use std::io::{ErrorKind, Read};
-use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// How many bytes of a non-HTTP answer the error line shows.
@@ -117,6 +116,8 @@ pub enum ControlError {
     NotHttp(String),
     /// The TLS handshake of an `https://` target failed.
     Handshake(String),
+    /// The run stopped (a signal) before the control was done.
+    Halted,
 }
 
 impl fmt::Display for ControlError {
@@ -125,6 +126,7 @@ impl fmt::Display for ControlError {
             ControlError::Unreachable(why)
             | ControlError::NotHttp(why)
             | ControlError::Handshake(why) => f.write_str(why),
+            ControlError::Halted => f.write_str("the run stopped before the control was done"),
         }
     }
 }
@@ -134,7 +136,7 @@ impl std::error::Error for ControlError {}
 /// [`probe_over`] over plain TCP, for the unit tests.
 #[cfg(test)]
 pub(crate) fn probe(
-    addr: SocketAddr,
+    addr: std::net::SocketAddr,
     path: &str,
     host: &str,
     timeout: Duration,
@@ -150,16 +152,46 @@ pub(crate) fn probe(
 /// plain HTTP server answered the ClientHello).
 pub fn probe_over(
     transport: &Transport,
-    addr: SocketAddr,
+    endpoint: impl Into<Endpoint>,
     path: &str,
     host: &str,
     timeout: Duration,
 ) -> Result<Control, ControlError> {
+    probe_until(transport, &endpoint.into(), path, host, timeout, &|| false)
+}
+
+/// [`probe_over`] for a run that can be stopped: every wait looks at
+/// `halted` at least every 100 ms, and once it says the run stopped the
+/// probe ends with [`ControlError::Halted`].
+pub fn probe_until(
+    transport: &Transport,
+    endpoint: &Endpoint,
+    path: &str,
+    host: &str,
+    timeout: Duration,
+    halted: &dyn Fn() -> bool,
+) -> Result<Control, ControlError> {
+    let probed = probe_all(transport, endpoint, path, host, timeout, halted);
+    if halted() {
+        return Err(ControlError::Halted);
+    }
+    probed
+}
+
+fn probe_all(
+    transport: &Transport,
+    addr: &Endpoint,
+    path: &str,
+    host: &str,
+    timeout: Duration,
+    halted: &dyn Fn() -> bool,
+) -> Result<Control, ControlError> {
     let tls = match transport {
         Transport::Tcp => None,
-        Transport::Tls(client) => Some(handshake(addr, client, timeout)?),
+        Transport::Tls(client) => Some(handshake(addr, client, timeout, halted)?),
     };
-    let play = |requests: &[&[u8]]| play(transport, addr, requests, timeout);
+    let answers_tls = |addr, timeout| answers_tls(addr, timeout, halted);
+    let play = |requests: &[&[u8]]| play(transport, addr, requests, timeout, halted);
     let get = request("GET", path, host, false);
     let head = request("HEAD", path, host, true);
     let first = play(&[&get]);
@@ -227,6 +259,7 @@ pub fn probe_over(
             addr,
             &request("GET", path, host, true),
             timeout,
+            halted,
         ),
         fields: response
             .headers
@@ -252,13 +285,16 @@ fn conditional_request(path: &str, host: &str, field: &str, value: &str) -> Vec<
 
 /// The handshake before the control requests, its failure in one line.
 fn handshake(
-    addr: SocketAddr,
+    addr: &Endpoint,
     client: &TlsClient,
     timeout: Duration,
+    halted: &dyn Fn() -> bool,
 ) -> Result<Session, ControlError> {
-    match wire::handshake(addr, client, timeout) {
+    match wire::handshake(addr, client, timeout, halted) {
         Ok(session) => Ok(session),
-        Err(ConnectError::Connect(why)) => Err(ControlError::Unreachable(why)),
+        Err(ConnectError::Refused(why) | ConnectError::Connect(why)) => {
+            Err(ControlError::Unreachable(why))
+        }
         Err(ConnectError::Handshake(e @ wire::tls::HandshakeError::PlainHttp(_))) => {
             Err(ControlError::NotHttp(format!("{e}{addr}")))
         }
@@ -271,12 +307,14 @@ fn request(method: &str, path: &str, host: &str, close: bool) -> Vec<u8> {
     format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{connection}\r\n").into_bytes()
 }
 
-/// Plays one reading step per request on one connection.
+/// Plays one reading step per request on one connection; once the run
+/// stopped, each step's outcome is an error.
 fn play(
     transport: &Transport,
-    addr: SocketAddr,
+    addr: &Endpoint,
     requests: &[&[u8]],
     timeout: Duration,
+    halted: &dyn Fn() -> bool,
 ) -> Vec<Exchange> {
     let steps: Vec<StepPlan> = requests
         .iter()
@@ -286,7 +324,14 @@ fn play(
             ..StepPlan::default()
         })
         .collect();
-    wire::play_over(transport, addr, &steps, timeout)
+    match wire::play_until(transport, addr, &steps, timeout, halted) {
+        Ok(exchanges) => exchanges,
+        Err(wire::Cut::NotConnected(e)) => wire::not_connected(&steps, &e),
+        Err(wire::Cut::Halted) => wire::not_connected(
+            &steps,
+            &ConnectError::Connect("the run stopped".to_string()),
+        ),
+    }
 }
 
 fn response_of(exchange: &Exchange) -> Option<&Response> {
@@ -298,11 +343,11 @@ fn response_of(exchange: &Exchange) -> Option<&Response> {
 
 /// The control GET's response, if it is HTTP/1.x; otherwise what came back,
 /// in one line.
-fn http_response(
-    exchange: &Exchange,
-    addr: SocketAddr,
+fn http_response<'a>(
+    exchange: &'a Exchange,
+    addr: &Endpoint,
     timeout: Duration,
-) -> Result<&Response, ControlError> {
+) -> Result<&'a Response, ControlError> {
     let received = &exchange.received;
     let not_http = |what: String| Err(ControlError::NotHttp(what));
     match &exchange.outcome {
@@ -376,8 +421,8 @@ fn client_hello() -> Vec<u8> {
 }
 
 /// Whether `addr` answers a TLS ClientHello with a TLS record.
-fn answers_tls(addr: SocketAddr, timeout: Duration) -> bool {
-    let exchange = play(&Transport::Tcp, addr, &[&client_hello()], timeout);
+fn answers_tls(addr: &Endpoint, timeout: Duration, halted: &dyn Fn() -> bool) -> bool {
+    let exchange = play(&Transport::Tcp, addr, &[&client_hello()], timeout, halted);
     is_tls_record(&exchange[0].received)
 }
 
@@ -387,32 +432,23 @@ fn answers_tls(addr: SocketAddr, timeout: Duration) -> bool {
 /// after it gave up on the first.
 fn serves_second_connection(
     transport: &Transport,
-    addr: SocketAddr,
+    addr: &Endpoint,
     request: &[u8],
     timeout: Duration,
+    halted: &dyn Fn() -> bool,
 ) -> bool {
-    let Ok(first) = TcpStream::connect_timeout(&addr, timeout) else {
+    let Ok(first) = wire::open_idle(addr, timeout) else {
         return false;
     };
-    let exchanges = play(transport, addr, &[request], timeout);
-    response_of(&exchanges[0]).is_some() && still_open(&first)
-}
-
-/// Whether the peer has neither closed `stream` nor written to it.
-fn still_open(stream: &TcpStream) -> bool {
-    if stream.set_nonblocking(true).is_err() {
-        return false;
-    }
-    let mut byte = [0u8; 1];
-    let mut reader = stream;
-    matches!(reader.read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
+    let exchanges = play(transport, addr, &[request], timeout, halted);
+    response_of(&exchanges[0]).is_some() && first.still_open()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
-    use std::net::{Shutdown, TcpListener};
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, SocketAddr, TcpListener};
     use std::thread;
 
     /// Serves every connection with `reply` (after reading a request's

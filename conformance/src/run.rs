@@ -6,9 +6,9 @@ use crate::control::Control;
 use crate::limits::{DEFAULT_JOBS, DEFAULT_TIMEOUT};
 use crate::template::{Values, Var, MISSING_PATH};
 use crate::verdict::{grade_step, Context, Grade, StepVerdict};
-use crate::wire::{self, Exchange, Outcome, Transport};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::wire::{self, Cut, Endpoint, Exchange, Outcome, Transport};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How to run cases.
@@ -262,7 +262,37 @@ impl CaseResult<'_> {
 
 /// Runs one case on a new connection to `target`, or grades it `skip` when
 /// it does not apply to the target ([`Environment::skip_reason`]).
-pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) -> CaseResult<'c> {
+pub fn run_case<'c>(
+    target: impl Into<Endpoint>,
+    case: &'c Case,
+    options: &RunOptions,
+) -> CaseResult<'c> {
+    match play_case(&target.into(), case, options, &|| false) {
+        Played::Done { result, .. } => result,
+        Played::Halted => unreachable!("a case that is never stopped was halted"),
+    }
+}
+
+/// How a case played under a run that can stop.
+enum Played<'c> {
+    /// The case ran to its end (or was skipped); `doubtful` when its
+    /// connection was refused, or closed or reset with no answer: what a
+    /// target that went away leaves.
+    Done {
+        result: CaseResult<'c>,
+        doubtful: bool,
+    },
+    /// The run stopped while the case was under way.
+    Halted,
+}
+
+/// [`run_case`] under a run that stops when `halted` says so.
+fn play_case<'c>(
+    target: &Endpoint,
+    case: &'c Case,
+    options: &RunOptions,
+    halted: &dyn Fn() -> bool,
+) -> Played<'c> {
     let started = Instant::now();
     let environment = &options.environment;
     let sends = match environment
@@ -271,13 +301,17 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
     {
         Ok(sends) => sends,
         Err(reason) => {
-            return CaseResult {
+            let result = CaseResult {
                 case,
                 grade: Grade::Skip,
                 steps: Vec::new(),
                 skipped: Some(reason),
                 elapsed: started.elapsed(),
-            }
+            };
+            return Played::Done {
+                result,
+                doubtful: false,
+            };
         }
     };
     let plans: Vec<_> = case
@@ -286,16 +320,31 @@ pub fn run_case<'c>(target: SocketAddr, case: &'c Case, options: &RunOptions) ->
         .zip(&sends)
         .map(|(step, send)| step.plan(send.clone()))
         .collect();
-    let exchanges = wire::play_over(
+    let played = wire::play_until(
         &options.transport,
         target,
         &plans,
         options.timeout_for(case),
+        halted,
     );
+    let (exchanges, refused) = match played {
+        Ok(exchanges) => (exchanges, false),
+        Err(Cut::Halted) => return Played::Halted,
+        Err(Cut::NotConnected(e)) => (
+            wire::not_connected(&plans, &e),
+            matches!(e, wire::ConnectError::Refused(_)),
+        ),
+    };
+    let unanswered = exchanges
+        .iter()
+        .any(|e| matches!(e.outcome, Some(Outcome::Closed | Outcome::Reset)));
     let recorded = sends.into_iter().zip(exchanges).collect();
     let mut result = grade_case(case, recorded, environment);
     result.elapsed = started.elapsed();
-    result
+    Played::Done {
+        result,
+        doubtful: refused || unanswered,
+    }
 }
 
 /// Grades a case from what its steps sent and got, without a socket: each
@@ -358,9 +407,15 @@ pub fn grade_case<'c>(
 pub trait Watch: Sync {
     /// Whether to start another case. Once it says no, the cases not yet
     /// started are left as not run; cases already started finish, each
-    /// within its own step deadlines.
+    /// within its own step deadlines, unless [`Watch::halt`] says otherwise.
     fn go_on(&self) -> bool {
         true
+    }
+    /// Whether to abandon the cases under way: once it says yes, each ends
+    /// within about 100 ms (every wait on a socket looks again that often),
+    /// is never graded, and is listed as interrupted.
+    fn halt(&self) -> bool {
+        false
     }
     /// Called once for each finished case, from the worker that ran it.
     fn finished(&self, _result: &CaseResult<'_>) {}
@@ -372,13 +427,29 @@ pub(crate) struct Unwatched;
 impl Watch for Unwatched {}
 
 /// A run that may have stopped early: the results of the cases that ran,
-/// in the order of the cases, and the cases never started.
+/// in the order of the cases, and the cases never started or abandoned.
 #[derive(Debug, Clone)]
 pub struct Partial<'c> {
     /// The cases that ran, in catalogue order.
     pub results: Vec<CaseResult<'c>>,
-    /// The cases not started because [`Watch::go_on`] said no.
+    /// The cases without a result, in catalogue order: not started because
+    /// [`Watch::go_on`] said no or the target went away, or abandoned
+    /// under way.
     pub not_run: Vec<&'c Case>,
+    /// The cases of `not_run` that were under way when the run stopped
+    /// ([`Watch::halt`], or the target went away), in catalogue order.
+    pub interrupted: Vec<&'c Case>,
+    /// When the target went away, if it did.
+    pub gone: Option<Gone>,
+}
+
+/// The target stopped accepting connections during the run: a case's
+/// connection was refused, or closed or reset without an answer, and two
+/// fresh connects a moment apart were refused too ([`wire::refuses_twice`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone {
+    /// How long after the first case started it was found gone.
+    pub after: Duration,
 }
 
 /// Runs `cases` against `target` with `options.jobs` worker threads pulling
@@ -388,7 +459,7 @@ pub struct Partial<'c> {
 /// ([`RunOptions::timeout_for`]), so the whole run takes about the longest
 /// case times `cases.len() / jobs`, not the sum of the timeouts.
 pub fn run_cases<'c>(
-    target: SocketAddr,
+    target: impl Into<Endpoint>,
     cases: &'c [Case],
     options: &RunOptions,
 ) -> Vec<CaseResult<'c>> {
@@ -396,39 +467,66 @@ pub fn run_cases<'c>(
 }
 
 /// [`run_cases`], asking `watch` before each case whether to go on and
-/// telling it of each finished case.
+/// telling it of each finished case. A target that goes away ends the run
+/// at once: the cases under way are abandoned, the rest not started.
 pub fn run_cases_watched<'c>(
-    target: SocketAddr,
+    target: impl Into<Endpoint>,
     cases: &'c [Case],
     options: &RunOptions,
     watch: &dyn Watch,
 ) -> Partial<'c> {
+    let target = &target.into();
+    let started = Instant::now();
     let next = AtomicUsize::new(0);
+    let gone = AtomicBool::new(false);
+    let gone_after: Mutex<Option<Duration>> = Mutex::new(None);
+    let halted = || gone.load(Ordering::SeqCst) || watch.halt();
     let workers = options.jobs.clamp(1, cases.len().max(1));
     let mut results: Vec<Option<CaseResult<'c>>> = cases.iter().map(|_| None).collect();
+    let mut abandoned = vec![false; cases.len()];
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while watch.go_on() {
+                    let mut cut = Vec::new();
+                    while !gone.load(Ordering::SeqCst) && watch.go_on() {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(case) = cases.get(i) else {
                             break;
                         };
-                        let result = run_case(target, case, options);
-                        watch.finished(&result);
-                        done.push((i, result));
+                        match play_case(target, case, options, &halted) {
+                            Played::Halted => cut.push(i),
+                            // The answer of a target going away is no verdict.
+                            Played::Done { doubtful: true, .. }
+                                if gone.load(Ordering::SeqCst)
+                                    || wire::refuses_twice(target, options.timeout) =>
+                            {
+                                if !gone.swap(true, Ordering::SeqCst) {
+                                    if let Ok(mut after) = gone_after.lock() {
+                                        *after = Some(started.elapsed());
+                                    }
+                                }
+                                cut.push(i);
+                            }
+                            Played::Done { result, .. } => {
+                                watch.finished(&result);
+                                done.push((i, result));
+                            }
+                        }
                     }
-                    done
+                    (done, cut)
                 })
             })
             .collect();
         for handle in handles {
             match handle.join() {
-                Ok(done) => {
+                Ok((done, cut)) => {
                     for (i, result) in done {
                         results[i] = Some(result);
+                    }
+                    for i in cut {
+                        abandoned[i] = true;
                     }
                 }
                 // A panic here is a bug in this crate; let it surface as one.
@@ -436,15 +534,23 @@ pub fn run_cases_watched<'c>(
             }
         }
     });
-    let not_run = cases
-        .iter()
-        .zip(&results)
-        .filter(|(_, result)| result.is_none())
-        .map(|(case, _)| case)
-        .collect();
+    let pick = |keep: &dyn Fn(usize) -> bool| -> Vec<&'c Case> {
+        (0..cases.len())
+            .filter(|&i| keep(i))
+            .map(|i| &cases[i])
+            .collect()
+    };
+    let not_run = pick(&|i| results[i].is_none());
+    let interrupted = pick(&|i| abandoned[i]);
     Partial {
         results: results.into_iter().flatten().collect(),
         not_run,
+        interrupted,
+        gone: gone_after
+            .into_inner()
+            .ok()
+            .flatten()
+            .map(|after| Gone { after }),
     }
 }
 
@@ -611,7 +717,7 @@ mod tests {
             jobs: 1,
             ..RunOptions::default()
         };
-        let nowhere: SocketAddr = ([127, 0, 0, 1], 9).into();
+        let nowhere: std::net::SocketAddr = ([127, 0, 0, 1], 9).into();
         let watch = StopAfter {
             after: 2,
             finished: AtomicUsize::new(0),

@@ -119,6 +119,14 @@ pub(crate) fn parse_jobs(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--wait`: a whole number of seconds from 1 to an hour.
+fn parse_wait(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
+        _ => Err("must be a whole number of seconds from 1 to 3600".into()),
+    }
+}
+
 /// `--deadline`: a whole number of seconds, at least 1.
 fn parse_deadline(text: &str) -> Result<u64, String> {
     match text.parse::<u64>() {
@@ -206,10 +214,16 @@ pub(crate) struct Selection {
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
-    /// The server to test: HOST:PORT, http://HOST[:PORT][/PATH], or
-    /// https://HOST[:PORT][/PATH] for TLS (the path sets --path)
+    /// The server to test: HOST:PORT, http://HOST[:PORT][/PATH],
+    /// https://HOST[:PORT][/PATH] for TLS (the path sets --path), or
+    /// unix:/PATH/TO.sock for a Unix-domain socket (--host sets the Host)
     #[arg(long, value_name = "HOST:PORT")]
     pub(crate) target: String,
+    /// Wait up to SECS seconds for the target to accept a connection
+    /// (trying every 100 ms) before the control request: for a server
+    /// started in the same CI step
+    #[arg(long, value_name = "SECS", value_parser = parse_wait)]
+    pub(crate) wait: Option<u64>,
     #[command(flatten)]
     pub(crate) resource: Resource,
     #[command(flatten)]

@@ -5,9 +5,10 @@
 //! bad argument is told; [`exit`] holds the exit codes and the failures that
 //! map to them. [`catalogue`] loads and selects the cases ([`suggest`] names
 //! near ids), [`target`] parses and reaches a `--target`. `run` is
-//! [`plan`] (checked before the first connect), then [`run`] itself, which
-//! uses [`signals`], [`watch`], [`progress`] and [`colour`] while the cases
-//! go and [`output`] to write its files. The other commands have a file
+//! [`plan`] (checked before the first connect), [`nofile`] (`--jobs`
+//! against the open-file limit), then [`run`] itself, which uses
+//! [`signals`], [`watch`], [`progress`] and [`colour`] while the cases go
+//! and [`output`] to write its files. The other commands have a file
 //! each: [`list`], [`explain`], [`diff`], [`report`], [`coverage`].
 
 pub(crate) mod args;
@@ -18,6 +19,7 @@ pub(crate) mod diff;
 pub(crate) mod exit;
 pub(crate) mod explain;
 pub(crate) mod list;
+pub(crate) mod nofile;
 pub(crate) mod output;
 pub(crate) mod plan;
 pub(crate) mod progress;

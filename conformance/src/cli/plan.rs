@@ -5,24 +5,26 @@ use super::args::{ColorArg, FailOnArg, FormatArg, LevelArg, RunArgs};
 use super::catalogue::{load, select};
 use super::exit::Failure;
 use super::output::check_writable_file;
-use super::target::{host_name, parse_target, resolve};
+use super::target::{host_name, parse_target, resolve, unix_path, TargetSpec};
 use conformance::baseline::Baseline;
 use conformance::case::{Case, Level};
 use conformance::escape;
 use conformance::report::{Format, Settings};
 use conformance::run::RunOptions;
+use conformance::wire::Endpoint;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// A validated `run`: everything checked before the first connect.
 pub(crate) struct RunPlan {
-    /// Every address the target resolves to; the first that accepts a
-    /// connection is tested.
-    pub(crate) addresses: Vec<SocketAddr>,
+    /// Every address the target resolves to (or its Unix-domain socket);
+    /// the first that accepts a connection is tested.
+    pub(crate) addresses: Vec<Endpoint>,
     pub(crate) target_text: String,
+    /// `--wait`: how long to wait for the target to accept a connection.
+    pub(crate) wait: Option<Duration>,
     /// The resource and Host value the control and the cases use.
     pub(crate) path: String,
     pub(crate) host: String,
@@ -60,7 +62,15 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
     let mut options = args
         .pace
         .options(args.jobs.unwrap_or(conformance::limits::DEFAULT_JOBS));
-    let spec = parse_target(&args.target)?;
+    let unix = unix_path(&args.target).transpose()?;
+    let spec = match &unix {
+        Some(_) => TargetSpec {
+            host_port: String::new(),
+            path: None,
+            https: false,
+        },
+        None => parse_target(&args.target)?,
+    };
     if let (Some(from_url), Some(given)) = (&spec.path, &args.resource.path) {
         if from_url != given {
             return Err(Failure::Usage(format!(
@@ -99,7 +109,13 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
     {
         check_writable_file(file)?;
     }
-    let addresses = resolve(&spec.host_port)?;
+    let addresses = match unix {
+        Some(path) => vec![Endpoint::Unix(path)],
+        None => resolve(&spec.host_port)?
+            .into_iter()
+            .map(Endpoint::Tcp)
+            .collect(),
+    };
     let settings = record_settings(dir, &args, &path, &host, options.jobs);
     let format = match args.format {
         FormatArg::Text => Format::Text,
@@ -109,6 +125,7 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
     };
     Ok(RunPlan {
         addresses,
+        wait: args.wait.map(Duration::from_secs),
         name: args.name.unwrap_or_else(|| args.target.clone()),
         path,
         host,

@@ -4,14 +4,15 @@
 use super::args::{FailOnArg, RunArgs};
 use super::colour::{colour_grades, colour_on};
 use super::exit::{
-    Failure, EXIT_CONFORMANT, EXIT_DEADLINE, EXIT_NONCONFORMANT, EXIT_NOTHING_GRADED,
-    EXIT_SIGNAL_BASE,
+    Failure, EXIT_CASE_ERRORS, EXIT_CONFORMANT, EXIT_DEADLINE, EXIT_NONCONFORMANT,
+    EXIT_NOTHING_GRADED, EXIT_SIGNAL_BASE, EXIT_UNREACHABLE,
 };
+use super::nofile::fit_jobs;
 use super::output::write_atomically;
 use super::plan::{plan_run, stale_note, RunPlan};
 use super::progress::Progress;
 use super::signals::{watch_signals, Stop};
-use super::target::first_reachable;
+use super::target::{first_reachable_until, wait_until_listening};
 use super::watch::RunWatch;
 use conformance::baseline::Baseline;
 use conformance::case::Case;
@@ -24,10 +25,10 @@ use conformance::report::{self, Format, NotRun, ReportContext, RunInfo, Settings
 use conformance::rules::{check_rules, RuleResult};
 use conformance::run::{run_cases_watched, CaseResult, Environment};
 use conformance::snapshot::{self, SnapshotOptions};
+use conformance::wire::Endpoint;
 use conformance::Grade;
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,11 +54,13 @@ fn rule_fails_run(rule: &RuleResult, fail_on: FailOnArg) -> bool {
     }
 }
 
-/// What ran: the results in catalogue order, the cases never started, the
-/// run's record for reports, and why it stopped early if it did.
+/// What ran: the results in catalogue order, the cases without a result
+/// (of which those abandoned under way), the run's record for reports, and
+/// why it stopped early if it did.
 struct Ran<'c> {
     results: Vec<CaseResult<'c>>,
     not_run: Vec<&'c Case>,
+    interrupted: Vec<&'c Case>,
     info: RunInfo,
     stop: Option<Stop>,
 }
@@ -72,9 +75,21 @@ pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         eprintln!("{note}");
     }
     let caught = watch_signals()?;
-    let (target, control) = reach_target(&mut plan)?;
-    let ran = execute(&plan, target, &caught, started);
-    let summary = write_report(&plan, &control, &ran)?;
+    plan.options.jobs = fit_jobs(
+        plan.options.jobs,
+        plan.cases.len(),
+        plan.jobs_given,
+        plan.quiet,
+    )?;
+    let Some((target, control)) = reach_target(&mut plan, &caught)? else {
+        // A signal before the first case: the report lists every case.
+        let ran = stopped_before_cases(&plan, &caught);
+        write_report(&plan, None, &ran)?;
+        let stop = ran.stop.expect("a run stopped before its cases has a stop");
+        return Ok(announce_stop(&plan, stop, ran.not_run.len(), &[]));
+    };
+    let ran = execute(&plan, &target, &caught, started);
+    let summary = write_report(&plan, Some(&control), &ran)?;
     let rules = check_rules(&ran.results);
     let failing: Vec<&str> = ran
         .results
@@ -90,9 +105,12 @@ pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         .filter(|id| !plan.baseline.as_ref().is_some_and(|b| b.contains(id)))
         .collect();
     if let Some(stop) = ran.stop {
+        if let Stop::Gone(after) = stop {
+            return Ok(announce_gone(&plan, after, &ran));
+        }
         return Ok(announce_stop(&plan, stop, ran.not_run.len(), &failing));
     }
-    if let Some(why) = went_away(&ran.results, target, &plan) {
+    if let Some(why) = went_away(&ran.results, &target, &plan) {
         return Err(Failure::Unreachable(format!(
             "{} went away: it answered the control, then no case; asked the control again: \
              {why}",
@@ -100,7 +118,7 @@ pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
         )));
     }
     if let Some(dir) = &plan.snapshots {
-        write_snapshots(dir, &plan, target, &ran.results)?;
+        write_snapshots(dir, &plan, &target, &ran.results)?;
     }
     if let Some(path) = &plan.matrix {
         record_matrix(path, &plan, &ran.results)?;
@@ -127,23 +145,69 @@ pub(crate) fn run(dir: Option<&Path>, args: RunArgs) -> Result<u8, Failure> {
             summary.skipped, summary.errors
         );
         EXIT_NOTHING_GRADED
+    } else if summary.errors > 0 {
+        eprintln!(
+            "conformance: {} of {} cases ended in error (could not be run or completed): not \
+             conformant",
+            summary.errors,
+            ran.results.len()
+        );
+        EXIT_CASE_ERRORS
     } else {
         EXIT_CONFORMANT
     })
 }
 
+/// The run of a plan stopped by a signal before its first case: every
+/// case not run.
+fn stopped_before_cases<'c>(plan: &'c RunPlan, caught: &Arc<AtomicUsize>) -> Ran<'c> {
+    Ran {
+        results: Vec::new(),
+        not_run: plan.cases.iter().collect(),
+        interrupted: Vec::new(),
+        info: RunInfo {
+            started: std::time::SystemTime::now(),
+            wall: std::time::Duration::ZERO,
+            settings: Settings {
+                jobs: plan.options.jobs,
+                ..plan.settings.clone()
+            },
+        },
+        stop: Some(Stop::Signal(caught.load(Ordering::SeqCst))),
+    }
+}
+
 /// The first address that answers the control, and what the control
 /// learned, which sets the plan's jobs (unless `--jobs` was given) and the
 /// cases' environment.
-fn reach_target(plan: &mut RunPlan) -> Result<(SocketAddr, Control), Failure> {
-    let (target, control) = first_reachable(
+fn reach_target(
+    plan: &mut RunPlan,
+    caught: &Arc<AtomicUsize>,
+) -> Result<Option<(Endpoint, Control)>, Failure> {
+    let halted = || caught.load(Ordering::SeqCst) != 0;
+    if let Some(wait) = plan.wait {
+        if !wait_until_listening(
+            &plan.addresses,
+            &plan.target_text,
+            wait,
+            plan.quiet,
+            &halted,
+        )? {
+            return Ok(None);
+        }
+    }
+    let Some((target, control)) = first_reachable_until(
         &plan.options.transport,
         &plan.addresses,
         &plan.target_text,
         &plan.path,
         &plan.host,
         plan.options.timeout,
-    )?;
+        &halted,
+    )?
+    else {
+        return Ok(None);
+    };
     // The text report carries the control line itself; other formats and a
     // report written to a file leave it for the terminal.
     if !plan.quiet && (plan.format != Format::Text || plan.output.is_some()) {
@@ -159,14 +223,14 @@ fn reach_target(plan: &mut RunPlan) -> Result<(SocketAddr, Control), Failure> {
         plan.options.jobs = 1;
     }
     plan.options.environment = Environment::from_control(&control, plan.fixture_root);
-    Ok((target, control))
+    Ok(Some((target, control)))
 }
 
 /// Runs the plan's cases against `target` until they are done, a signal is
 /// caught or the deadline (counted from `started`) passes.
 fn execute<'c>(
     plan: &'c RunPlan,
-    target: SocketAddr,
+    target: &Endpoint,
     caught: &Arc<AtomicUsize>,
     started: Instant,
 ) -> Ran<'c> {
@@ -194,14 +258,16 @@ fn execute<'c>(
     if let Some(Ok(mut progress)) = watch.progress.as_ref().map(Mutex::lock) {
         progress.finish();
     }
-    let stop = match caught.load(Ordering::SeqCst) {
-        0 if partial.not_run.is_empty() => None,
-        0 => plan.deadline.map(|d| Stop::Deadline(d.as_secs())),
-        signal => Some(Stop::Signal(signal)),
+    let stop = match (caught.load(Ordering::SeqCst), partial.gone) {
+        (_, Some(gone)) => Some(Stop::Gone(gone.after)),
+        (0, None) if partial.not_run.is_empty() => None,
+        (0, None) => plan.deadline.map(|d| Stop::Deadline(d.as_secs())),
+        (signal, None) => Some(Stop::Signal(signal)),
     };
     Ran {
         results: partial.results,
         not_run: partial.not_run,
+        interrupted: partial.interrupted,
         info,
         stop,
     }
@@ -209,17 +275,22 @@ fn execute<'c>(
 
 /// Renders the report in the plan's format and writes it to `--output`
 /// (then the summary line to stdout) or to stdout; returns the summary.
-fn write_report(plan: &RunPlan, control: &Control, ran: &Ran<'_>) -> Result<Summary, Failure> {
+fn write_report(
+    plan: &RunPlan,
+    control: Option<&Control>,
+    ran: &Ran<'_>,
+) -> Result<Summary, Failure> {
     let reason = ran.stop.map(Stop::reason);
     let context = ReportContext {
         name: &plan.name,
         target: &plan.target_text,
         baseline: plan.baseline.as_ref(),
-        control: Some(control),
+        control,
         run: &ran.info,
         not_run: reason.as_deref().map(|reason| NotRun {
             reason,
             cases: &ran.not_run,
+            interrupted: &ran.interrupted,
         }),
     };
     let mut text = report::render(plan.format, &ran.results, &context);
@@ -282,9 +353,26 @@ fn announce_stop(plan: &RunPlan, stop: Stop, not_run: usize, failing: &[&str]) -
     );
     match stop {
         Stop::Signal(signal) => EXIT_SIGNAL_BASE.saturating_add(signal as u8),
+        Stop::Gone(_) => EXIT_UNREACHABLE,
         Stop::Deadline(_) if !failing.is_empty() => EXIT_NONCONFORMANT,
         Stop::Deadline(_) => EXIT_DEADLINE,
     }
+}
+
+/// Says in one line that the target went away: when, how many cases were
+/// graded and how many not run; returns exit 3. As for any stopped run, no
+/// baseline, snapshots or matrix entry is written from part of a run.
+fn announce_gone(plan: &RunPlan, after: std::time::Duration, ran: &Ran<'_>) -> u8 {
+    eprintln!(
+        "conformance: {} went away {:.1} s into the run (it no longer accepts connections): {} \
+         of {} cases graded, {} not run",
+        plan.target_text,
+        after.as_secs_f64(),
+        ran.results.len(),
+        plan.cases.len(),
+        ran.not_run.len()
+    );
+    EXIT_UNREACHABLE
 }
 
 /// `--write-baseline`: the ids of the cases and rules that failed, one a
@@ -332,12 +420,12 @@ fn write_baseline(
 fn write_snapshots(
     dir: &Path,
     plan: &RunPlan,
-    target: SocketAddr,
+    target: &Endpoint,
     results: &[CaseResult<'_>],
 ) -> Result<(), Failure> {
     let options = SnapshotOptions {
         redact: plan.redact.clone(),
-        port: Some(target.port()),
+        port: target.port(),
         unordered: plan.unordered.clone(),
     };
     let ids: BTreeSet<&str> = plan.catalogue_ids.iter().map(String::as_str).collect();
@@ -379,7 +467,7 @@ fn record_matrix(path: &Path, plan: &RunPlan, results: &[CaseResult<'_>]) -> Res
 /// GET, sent once more, is not answered 2xx either: grades made of
 /// refused or closed connections say nothing about the server, and
 /// `close` or `reset` is a passing outcome of many cases.
-fn went_away(results: &[CaseResult<'_>], target: SocketAddr, plan: &RunPlan) -> Option<String> {
+fn went_away(results: &[CaseResult<'_>], target: &Endpoint, plan: &RunPlan) -> Option<String> {
     let outcomes = || {
         results
             .iter()
@@ -392,7 +480,7 @@ fn went_away(results: &[CaseResult<'_>], target: SocketAddr, plan: &RunPlan) -> 
     }
     match control::probe_over(
         &plan.options.transport,
-        target,
+        target.clone(),
         &plan.path,
         &plan.host,
         plan.options.timeout,

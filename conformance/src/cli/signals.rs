@@ -3,6 +3,7 @@
 use super::exit::{Failure, EXIT_SIGNAL_BASE};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why a run stopped before every case had started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +12,8 @@ pub(crate) enum Stop {
     Signal(usize),
     /// `--deadline` (its seconds) passed.
     Deadline(u64),
+    /// The target went away this long after the first case started.
+    Gone(Duration),
 }
 
 impl Stop {
@@ -19,6 +22,10 @@ impl Stop {
         match self {
             Stop::Signal(signal) => format!("interrupted by {}", signal_name(signal)),
             Stop::Deadline(secs) => format!("the --deadline of {secs} s passed"),
+            Stop::Gone(after) => format!(
+                "the target went away {:.1} s into the run",
+                after.as_secs_f64()
+            ),
         }
     }
 }
@@ -32,8 +39,9 @@ fn signal_name(signal: usize) -> &'static str {
 }
 
 /// SIGINT and SIGTERM from now on: the first is recorded (its number, in
-/// the returned cell) so the run stops starting cases and writes what it
-/// has; a second one exits at once with 128 + its number.
+/// the returned cell) so the run abandons the cases under way, starts no
+/// other and writes what it has; a second one exits at once with 128 + its
+/// number.
 pub(crate) fn watch_signals() -> Result<Arc<AtomicUsize>, Failure> {
     let caught = Arc::new(AtomicUsize::new(0));
     let again = Arc::new(AtomicBool::new(false));

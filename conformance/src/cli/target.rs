@@ -4,9 +4,10 @@
 use super::exit::Failure;
 use conformance::control::{self, Control, ControlError};
 use conformance::escape;
-use conformance::wire::Transport;
+use conformance::wire::{self, Endpoint, Transport};
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// The name in a Host value or `HOST:PORT`: without its port and an IPv6
 /// literal's brackets.
@@ -41,6 +42,11 @@ pub(crate) fn parse_target(target: &str) -> Result<TargetSpec, Failure> {
             escape::encode(target.as_bytes())
         ))
     };
+    if target.starts_with("unix:") {
+        return Err(bad(
+            "a unix: socket target is taken by `conformance run` only",
+        ));
+    }
     let url = match (
         target.strip_prefix("http://"),
         target.strip_prefix("https://"),
@@ -133,6 +139,21 @@ fn finish(
     })
 }
 
+/// The socket path of a `unix:PATH` target, `None` for any other target;
+/// an empty path is a usage error.
+pub(crate) fn unix_path(target: &str) -> Option<Result<PathBuf, Failure>> {
+    let path = target.strip_prefix("unix:")?;
+    Some(if path.is_empty() || path.starts_with("//") {
+        Err(Failure::Usage(format!(
+            "--target \"{}\": give the socket's path after unix:, as in \
+             unix:/run/app.sock",
+            escape::encode(target.as_bytes())
+        )))
+    } else {
+        Ok(PathBuf::from(path))
+    })
+}
+
 /// Every address `target` resolves to.
 pub(crate) fn resolve(target: &str) -> Result<Vec<SocketAddr>, Failure> {
     let addresses: Vec<SocketAddr> = target
@@ -148,20 +169,53 @@ pub(crate) fn resolve(target: &str) -> Result<Vec<SocketAddr>, Failure> {
 /// The first of the target's addresses that accepts a connection, with
 /// what the control requests learned there: one GET and one HEAD before any
 /// case, so an unreachable target or one that does not speak HTTP/1.x is
-/// exit 3 and a path that is not served is exit 2, not a run of wrong
-/// verdicts.
-pub(crate) fn first_reachable(
+/// exit 3, a control answered 5xx exit 8 and a path that is not served
+/// exit 2, not a run of wrong verdicts.
+pub(crate) fn first_reachable<A: Clone + Into<Endpoint>>(
     transport: &Transport,
-    addresses: &[SocketAddr],
+    addresses: &[A],
     target_text: &str,
     path: &str,
     host: &str,
     timeout: Duration,
-) -> Result<(SocketAddr, Control), Failure> {
+) -> Result<(A, Control), Failure> {
+    let reached = first_reachable_until(
+        transport,
+        addresses,
+        target_text,
+        path,
+        host,
+        timeout,
+        &|| false,
+    )?;
+    Ok(reached.expect("a control that is never stopped ends"))
+}
+
+/// [`first_reachable`] for a run that can be stopped: `None` when `halted`
+/// said the run stopped first.
+pub(crate) fn first_reachable_until<A: Clone + Into<Endpoint>>(
+    transport: &Transport,
+    addresses: &[A],
+    target_text: &str,
+    path: &str,
+    host: &str,
+    timeout: Duration,
+    halted: &dyn Fn() -> bool,
+) -> Result<Option<(A, Control)>, Failure> {
     let mut last_error = None;
-    for &address in addresses {
-        match control::probe_over(transport, address, path, host, timeout) {
-            Ok(control) if control.is_success() => return Ok((address, control)),
+    for address in addresses {
+        let endpoint = address.clone().into();
+        match control::probe_until(transport, &endpoint, path, host, timeout, halted) {
+            Ok(control) if control.is_success() => return Ok(Some((address.clone(), control))),
+            Ok(control) if (500..600).contains(&control.status) => {
+                return Err(Failure::ServerError(format!(
+                    "{target_text} failed: the control request GET {} was answered {} {}, a \
+                     server error, so no case can be graded against it",
+                    escape::encode(path.as_bytes()),
+                    control.status,
+                    escape::encode(control.reason.as_bytes())
+                )))
+            }
             Ok(control) => {
                 return Err(Failure::Usage(format!(
                     "the control request GET {} was answered {} {}: pick an existing resource \
@@ -171,6 +225,7 @@ pub(crate) fn first_reachable(
                     escape::terminal(&control.reason)
                 )))
             }
+            Err(ControlError::Halted) => return Ok(None),
             Err(ControlError::Unreachable(why)) => last_error = Some(why),
             Err(ControlError::NotHttp(why) | ControlError::Handshake(why)) => {
                 return Err(Failure::Unreachable(format!("{target_text}: {why}")))
@@ -181,6 +236,54 @@ pub(crate) fn first_reachable(
     Err(Failure::Unreachable(format!(
         "cannot reach {target_text}: {why}"
     )))
+}
+
+/// How often `--wait` tries to connect again.
+const WAIT_EVERY: Duration = Duration::from_millis(100);
+
+/// `--wait`: connects to the target's addresses every 100 ms until one
+/// accepts a connection, for at most `wait`; says once on stderr that it
+/// waits (unless `quiet`). `Ok(false)` when `halted` said the run stopped
+/// first; exit 3 when the time ran out.
+pub(crate) fn wait_until_listening(
+    addresses: &[Endpoint],
+    target_text: &str,
+    wait: Duration,
+    quiet: bool,
+    halted: &dyn Fn() -> bool,
+) -> Result<bool, Failure> {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let mut last_error = None;
+        for endpoint in addresses {
+            match wire::listens(endpoint, WAIT_EVERY) {
+                Ok(()) => return Ok(true),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        let why = last_error.map_or_else(|| "no address".to_string(), |e| e.to_string());
+        if started.elapsed() >= wait {
+            return Err(Failure::Unreachable(format!(
+                "{target_text} did not accept a connection within --wait {} s: {why}",
+                wait.as_secs()
+            )));
+        }
+        if !said && !quiet {
+            eprintln!(
+                "waiting up to {} s for {target_text} to accept a connection ({why})",
+                wait.as_secs()
+            );
+            said = true;
+        }
+        let pause = Instant::now() + WAIT_EVERY;
+        while Instant::now() < pause {
+            if halted() {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 #[cfg(test)]

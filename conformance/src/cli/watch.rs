@@ -19,6 +19,11 @@ impl Watch for RunWatch {
         self.caught.load(Ordering::SeqCst) == 0 && self.deadline.is_none_or(|d| Instant::now() < d)
     }
 
+    /// A signal abandons the cases under way; a deadline lets them end.
+    fn halt(&self) -> bool {
+        self.caught.load(Ordering::SeqCst) != 0
+    }
+
     fn finished(&self, result: &CaseResult<'_>) {
         if let Some(Ok(mut progress)) = self.progress.as_ref().map(Mutex::lock) {
             progress.count(result.grade);

@@ -89,6 +89,7 @@ impl JsonRule {
 struct JsonNotRun<'a> {
     reason: &'a str,
     ids: Vec<&'a str>,
+    interrupted: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -342,6 +343,7 @@ pub(super) fn render_json(results: &[CaseResult<'_>], context: &ReportContext<'_
         not_run: context.not_run.map(|n| JsonNotRun {
             reason: n.reason,
             ids: n.cases.iter().map(|c| c.id.as_str()).collect(),
+            interrupted: n.interrupted.iter().map(|c| c.id.as_str()).collect(),
         }),
     };
     escape::json_text(&report)

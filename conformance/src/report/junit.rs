@@ -100,10 +100,15 @@ pub(super) fn render_junit(results: &[CaseResult<'_>], context: &ReportContext<'
              skipped=\"{not_run}\" timestamp=\"{started}\">"
         );
         for case in stopped.cases {
+            let how = if stopped.was_under_way(case) {
+                "abandoned under way"
+            } else {
+                "not run"
+            };
             let _ = writeln!(
                 out,
                 "    <testcase classname=\"{}.not-run\" name=\"{}\" time=\"0.000\">\n      \
-                 <skipped message=\"not run: {}\"/>\n    </testcase>",
+                 <skipped message=\"{how}: {}\"/>\n    </testcase>",
                 escape::xml(&class_part(context.name)),
                 escape::xml(&case.id),
                 escape::xml(stopped.reason)

@@ -63,11 +63,19 @@ pub struct ReportContext<'a> {
 pub struct NotRun<'a> {
     /// Why the run stopped: `interrupted by SIGINT`.
     pub reason: &'a str,
-    /// The cases never started, in catalogue order.
+    /// The cases never started or abandoned under way, in catalogue order.
     pub cases: &'a [&'a Case],
+    /// The cases of `cases` that were under way when the run stopped:
+    /// abandoned, never graded.
+    pub interrupted: &'a [&'a Case],
 }
 
 impl NotRun<'_> {
+    /// Whether `case` was under way when the run stopped.
+    pub(crate) fn was_under_way(&self, case: &Case) -> bool {
+        self.interrupted.iter().any(|c| c.id == case.id)
+    }
+
     /// `not run (REASON): N of M cases`, M counting the cases that ran.
     pub(crate) fn line(&self, ran: usize) -> String {
         format!(

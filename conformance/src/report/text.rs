@@ -113,7 +113,12 @@ pub(super) fn render_text(results: &[CaseResult<'_>], context: &ReportContext<'_
     if let Some(not_run) = &context.not_run {
         let _ = writeln!(out, "\n{}", not_run.line(results.len()));
         for case in not_run.cases {
-            let _ = writeln!(out, "  {}", case.id);
+            let under_way = if not_run.was_under_way(case) {
+                "  (under way: abandoned, not graded)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}{under_way}", case.id);
         }
     }
     // A known failure is listed on its line, not in full: the baseline

@@ -2,14 +2,16 @@
 //! say whether more bytes came, the peer closed, reset, or time ran out,
 //! and the record of every byte received during a step.
 
-use super::deadline::{is_retry, time_left};
+use super::deadline::{is_retry, wait_slice};
+use super::endpoint::{is_refusal, open, Endpoint, Plain};
 use super::tls::{handshake, HandshakeError, Session};
 use super::Transport;
 use crate::limits::RECORD_LIMIT;
 use rustls::ClientConnection;
 use std::fmt;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 /// How many bytes one `read` call asks for.
@@ -50,19 +52,38 @@ pub(super) struct TlsStream {
 /// What a connection runs over.
 pub(super) enum Stream {
     Tcp(TcpStream),
+    Unix(UnixStream),
     Tls(Box<TlsStream>),
 }
 
-/// Opens a connection to `addr` over `transport` (with its handshake) by
-/// `timeout`.
-pub(super) fn connect(
-    addr: SocketAddr,
+/// Opens a connection to `endpoint` over `transport` (with its handshake)
+/// by `timeout`; every wait gives way when `halted` says the run stopped.
+pub(super) fn connect<'h>(
+    endpoint: &Endpoint,
     transport: &Transport,
     timeout: Duration,
-) -> Result<Conn, ConnectError> {
+    halted: &'h dyn Fn() -> bool,
+) -> Result<Conn<'h>, ConnectError> {
     let started = Instant::now();
-    let sock = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| ConnectError::Connect(format!("cannot connect to {addr}: {e}")))?;
+    let sock = open(endpoint, started + timeout, halted).map_err(|e| {
+        let why = format!("cannot connect to {endpoint}: {e}");
+        if is_refusal(e.kind()) {
+            ConnectError::Refused(why)
+        } else {
+            ConnectError::Connect(why)
+        }
+    })?;
+    let sock = match sock {
+        Plain::Unix(sock) => match transport {
+            Transport::Tcp => return Ok(Conn::new(Stream::Unix(sock), halted)),
+            Transport::Tls(_) => {
+                return Err(ConnectError::Connect(format!(
+                    "cannot connect to {endpoint}: TLS over a Unix-domain socket is not supported"
+                )))
+            }
+        },
+        Plain::Tcp(sock) => sock,
+    };
     // Fragmented writes must leave as separate segments, or a pause between
     // steps would test nothing.
     let _ = sock.set_nodelay(true);
@@ -70,21 +91,29 @@ pub(super) fn connect(
         Transport::Tcp => Stream::Tcp(sock),
         Transport::Tls(client) => {
             let mut sock = sock;
-            let (tls, session) =
-                handshake(client, &mut sock, started + timeout, timeout.as_millis())
-                    .map_err(ConnectError::Handshake)?;
-            let mut conn = Conn::new(Stream::Tls(Box::new(TlsStream { tls, sock })));
+            let (tls, session) = handshake(
+                client,
+                &mut sock,
+                started + timeout,
+                timeout.as_millis(),
+                halted,
+            )
+            .map_err(ConnectError::Handshake)?;
+            let mut conn = Conn::new(Stream::Tls(Box::new(TlsStream { tls, sock })), halted);
             conn.session = Some(session);
             return Ok(conn);
         }
     };
-    Ok(Conn::new(stream))
+    Ok(Conn::new(stream, halted))
 }
 
 /// Why a connection could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConnectError {
-    /// The TCP connection failed.
+    /// Nothing accepted the connection: it was refused (or reset on the
+    /// way in), or no socket is at the Unix path.
+    Refused(String),
+    /// The connection failed otherwise (a timeout, no route).
     Connect(String),
     /// The TLS handshake failed.
     Handshake(HandshakeError),
@@ -93,15 +122,17 @@ pub enum ConnectError {
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectError::Connect(why) => f.write_str(why),
+            ConnectError::Refused(why) | ConnectError::Connect(why) => f.write_str(why),
             ConnectError::Handshake(e) => e.fmt(f),
         }
     }
 }
 
 /// One connection with its unread bytes and the record of what was read.
-pub(super) struct Conn {
+pub(super) struct Conn<'h> {
     stream: Stream,
+    /// Whether the run stopped: every wait on the socket gives way to it.
+    halted: &'h dyn Fn() -> bool,
     /// The handshake's result, on TLS.
     pub(super) session: Option<Session>,
     /// How the server ended the connection, once it did.
@@ -124,10 +155,11 @@ pub(super) enum Fill {
     Failed(String),
 }
 
-impl Conn {
-    fn new(stream: Stream) -> Self {
+impl<'h> Conn<'h> {
+    fn new(stream: Stream, halted: &'h dyn Fn() -> bool) -> Self {
         Conn {
             stream,
+            halted,
             session: None,
             close: None,
             buf: Vec::new(),
@@ -162,18 +194,22 @@ impl Conn {
         bytes: &[u8],
         deadline: Instant,
     ) -> (usize, Option<String>) {
+        let halted = self.halted;
         match &mut self.stream {
-            Stream::Tcp(sock) => write_tcp_by(sock, bytes, deadline),
-            Stream::Tls(tls) => write_tls_by(tls, bytes, deadline),
+            Stream::Tcp(sock) => write_plain_by(sock, bytes, deadline, halted),
+            Stream::Unix(sock) => write_plain_by(sock, bytes, deadline, halted),
+            Stream::Tls(tls) => write_tls_by(tls, bytes, deadline, halted),
         }
     }
 
     /// Reads at least one more byte, or says why not, by `deadline`.
     pub(super) fn fill(&mut self, deadline: Instant) -> Fill {
         let mut chunk = [0u8; READ_CHUNK];
+        let halted = self.halted;
         let read = match &mut self.stream {
-            Stream::Tcp(sock) => read_tcp_by(sock, &mut chunk, deadline),
-            Stream::Tls(tls) => read_tls_by(tls, &mut chunk, deadline),
+            Stream::Tcp(sock) => read_plain_by(sock, &mut chunk, deadline, halted),
+            Stream::Unix(sock) => read_plain_by(sock, &mut chunk, deadline, halted),
+            Stream::Tls(tls) => read_tls_by(tls, &mut chunk, deadline, halted),
         };
         match read {
             Got::Data(n) => {
@@ -230,13 +266,42 @@ fn is_reset(kind: ErrorKind) -> bool {
     )
 }
 
-fn write_tcp_by(sock: &mut TcpStream, bytes: &[u8], deadline: Instant) -> (usize, Option<String>) {
+/// A plain socket whose calls wait at most a set time.
+trait Timed: Read + Write {
+    fn read_wait(&self, wait: Duration) -> io::Result<()>;
+    fn write_wait(&self, wait: Duration) -> io::Result<()>;
+}
+
+impl Timed for TcpStream {
+    fn read_wait(&self, wait: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(wait))
+    }
+    fn write_wait(&self, wait: Duration) -> io::Result<()> {
+        self.set_write_timeout(Some(wait))
+    }
+}
+
+impl Timed for UnixStream {
+    fn read_wait(&self, wait: Duration) -> io::Result<()> {
+        self.set_read_timeout(Some(wait))
+    }
+    fn write_wait(&self, wait: Duration) -> io::Result<()> {
+        self.set_write_timeout(Some(wait))
+    }
+}
+
+fn write_plain_by(
+    sock: &mut impl Timed,
+    bytes: &[u8],
+    deadline: Instant,
+    halted: &dyn Fn() -> bool,
+) -> (usize, Option<String>) {
     let mut written = 0;
     while written < bytes.len() {
-        let Some(left) = time_left(deadline) else {
+        let Some(left) = wait_slice(deadline, halted) else {
             return (written, Some("write timed out".to_string()));
         };
-        if let Err(e) = sock.set_write_timeout(Some(left)) {
+        if let Err(e) = sock.write_wait(left) {
             return (written, Some(e.to_string()));
         }
         match sock.write(&bytes[written..]) {
@@ -251,7 +316,12 @@ fn write_tcp_by(sock: &mut TcpStream, bytes: &[u8], deadline: Instant) -> (usize
 
 /// Hands `bytes` to rustls and writes every record it makes of them.
 /// `written` counts the bytes whose records all left.
-fn write_tls_by(tls: &mut TlsStream, bytes: &[u8], deadline: Instant) -> (usize, Option<String>) {
+fn write_tls_by(
+    tls: &mut TlsStream,
+    bytes: &[u8],
+    deadline: Instant,
+    halted: &dyn Fn() -> bool,
+) -> (usize, Option<String>) {
     let mut accepted = 0;
     let mut sent = 0;
     loop {
@@ -265,7 +335,7 @@ fn write_tls_by(tls: &mut TlsStream, bytes: &[u8], deadline: Instant) -> (usize,
             }
         }
         while tls.tls.wants_write() {
-            let Some(left) = time_left(deadline) else {
+            let Some(left) = wait_slice(deadline, halted) else {
                 return (sent, Some("write timed out".to_string()));
             };
             if let Err(e) = tls.sock.set_write_timeout(Some(left)) {
@@ -284,12 +354,17 @@ fn write_tls_by(tls: &mut TlsStream, bytes: &[u8], deadline: Instant) -> (usize,
     }
 }
 
-fn read_tcp_by(sock: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Got {
+fn read_plain_by(
+    sock: &mut impl Timed,
+    chunk: &mut [u8],
+    deadline: Instant,
+    halted: &dyn Fn() -> bool,
+) -> Got {
     loop {
-        let Some(left) = time_left(deadline) else {
+        let Some(left) = wait_slice(deadline, halted) else {
             return Got::Deadline;
         };
-        if let Err(e) = sock.set_read_timeout(Some(left)) {
+        if let Err(e) = sock.read_wait(left) {
             return Got::Failed(e.to_string());
         }
         match sock.read(chunk) {
@@ -303,7 +378,12 @@ fn read_tcp_by(sock: &mut TcpStream, chunk: &mut [u8], deadline: Instant) -> Got
 }
 
 /// Reads decrypted bytes, reading and decrypting records as needed.
-fn read_tls_by(tls: &mut TlsStream, chunk: &mut [u8], deadline: Instant) -> Got {
+fn read_tls_by(
+    tls: &mut TlsStream,
+    chunk: &mut [u8],
+    deadline: Instant,
+    halted: &dyn Fn() -> bool,
+) -> Got {
     loop {
         match tls.tls.reader().read(chunk) {
             // RFC 8446 §6.1: close_notify, then nothing more.
@@ -315,7 +395,7 @@ fn read_tls_by(tls: &mut TlsStream, chunk: &mut [u8], deadline: Instant) -> Got 
             }
             Err(e) => return Got::Failed(format!("TLS: {e}")),
         }
-        let Some(left) = time_left(deadline) else {
+        let Some(left) = wait_slice(deadline, halted) else {
             return Got::Deadline;
         };
         if let Err(e) = tls.sock.set_read_timeout(Some(left)) {

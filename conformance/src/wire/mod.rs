@@ -18,6 +18,7 @@
 mod body;
 mod conn;
 mod deadline;
+mod endpoint;
 mod head;
 mod scan;
 pub mod tls;
@@ -26,10 +27,11 @@ use crate::limits::{AFTER_GRACE, MAX_INTERIM};
 use body::{decide_framing, read_after, read_body};
 use conn::{connect, Conn};
 pub use conn::{Close, ConnectError};
+use deadline::POLL;
+pub use endpoint::{listens, open_idle, refuses_twice, Endpoint, Idle};
 pub(crate) use head::trim_ows;
 use head::{parse_head, read_head, HeadRead};
 use scan::MethodScanner;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tls::{Session, TlsClient};
 
@@ -241,11 +243,12 @@ pub struct Exchange {
 /// handshake: the check a run does before any case, so that a certificate
 /// or protocol problem ends the run in one line.
 pub(crate) fn handshake(
-    addr: SocketAddr,
+    endpoint: &Endpoint,
     client: &TlsClient,
     timeout: Duration,
+    halted: &dyn Fn() -> bool,
 ) -> Result<Session, ConnectError> {
-    let mut conn = connect(addr, &Transport::Tls(client.clone()), timeout)?;
+    let mut conn = connect(endpoint, &Transport::Tls(client.clone()), timeout, halted)?;
     conn.finish();
     conn.session
         .take()
@@ -255,39 +258,83 @@ pub(crate) fn handshake(
 /// Plays `steps` on one new plain TCP connection to `addr`, as
 /// [`play_over`] does; for the unit tests.
 #[cfg(test)]
-pub(crate) fn play(addr: SocketAddr, steps: &[StepPlan], timeout: Duration) -> Vec<Exchange> {
-    play_over(&Transport::Tcp, addr, steps, timeout)
-}
-
-/// Plays `steps` on one new connection to `addr` over `transport`; every
-/// step gets its own deadline of `timeout` (after its pause). Returns one
-/// exchange per step. If the connection cannot be made, every reading
-/// step's outcome is [`Outcome::Error`].
-pub fn play_over(
-    transport: &Transport,
-    addr: SocketAddr,
+pub(crate) fn play(
+    addr: std::net::SocketAddr,
     steps: &[StepPlan],
     timeout: Duration,
 ) -> Vec<Exchange> {
-    let mut conn = match connect(addr, transport, timeout) {
-        Ok(conn) => conn,
-        Err(e) => {
-            let message = e.to_string();
-            return steps
-                .iter()
-                .map(|step| Exchange {
-                    outcome: step.read.map(|_| Outcome::Error(message.clone())),
-                    ..Exchange::default()
-                })
-                .collect();
-        }
-    };
+    play_over(&Transport::Tcp, addr, steps, timeout)
+}
+
+/// A stop flag that never stops.
+const NEVER: fn() -> bool = || false;
+
+/// Plays `steps` on one new connection to `endpoint` over `transport`;
+/// every step gets its own deadline of `timeout` (after its pause).
+/// Returns one exchange per step. If the connection cannot be made, every
+/// reading step's outcome is [`Outcome::Error`].
+pub fn play_over(
+    transport: &Transport,
+    endpoint: impl Into<Endpoint>,
+    steps: &[StepPlan],
+    timeout: Duration,
+) -> Vec<Exchange> {
+    match play_until(transport, &endpoint.into(), steps, timeout, &NEVER) {
+        Ok(exchanges) => exchanges,
+        Err(Cut::NotConnected(e)) => not_connected(steps, &e),
+        Err(Cut::Halted) => unreachable!("a run that never stops was halted"),
+    }
+}
+
+/// Why [`play_until`] has no exchanges to give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// The connection could not be made.
+    NotConnected(ConnectError),
+    /// The run stopped while the steps were under way: what they got is
+    /// not a server's answer, and is dropped.
+    Halted,
+}
+
+/// The exchanges of steps whose connection could not be made: every
+/// reading step's outcome is [`Outcome::Error`] saying why.
+pub fn not_connected(steps: &[StepPlan], error: &ConnectError) -> Vec<Exchange> {
+    let message = error.to_string();
+    steps
+        .iter()
+        .map(|step| Exchange {
+            outcome: step.read.map(|_| Outcome::Error(message.clone())),
+            ..Exchange::default()
+        })
+        .collect()
+}
+
+/// [`play_over`] for a run that can be stopped: every wait (the connect,
+/// each pause, write and read) looks at `halted` at least every
+/// [`POLL`], and once it says the run stopped the steps end at once with
+/// [`Cut::Halted`].
+pub fn play_until(
+    transport: &Transport,
+    endpoint: &Endpoint,
+    steps: &[StepPlan],
+    timeout: Duration,
+    halted: &dyn Fn() -> bool,
+) -> Result<Vec<Exchange>, Cut> {
+    let connected = connect(endpoint, transport, timeout, halted);
+    if halted() {
+        return Err(Cut::Halted);
+    }
+    let mut conn = connected.map_err(Cut::NotConnected)?;
     let mut methods = MethodScanner::default();
     let mut responses_read = 0;
     let mut exchanges = Vec::with_capacity(steps.len());
     for step in steps {
-        if !step.pause.is_zero() {
-            std::thread::sleep(step.pause);
+        let paused = Instant::now() + step.pause;
+        while let Some(left) = deadline::time_left(paused) {
+            if halted() {
+                return Err(Cut::Halted);
+            }
+            std::thread::sleep(left.min(POLL));
         }
         let started = Instant::now();
         let deadline = started + timeout;
@@ -325,7 +372,10 @@ pub fn play_over(
         exchanges.push(exchange);
     }
     conn.finish();
-    exchanges
+    if halted() {
+        return Err(Cut::Halted);
+    }
+    Ok(exchanges)
 }
 
 /// Reads one final response (skipping interim 1xx ones, unless
@@ -400,7 +450,7 @@ pub(crate) fn test_headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 mod tests {
     use super::*;
     use std::io::{Read, Write};
-    use std::net::TcpListener;
+    use std::net::{SocketAddr, TcpListener};
     use std::thread;
 
     /// Serves one connection with `reply` after reading whatever the client

@@ -2,7 +2,7 @@
 //! versions, ALPN `http/1.1`, verification on or off), the handshake, and
 //! one line for each way a handshake fails.
 
-use super::deadline::{is_retry, time_left};
+use super::deadline::{is_retry, wait_slice};
 use crate::escape;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -281,6 +281,9 @@ pub enum HandshakeError {
     Expired,
     /// The certificate is not valid yet.
     NotYetValid,
+    /// The certificate is a CA's (basicConstraints CA:TRUE), as plain
+    /// `openssl req -x509` makes one, and a CA cannot be the server's own.
+    CaAsLeaf,
     /// Another certificate error.
     Certificate(String),
     /// No TLS version both sides support.
@@ -317,6 +320,15 @@ impl fmt::Display for HandshakeError {
             HandshakeError::NotYetValid => {
                 f.write_str("TLS handshake failed: the certificate is not valid yet")
             }
+            HandshakeError::CaAsLeaf => f.write_str(
+                "TLS handshake failed: the certificate is a CA certificate (basicConstraints \
+                 CA:TRUE, as plain `openssl req -x509` makes), which cannot be a server's own: \
+                 skip verification with --insecure, or make a leaf certificate and trust it \
+                 with --ca cert.pem: openssl req -x509 -newkey ec -pkeyopt \
+                 ec_paramgen_curve:prime256v1 -nodes -days 365 -subj /CN=localhost -addext \
+                 subjectAltName=DNS:localhost,IP:127.0.0.1 -addext \
+                 basicConstraints=critical,CA:FALSE -keyout key.pem -out cert.pem",
+            ),
             HandshakeError::Certificate(why) => {
                 write!(
                     f,
@@ -374,6 +386,7 @@ pub(super) fn handshake(
     sock: &mut TcpStream,
     deadline: Instant,
     timeout_ms: u128,
+    halted: &dyn Fn() -> bool,
 ) -> Result<(ClientConnection, Session), HandshakeError> {
     let mut tls = client
         .connection()
@@ -381,7 +394,7 @@ pub(super) fn handshake(
     let mut kept = Vec::new();
     while tls.is_handshaking() {
         while tls.wants_write() {
-            let Some(left) = time_left(deadline) else {
+            let Some(left) = wait_slice(deadline, halted) else {
                 return Err(HandshakeError::Timeout(timeout_ms));
             };
             let _ = sock.set_write_timeout(Some(left));
@@ -394,7 +407,7 @@ pub(super) fn handshake(
         if !tls.is_handshaking() {
             break;
         }
-        let Some(left) = time_left(deadline) else {
+        let Some(left) = wait_slice(deadline, halted) else {
             return Err(HandshakeError::Timeout(timeout_ms));
         };
         let _ = sock.set_read_timeout(Some(left));
@@ -416,7 +429,7 @@ pub(super) fn handshake(
     }
     // The last flight (the client's Finished) goes out before any request.
     while tls.wants_write() {
-        let Some(left) = time_left(deadline) else {
+        let Some(left) = wait_slice(deadline, halted) else {
             return Err(HandshakeError::Timeout(timeout_ms));
         };
         let _ = sock.set_write_timeout(Some(left));
@@ -490,11 +503,7 @@ fn classify(e: &TlsError, client: &TlsClient) -> HandshakeError {
                     Some(webpki::Error::CaUsedAsEndEntity)
                 ) =>
             {
-                HandshakeError::Certificate(
-                    "it is a CA certificate (basicConstraints CA:TRUE), which cannot be the \
-                     server's own"
-                        .to_string(),
-                )
+                HandshakeError::CaAsLeaf
             }
             other => HandshakeError::Certificate(format!("{other:?}")),
         },

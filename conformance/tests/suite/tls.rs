@@ -4,7 +4,7 @@
 //! TLS-on-plain mistakes are named; a close_notify is told from a bare close.
 
 #[path = "../tls_proxy/mod.rs"]
-mod tls_proxy;
+pub(crate) mod tls_proxy;
 
 use crate::support::{case_dir_of, conformance, CaseFile, Reference};
 use assert_cmd::Command;
