@@ -422,7 +422,7 @@ pub trait Watch: Sync {
 }
 
 /// A run nobody watches: it runs every case.
-pub(crate) struct Unwatched;
+pub struct Unwatched;
 
 impl Watch for Unwatched {}
 
