@@ -145,7 +145,22 @@ dist-deps:
 
 ## dist/ as users get it: checksums, `file` says static and stripped, `conformance` run
 ## from an empty directory with an empty environment against the static `http-server`
-## in both modes (.ci/dist-check). `file` comes from Debian's packages when missing.
-dist-test: dist
-	@command -v file >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) file; }
+## in both modes (.ci/dist-check); then the CI recipes of docs/ci.md, their shell steps
+## run as written against the reference server (.ci/ci-recipes.py, PyYAML in a
+## virtualenv under target/). `file` and `curl` come from Debian's packages when missing.
+CI_VENV = target/ci-venv
+dist-test: dist $(CI_VENV)/installed
+	@missing=""; \
+	for tool in file curl; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian's packages"; \
+	  apt-get update -qq && $(APT_INSTALL) $$missing; \
+	fi
 	.ci/dist-check
+	$(CI_VENV)/bin/python .ci/ci-recipes.py
+
+$(CI_VENV)/installed: .ci/requirements.txt
+	rm -rf $(CI_VENV)
+	python3 -m venv $(CI_VENV)
+	$(CI_VENV)/bin/python -m pip install -q --require-virtualenv -r .ci/requirements.txt
+	touch $@
