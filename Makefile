@@ -3,16 +3,18 @@ CARGO ?= cargo
 # Debian packages a target needs, installed only when their command is missing.
 APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 
-.PHONY: conformance test test-deps snapshots serve bench bench-deps bench-profile lint fuzz
+.PHONY: conformance test test-deps snapshots serve bench bench-deps bench-profile lint fuzz dist dist-deps dist-test
 
 ## Both server variants on ephemeral ports, every case against each: grades and snapshots.
 conformance:
 	$(CARGO) test -q -p conformance --test conformance
 
-## The whole workspace's tests (the conformance run included), then fmt and clippy.
+## The whole workspace's tests (the conformance run included), fmt and clippy, then the
+## static binaries as users get them (dist-test).
 test: test-deps
 	$(CARGO) test --workspace
 	$(MAKE) lint
+	$(MAKE) dist-test
 
 ## The HTML report's browser test needs Debian's chromium (SKIP_BROWSER_TEST=1 skips it).
 test-deps:
@@ -128,3 +130,48 @@ $(MATRIX_TLS)/cert.pem:
 proxies-deps:
 	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) npm; }
 	python3 matrix/proxies.py install
+
+## Static, stripped `conformance` and `http-server` for x86_64 Linux (musl, no shared
+## library needed) in dist/, with dist/SHA256SUMS (`cd dist && sha256sum -c SHA256SUMS`).
+## The `dist` profile is the release one with fat LTO and one codegen unit (Cargo.toml).
+## --locked: the build uses Cargo.lock as committed, as `cargo install --locked` does.
+DIST_TARGET = x86_64-unknown-linux-musl
+DIST_BINS = conformance http-server
+dist: dist-deps
+	$(CARGO) build -q --locked --profile dist --target $(DIST_TARGET) -p conformance -p server --bins
+	rm -rf dist
+	mkdir -p dist
+	cp $(foreach bin,$(DIST_BINS),target/$(DIST_TARGET)/dist/$(bin)) dist/
+	cd dist && sha256sum $(DIST_BINS) > SHA256SUMS
+	@cd dist && ls -l $(DIST_BINS) && cat SHA256SUMS
+
+## The musl standard library from rustup; Debian's musl-tools for the musl C compiler
+## (x86_64-linux-musl-gcc) that ring's build script needs for its C and assembly.
+dist-deps:
+	@rustup target list --installed | grep -qx $(DIST_TARGET) || rustup target add $(DIST_TARGET)
+	@command -v x86_64-linux-musl-gcc >/dev/null 2>&1 || { \
+	  echo "installing musl-tools from Debian's packages (the musl C compiler, for ring)"; \
+	  apt-get update -qq && $(APT_INSTALL) musl-tools; \
+	}
+
+## dist/ as users get it: checksums, `file` says static and stripped, `conformance` run
+## from an empty directory with an empty environment against the static `http-server`
+## in both modes (.ci/dist-check); then the CI recipes of docs/ci.md, their shell steps
+## run as written against the reference server (.ci/ci-recipes.py, PyYAML in a
+## virtualenv under target/). `file` and `curl` come from Debian's packages when missing.
+CI_VENV = target/ci-venv
+dist-test: dist $(CI_VENV)/installed
+	@missing=""; \
+	for tool in file curl; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian's packages"; \
+	  apt-get update -qq && $(APT_INSTALL) $$missing; \
+	fi
+	.ci/dist-check
+	$(CI_VENV)/bin/python .ci/ci-recipes.py
+
+$(CI_VENV)/installed: .ci/requirements.txt
+	rm -rf $(CI_VENV)
+	python3 -m venv $(CI_VENV)
+	$(CI_VENV)/bin/python -m pip install -q --require-virtualenv -r .ci/requirements.txt
+	touch $@
