@@ -5,6 +5,8 @@
 
 mod browser;
 mod catalogue;
+mod chain;
+mod chain_proxies;
 mod cli;
 mod control;
 mod diff;
