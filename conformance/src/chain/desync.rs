@@ -193,10 +193,100 @@ fn find_in_content<'v>(sent: &[u8], view: &'v [Sent], target: &str) -> Option<&'
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::origin::Arrival;
 
     const SMUGGLE: &[u8] =
         b"POST /conformance-chain/t/ HTTP/1.1\r\nHost: h\r\nContent-Length: 51\r\n\
 Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /conformance-chain/t/smuggled HTTP/1.1\r\n\r\n";
+
+    fn arrival(connection: usize, index: usize, bytes: &[u8]) -> Arrival {
+        let Read::Head(head, _) = read_request(bytes) else {
+            panic!("no head")
+        };
+        Arrival {
+            connection,
+            index,
+            token: Some("t".into()),
+            head,
+            body: Some(Vec::new()),
+            framing_error: None,
+        }
+    }
+
+    fn answer(mark: &str) -> Response {
+        Response {
+            method: Some("GET".into()),
+            version: "HTTP/1.1".into(),
+            code: 200,
+            reason: "OK".into(),
+            headers: vec![(MARK_FIELD.to_string(), mark.to_string())],
+            head: format!("HTTP/1.1 200 OK\r\n{MARK_FIELD}: {mark}\r\n\r\n").into_bytes(),
+            interim: Vec::new(),
+            framing: crate::wire::Framing::Length(0),
+            body: Vec::new(),
+            body_len: 0,
+            body_end: crate::wire::BodyEnd::Complete,
+            after: None,
+        }
+    }
+
+    const A: &[u8] = b"GET /conformance-chain/t/a HTTP/1.1\r\n\r\n";
+    const B: &[u8] = b"GET /conformance-chain/t/b HTTP/1.1\r\n\r\n";
+
+    fn whats(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.what.as_str()).collect()
+    }
+
+    #[test]
+    fn one_request_arriving_twice_then_forwarded_twice() {
+        let recording = Recording {
+            arrivals: vec![arrival(1, 1, A), arrival(2, 2, A)],
+            connections: vec![(1, A.to_vec()), (2, A.to_vec())],
+        };
+        let findings = find_desync("t", A, &[&answer("t 1")], &recording, Grade::Fail);
+        assert_eq!(
+            whats(&findings),
+            ["the origin received GET /conformance-chain/t/a HTTP/1.1 once more than the client \
+              sent it: one request forwarded twice"]
+        );
+        let labels: Vec<&str> = findings[0]
+            .evidence
+            .iter()
+            .map(|e| e.label.as_str())
+            .collect();
+        assert_eq!(labels, ["client sent", "origin received (connection 2)"]);
+    }
+
+    #[test]
+    fn answers_crossed_then_each_named_and_another_case_named() {
+        let sent = [A, B].concat();
+        let recording = Recording {
+            arrivals: vec![arrival(1, 1, A), arrival(1, 2, B)],
+            connections: vec![(1, sent.clone())],
+        };
+        let (first, second) = (answer("t 2"), answer("u 1"));
+        let findings = find_desync("t", &sent, &[&first, &second], &recording, Grade::Warn);
+        assert_eq!(
+            whats(&findings),
+            [
+                "the answer read for GET /conformance-chain/t/a HTTP/1.1 is the origin's answer \
+                 to GET /conformance-chain/t/b HTTP/1.1",
+                "the answer read for GET /conformance-chain/t/b HTTP/1.1 is the origin's answer \
+                 to another case's request (X-Conformance-Origin: u 1)",
+            ]
+        );
+        assert!(findings
+            .iter()
+            .all(|f| f.hop == Hop::Pair && f.grade == Grade::Warn));
+        let in_order = find_desync(
+            "t",
+            &sent,
+            &[&answer("t 1"), &answer("t 2")],
+            &recording,
+            Grade::Fail,
+        );
+        assert_eq!(in_order, []);
+    }
 
     #[test]
     fn client_view_then_content_ends_after_the_longer_framing() {

@@ -12,7 +12,7 @@ use super::message::{self, body_end, read_request, BodyEnd, Framing, Head, Read}
 use super::model::{Piece, Script};
 use crate::date::format_imf_fixdate;
 use crate::wire::Response;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,7 +75,10 @@ struct Connection {
 #[derive(Default)]
 struct State {
     scripts: HashMap<String, Script>,
-    arrivals: Vec<Arrival>,
+    /// The requests not yet taken, by a number that stays theirs.
+    arrivals: BTreeMap<usize, Arrival>,
+    /// How many requests arrived in all: the next one's number.
+    arrived: usize,
     connections: Vec<Connection>,
 }
 
@@ -158,15 +161,20 @@ impl Origin {
         }
     }
 
-    /// What the origin recorded for `token`; its script is dropped.
+    /// What the origin recorded for `token`; its script and its requests
+    /// are dropped, so a long run keeps no more than its connections' bytes.
     pub fn take(&self, token: &str) -> Recording {
         let mut state = self.shared.lock();
         state.scripts.remove(token);
-        let arrivals: Vec<Arrival> = state
+        let places: Vec<usize> = state
             .arrivals
             .iter()
-            .filter(|a| a.token.as_deref() == Some(token))
-            .cloned()
+            .filter(|(_, a)| a.token.as_deref() == Some(token))
+            .map(|(place, _)| *place)
+            .collect();
+        let arrivals: Vec<Arrival> = places
+            .iter()
+            .filter_map(|place| state.arrivals.remove(place))
             .collect();
         let connections = state
             .connections
@@ -317,8 +325,9 @@ impl Reader {
             match body_end(framing, &self.buf[start..]) {
                 BodyEnd::Partial => return true,
                 BodyEnd::Broken => {
-                    shared.lock().arrivals[place].framing_error =
-                        Some("the chunked framing is broken".into());
+                    if let Some(arrival) = shared.lock().arrivals.get_mut(&place) {
+                        arrival.framing_error = Some("the chunked framing is broken".into());
+                    }
                     answer_refusal(stream, shared, place);
                     return false;
                 }
@@ -326,7 +335,9 @@ impl Reader {
                     let body = self.buf[start..start + n].to_vec();
                     self.buf.drain(..start + n);
                     self.pending = None;
-                    shared.lock().arrivals[place].body = Some(body);
+                    if let Some(arrival) = shared.lock().arrivals.get_mut(&place) {
+                        arrival.body = Some(body);
+                    }
                     if !answer(stream, shared, place) {
                         return false;
                     }
@@ -342,7 +353,7 @@ fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) 
     let mut state = shared.lock();
     let index = 1 + state
         .arrivals
-        .iter()
+        .values()
         .filter(|a| a.token.is_some() && a.token == token)
         .count();
     if let Some(token) = &token {
@@ -351,15 +362,20 @@ fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) 
             tokens.push(token.clone());
         }
     }
-    state.arrivals.push(Arrival {
-        connection: number,
-        index,
-        token,
-        head,
-        body: None,
-        framing_error: framing.cloned(),
-    });
-    state.arrivals.len() - 1
+    let place = state.arrived;
+    state.arrived += 1;
+    state.arrivals.insert(
+        place,
+        Arrival {
+            connection: number,
+            index,
+            token,
+            head,
+            body: None,
+            framing_error: framing.cloned(),
+        },
+    );
+    place
 }
 
 /// Answers the arrival at `place` as its case scripts; false when the
@@ -367,13 +383,10 @@ fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) 
 fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
     let (token, index, script) = {
         let state = shared.lock();
-        let arrival = &state.arrivals[place];
-        let script = arrival
-            .token
-            .as_ref()
-            .and_then(|t| state.scripts.get(t))
-            .cloned();
-        (arrival.token.clone(), arrival.index, script)
+        let arrival = state.arrivals.get(&place);
+        let token = arrival.and_then(|a| a.token.clone());
+        let script = token.as_ref().and_then(|t| state.scripts.get(t)).cloned();
+        (token, arrival.map_or(0, |a| a.index), script)
     };
     let Some((token, script)) = token.clone().zip(script) else {
         let mark = token.unwrap_or_else(|| "none".into());
@@ -402,10 +415,12 @@ fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
 fn answer_refusal(stream: &mut TcpStream, shared: &Shared, place: usize) {
     let (token, index) = {
         let state = shared.lock();
-        let arrival = &state.arrivals[place];
+        let arrival = state.arrivals.get(&place);
         (
-            arrival.token.clone().unwrap_or_else(|| "none".into()),
-            arrival.index,
+            arrival
+                .and_then(|a| a.token.clone())
+                .unwrap_or_else(|| "none".into()),
+            arrival.map_or(0, |a| a.index),
         )
     };
     let bytes = format!(
@@ -420,8 +435,9 @@ fn answer_refusal(stream: &mut TcpStream, shared: &Shared, place: usize) {
 fn write(stream: &mut TcpStream, shared: &Shared, place: usize, bytes: &[u8]) -> bool {
     let ok = stream.write_all(bytes).is_ok();
     let mut state = shared.lock();
-    let number = state.arrivals[place].connection;
-    state.connections[number - 1].last = Some(Instant::now());
+    if let Some(number) = state.arrivals.get(&place).map(|a| a.connection) {
+        state.connections[number - 1].last = Some(Instant::now());
+    }
     drop(state);
     shared.changed.notify_all();
     ok

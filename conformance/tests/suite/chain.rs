@@ -626,3 +626,118 @@ fn chain_catalogue_then_valid_compiled_in_and_quoted_verbatim() {
         assert!(case.case.id.starts_with("chain-rfc"), "{}", case.case.id);
     }
 }
+
+/// A chain case whose origin holds its answer: the client's step ends in a
+/// timeout, which passes.
+fn holding_case(dir: &Path, slug: &str) {
+    let text = format!(
+        "id = \"chain-rfc9110-7.6.1-{slug}\"\ntitle = \"T\"\ngroup = \"connection\"\n\
+         role = \"intermediary\"\nrfc = \"RFC 9110 §7.6.1\"\n\
+         url = \"https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1\"\nquote = \"Q.\"\n\
+         level = \"must\"\nexplain = \"E.\"\n\
+         request = 'GET {{path}} HTTP/1.1\\r\\nHost: {{host}}\\r\\n\\r\\n'\n\
+         [expect]\npass = [\"timeout\"]\n[origin]\nhold = true\n"
+    );
+    std::fs::write(dir.join(format!("chain-rfc9110-7.6.1-{slug}.toml")), text).unwrap();
+}
+
+#[test]
+fn chain_command_sigint_then_report_of_what_ran_and_exit_130() {
+    let dir = tempfile::tempdir().unwrap();
+    for slug in ["hold-a", "hold-b", "hold-c", "hold-d"] {
+        holding_case(dir.path(), slug);
+    }
+    let upstream = Upstream::new(None);
+    let responder = naive_relay(Arc::clone(&upstream));
+    let target = responder.target();
+    let mut child = spawn(&[
+        "--cases",
+        dir.path().to_str().unwrap(),
+        "chain",
+        "--front",
+        &target,
+        "--origin-listen",
+        "127.0.0.1:0",
+        "--timeout",
+        "500",
+        "--jobs",
+        "1",
+        "--progress",
+        "--color",
+        "never",
+    ]);
+    let first = child.line();
+    let addr = first
+        .strip_prefix("origin listening on ")
+        .and_then(|rest| rest.split(": ").next())
+        .unwrap()
+        .to_string();
+    upstream.set(addr.parse().unwrap());
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("\r[1/4]") {
+        let mut chunk = [0u8; 256];
+        let n = child.stderr.read(&mut chunk).expect("stderr");
+        assert!(
+            n > 0,
+            "ended before a result: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let (code, stdout, rest) = child.finish();
+    assert_eq!(code, 130, "{stdout}");
+    let graded: Vec<&str> = stdout.lines().filter(|l| l.starts_with("PASS")).collect();
+    let ran = graded.len();
+    assert!((1..4).contains(&ran), "{stdout}");
+    let ids = ["hold-a", "hold-b", "hold-c", "hold-d"].map(|s| format!("chain-rfc9110-7.6.1-{s}"));
+    let not_run: Vec<String> = ids[ran..].iter().map(|id| format!("  {id}")).collect();
+    let block = format!(
+        "\nnot run (interrupted by SIGINT): {} of 4 cases\n{}\n",
+        4 - ran,
+        not_run.join("\n")
+    );
+    assert!(stdout.contains(&block), "{stdout}");
+    assert!(
+        rest.ends_with(&format!(
+            "\r\x1b[Kconformance: interrupted by SIGINT: {} of 4 cases not run\n",
+            4 - ran
+        )),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn chain_command_nothing_graded_then_exit_4_and_write_baseline_lists_failures() {
+    let (code, stdout, stderr, _) = chain_through(
+        Front::Proxy(Flaw::None),
+        &[
+            "--id",
+            "chain-rfc9110-5.1-unknown-field-forwarded",
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(code, 4, "{stdout}");
+    assert!(stderr.ends_with(
+        "conformance: no chain case could be graded (1 skipped, 0 errors): not conformant\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let written = dir.path().join("known.txt");
+    let (code, _, _, addrs) = chain_through(
+        Front::Relay,
+        &["--id", CL_TE, "--write-baseline", written.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    let (front, _) = addrs.split_once('|').unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&written).unwrap(),
+        format!(
+            "# Known failures of {front} ({front}), written by `conformance chain --write-baseline`.\n{CL_TE}\n"
+        )
+    );
+}
