@@ -49,18 +49,26 @@ pub(crate) fn is_known(result: &ChainResult<'_>, baseline: Option<&Baseline>) ->
         && baseline.is_some_and(|b| b.contains(&result.chain.case.id))
 }
 
-/// What a case line says after the id: its first finding, else who
+/// The finding a case line leads with: a desync first, as the gravest,
+/// then the first finding that made the case's grade.
+pub fn headline<'r>(result: &'r ChainResult<'_>) -> Option<&'r Finding> {
+    let graded = |f: &&Finding| f.grade == result.result.grade;
+    result
+        .findings
+        .iter()
+        .filter(graded)
+        .find(|f| f.hop == Hop::Pair)
+        .or_else(|| result.findings.iter().find(graded))
+        .or(result.findings.first())
+}
+
+/// What a case line says after the id: its headline finding, else who
 /// answered each step and what.
 pub fn case_line(result: &ChainResult<'_>) -> String {
     if let Some(reason) = &result.result.skipped {
         return format!("skipped: {}", escape::terminal(reason));
     }
-    if let Some(finding) = result
-        .findings
-        .iter()
-        .find(|f| f.grade == result.result.grade)
-        .or(result.findings.first())
-    {
+    if let Some(finding) = headline(result) {
         let more = match result.findings.len() {
             1 => String::new(),
             n => format!(" (+{} more)", n - 1),
@@ -283,10 +291,7 @@ pub fn render_markdown(results: &[ChainResult<'_>], context: &ChainContext<'_>) 
     }
     out.push_str("| grade | case | role | hop | what |\n|---|---|---|---|---|\n");
     for result in results {
-        let hop = result
-            .findings
-            .first()
-            .map_or_else(String::new, |f| f.hop.to_string());
+        let hop = headline(result).map_or_else(String::new, |f| f.hop.to_string());
         let _ = writeln!(
             out,
             "| {} | `{}` | {} | {} | {} |",
