@@ -3,7 +3,8 @@
 //!
 //! Writes `$OUT_DIR/catalogue.rs`: every case file's name and text (through
 //! `include_str!`, so cargo rebuilds when one changes), their count and
-//! their fingerprint for `--version`.
+//! their fingerprint for `--version`; and the chain cases
+//! (`fixtures/chain-cases/*.toml`) the same way.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -47,6 +48,37 @@ fn main() {
         out,
         "/// The fingerprint of [`FILES`].\npub const FINGERPRINT: &str = {hash:?};"
     );
+    // The chain catalogue (`fixtures/chain-cases/*.toml`), for `conformance chain`.
+    let chain_dir = manifest.join("../fixtures/chain-cases");
+    println!("cargo:rerun-if-changed={}", chain_dir.display());
+    let mut chain_files: Vec<(String, PathBuf)> = std::fs::read_dir(&chain_dir)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|e| e == "toml") && path.is_file())
+                .map(|path| {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (name, path)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    chain_files.sort();
+    out.push_str(
+        "/// Every chain case file compiled in: (file name, text), sorted by name.\n\
+         pub static CHAIN_FILES: &[(&str, &str)] = &[\n",
+    );
+    for (name, path) in &chain_files {
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
+    }
+    out.push_str("];\n");
     // The matrix `make matrix` wrote, so that `explain` shows what real
     // servers answered wherever the binary runs.
     let matrix = manifest.join("../matrix/results.json");

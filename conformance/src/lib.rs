@@ -21,6 +21,7 @@
 //! Top layer first; a module uses only the modules listed after it.
 //!
 //! - [`explain`] what `list` and `explain` print: a case, and what servers answered it
+//! - [`chain`] chain mode: a front (reverse proxy) checked from the client and from the origin behind it
 //! - [`page`] a matrix, or one run, as one self-contained HTML page
 //! - [`saved`] a run's JSON report read back, as a matrix of one server
 //! - [`matrix`] how several servers answered the catalogue, for `make matrix`
@@ -46,6 +47,7 @@
 
 pub mod baseline;
 pub mod case;
+pub mod chain;
 pub mod control;
 pub mod coverage;
 pub mod date;

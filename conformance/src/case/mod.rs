@@ -21,6 +21,7 @@ pub use catalogue::{
 };
 pub use model::{Allowed, Case, Check, Expect, Group, Level, Need, Step, Token};
 pub use parse::parse_case;
+pub(crate) use parse::parse_case_table;
 pub use problem::{CaseError, Problem};
 
 /// What the unit tests of the case files share: a valid case file to

@@ -72,6 +72,23 @@ pub fn parse_case(stem: &str, text: &str) -> Result<Case, Problem> {
             .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1),
         message: e.message().trim().to_string(),
     })?;
+    validate(stem, raw)
+}
+
+/// Validates the fields a `run` case file has, given as a TOML table, as
+/// the case `stem`: a chain case holds them beside its own.
+pub(crate) fn parse_case_table(stem: &str, table: toml::Table) -> Result<Case, Problem> {
+    let raw: RawCase = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| Problem::Toml {
+            line: None,
+            message: e.message().trim().to_string(),
+        })?;
+    validate(stem, raw)
+}
+
+/// Checks the fields of a case file against the README's rules.
+fn validate(stem: &str, raw: RawCase) -> Result<Case, Problem> {
     if !is_well_formed_id(stem) {
         return Err(Problem::MalformedId(stem.to_string()));
     }

@@ -69,6 +69,10 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE", conflicts_with = "uncovered")]
         update: Option<PathBuf>,
     },
+    /// Check a reverse proxy (the front) from both ends: the client in front
+    /// of it and the origin behind it, every finding naming its hop
+    #[command(after_help = EXIT_CODES_HELP)]
+    Chain(Box<ChainArgs>),
 }
 
 /// The longest `--timeout`: a step that waits longer than a minute is a
@@ -448,4 +452,63 @@ pub(crate) enum FormatArg {
     Json,
     Junit,
     Markdown,
+}
+
+/// `chain`: the front to test, where the embedded origin listens, and the
+/// options a `run` has that apply to it.
+#[derive(Args)]
+pub(crate) struct ChainArgs {
+    /// The front to test, a reverse proxy: HOST:PORT or http://HOST[:PORT]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) front: String,
+    /// Where the embedded origin listens: the address the front forwards to
+    /// (port 0: any free port, printed on stderr)
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) origin_listen: String,
+    /// What the front is (repeatable): cases binding another role are
+    /// skipped [default: gateway, a reverse proxy]
+    #[arg(long, value_name = "ROLE", value_parser = ["gateway", "proxy", "cache"])]
+    pub(crate) role: Vec<String>,
+    /// The Host value the client sends [default: localhost]
+    #[arg(long, value_name = "VALUE")]
+    pub(crate) host: Option<String>,
+    /// A name for the front in reports [default: the front]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    #[command(flatten)]
+    pub(crate) pace: Pace,
+    /// How many cases run at once
+    #[arg(long, value_name = "N", value_parser = parse_jobs,
+          default_value_t = conformance::limits::DEFAULT_JOBS)]
+    pub(crate) jobs: usize,
+    /// What makes the run exit 1: a failed must case, or also a warned must
+    /// or should case
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "must")]
+    pub(crate) fail_on: FailOnArg,
+    /// Start no case later than SECS seconds after the run began
+    #[arg(long, value_name = "SECS", value_parser = parse_deadline)]
+    pub(crate) deadline: Option<u64>,
+    /// Report format
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: FormatArg,
+    /// Colour the grades of the text report
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub(crate) color: ColorArg,
+    /// Show progress on stderr even when it is not a terminal
+    #[arg(long, conflicts_with = "quiet")]
+    pub(crate) progress: bool,
+    /// No progress and no notes on stderr, only errors
+    #[arg(long)]
+    pub(crate) quiet: bool,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Known failures, one chain case id per line: they do not fail the run
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Write the ids of this run's failures to FILE as a baseline
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_baseline: Option<PathBuf>,
 }

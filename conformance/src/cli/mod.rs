@@ -9,10 +9,12 @@
 //! against the open-file limit), then [`run`] itself, which uses
 //! [`signals`], [`watch`], [`progress`] and [`colour`] while the cases go
 //! and [`output`] to write its files. The other commands have a file
-//! each: [`list`], [`explain`], [`diff`], [`report`], [`coverage`].
+//! each: [`list`], [`explain`], [`diff`], [`report`], [`coverage`], and
+//! [`chain`], which runs the chain cases as `run` runs the catalogue.
 
 pub(crate) mod args;
 pub(crate) mod catalogue;
+pub(crate) mod chain;
 pub(crate) mod colour;
 pub(crate) mod coverage;
 pub(crate) mod diff;

@@ -197,7 +197,15 @@ fn read_baseline(path: &Path, catalogue: &[Case]) -> Result<Baseline, Failure> {
 /// The note a baseline with stale ids gets on stderr, before the first
 /// connect: one line, the ids in file order.
 pub(crate) fn stale_note(plan: &RunPlan) -> Option<String> {
-    let baseline = plan.baseline.as_ref()?;
+    stale_note_of(
+        plan.settings.baseline.as_deref().unwrap_or_default(),
+        plan.baseline.as_ref()?,
+    )
+}
+
+/// The note on the entries of the baseline file `path` that name nothing,
+/// if any: for `run` and `chain` alike.
+pub(crate) fn stale_note_of(path: &str, baseline: &Baseline) -> Option<String> {
     let stale = baseline.stale();
     if stale.is_empty() {
         return None;
@@ -207,9 +215,8 @@ pub(crate) fn stale_note(plan: &RunPlan) -> Option<String> {
         n => (format!("{n} stale entries"), "them"),
     };
     Some(format!(
-        "baseline {}: {entries} naming no case, alias or response rule (renamed or removed; \
+        "baseline {path}: {entries} naming no case, alias or response rule (renamed or removed; \
          delete {them}): {}",
-        plan.settings.baseline.as_deref().unwrap_or_default(),
-        escape::encode(stale.join(", ").as_bytes())
+        escape::readable(stale.join(", ").as_bytes())
     ))
 }

@@ -6,6 +6,8 @@
 mod baseline;
 mod browser;
 mod catalogue;
+mod chain;
+mod chain_proxies;
 mod cli;
 mod control;
 mod diff;

@@ -78,7 +78,7 @@ fn no_command_then_the_commands_listed() {
         &[],
         2,
         "conformance: 'conformance' requires a subcommand but one was not provided\n\
-         \x20 [subcommands: run, list, explain, diff, report, coverage, help]\n\
+         \x20 [subcommands: run, list, explain, diff, report, coverage, chain, help]\n\
          \x20 Usage: conformance [OPTIONS] <COMMAND>\n",
     );
 }
@@ -91,7 +91,7 @@ fn no_arguments_at_all_then_the_commands_listed_not_the_help() {
         .stdout("")
         .stderr(
             "conformance: a command is needed: one of run, list, explain, diff, report, \
-             coverage\n\
+             coverage, chain\n\
              \x20 Usage: conformance [OPTIONS] <COMMAND>\n",
         );
 }

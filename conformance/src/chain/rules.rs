@@ -1,0 +1,165 @@
+//! Checking one [`Rule`] on one message head: a request the origin
+//! received, or a response the client read.
+
+use super::message::{content_length, text, Head};
+use super::model::Rule;
+use crate::escape;
+use crate::template::Values;
+
+/// `Ok` when `head` satisfies `rule`, else what was wrong; `values` fill a
+/// `target` rule's template. A peer's bytes in the message are escaped.
+pub fn check_rule(rule: &Rule, head: &Head, values: &Values) -> Result<(), String> {
+    let shown = |bytes: &[u8]| escape::encode(bytes);
+    let joined = |name: &str| {
+        let values: Vec<String> = head.values(name).map(shown).collect();
+        values.join(", ")
+    };
+    let count = |name: &str| head.values(name).count();
+    match rule {
+        Rule::Present(name) if count(name) == 0 => Err(format!("no {name} field")),
+        Rule::Absent(name) if count(name) > 0 => Err(format!("{name}: {} arrived", joined(name))),
+        Rule::Count(name, want) if count(name) != *want => {
+            Err(format!("{} {name} field lines, not {want}", count(name)))
+        }
+        Rule::Value(name, want) if count(name) == 0 => {
+            Err(format!("no {name} field (wanted {want})"))
+        }
+        Rule::Value(name, want) if joined(name) != *want => {
+            Err(format!("{name}: {} (wanted {want})", joined(name)))
+        }
+        Rule::ValueNot(name, value) if head.values(name).any(|v| v == value.as_bytes()) => {
+            Err(format!("{name}: {value} arrived unchanged"))
+        }
+        Rule::Members(name, want) => {
+            let got: Vec<String> = head.members(name).iter().map(|m| shown(m)).collect();
+            if got == *want {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name} members in the order {} (sent in the order {})",
+                    list(&got),
+                    list(want)
+                ))
+            }
+        }
+        Rule::AtMost(name, most) => {
+            let values: Vec<&[u8]> = head.values(name).collect();
+            match values.as_slice() {
+                [] => Err(format!("no {name} field (wanted at most {most})")),
+                [value] if text(value).parse::<u64>().is_ok_and(|n| n <= *most) => Ok(()),
+                _ => Err(format!("{name}: {} (wanted at most {most})", joined(name))),
+            }
+        }
+        Rule::LacksOption(name, option) => {
+            if head
+                .members(name)
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(option.as_bytes()))
+            {
+                Err(format!("{name}: {} lists {option}", joined(name)))
+            } else {
+                Ok(())
+            }
+        }
+        Rule::Version(want) if head.version != *want => Err(format!(
+            "the start line says {}, not {want}",
+            escape::encode(head.version.as_bytes())
+        )),
+        Rule::Target(template) => {
+            let want = template.fill_known(values);
+            if head.target.as_bytes() == want.as_slice() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the request-target {} arrived for {}",
+                    escape::encode(head.target.as_bytes()),
+                    escape::encode(&want)
+                ))
+            }
+        }
+        Rule::Unambiguous => {
+            if count("content-length") > 0 && count("transfer-encoding") > 0 {
+                Err(format!(
+                    "both Content-Length: {} and Transfer-Encoding: {}",
+                    joined("content-length"),
+                    joined("transfer-encoding")
+                ))
+            } else {
+                content_length(head)
+                    .map(|_| ())
+                    .map_err(|why| format!("{why}: Content-Length: {}", joined("content-length")))
+            }
+        }
+        Rule::Strict => match &head.strict_error {
+            Some(why) => Err(format!("the strict parser refuses it: {why}")),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::message::{read_request, Read};
+
+    fn head(bytes: &[u8]) -> Head {
+        match read_request(bytes) {
+            Read::Head(head, _) => head,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rules_then_exact_problems() {
+        let h = head(
+            b"OPTIONS /p HTTP/1.1\r\nHost: h\r\nMax-Forwards: 5\r\nX-O: 2\r\nX-O: 1, 3\r\n\
+              Connection: x-hop\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        let values = Values {
+            path: "/p".into(),
+            ..Values::default()
+        };
+        let check = |rule: Rule| check_rule(&rule, &h, &values);
+        assert_eq!(
+            check(Rule::Present("Via".into())),
+            Err("no Via field".into())
+        );
+        assert_eq!(
+            check(Rule::Absent("x-o".into())),
+            Err("x-o: 2, 1, 3 arrived".into())
+        );
+        assert_eq!(
+            check(Rule::Members(
+                "X-O".into(),
+                vec!["1".into(), "2".into(), "3".into()]
+            )),
+            Err("X-O members in the order 2, 1, 3 (sent in the order 1, 2, 3)".into())
+        );
+        assert_eq!(
+            check(Rule::AtMost("Max-Forwards".into(), 4)),
+            Err("Max-Forwards: 5 (wanted at most 4)".into())
+        );
+        assert_eq!(check(Rule::AtMost("Max-Forwards".into(), 5)), Ok(()));
+        assert_eq!(
+            check(Rule::LacksOption("Connection".into(), "X-Hop".into())),
+            Err("Connection: x-hop lists X-Hop".into())
+        );
+        assert_eq!(
+            check(Rule::Unambiguous),
+            Err("both Content-Length: 0 and Transfer-Encoding: chunked".into())
+        );
+        let target = crate::escape::decode_template("{path}").unwrap();
+        assert_eq!(check(Rule::Target(target)), Ok(()));
+        assert_eq!(check(Rule::Strict), Ok(()));
+        assert_eq!(check(Rule::Count("Host".into(), 1)), Ok(()));
+    }
+}
