@@ -18,7 +18,8 @@ use std::time::Duration;
 use crate::connection::{configure_listener, Context};
 use crate::handler::Handler;
 use crate::limits::{
-    ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, READ_TIMEOUT, SEND_RATE_WINDOW, WAKE_TIMEOUT,
+    default_max_connections, ACCEPT_BACKOFF, MIN_SEND_RATE, READ_TIMEOUT, SEND_RATE_WINDOW,
+    WAKE_TIMEOUT,
 };
 
 mod accept;
@@ -57,7 +58,9 @@ pub struct Config {
     pub root: PathBuf,
     /// Time a client has to send a complete request head (408 past it).
     pub read_timeout: Duration,
-    /// Most concurrent connections in threaded mode (503 past it).
+    /// Most concurrent connections in threaded mode (503 past it); by
+    /// default the open-file limit less a reserve
+    /// ([`connection_cap`](crate::limits::connection_cap)).
     pub max_connections: usize,
     /// Least octets per second a response must make progress at, averaged
     /// over each `send_rate_window`; slower, it is abandoned.
@@ -78,7 +81,7 @@ impl Config {
         Config {
             root: root.into(),
             read_timeout: READ_TIMEOUT,
-            max_connections: MAX_CONNECTIONS,
+            max_connections: default_max_connections(),
             min_send_rate: MIN_SEND_RATE,
             send_rate_window: SEND_RATE_WINDOW,
             quiet: false,

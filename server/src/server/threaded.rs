@@ -24,7 +24,7 @@
 //! Past the connection cap, the leader answers a new connection 503 and
 //! closes it at once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
@@ -39,11 +39,14 @@ use rustix::io::Errno;
 
 use super::accept::Accepted;
 use super::{Shared, Workers};
-use crate::connection::{refuse_overloaded, resume, Idle};
+use crate::connection::{self, refuse_overloaded, resume, Idle};
 use crate::limits::{ACCEPT_BACKOFF, ACCEPT_BATCH};
 
 /// The poll set's id for the listener; a connection's is its registry id.
 const LISTENER: u64 = u64::MAX;
+
+/// Most readiness reports taken from the poll set at once.
+const POLL_EVENTS: usize = 256;
 
 /// The threaded variant's poll set, with the listener in it, made
 /// non-blocking so that the worker with the turn accepts what is pending
@@ -63,19 +66,76 @@ pub(super) fn poll_set(listener: &TcpListener) -> io::Result<OwnedFd> {
 /// Who may lead next, and the connections the leader watches.
 #[derive(Default)]
 pub(super) struct Turn {
-    /// The connections waiting for a request, held here while no worker
-    /// has the turn; the worker that takes the turn takes them.
+    /// The connections between turns, held here while no worker has the
+    /// turn; the worker that takes the turn takes them.
     pub(super) set: Option<Box<Waiting>>,
     /// Workers waiting for the turn.
     workers_waiting: usize,
 }
 
-/// The connections waiting in the poll set for their next request, and
-/// when each one's read timeout runs out.
+/// The connections between turns: waiting in the poll set for their next
+/// request, or ready to be served, in the order they became ready; and when
+/// each one's read timeout runs out. It travels with the turn, so a
+/// connection found ready is served by the next leader if not by this one.
 #[derive(Default)]
 pub(super) struct Waiting {
-    connections: HashMap<u64, (Arc<TcpStream>, Idle, Instant)>,
+    connections: HashMap<u64, Entry>,
     deadlines: BTreeSet<(Instant, u64)>,
+    /// The connections ready to be served, first come first served: each
+    /// is in the queue at most once (its entry says whether it is), and one
+    /// that is served and still has requests read goes to the back, behind
+    /// every connection that became ready meanwhile. So a connection with a
+    /// request ready is served within one pass over the queue, whatever
+    /// the others send.
+    ready: VecDeque<u64>,
+}
+
+/// A connection between turns.
+struct Entry {
+    stream: Arc<TcpStream>,
+    idle: Idle,
+    deadline: Instant,
+    /// In the poll set (a connection just accepted is not yet).
+    polled: bool,
+    /// In the ready queue.
+    queued: bool,
+}
+
+impl Waiting {
+    /// Queues connection `id` to be served, unless it is queued already or
+    /// no longer between turns.
+    fn make_ready(&mut self, id: u64) {
+        if let Some(entry) = self.connections.get_mut(&id) {
+            if !entry.queued {
+                entry.queued = true;
+                self.ready.push_back(id);
+            }
+        }
+    }
+
+    /// The next connection to serve, taken out of the set.
+    fn next_ready(&mut self) -> Option<(u64, Entry)> {
+        while let Some(id) = self.ready.pop_front() {
+            // Gone if its read timeout closed it meanwhile.
+            if let Some(entry) = self.connections.remove(&id) {
+                self.deadlines.remove(&(entry.deadline, id));
+                return Some((id, entry));
+            }
+        }
+        None
+    }
+
+    /// Puts connection `id` between turns, at the back of the ready queue
+    /// if it has requests read already.
+    fn insert(&mut self, id: u64, mut entry: Entry) {
+        entry.queued = false;
+        let ready = entry.idle.has_requests();
+        self.deadlines.insert((entry.deadline, id));
+        self.connections.insert(id, entry);
+        if ready {
+            self.make_ready(id);
+        }
+    }
 }
 
 impl Workers {
@@ -98,11 +158,17 @@ impl Workers {
     /// Waits on the poll set and serves what is ready, until this worker
     /// passes the turn (then `true`, once the connection it kept has
     /// closed) or the server stops (`false`).
+    ///
+    /// Each pass adds what the poll set reports (and what the listener has
+    /// pending) to the back of the ready queue, then serves the connections
+    /// in the queue at that moment, each for at most
+    /// [`REQUEST_BUDGET`](crate::limits::REQUEST_BUDGET) requests. While
+    /// the queue is not empty the poll set is asked without waiting.
     fn lead(self: &Arc<Self>, set: Box<Waiting>) -> bool {
         let poll = self.poll();
         let mut turn = Some(set);
-        let mut events = [MaybeUninit::<epoll::Event>::uninit(); 64];
-        let mut ready = Vec::with_capacity(events.len());
+        let mut events = [MaybeUninit::<epoll::Event>::uninit(); POLL_EVENTS];
+        let mut reported = Vec::with_capacity(events.len());
         loop {
             let Some(set) = turn.as_mut() else {
                 return true;
@@ -112,26 +178,39 @@ impl Workers {
                 self.close_all(*set);
                 return false;
             }
-            let wait = set.deadlines.first().map(|&(deadline, _)| {
-                // Rounded up, so the wait does not end just before it.
-                let left = deadline.saturating_duration_since(Instant::now());
-                Timespec::try_from(left + Duration::from_micros(999)).unwrap_or(Timespec {
-                    tv_sec: 1,
+            let wait = if set.ready.is_empty() {
+                set.deadlines.first().map(|&(deadline, _)| {
+                    // Rounded up, so the wait does not end just before it.
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    Timespec::try_from(left + Duration::from_micros(999)).unwrap_or(Timespec {
+                        tv_sec: 1,
+                        tv_nsec: 0,
+                    })
+                })
+            } else {
+                Some(Timespec {
+                    tv_sec: 0,
                     tv_nsec: 0,
                 })
-            });
-            ready.clear();
+            };
+            reported.clear();
             match epoll::wait(poll, &mut events, wait.as_ref()) {
-                Ok((events, _)) => ready.extend(events.iter().map(|e| e.data.u64())),
+                Ok((events, _)) => reported.extend(events.iter().map(|e| e.data.u64())),
                 Err(Errno::INTR) => {}
                 Err(_) => thread::sleep(ACCEPT_BACKOFF),
             }
-            for &id in &ready {
+            for &id in &reported {
                 if id == LISTENER {
-                    self.accept_pending(&mut turn);
+                    self.accept_pending(set);
                 } else {
-                    self.resume_waiting(id, &mut turn);
+                    set.make_ready(id);
                 }
+            }
+            for _ in 0..set.ready.len() {
+                let Some((id, entry)) = turn.as_mut().and_then(|set| set.next_ready()) else {
+                    break;
+                };
+                self.serve_ready(id, entry, &mut turn);
                 if turn.is_none() {
                     return true;
                 }
@@ -142,14 +221,22 @@ impl Workers {
         }
     }
 
-    /// Accepts the connections pending on the listener and serves each as
-    /// far as it can without waiting. If the turn is passed on meanwhile,
-    /// the rest stay pending for the next leader.
-    fn accept_pending(self: &Arc<Self>, turn: &mut Option<Box<Waiting>>) {
+    /// Accepts the connections pending on the listener, at most
+    /// [`ACCEPT_BATCH`], and queues them to be served. The last one may
+    /// wait a moment for its first bytes if the backlog is then empty (the
+    /// connections that arrive meanwhile are accepted together); with more
+    /// pending, none waits.
+    fn accept_pending(&self, set: &mut Waiting) {
+        let mut last = None;
+        let mut emptied = false;
         for _ in 0..ACCEPT_BATCH {
             let stream = match self.accept() {
                 Accepted::Connection(stream) => stream,
-                Accepted::Nothing | Accepted::Stopping => return,
+                Accepted::Nothing => {
+                    emptied = true;
+                    break;
+                }
+                Accepted::Stopping => break,
             };
             if self.shared.open_count() >= self.max_connections {
                 refuse_overloaded(stream, &self.ctx);
@@ -157,40 +244,41 @@ impl Workers {
             }
             let stream = Arc::new(stream);
             let id = self.shared.register(&stream);
-            match Idle::accepted(&stream, &self.ctx) {
-                Some(idle) => self.serve_ready(id, stream, idle, false, turn),
-                None => self.shared.unregister(id),
-            }
-            if turn.is_none() {
-                return;
+            let Some(idle) = Idle::accepted(&stream, &self.ctx) else {
+                self.shared.unregister(id);
+                continue;
+            };
+            let deadline = idle.deadline(&self.ctx);
+            let entry = Entry {
+                stream,
+                idle,
+                deadline,
+                polled: false,
+                queued: false,
+            };
+            set.insert(id, entry);
+            set.make_ready(id);
+            last = Some(id);
+        }
+        if let (true, Some(id)) = (emptied, last) {
+            if let Some(entry) = set.connections.get_mut(&id) {
+                entry.idle.let_first_bytes_wait();
             }
         }
     }
 
-    /// Serves a waiting connection the poll set reported ready.
-    fn resume_waiting(self: &Arc<Self>, id: u64, turn: &mut Option<Box<Waiting>>) {
-        let Some(set) = turn.as_mut() else {
-            return;
-        };
-        let Some((stream, idle, deadline)) = set.connections.remove(&id) else {
-            return;
-        };
-        set.deadlines.remove(&(deadline, id));
-        self.serve_ready(id, stream, idle, true, turn);
-    }
-
-    /// Serves connection `id` as far as it can without waiting; puts it in
-    /// the poll set if it waits for a request, or passes the turn on (and
+    /// Serves connection `id` as far as it can without waiting, for at most
+    /// a turn's budget of requests; puts it back between turns if it waits
+    /// for a request or has more requests read, or passes the turn on (and
     /// serves it to its close) if it must wait on the client otherwise.
-    fn serve_ready(
-        self: &Arc<Self>,
-        id: u64,
-        stream: Arc<TcpStream>,
-        idle: Idle,
-        polled: bool,
-        turn: &mut Option<Box<Waiting>>,
-    ) {
+    fn serve_ready(self: &Arc<Self>, id: u64, entry: Entry, turn: &mut Option<Box<Waiting>>) {
         let poll = self.poll();
+        let Entry {
+            stream,
+            idle,
+            polled,
+            ..
+        } = entry;
         let served = self.guarded(|| {
             let mut pass = || {
                 if polled {
@@ -203,13 +291,16 @@ impl Workers {
             resume(&stream, &self.ctx, idle, &self.shared.stopping, &mut pass)
         });
         match (served, turn.as_mut()) {
-            (Some(Some(idle)), Some(set)) => self.wait_for_request(id, stream, idle, polled, set),
+            (Some(connection::Turn::Idle(idle)), Some(set)) => {
+                self.wait_for_request(id, stream, idle, polled, set)
+            }
             _ => self.shared.unregister(id),
         }
     }
 
     /// Puts connection `id` in the poll set (unless `polled`, it is there)
-    /// to wait for its next request until its read timeout.
+    /// to wait for its next request until its read timeout, and at the back
+    /// of the ready queue if it has requests read already.
     fn wait_for_request(
         &self,
         id: u64,
@@ -218,10 +309,9 @@ impl Workers {
         polled: bool,
         set: &mut Waiting,
     ) {
-        let poll = self.poll();
         if !polled {
             let added = epoll::add(
-                poll,
+                self.poll(),
                 &*stream,
                 epoll::EventData::new_u64(id),
                 epoll::EventFlags::IN,
@@ -232,12 +322,18 @@ impl Workers {
             }
         }
         let deadline = idle.deadline(&self.ctx);
-        set.deadlines.insert((deadline, id));
-        set.connections.insert(id, (stream, idle, deadline));
+        let entry = Entry {
+            stream,
+            idle,
+            deadline,
+            polled: true,
+            queued: false,
+        };
+        set.insert(id, entry);
     }
 
-    /// Closes the waiting connections whose read timeout has run out: an
-    /// idle connection closes silently.
+    /// Closes the connections whose read timeout has run out: an idle
+    /// connection closes silently.
     fn expire(&self, set: &mut Waiting, now: Instant) {
         while let Some(&(deadline, id)) = set.deadlines.first() {
             if deadline > now {
@@ -250,7 +346,7 @@ impl Workers {
         }
     }
 
-    /// Closes every waiting connection (the server is stopping).
+    /// Closes every connection between turns (the server is stopping).
     fn close_all(&self, set: Waiting) {
         for (id, _) in set.connections {
             self.shared.unregister(id);
