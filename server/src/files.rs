@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,12 +14,15 @@ use crate::limits::{MAX_CACHED_FILE, MAX_CACHE_BYTES};
 
 /// The media type for a file name's extension.
 pub(crate) fn content_type(path: &Path) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
+    let ext = path.extension().map_or(&b""[..], |e| e.as_bytes());
+    // Lowercased on the stack: no extension this table knows is longer.
+    let mut lower = [0u8; 8];
+    let Some(lower) = lower.get_mut(..ext.len()) else {
+        return "application/octet-stream";
+    };
+    lower.copy_from_slice(ext);
+    lower.make_ascii_lowercase();
+    match std::str::from_utf8(lower).unwrap_or("") {
         "html" | "htm" => "text/html; charset=utf-8",
         "txt" | "text" => "text/plain; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -69,7 +74,36 @@ pub fn etag(meta: &Metadata) -> String {
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("\"{nanos:x}-{:x}\"", meta.len())
+    let mut tag = String::with_capacity(2 + 32 + 1 + 16);
+    tag.push('"');
+    push_hex(&mut tag, nanos);
+    tag.push('-');
+    push_hex(&mut tag, u128::from(meta.len()));
+    tag.push('"');
+    tag
+}
+
+/// Appends `n` in lowercase hexadecimal, as `{:x}` writes it.
+fn push_hex(out: &mut String, n: u128) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 32];
+    let mut at = text.len();
+    // In 64-bit halves: a shift of a u128 costs several instructions.
+    let (mut high, mut low) = ((n >> 64) as u64, n as u64);
+    for _ in 0..16 {
+        at -= 1;
+        text[at] = DIGITS[(low & 0xf) as usize];
+        low >>= 4;
+        if low == 0 && high == 0 {
+            break;
+        }
+    }
+    while high != 0 {
+        at -= 1;
+        text[at] = DIGITS[(high & 0xf) as usize];
+        high >>= 4;
+    }
+    out.push_str(std::str::from_utf8(&text[at..]).unwrap_or("0"));
 }
 
 /// The content of small files, kept between requests while each file is
@@ -83,10 +117,42 @@ pub(crate) struct SmallFiles {
     entries: RwLock<Cache>,
 }
 
+/// The cached files by device and inode: the file a path resolved to,
+/// whichever path named it.
 #[derive(Debug, Default)]
 struct Cache {
-    files: HashMap<PathBuf, (Stamp, Arc<[u8]>)>,
+    files: OwnKeyMap<(u64, u64), Cached>,
     bytes: usize,
+}
+
+/// One file's content and the stamp it was read under.
+type Cached = (Stamp, Arc<[u8]>);
+
+/// A map keyed by numbers the server makes or reads itself (connection
+/// ids, device and inode numbers), never by a client's bytes, hashed with
+/// [`OwnKeys`].
+pub(crate) type OwnKeyMap<K, V> = HashMap<K, V, BuildHasherDefault<OwnKeys>>;
+
+/// A hasher of one multiplication per word (as rustc's own FxHash), for
+/// keys no client chooses: the default SipHash guards against keys picked
+/// to collide, at ten times the cost, and nothing here needs that.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct OwnKeys(u64);
+
+impl Hasher for OwnKeys {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 /// What identifies one version of a file's content.
@@ -117,8 +183,9 @@ impl SmallFiles {
     /// or no longer has `meta`'s length.
     pub fn content(&self, path: &Path, meta: &Metadata) -> io::Result<Arc<[u8]>> {
         let stamp = Stamp::of(meta);
+        let key = (stamp.dev, stamp.ino);
         let cache = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached, bytes)) = cache.files.get(path) {
+        if let Some((cached, bytes)) = cache.files.get(&key) {
             if *cached == stamp {
                 return Ok(Arc::clone(bytes));
             }
@@ -136,15 +203,13 @@ impl SmallFiles {
         }
         let bytes: Arc<[u8]> = bytes.into();
         let mut cache = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, old)) = cache.files.remove(path) {
+        if let Some((_, old)) = cache.files.remove(&key) {
             cache.bytes -= old.len();
         }
         // Past the budget, new files are served uncached rather than evicting.
         if cache.bytes + bytes.len() <= MAX_CACHE_BYTES {
             cache.bytes += bytes.len();
-            cache
-                .files
-                .insert(path.to_path_buf(), (stamp, Arc::clone(&bytes)));
+            cache.files.insert(key, (stamp, Arc::clone(&bytes)));
         }
         Ok(bytes)
     }
@@ -265,6 +330,35 @@ mod tests {
         fs::write(&other, "abcdef").unwrap();
         assert!(cache.content(&other, &stale).is_err());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn etag_is_the_modification_time_in_nanoseconds_and_the_size_in_hex() {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root"));
+        for name in ["hello.txt", "index.html", "listing"] {
+            let meta = fs::metadata(root.join(name)).unwrap();
+            let nanos = meta
+                .modified()
+                .unwrap()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos();
+            assert_eq!(etag(&meta), format!("\"{nanos:x}-{:x}\"", meta.len()));
+        }
+        for n in [
+            0u128,
+            1,
+            0xf,
+            0x10,
+            0xdead_beef,
+            1 << 64,
+            (1 << 64) + 5,
+            u128::MAX,
+        ] {
+            let mut text = String::new();
+            push_hex(&mut text, n);
+            assert_eq!(text, format!("{n:x}"));
+        }
     }
 
     #[test]

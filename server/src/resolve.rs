@@ -1,9 +1,9 @@
 //! Mapping a decoded path to what lies under the root, and nothing outside it.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// What a path names under the root.
@@ -40,12 +40,12 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
             s => segments.push(s),
         }
     }
-    let mut candidate = root.to_path_buf();
-    for segment in &segments {
-        candidate.push(OsStr::from_bytes(segment));
-    }
     let wants_directory = path.ends_with(b"/") || segments.is_empty();
-    let (real, meta) = match canonical_under(root, &candidate) {
+    let root_bytes = root.as_os_str().as_bytes();
+    // Room for the path and a directory's `/index.html`, in one allocation.
+    let mut walked = Vec::with_capacity(root_bytes.len() + path.len() + INDEX.len() + 2);
+    walked.extend_from_slice(root_bytes);
+    let (real, meta) = match canonical_under(root, walked, &segments) {
         Ok(Some(found)) => found,
         Ok(None) => return Resource::Forbidden,
         Err(_) => return Resource::NotFound,
@@ -54,9 +54,10 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
         if !wants_directory {
             return Resource::Redirect;
         }
-        return match canonical_under(root, &real.join("index.html")) {
+        let dir = real.into_os_string().into_vec();
+        return match canonical_under(root, dir.clone(), &[INDEX]) {
             Ok(Some((index, meta))) if meta.is_file() => Resource::File(index, meta),
-            Ok(Some(_)) | Err(_) => Resource::Listing(real),
+            Ok(Some(_)) | Err(_) => Resource::Listing(PathBuf::from(OsString::from_vec(dir))),
             Ok(None) => Resource::Forbidden,
         };
     }
@@ -67,24 +68,33 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
     }
 }
 
-/// The canonical form of `path` and its metadata, or `None` when it lies
-/// outside `root` (through a symlink).
+/// The file a directory is served by, when it has one.
+const INDEX: &[u8] = b"index.html";
+
+/// The canonical form of `base` (a canonical directory at or under `root`)
+/// joined with `segments` (plain names: no `.`, `..` or `/`), and its
+/// metadata; `None` when it lies outside `root` (through a symlink).
 ///
-/// `root` is canonical and `path` is `root` joined with plain segments, so
-/// unless a component below the root is a symlink, `path` is already
-/// canonical: one `lstat` per segment instead of one per component of the
-/// whole absolute path. A symlink anywhere sends it through `canonicalize`.
-fn canonical_under(root: &Path, path: &Path) -> io::Result<Option<(PathBuf, Metadata)>> {
-    let Ok(below) = path.strip_prefix(root) else {
-        return Ok(None);
-    };
-    let mut walked = root.to_path_buf();
+/// Unless a component below the root is a symlink, the joined path is
+/// already canonical: one `lstat` per segment instead of one per component
+/// of the whole absolute path. A symlink anywhere sends it through
+/// `canonicalize`.
+fn canonical_under(
+    root: &Path,
+    mut walked: Vec<u8>,
+    segments: &[&[u8]],
+) -> io::Result<Option<(PathBuf, Metadata)>> {
     let mut meta = None;
-    for component in below.components() {
-        walked.push(component);
-        let found = fs::symlink_metadata(&walked)?;
+    for (i, segment) in segments.iter().enumerate() {
+        walked.push(b'/');
+        walked.extend_from_slice(segment);
+        let found = fs::symlink_metadata(OsStr::from_bytes(&walked))?;
         if found.file_type().is_symlink() {
-            let real = fs::canonicalize(path)?;
+            for rest in &segments[i + 1..] {
+                walked.push(b'/');
+                walked.extend_from_slice(rest);
+            }
+            let real = fs::canonicalize(OsStr::from_bytes(&walked))?;
             if !real.starts_with(root) {
                 return Ok(None);
             }
@@ -93,9 +103,10 @@ fn canonical_under(root: &Path, path: &Path) -> io::Result<Option<(PathBuf, Meta
         }
         meta = Some(found);
     }
+    let walked = PathBuf::from(OsString::from_vec(walked));
     let meta = match meta {
         Some(meta) => meta,
-        None => fs::metadata(root)?,
+        None => fs::metadata(&walked)?,
     };
     Ok(Some((walked, meta)))
 }

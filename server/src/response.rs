@@ -5,6 +5,7 @@ use std::fs::Metadata;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::date::imf_fixdate;
 use crate::problem::Problem;
 use crate::range;
 
@@ -138,9 +139,15 @@ impl Response {
 
     /// Appends one header field line.
     pub(crate) fn header(&mut self, name: &str, value: &str) -> &mut Response {
+        self.header_bytes(name, value.as_bytes())
+    }
+
+    /// Appends one header field line whose value is octets already checked
+    /// to be a field-value.
+    pub(crate) fn header_bytes(&mut self, name: &str, value: &[u8]) -> &mut Response {
         self.fields.extend_from_slice(name.as_bytes());
         self.fields.extend_from_slice(b": ");
-        self.fields.extend_from_slice(value.as_bytes());
+        self.fields.extend_from_slice(value);
         self.fields.extend_from_slice(b"\r\n");
         self
     }
@@ -196,23 +203,25 @@ impl Response {
     /// 5xx too costs nothing, and a 1xx needs none. RFC 9112 §9.6: a server
     /// that will close "SHOULD send a "close" connection option in its
     /// final response"; an interim response is not one.
-    pub(crate) fn head(&self, close: bool) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(self.fields.len() + 128);
+    ///
+    /// `room`: octets to keep free after the head, for content sent with it.
+    pub(crate) fn head(&self, close: bool, room: usize) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.fields.len() + 128 + room);
         buf.extend_from_slice(b"HTTP/1.1 ");
-        buf.extend_from_slice(self.code.to_string().as_bytes());
+        push_decimal(&mut buf, u64::from(self.code));
         buf.push(b' ');
         buf.extend_from_slice(reason(self.code).as_bytes());
         buf.extend_from_slice(b"\r\n");
         let last = self.code >= 200;
         if last {
             buf.extend_from_slice(b"Date: ");
-            buf.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+            buf.extend_from_slice(imf_fixdate(SystemTime::now()).as_bytes());
             buf.extend_from_slice(b"\r\n");
         }
         buf.extend_from_slice(&self.fields);
         if let Some(length) = self.content_length() {
             buf.extend_from_slice(b"Content-Length: ");
-            buf.extend_from_slice(length.to_string().as_bytes());
+            push_decimal(&mut buf, length);
             buf.extend_from_slice(b"\r\n");
         }
         if close && last {
@@ -225,12 +234,29 @@ impl Response {
     /// The head and, when it is sent and held in memory, the content: the
     /// whole response unless the content is a file's.
     pub(crate) fn to_bytes(&self, head_only: bool, close: bool) -> Vec<u8> {
-        let mut bytes = self.head(close);
-        if let (true, Body::Bytes(content)) = (self.sends_content(head_only), &self.body) {
-            bytes.extend_from_slice(content);
-        }
+        let content = match (self.sends_content(head_only), &self.body) {
+            (true, Body::Bytes(content)) => &content[..],
+            _ => &[],
+        };
+        let mut bytes = self.head(close, content.len());
+        bytes.extend_from_slice(content);
         bytes
     }
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]

@@ -46,13 +46,20 @@ pub(super) fn write_response(
         let bytes = response.to_bytes(head_only, close);
         return Ok(out.send(&bytes));
     };
-    let mut bytes = response.head(close);
-    if !response.sends_content(head_only) {
+    let sends = response.sends_content(head_only);
+    let small = meta.len() <= MAX_CACHED_FILE;
+    let room = if sends && small {
+        response.content().size() as usize
+    } else {
+        0
+    };
+    let mut bytes = response.head(close, room);
+    if !sends {
         return Ok(out.send(&bytes));
     }
     // Small files go out with the head in one write; large ones are
     // streamed in fixed chunks, so memory does not grow with the file.
-    if meta.len() <= MAX_CACHED_FILE {
+    if small {
         let content = small_files.content(path, meta);
         let content = content.map_err(|_| Problem::Internal)?;
         for segment in segments {

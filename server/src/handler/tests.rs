@@ -38,7 +38,7 @@ fn respond(head: &str) -> Response {
 /// The status line and the header fields but `Date`, one line each, as the
 /// head of a response that keeps the connection open.
 fn head_lines(response: &Response) -> Vec<String> {
-    let head = String::from_utf8(response.head(false)).unwrap();
+    let head = String::from_utf8(response.head(false, 0)).unwrap();
     head.split("\r\n")
         .filter(|line| !line.is_empty() && !line.starts_with("Date: "))
         .map(str::to_owned)

@@ -24,7 +24,7 @@
 //! Past the connection cap, the leader answers a new connection 503 and
 //! closes it at once.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
@@ -40,6 +40,7 @@ use rustix::io::Errno;
 use super::accept::Accepted;
 use super::{Shared, Workers};
 use crate::connection::{self, refuse_overloaded, resume, Idle};
+use crate::files::OwnKeyMap;
 use crate::limits::{ACCEPT_BACKOFF, ACCEPT_BATCH};
 
 /// The poll set's id for the listener; a connection's is its registry id.
@@ -79,7 +80,7 @@ pub(super) struct Turn {
 /// connection found ready is served by the next leader if not by this one.
 #[derive(Default)]
 pub(super) struct Waiting {
-    connections: HashMap<u64, Entry>,
+    connections: OwnKeyMap<u64, Entry>,
     deadlines: BTreeSet<(Instant, u64)>,
     /// The connections ready to be served, first come first served: each
     /// is in the queue at most once (its entry says whether it is), and one
