@@ -14,7 +14,14 @@ use crate::limits::{MAX_CACHED_FILE, MAX_CACHE_BYTES};
 
 /// The media type for a file name's extension.
 pub(crate) fn content_type(path: &Path) -> &'static str {
-    let ext = path.extension().map_or(&b""[..], |e| e.as_bytes());
+    // The extension of the last component, as `Path::extension` has it
+    // (none for a name that starts with its only dot), without its walk.
+    let bytes = path.as_os_str().as_bytes();
+    let name = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+    let ext = match name.iter().rposition(|&b| b == b'.') {
+        Some(dot) if dot > 0 => &name[dot + 1..],
+        _ => &b""[..],
+    };
     // Lowercased on the stack: no extension this table knows is longer.
     let mut lower = [0u8; 8];
     let Some(lower) = lower.get_mut(..ext.len()) else {
@@ -286,6 +293,11 @@ mod tests {
             ("a.json", "application/json"),
             ("a.png", "image/png"),
             ("Makefile", "application/octet-stream"),
+            ("/r/.txt", "application/octet-stream"),
+            ("/r.d/a", "application/octet-stream"),
+            ("/r/a.tar.GZ", "application/gzip"),
+            ("/r/a.", "application/octet-stream"),
+            ("/r/a.verylongext", "application/octet-stream"),
         ] {
             assert_eq!(content_type(Path::new(name)), expected, "{name}");
         }

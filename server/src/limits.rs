@@ -129,6 +129,10 @@ pub fn default_max_connections() -> usize {
 /// that pipelines gets this many answers, then waits its turn again.
 pub(crate) const REQUEST_BUDGET: usize = 16;
 
+/// Connections the kernel holds for the server to accept (the `listen`
+/// backlog; Linux clamps it to `net.core.somaxconn`, 4096 by default).
+pub(crate) const LISTEN_BACKLOG: i32 = 4096;
+
 /// Pause after a failed `accept` (out of descriptors or memory), so the
 /// accept loop backs off rather than spins while the cause persists.
 pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);

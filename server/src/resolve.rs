@@ -28,24 +28,29 @@ pub(crate) enum Resource {
 /// the last word: the path is canonicalized, following symlinks, and must
 /// still lie under the root.
 pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
-    let mut segments: Vec<&[u8]> = Vec::new();
+    let root_bytes = root.as_os_str().as_bytes();
+    // The root joined with the path's segments, dot-segments removed, in
+    // one allocation with room for a directory's `/index.html`.
+    let mut walked = Vec::with_capacity(root_bytes.len() + path.len() + INDEX.len() + 2);
+    walked.extend_from_slice(root_bytes);
     for segment in path.split(|&b| b == b'/') {
         match segment {
             b"" | b"." => {}
             b".." => {
-                if segments.pop().is_none() {
+                if walked.len() == root_bytes.len() {
                     return Resource::Forbidden;
                 }
+                let parent = walked.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                walked.truncate(parent.max(root_bytes.len()));
             }
-            s => segments.push(s),
+            s => {
+                walked.push(b'/');
+                walked.extend_from_slice(s);
+            }
         }
     }
-    let wants_directory = path.ends_with(b"/") || segments.is_empty();
-    let root_bytes = root.as_os_str().as_bytes();
-    // Room for the path and a directory's `/index.html`, in one allocation.
-    let mut walked = Vec::with_capacity(root_bytes.len() + path.len() + INDEX.len() + 2);
-    walked.extend_from_slice(root_bytes);
-    let (real, meta) = match canonical_under(root, walked, &segments) {
+    let wants_directory = path.ends_with(b"/") || walked.len() == root_bytes.len();
+    let (real, meta) = match canonical_under(root, walked, root_bytes.len()) {
         Ok(Some(found)) => found,
         Ok(None) => return Resource::Forbidden,
         Err(_) => return Resource::NotFound,
@@ -55,7 +60,10 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
             return Resource::Redirect;
         }
         let dir = real.into_os_string().into_vec();
-        return match canonical_under(root, dir.clone(), &[INDEX]) {
+        let mut index = dir.clone();
+        index.push(b'/');
+        index.extend_from_slice(INDEX);
+        return match canonical_under(root, index, dir.len()) {
             Ok(Some((index, meta))) if meta.is_file() => Resource::File(index, meta),
             Ok(Some(_)) | Err(_) => Resource::Listing(PathBuf::from(OsString::from_vec(dir))),
             Ok(None) => Resource::Forbidden,
@@ -71,30 +79,30 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
 /// The file a directory is served by, when it has one.
 const INDEX: &[u8] = b"index.html";
 
-/// The canonical form of `base` (a canonical directory at or under `root`)
-/// joined with `segments` (plain names: no `.`, `..` or `/`), and its
-/// metadata; `None` when it lies outside `root` (through a symlink).
+/// The canonical form of `path` and its metadata, or `None` when it lies
+/// outside `root` (through a symlink). The first `known` octets of `path`
+/// name a canonical directory at or under `root`; the rest is plain
+/// `/name` segments (no `.` or `..`).
 ///
-/// Unless a component below the root is a symlink, the joined path is
-/// already canonical: one `lstat` per segment instead of one per component
-/// of the whole absolute path. A symlink anywhere sends it through
+/// Unless a component past `known` is a symlink, `path` is already
+/// canonical: one `lstat` per segment instead of one per component of the
+/// whole absolute path. A symlink anywhere sends it through
 /// `canonicalize`.
 fn canonical_under(
     root: &Path,
-    mut walked: Vec<u8>,
-    segments: &[&[u8]],
+    path: Vec<u8>,
+    known: usize,
 ) -> io::Result<Option<(PathBuf, Metadata)>> {
     let mut meta = None;
-    for (i, segment) in segments.iter().enumerate() {
-        walked.push(b'/');
-        walked.extend_from_slice(segment);
-        let found = fs::symlink_metadata(OsStr::from_bytes(&walked))?;
+    let mut end = known;
+    while end < path.len() {
+        end = path[end + 1..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(path.len(), |at| end + 1 + at);
+        let found = fs::symlink_metadata(OsStr::from_bytes(&path[..end]))?;
         if found.file_type().is_symlink() {
-            for rest in &segments[i + 1..] {
-                walked.push(b'/');
-                walked.extend_from_slice(rest);
-            }
-            let real = fs::canonicalize(OsStr::from_bytes(&walked))?;
+            let real = fs::canonicalize(OsStr::from_bytes(&path))?;
             if !real.starts_with(root) {
                 return Ok(None);
             }
@@ -103,12 +111,12 @@ fn canonical_under(
         }
         meta = Some(found);
     }
-    let walked = PathBuf::from(OsString::from_vec(walked));
+    let path = PathBuf::from(OsString::from_vec(path));
     let meta = match meta {
         Some(meta) => meta,
-        None => fs::metadata(&walked)?,
+        None => fs::metadata(&path)?,
     };
-    Ok(Some((walked, meta)))
+    Ok(Some((path, meta)))
 }
 
 #[cfg(test)]

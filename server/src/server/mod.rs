@@ -15,11 +15,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use socket2::{Domain, Socket, Type};
+
 use crate::connection::{configure_listener, Context};
 use crate::handler::Handler;
 use crate::limits::{
-    default_max_connections, ACCEPT_BACKOFF, MIN_SEND_RATE, READ_TIMEOUT, SEND_RATE_WINDOW,
-    WAKE_TIMEOUT,
+    default_max_connections, ACCEPT_BACKOFF, LISTEN_BACKLOG, MIN_SEND_RATE, READ_TIMEOUT,
+    SEND_RATE_WINDOW, WAKE_TIMEOUT,
 };
 
 mod accept;
@@ -152,8 +154,7 @@ impl Server {
     ) -> Result<Server, StartError> {
         let root =
             canonical_root(&config.root).map_err(|e| StartError::Root(config.root.clone(), e))?;
-        let listener =
-            TcpListener::bind(&addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
+        let listener = listen(&addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
         let ctx = Context {
             handler: Handler {
                 root,
@@ -372,6 +373,32 @@ impl Shared {
         }
         let _ = TcpStream::connect_timeout(&wake, WAKE_TIMEOUT);
     }
+}
+
+/// Binds the first of `addr`'s addresses that can be bound, as
+/// `TcpListener::bind` does, but with a backlog of [`LISTEN_BACKLOG`]
+/// rather than the standard library's 128: thousands of clients that
+/// connect at once wait there to be accepted, where past the backlog the
+/// kernel drops their handshakes and they retry a second or more later.
+fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any addresses",
+    );
+    for addr in addr.to_socket_addrs()? {
+        let bound = (|| {
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+            socket.set_reuse_address(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(LISTEN_BACKLOG)?;
+            Ok(TcpListener::from(socket))
+        })();
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn canonical_root(root: &Path) -> io::Result<PathBuf> {

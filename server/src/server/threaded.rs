@@ -24,7 +24,7 @@
 //! Past the connection cap, the leader answers a new connection 503 and
 //! closes it at once.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
@@ -81,7 +81,13 @@ pub(super) struct Turn {
 #[derive(Default)]
 pub(super) struct Waiting {
     connections: OwnKeyMap<u64, Entry>,
-    deadlines: BTreeSet<(Instant, u64)>,
+    /// When each connection's read timeout runs out, in the order they
+    /// run out: a connection's deadline is its last exchange's end (or its
+    /// accept) plus the one read timeout, so a later one goes to the back.
+    /// An entry whose connection has a later deadline since, or is gone,
+    /// is stale: skipped when it comes to the front, and swept out once
+    /// the stale ones outnumber the connections.
+    deadlines: VecDeque<(Instant, u64)>,
     /// The connections ready to be served, first come first served: each
     /// is in the queue at most once (its entry says whether it is), and one
     /// that is served and still has requests read goes to the back, behind
@@ -119,20 +125,48 @@ impl Waiting {
         while let Some(id) = self.ready.pop_front() {
             // Gone if its read timeout closed it meanwhile.
             if let Some(entry) = self.connections.remove(&id) {
-                self.deadlines.remove(&(entry.deadline, id));
                 return Some((id, entry));
             }
         }
         None
     }
 
+    /// Takes out the connections whose read timeout has run out by `now`,
+    /// each passed to `close`, and drops the stale deadlines before the
+    /// first that stands, which the leader's next wait is then for.
+    fn expire(&mut self, now: Instant, mut close: impl FnMut(u64)) {
+        while let Some(&(deadline, id)) = self.deadlines.front() {
+            let stands = self
+                .connections
+                .get(&id)
+                .is_some_and(|e| e.deadline == deadline);
+            if stands && deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if stands {
+                self.connections.remove(&id);
+                close(id);
+            }
+        }
+    }
+
     /// Puts connection `id` between turns, at the back of the ready queue
-    /// if it has requests read already.
-    fn insert(&mut self, id: u64, mut entry: Entry) {
+    /// if it has requests read already. `known`: the deadline it had
+    /// before it was served, whose entry in `deadlines` still stands.
+    fn insert(&mut self, id: u64, mut entry: Entry, known: Option<Instant>) {
         entry.queued = false;
         let ready = entry.idle.has_requests();
-        self.deadlines.insert((entry.deadline, id));
+        if known != Some(entry.deadline) {
+            self.deadlines.push_back((entry.deadline, id));
+        }
         self.connections.insert(id, entry);
+        if self.deadlines.len() > 2 * self.connections.len() + 64 {
+            let connections = &self.connections;
+            self.deadlines.retain(|(deadline, id)| {
+                connections.get(id).is_some_and(|e| e.deadline == *deadline)
+            });
+        }
         if ready {
             self.make_ready(id);
         }
@@ -180,7 +214,7 @@ impl Workers {
                 return false;
             }
             let wait = if set.ready.is_empty() {
-                set.deadlines.first().map(|&(deadline, _)| {
+                set.deadlines.front().map(|&(deadline, _)| {
                     // Rounded up, so the wait does not end just before it.
                     let left = deadline.saturating_duration_since(Instant::now());
                     Timespec::try_from(left + Duration::from_micros(999)).unwrap_or(Timespec {
@@ -257,7 +291,7 @@ impl Workers {
                 polled: false,
                 queued: false,
             };
-            set.insert(id, entry);
+            set.insert(id, entry, None);
             set.make_ready(id);
             last = Some(id);
         }
@@ -278,6 +312,7 @@ impl Workers {
             stream,
             idle,
             polled,
+            deadline: known,
             ..
         } = entry;
         let served = self.guarded(|| {
@@ -293,7 +328,7 @@ impl Workers {
         });
         match (served, turn.as_mut()) {
             (Some(connection::Turn::Idle(idle)), Some(set)) => {
-                self.wait_for_request(id, stream, idle, polled, set)
+                self.wait_for_request(id, stream, idle, (polled, known), set)
             }
             _ => self.shared.unregister(id),
         }
@@ -301,13 +336,14 @@ impl Workers {
 
     /// Puts connection `id` in the poll set (unless `polled`, it is there)
     /// to wait for its next request until its read timeout, and at the back
-    /// of the ready queue if it has requests read already.
+    /// of the ready queue if it has requests read already. `known`: its
+    /// deadline before this turn.
     fn wait_for_request(
         &self,
         id: u64,
         stream: Arc<TcpStream>,
         idle: Idle,
-        polled: bool,
+        (polled, known): (bool, Instant),
         set: &mut Waiting,
     ) {
         if !polled {
@@ -330,21 +366,13 @@ impl Workers {
             polled: true,
             queued: false,
         };
-        set.insert(id, entry);
+        set.insert(id, entry, Some(known));
     }
 
     /// Closes the connections whose read timeout has run out: an idle
     /// connection closes silently.
     fn expire(&self, set: &mut Waiting, now: Instant) {
-        while let Some(&(deadline, id)) = set.deadlines.first() {
-            if deadline > now {
-                break;
-            }
-            set.deadlines.pop_first();
-            if set.connections.remove(&id).is_some() {
-                self.shared.unregister(id);
-            }
-        }
+        set.expire(now, |id| self.shared.unregister(id));
     }
 
     /// Closes every connection between turns (the server is stopping).
@@ -418,5 +446,113 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner);
             turn.workers_waiting -= 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+    use crate::connection::Context;
+    use crate::handler::Handler;
+
+    /// Entries for `n` connections to a listener of this test, all with
+    /// the deadline `at`, none polled.
+    fn entries(n: usize, at: Instant) -> (TcpListener, Vec<Entry>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ctx = Context {
+            handler: Handler {
+                root: std::env::temp_dir(),
+                panic_on_target: None,
+            },
+            read_timeout: Duration::from_secs(10),
+            min_send_rate: 1,
+            send_rate_window: Duration::from_secs(1),
+            quiet: true,
+            small_files: Default::default(),
+        };
+        let entries = (0..n)
+            .map(|_| {
+                let stream = Arc::new(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+                Entry {
+                    idle: Idle::accepted(&stream, &ctx).unwrap(),
+                    stream,
+                    deadline: at,
+                    polled: false,
+                    queued: false,
+                }
+            })
+            .collect();
+        (listener, entries)
+    }
+
+    /// Each connection is queued once however often it is reported, and
+    /// served in the order it became ready; served and ready again, it
+    /// goes behind the others.
+    #[test]
+    fn the_ready_queue_serves_each_connection_once_a_pass_in_order() {
+        let now = Instant::now();
+        let (_listener, entries) = entries(3, now);
+        let mut set = Waiting::default();
+        for (id, entry) in (1..).zip(entries) {
+            set.insert(id, entry, None);
+        }
+        for id in [2, 1, 2, 3, 1, 9] {
+            set.make_ready(id);
+        }
+        let (first, entry) = set.next_ready().unwrap();
+        assert_eq!(first, 2);
+        set.insert(2, entry, Some(now));
+        set.make_ready(2);
+        let order: Vec<u64> = std::iter::from_fn(|| set.next_ready().map(|(id, _)| id)).collect();
+        assert_eq!(order, [1, 3, 2]);
+    }
+
+    /// A connection served again has a later deadline: its earlier one is
+    /// stale and expires nothing; stale deadlines are swept out once they
+    /// outnumber the connections.
+    #[test]
+    fn deadlines_expire_in_order_and_stale_ones_are_skipped_and_swept() {
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        let (_listener, mut two) = entries(2, t0 + second);
+        let mut set = Waiting::default();
+        let later = two.pop().unwrap();
+        set.insert(1, two.pop().unwrap(), None);
+        set.insert(
+            2,
+            Entry {
+                deadline: t0 + 2 * second,
+                ..later
+            },
+            None,
+        );
+        set.make_ready(1);
+        let (id, mut entry) = set.next_ready().unwrap();
+        assert_eq!(id, 1);
+        entry.deadline = t0 + 3 * second;
+        set.insert(1, entry, Some(t0 + second));
+        let expired = |set: &mut Waiting, at: Instant| {
+            let mut closed = Vec::new();
+            set.expire(at, |id| closed.push(id));
+            closed
+        };
+        assert_eq!(expired(&mut set, t0 + second), Vec::<u64>::new());
+        assert_eq!(expired(&mut set, t0 + 2 * second), [2]);
+        assert_eq!(expired(&mut set, t0 + 3 * second), [1]);
+        assert!(set.connections.is_empty() && set.deadlines.is_empty());
+        // A thousand turns of one connection leave a bounded queue.
+        let (_other, mut one) = entries(1, t0);
+        set.insert(7, one.pop().unwrap(), None);
+        for turn in 1..1000 {
+            set.make_ready(7);
+            let (_, mut entry) = set.next_ready().unwrap();
+            let known = entry.deadline;
+            entry.deadline = t0 + turn * Duration::from_millis(1);
+            set.insert(7, entry, Some(known));
+            assert!(set.deadlines.len() <= 2 + 64, "{}", set.deadlines.len());
+        }
+        assert_eq!(expired(&mut set, t0 + second), [7]);
     }
 }
