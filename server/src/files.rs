@@ -6,6 +6,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
+
+use rustix::fs::{makedev, FileType, RawMode, Statx};
 use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -56,6 +58,101 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// What the server reads of a file's status (`lstat`): its kind, length,
+/// modification and change times, device and inode. Two stats are equal
+/// only if they describe one version of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    kind: Kind,
+    len: u64,
+    /// Seconds and nanoseconds since the epoch.
+    mtime: (i64, u32),
+    ctime: (i64, u32),
+    dev: u64,
+    ino: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl FileStat {
+    /// The length in octets.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the length is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A regular file.
+    pub fn is_file(&self) -> bool {
+        self.kind == Kind::File
+    }
+
+    /// A directory.
+    pub fn is_dir(&self) -> bool {
+        self.kind == Kind::Dir
+    }
+
+    /// A symbolic link (the stat was not made through it).
+    pub fn is_symlink(&self) -> bool {
+        self.kind == Kind::Symlink
+    }
+
+    /// The modification time as nanoseconds since the epoch (0 before it).
+    fn mtime_nanos(&self) -> u128 {
+        let (secs, nanos) = self.mtime;
+        u128::try_from(secs).map_or(0, |secs| secs * 1_000_000_000 + u128::from(nanos))
+    }
+}
+
+impl From<&Metadata> for FileStat {
+    fn from(meta: &Metadata) -> FileStat {
+        let kind = meta.file_type();
+        FileStat {
+            kind: if kind.is_file() {
+                Kind::File
+            } else if kind.is_dir() {
+                Kind::Dir
+            } else if kind.is_symlink() {
+                Kind::Symlink
+            } else {
+                Kind::Other
+            },
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec() as u32),
+            ctime: (meta.ctime(), meta.ctime_nsec() as u32),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+impl From<&Statx> for FileStat {
+    fn from(stat: &Statx) -> FileStat {
+        FileStat {
+            kind: match FileType::from_raw_mode(RawMode::from(stat.stx_mode)) {
+                FileType::RegularFile => Kind::File,
+                FileType::Directory => Kind::Dir,
+                FileType::Symlink => Kind::Symlink,
+                _ => Kind::Other,
+            },
+            len: stat.stx_size,
+            mtime: (stat.stx_mtime.tv_sec, stat.stx_mtime.tv_nsec),
+            ctime: (stat.stx_ctime.tv_sec, stat.stx_ctime.tv_nsec),
+            dev: makedev(stat.stx_dev_major, stat.stx_dev_minor),
+            ino: stat.stx_ino,
+        }
+    }
+}
+
 /// The file's `Last-Modified`: its modification time, truncated to whole
 /// seconds as HTTP-dates are, and never later than now.
 ///
@@ -64,28 +161,31 @@ pub(crate) fn content_type(path: &Path) -> &'static str {
 /// future, according to the origin server's clock, then the origin server
 /// MUST replace that value with the message origination date."
 pub fn modified(meta: &Metadata) -> SystemTime {
-    let time = meta.modified().unwrap_or(UNIX_EPOCH).min(SystemTime::now());
-    let secs = time
+    last_modified(&FileStat::from(meta))
+}
+
+/// [`modified`] of a [`FileStat`].
+pub fn last_modified(stat: &FileStat) -> SystemTime {
+    let secs = u64::try_from(stat.mtime.0).unwrap_or(0);
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    UNIX_EPOCH + Duration::from_secs(secs)
+        .map_or(0, |d| d.as_secs());
+    UNIX_EPOCH + Duration::from_secs(secs.min(now))
 }
 
 /// A strong entity tag from the modification time and the size
 /// (RFC 9110 §8.8.3): it changes whenever either does.
 pub fn etag(meta: &Metadata) -> String {
-    let nanos = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
+    entity_tag(&FileStat::from(meta))
+}
+
+/// [`etag`] of a [`FileStat`].
+pub fn entity_tag(stat: &FileStat) -> String {
     let mut tag = String::with_capacity(2 + 32 + 1 + 16);
     tag.push('"');
-    push_hex(&mut tag, nanos);
+    push_hex(&mut tag, stat.mtime_nanos());
     tag.push('-');
-    push_hex(&mut tag, u128::from(meta.len()));
+    push_hex(&mut tag, u128::from(stat.len));
     tag.push('"');
     tag
 }
@@ -132,8 +232,8 @@ struct Cache {
     bytes: usize,
 }
 
-/// One file's content and the stamp it was read under.
-type Cached = (Stamp, Arc<[u8]>);
+/// One file's content and the stat it was read under.
+type Cached = (FileStat, Arc<[u8]>);
 
 /// A map keyed by numbers the server makes or reads itself (connection
 /// ids, device and inode numbers), never by a client's bytes, hashed with
@@ -162,34 +262,12 @@ impl Hasher for OwnKeys {
     }
 }
 
-/// What identifies one version of a file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Stamp {
-    fn of(meta: &Metadata) -> Stamp {
-        Stamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            len: meta.len(),
-            mtime: (meta.mtime(), meta.mtime_nsec()),
-            ctime: (meta.ctime(), meta.ctime_nsec()),
-        }
-    }
-}
-
 impl SmallFiles {
-    /// The content of the file at `path`, which `meta` describes and which
-    /// is at most `MAX_CACHED_FILE` long. Fails if the file cannot be read
-    /// or no longer has `meta`'s length.
-    pub fn content(&self, path: &Path, meta: &Metadata) -> io::Result<Arc<[u8]>> {
-        let stamp = Stamp::of(meta);
+    /// The content of the file at `path`, which `stamp` describes and
+    /// which is at most `MAX_CACHED_FILE` long. Fails if the file cannot be
+    /// read or no longer has `stamp`'s length.
+    pub fn content(&self, path: &Path, stamp: &FileStat) -> io::Result<Arc<[u8]>> {
+        let stamp = *stamp;
         let key = (stamp.dev, stamp.ino);
         let cache = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         if let Some((cached, bytes)) = cache.files.get(&key) {
@@ -329,16 +407,16 @@ mod tests {
         let path = dir.join("a.txt");
         fs::write(&path, "first").unwrap();
         let cache = SmallFiles::default();
-        let meta = fs::symlink_metadata(&path).unwrap();
+        let meta = FileStat::from(&fs::symlink_metadata(&path).unwrap());
         assert_eq!(&*cache.content(&path, &meta).unwrap(), b"first");
         assert_eq!(&*cache.content(&path, &meta).unwrap(), b"first");
         fs::write(&path, "second!").unwrap();
-        let meta = fs::symlink_metadata(&path).unwrap();
+        let meta = FileStat::from(&fs::symlink_metadata(&path).unwrap());
         assert_eq!(&*cache.content(&path, &meta).unwrap(), b"second!");
         // A file that changes between its stat and its read is refused.
         let other = dir.join("b.txt");
         fs::write(&other, "abc").unwrap();
-        let stale = fs::symlink_metadata(&other).unwrap();
+        let stale = FileStat::from(&fs::symlink_metadata(&other).unwrap());
         fs::write(&other, "abcdef").unwrap();
         assert!(cache.content(&other, &stale).is_err());
         fs::remove_dir_all(&dir).unwrap();

@@ -1,11 +1,11 @@
 //! Responses: a status, its header fields and its content, and the one
 //! writer of a head; [`Problem`]s become responses here.
 
-use std::fs::Metadata;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::date::imf_fixdate;
+use crate::files::FileStat;
 use crate::problem::Problem;
 use crate::range;
 
@@ -74,7 +74,7 @@ pub(crate) enum Body {
     /// Pieces of a file, read when the content is sent.
     File {
         path: PathBuf,
-        meta: Metadata,
+        meta: FileStat,
         segments: Vec<Segment>,
     },
 }

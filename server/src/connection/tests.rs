@@ -14,10 +14,7 @@ const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
 fn context() -> Context {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/root");
     Context {
-        handler: Handler {
-            root: std::fs::canonicalize(root).unwrap(),
-            panic_on_target: None,
-        },
+        handler: Handler::new(std::fs::canonicalize(root).unwrap(), None).unwrap(),
         read_timeout: READ_TIMEOUT,
         min_send_rate: MIN_SEND_RATE,
         send_rate_window: SEND_RATE_WINDOW,

@@ -20,10 +20,7 @@ fn root() -> PathBuf {
 }
 
 fn handler() -> Handler {
-    Handler {
-        root: root(),
-        panic_on_target: None,
-    }
+    Handler::new(root(), None).unwrap()
 }
 
 /// The response to `head`, a complete request head, framed as it says.

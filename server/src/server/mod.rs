@@ -152,14 +152,13 @@ impl Server {
         addr: impl ToSocketAddrs + fmt::Display,
         config: Config,
     ) -> Result<Server, StartError> {
-        let root =
-            canonical_root(&config.root).map_err(|e| StartError::Root(config.root.clone(), e))?;
+        let panic_on_target = config.panic_on_target;
+        let handler = canonical_root(&config.root)
+            .and_then(|root| Handler::new(root, panic_on_target))
+            .map_err(|e| StartError::Root(config.root.clone(), e))?;
         let listener = listen(&addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
         let ctx = Context {
-            handler: Handler {
-                root,
-                panic_on_target: config.panic_on_target,
-            },
+            handler,
             read_timeout: config.read_timeout,
             min_send_rate: config.min_send_rate,
             send_rate_window: config.send_rate_window.max(Duration::from_millis(1)),

@@ -462,10 +462,7 @@ mod tests {
     fn entries(n: usize, at: Instant) -> (TcpListener, Vec<Entry>) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let ctx = Context {
-            handler: Handler {
-                root: std::env::temp_dir(),
-                panic_on_target: None,
-            },
+            handler: Handler::new(std::env::temp_dir(), None).unwrap(),
             read_timeout: Duration::from_secs(10),
             min_send_rate: 1,
             send_rate_window: Duration::from_secs(1),
