@@ -189,10 +189,10 @@ pub(crate) fn serve(stream: &TcpStream, ctx: &Context, stopping: &AtomicBool) {
 pub(crate) enum Turn {
     /// It waits for its next request ([`Idle::has_requests`] false), or
     /// has more requests read than this turn's budget let it have answered
-    /// (true): either way it waits without a thread.
+    /// (true): either way it waits without a thread. If it was handed over
+    /// meanwhile, that is once every request read so far was answered.
     Idle(Idle),
-    /// It was handed over, served on this thread, and has closed; or it
-    /// closed without a hand-over.
+    /// It has closed.
     Closed,
 }
 
@@ -208,7 +208,9 @@ pub(crate) enum Turn {
 /// others rather than keeping the thread. Before the first read or write
 /// that would block (half a request has arrived, or the response is larger
 /// than the socket buffer), it calls `hand_over`, once, and then serves the
-/// connection on this thread until it closes.
+/// connection on this thread, waiting as long as it must, until it has
+/// answered every request read, then returns it too: a connection holds a
+/// thread only while an exchange is under way.
 pub(crate) fn resume(
     stream: &TcpStream,
     ctx: &Context,
@@ -230,10 +232,7 @@ pub(crate) fn resume(
                     return Turn::Idle(conn.idle());
                 }
             }
-            Next::Again => {
-                conn.run(true, stopping);
-                return Turn::Closed;
-            }
+            Next::Again => return conn.finish_handed_over(stopping),
             Next::Close => {
                 conn.close();
                 return Turn::Closed;
@@ -353,6 +352,26 @@ impl<'c> Connection<'c> {
             }
         }
         self.close();
+    }
+
+    /// After a hand-over, answers on this thread the requests already read
+    /// (waiting for the rest of one that is half read), then returns the
+    /// connection to wait for its next request without a thread.
+    fn finish_handed_over(mut self, stopping: &AtomicBool) -> Turn {
+        loop {
+            if stopping.load(Ordering::Relaxed) {
+                break;
+            }
+            self.since = Instant::now();
+            if self.buf.is_empty() {
+                return Turn::Idle(self.idle());
+            }
+            if !matches!(self.exchange(true), Next::Again) {
+                break;
+            }
+        }
+        self.close();
+        Turn::Closed
     }
 
     /// Closes: with a reset after a response abandoned as too slow, else

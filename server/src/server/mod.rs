@@ -7,7 +7,6 @@ use std::io;
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
-use std::os::fd::OwnedFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -29,7 +28,7 @@ mod single;
 mod threaded;
 
 use accept::{next_connection, Accepted};
-use threaded::Turn;
+use threaded::{PollSet, Turn};
 
 /// How connections are accepted and scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,13 +205,14 @@ impl Server {
     /// [`Mode::Threaded`]: this thread is the first of a pool of workers.
     /// One worker at a time leads: it waits on an epoll poll set that holds
     /// the listener and every connection waiting for its next request,
-    /// accepts what is pending and serves each ready connection as far as
-    /// it can without blocking, then puts it back in the set. Before a
-    /// read or write that would block (or when a client has pipelined more
-    /// requests), it hands the lead to another worker (a waiting one, or a
-    /// new one while there are fewer than the connection cap plus one),
-    /// serves that connection alone until it closes, and waits for the lead
-    /// again. Past the cap, a connection is answered 503 and closed.
+    /// accepts what is pending and serves each ready connection in turn,
+    /// as far as it can without blocking and for at most a budget of
+    /// requests, then puts it back in the set. Before a read or write that
+    /// would block, it hands the lead to another worker (a waiting one, or
+    /// a new one while there are fewer than the connection cap plus one),
+    /// serves that connection alone until it has answered what it was
+    /// sent, gives it back to the set, and waits for the lead again. Past
+    /// the cap, a connection is answered 503 and closed.
     pub fn run(self, mode: Mode) {
         let poll = match mode {
             Mode::Single => None,
@@ -263,7 +263,7 @@ struct Workers {
     max_connections: usize,
     shared: Arc<Shared>,
     /// The threaded variant's poll set.
-    poll: Option<OwnedFd>,
+    poll: Option<PollSet>,
     /// Workers not yet ended.
     alive: AtomicUsize,
     /// The spawned workers, for `run` to join.

@@ -3,23 +3,25 @@
 //!
 //! One worker at a time has the turn (leads): it waits on an epoll poll set
 //! holding the listener and every connection waiting for its next request,
-//! accepts what is pending (at most [`ACCEPT_BATCH`] per wake-up) and
-//! serves each connection that is ready on its own thread, so no
-//! connection is handed from thread to thread and one wake-up serves every
-//! connection ready at once. A connection whose request arrived and whose
-//! response fitted the socket buffer goes back to the poll set until its
-//! next request (or its read timeout, when it closes silently); one just
-//! accepted goes there if it sends nothing within
-//! [`FIRST_BYTES_WAIT`](crate::limits::FIRST_BYTES_WAIT).
+//! queues what is ready (and what it accepts, at most [`ACCEPT_BATCH`] per
+//! wake-up), and serves the queue on its own thread, each connection for at
+//! most a turn's budget of requests, so one wake-up serves every connection
+//! ready at once and no connection waits behind another for more than a
+//! pass. A connection whose requests arrived and whose responses fitted the
+//! socket buffer goes back to the poll set until its next request (or its
+//! read timeout, when it closes silently), or to the back of the queue if
+//! it pipelined more; the last one just accepted goes there if it sends
+//! nothing within [`FIRST_BYTES_WAIT`](crate::limits::FIRST_BYTES_WAIT).
 //!
-//! Before its first read or write that would block, or when a client has
-//! more requests buffered (pipelining), the leader passes the turn on, with
-//! the waiting connections: to a worker waiting for it, or to a new one (at
-//! most one per connection under the cap, and one more to answer 503 past
-//! it). It then serves that one connection on its own thread, with
-//! blocking reads and writes, until it closes, and waits for the turn
-//! again. Workers are kept and reused. Connections still pending when the
-//! turn passes wait in the listener's backlog for the next leader.
+//! Before its first read or write that would block, the leader passes the
+//! turn on, with the queue and the waiting connections: to a worker waiting
+//! for it, or to a new one (at most one per connection under the cap, and
+//! one more to answer 503 past it). It then serves that one connection on
+//! its own thread, with blocking reads and writes, until it has answered
+//! every request read, gives it back to the poll set ([`PollSet`]) and
+//! waits for the turn again. Workers are kept and reused. Connections still
+//! pending when the turn passes wait in the listener's backlog for the next
+//! leader.
 //!
 //! Past the connection cap, the leader answers a new connection 503 and
 //! closes it at once.
@@ -30,11 +32,11 @@ use std::mem::MaybeUninit;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::event::{epoll, Timespec};
+use rustix::event::{epoll, eventfd, EventfdFlags, Timespec};
 use rustix::io::Errno;
 
 use super::accept::Accepted;
@@ -46,13 +48,16 @@ use crate::limits::{ACCEPT_BACKOFF, ACCEPT_BATCH};
 /// The poll set's id for the listener; a connection's is its registry id.
 const LISTENER: u64 = u64::MAX;
 
+/// The poll set's id for the wake-up of a connection given back.
+const WAKE: u64 = u64::MAX - 1;
+
 /// Most readiness reports taken from the poll set at once.
 const POLL_EVENTS: usize = 256;
 
 /// The threaded variant's poll set, with the listener in it, made
 /// non-blocking so that the worker with the turn accepts what is pending
 /// and goes back to its other connections.
-pub(super) fn poll_set(listener: &TcpListener) -> io::Result<OwnedFd> {
+pub(super) fn poll_set(listener: &TcpListener) -> io::Result<PollSet> {
     listener.set_nonblocking(true)?;
     let poll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
     epoll::add(
@@ -61,7 +66,29 @@ pub(super) fn poll_set(listener: &TcpListener) -> io::Result<OwnedFd> {
         epoll::EventData::new_u64(LISTENER),
         epoll::EventFlags::IN,
     )?;
-    Ok(poll)
+    let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+    epoll::add(
+        &poll,
+        &wake,
+        epoll::EventData::new_u64(WAKE),
+        epoll::EventFlags::IN,
+    )?;
+    Ok(PollSet {
+        poll,
+        wake,
+        returned: Mutex::new(Vec::new()),
+    })
+}
+
+/// The threaded variant's poll set, and the way back into it for the
+/// connections handed over to a worker of their own: once such a
+/// connection has answered what it was sent, its worker gives it back
+/// here and wakes the leader, which puts it in the poll set.
+pub(super) struct PollSet {
+    poll: OwnedFd,
+    /// Readable while connections wait in `returned`.
+    wake: OwnedFd,
+    returned: Mutex<Vec<(u64, Arc<TcpStream>, Idle)>>,
 }
 
 /// Who may lead next, and the connections the leader watches.
@@ -200,7 +227,7 @@ impl Workers {
     /// [`REQUEST_BUDGET`](crate::limits::REQUEST_BUDGET) requests. While
     /// the queue is not empty the poll set is asked without waiting.
     fn lead(self: &Arc<Self>, set: Box<Waiting>) -> bool {
-        let poll = self.poll();
+        let poll = &self.poll().poll;
         let mut turn = Some(set);
         let mut events = [MaybeUninit::<epoll::Event>::uninit(); POLL_EVENTS];
         let mut reported = Vec::with_capacity(events.len());
@@ -237,6 +264,8 @@ impl Workers {
             for &id in &reported {
                 if id == LISTENER {
                     self.accept_pending(set);
+                } else if id == WAKE {
+                    self.take_back(set);
                 } else {
                     set.make_ready(id);
                 }
@@ -304,10 +333,11 @@ impl Workers {
 
     /// Serves connection `id` as far as it can without waiting, for at most
     /// a turn's budget of requests; puts it back between turns if it waits
-    /// for a request or has more requests read, or passes the turn on (and
-    /// serves it to its close) if it must wait on the client otherwise.
+    /// for a request or has more requests read. If it must wait on the
+    /// client otherwise, passes the turn on, serves it on this thread until
+    /// it has answered what it was sent, and gives it back.
     fn serve_ready(self: &Arc<Self>, id: u64, entry: Entry, turn: &mut Option<Box<Waiting>>) {
-        let poll = self.poll();
+        let poll = &self.poll().poll;
         let Entry {
             stream,
             idle,
@@ -328,27 +358,58 @@ impl Workers {
         });
         match (served, turn.as_mut()) {
             (Some(connection::Turn::Idle(idle)), Some(set)) => {
-                self.wait_for_request(id, stream, idle, (polled, known), set)
+                self.wait_for_request(id, stream, idle, (polled, Some(known)), set)
             }
+            // Handed over, served, and idle again: back to the leader.
+            (Some(connection::Turn::Idle(idle)), None) => self.give_back(id, stream, idle),
             _ => self.shared.unregister(id),
+        }
+    }
+
+    /// Gives a connection this worker was handed back to the leader (or
+    /// closes it if the server is stopping).
+    fn give_back(&self, id: u64, stream: Arc<TcpStream>, idle: Idle) {
+        let poll = self.poll();
+        let mut returned = poll.returned.lock().unwrap_or_else(PoisonError::into_inner);
+        // Under the lock the leader closes what is given back once it
+        // stops: nothing given back later is left behind.
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            drop(returned);
+            self.shared.unregister(id);
+            return;
+        }
+        returned.push((id, stream, idle));
+        drop(returned);
+        let _ = rustix::io::write(&poll.wake, &1u64.to_ne_bytes());
+    }
+
+    /// Puts the connections given back in the poll set.
+    fn take_back(&self, set: &mut Waiting) {
+        let poll = self.poll();
+        let mut count = [0u8; 8];
+        let _ = rustix::io::read(&poll.wake, &mut count);
+        let returned =
+            std::mem::take(&mut *poll.returned.lock().unwrap_or_else(PoisonError::into_inner));
+        for (id, stream, idle) in returned {
+            self.wait_for_request(id, stream, idle, (false, None), set);
         }
     }
 
     /// Puts connection `id` in the poll set (unless `polled`, it is there)
     /// to wait for its next request until its read timeout, and at the back
     /// of the ready queue if it has requests read already. `known`: its
-    /// deadline before this turn.
+    /// deadline before this turn, if it was between turns then.
     fn wait_for_request(
         &self,
         id: u64,
         stream: Arc<TcpStream>,
         idle: Idle,
-        (polled, known): (bool, Instant),
+        (polled, known): (bool, Option<Instant>),
         set: &mut Waiting,
     ) {
         if !polled {
             let added = epoll::add(
-                self.poll(),
+                &self.poll().poll,
                 &*stream,
                 epoll::EventData::new_u64(id),
                 epoll::EventFlags::IN,
@@ -366,7 +427,7 @@ impl Workers {
             polled: true,
             queued: false,
         };
-        set.insert(id, entry, Some(known));
+        set.insert(id, entry, known);
     }
 
     /// Closes the connections whose read timeout has run out: an idle
@@ -375,9 +436,15 @@ impl Workers {
         set.expire(now, |id| self.shared.unregister(id));
     }
 
-    /// Closes every connection between turns (the server is stopping).
+    /// Closes every connection between turns, and those given back (the
+    /// server is stopping).
     fn close_all(&self, set: Waiting) {
         for (id, _) in set.connections {
+            self.shared.unregister(id);
+        }
+        let poll = self.poll();
+        let mut returned = poll.returned.lock().unwrap_or_else(PoisonError::into_inner);
+        for (id, _, _) in returned.drain(..) {
             self.shared.unregister(id);
         }
     }
@@ -416,7 +483,7 @@ impl Workers {
     }
 
     /// The threaded variant's poll set.
-    fn poll(&self) -> &OwnedFd {
+    fn poll(&self) -> &PollSet {
         self.poll
             .as_ref()
             .expect("the threaded variant has a poll set")

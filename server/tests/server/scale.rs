@@ -3,13 +3,18 @@
 //! connection costs a bounded few hundred bytes of the server's memory.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+use socket2::{Domain, Socket, Type};
 
-use crate::support::{assert_hello_200_closing, assert_refused, fixtures_root, read_reply};
+use crate::support::{
+    assert_hello_200_closing, assert_refused, fixtures_root, read_head, read_reply, TempRoot,
+};
 
 const GET_HELLO: &[u8] = b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
 
@@ -22,6 +27,10 @@ struct Spawned {
 
 impl Spawned {
     fn start(nofile: Option<u64>, extra: &[&str]) -> Spawned {
+        Spawned::start_in(&fixtures_root(), nofile, extra)
+    }
+
+    fn start_in(root: &Path, nofile: Option<u64>, extra: &[&str]) -> Spawned {
         let binary = env!("CARGO_BIN_EXE_http-server");
         let limit = nofile.map_or(String::new(), |n| format!("ulimit -Sn {n} && "));
         let mut child = Command::new("sh")
@@ -29,7 +38,7 @@ impl Spawned {
             .arg(format!("{limit}exec \"$0\" \"$@\""))
             .arg(binary)
             .args(["--bind", "127.0.0.1:0", "--quiet", "--root"])
-            .arg(fixtures_root())
+            .arg(root)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -51,7 +60,7 @@ impl Spawned {
     fn held_connection(&self) -> TcpStream {
         let mut stream = TcpStream::connect(self.addr).expect("connect");
         stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         stream.write_all(GET_HELLO).unwrap();
         assert_hello_200_closing(&read_reply(&mut stream, false), false, false);
@@ -171,4 +180,57 @@ fn five_thousand_idle_keep_alive_connections_cost_under_1_kib_each() {
         "threads while {IDLE_CONNECTIONS} connections idle"
     );
     drop(warm);
+}
+
+/// A connection whose response does not fit the socket buffers is handed
+/// to a worker of its own while the response is sent, then given back to
+/// the poll set: connections idle after a large download hold no thread.
+#[test]
+fn connections_idle_after_a_large_download_hold_no_thread() {
+    const CLIENTS: usize = 24;
+    /// Twice what the kernel's send buffer may grow to (tcp_wmem's 4 MiB).
+    const LARGE: u64 = 8 << 20;
+    let root = TempRoot::new("given-back");
+    root.file("hello.txt", b"Hello, world!\n")
+        .large_file("large.bin", LARGE);
+    let server = Spawned::start_in(&root.root(), None, &["--read-timeout", "300"]);
+    let mut held: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| {
+            // A small receive buffer: the file cannot go out at once.
+            let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            socket.set_recv_buffer_size(4096).unwrap();
+            socket.connect(&server.addr.into()).unwrap();
+            let mut stream = TcpStream::from(socket);
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            stream
+                .write_all(b"GET /large.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+                .unwrap();
+            let head = read_head(&mut stream);
+            assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+            let read = io::copy(&mut (&stream).take(LARGE), &mut io::sink()).unwrap();
+            assert_eq!(read, LARGE);
+            stream
+        })
+        .collect();
+    // Each is still open, and served again from the poll set.
+    for index in [0, CLIENTS - 1] {
+        let stream = &mut held[index];
+        stream
+            .write_all(b"GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_reply(stream, false).status_line, "HTTP/1.1 200 OK");
+    }
+    let threads = server.status("Threads");
+    eprintln!("{CLIENTS} connections idle after a {LARGE}-octet download: {threads} threads");
+    // The main thread and the signal handler's, and the workers, kept for
+    // reuse: at least one was started to lead while a download was sent
+    // (it was handed over), and a few, not one per connection, as each
+    // was free again once its download was sent.
+    assert!(threads > 2, "no download was handed to a worker");
+    assert!(
+        threads <= 2 + CLIENTS as u64 / 4,
+        "{threads} threads for {CLIENTS} idle connections"
+    );
 }
