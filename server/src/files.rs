@@ -1,5 +1,6 @@
 //! Static files: content types, validators, and directory listings.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::{self, File, Metadata};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -179,16 +180,36 @@ pub fn etag(meta: &Metadata) -> String {
     entity_tag(&FileStat::from(meta))
 }
 
-/// [`etag`] of a [`FileStat`].
+/// [`etag`] of a [`FileStat`]. Each thread keeps the last one it made: a
+/// server asked for one file again and again makes it once.
 pub fn entity_tag(stat: &FileStat) -> String {
-    let mut tag = String::with_capacity(2 + 32 + 1 + 16);
-    tag.push('"');
-    push_hex(&mut tag, stat.mtime_nanos());
-    tag.push('-');
-    push_hex(&mut tag, u128::from(stat.len));
-    tag.push('"');
-    tag
+    let key = (stat.mtime, stat.len);
+    LAST_TAG.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((made_for, tag)) if *made_for == key => tag.clone(),
+            _ => {
+                let mut tag = String::with_capacity(2 + 32 + 1 + 16);
+                tag.push('"');
+                push_hex(&mut tag, stat.mtime_nanos());
+                tag.push('-');
+                push_hex(&mut tag, u128::from(stat.len));
+                tag.push('"');
+                *last = Some((key, tag.clone()));
+                tag
+            }
+        }
+    })
 }
+
+thread_local! {
+    /// The last entity tag this thread made, and the time and length it
+    /// was made from.
+    static LAST_TAG: RefCell<Option<(TagSource, String)>> = const { RefCell::new(None) };
+}
+
+/// What an entity tag is made from: the modification time and the length.
+type TagSource = ((i64, u32), u64);
 
 /// Appends `n` in lowercase hexadecimal, as `{:x}` writes it.
 fn push_hex(out: &mut String, n: u128) {

@@ -132,7 +132,7 @@ impl Handler {
                 })
             }
             Resource::Redirect => Ok(Reply::Redirect {
-                location: format!("{}/{}", target.raw_path, target.query),
+                location: format!("{}/{}", target.raw_path(), target.query()),
             }),
             Resource::NotFound => Err(Problem::NotFound),
             Resource::Forbidden => Err(Problem::Forbidden),
