@@ -8,12 +8,67 @@
 //!
 //! "A recipient that parses a timestamp value in an HTTP field MUST accept
 //! all three HTTP-date formats." Dates are sent in IMF-fixdate only, by
-//! `httpdate::fmt_http_date`, whose formatting is correct; its parser is not
+//! `httpdate::fmt_http_date` ([`imf_fixdate`] keeps the last two a thread
+//! wrote), whose formatting is correct; its parser is not
 //! used because it reads every two-digit year below 70 as 20xx and every
 //! other one as 19xx, a fixed pivot where §5.6.7 asks for one that moves
 //! with the clock (and it refuses the leap second `60` the grammar allows).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The IMF-fixdate of `time`, whole seconds (`Sun, 06 Nov 1994 08:49:37
+/// GMT`), as `httpdate` writes it. A response has two (`Date` and a file's
+/// `Last-Modified`), and both change at most once a second: each thread
+/// keeps the last two it wrote.
+pub(crate) fn imf_fixdate(time: SystemTime) -> ImfFixdate {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    FORMATTED.with(|cache| {
+        let mut cache = cache.get();
+        if let Some(&(_, text)) = cache.iter().find(|(at, _)| *at == Some(secs)) {
+            return text;
+        }
+        let text = ImfFixdate::new(&httpdate::fmt_http_date(
+            UNIX_EPOCH + Duration::from_secs(secs),
+        ));
+        if text.len == IMF_FIXDATE_LEN {
+            cache[1] = cache[0];
+            cache[0] = (Some(secs), text);
+            FORMATTED.with(|c| c.set(cache));
+        }
+        text
+    })
+}
+
+/// The length of an IMF-fixdate of the years 1000 to 9999.
+const IMF_FIXDATE_LEN: usize = 29;
+
+/// A formatted HTTP-date, held without an allocation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ImfFixdate {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl ImfFixdate {
+    fn new(text: &str) -> ImfFixdate {
+        let mut bytes = [0u8; 32];
+        let len = text.len().min(bytes.len());
+        bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+        ImfFixdate { bytes, len }
+    }
+
+    /// The date's octets (ASCII).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+thread_local! {
+    /// The last two dates this thread formatted, by their second.
+    static FORMATTED: std::cell::Cell<[(Option<u64>, ImfFixdate); 2]> = const {
+        std::cell::Cell::new([(None, ImfFixdate { bytes: [0; 32], len: 0 }); 2])
+    };
+}
 
 /// A date and time of day in UTC, as written. Fields in this order compare
 /// as the instants they name.
@@ -320,6 +375,24 @@ fn system_time(seconds: i64) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imf_fixdate_is_httpdates_text_for_each_second_kept_or_not() {
+        let base = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        for offset in [0, 0, 1, 0, 86_400 * 366, 1, 2, 3, 2] {
+            let time = base + Duration::from_secs(offset) + Duration::from_millis(999);
+            let expected = httpdate::fmt_http_date(base + Duration::from_secs(offset));
+            assert_eq!(
+                imf_fixdate(time).as_bytes(),
+                expected.as_bytes(),
+                "{offset}"
+            );
+        }
+        assert_eq!(
+            imf_fixdate(base).as_bytes(),
+            b"Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
 
     /// 2026-12-01 21:00:00 UTC.
     fn now() -> SystemTime {

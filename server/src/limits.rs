@@ -86,8 +86,57 @@ pub(crate) const LINGER_TIMEOUT: Duration = Duration::from_millis(500);
 /// Most bytes drained during that linger.
 pub(crate) const MAX_LINGER_BYTES: usize = 1024 * 1024;
 
-/// Default cap on concurrent connections in threaded mode. Past it: 503.
-pub const MAX_CONNECTIONS: usize = 256;
+/// Descriptors the default connection cap leaves free of the open-file
+/// limit, at the least: standard streams, the listener, the poll set, the
+/// signal handler's pipe, and the files being read (a small file on its
+/// first request, a large one for as long as it is streamed, a listing).
+pub const RESERVED_FDS: u64 = 64;
+
+/// The share of the open-file limit the default cap leaves free, when it
+/// is more than [`RESERVED_FDS`]: one descriptor in 16, for the files that
+/// the connections' responses have open at once.
+pub const RESERVED_FDS_SHARE: u64 = 16;
+
+/// The default cap on concurrent client connections in proxy mode: each
+/// holds a thread and, while a request is forwarded, a second descriptor
+/// for the upstream connection. Past the cap: 503.
+pub const PROXY_MAX_CONNECTIONS: usize = 256;
+
+/// The largest connection cap, given or defaulted (`--max-connections`).
+pub const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+
+/// The default cap on concurrent connections in threaded mode, for a soft
+/// open-file limit (`RLIMIT_NOFILE`) of `nofile` descriptors (`None`: no
+/// limit): each connection is one descriptor, and past the limit `accept`
+/// would fail, so the cap is the limit less what the server needs besides
+/// ([`RESERVED_FDS`], or one in [`RESERVED_FDS_SHARE`] when that is more);
+/// at least 1, at most [`MAX_CONNECTIONS_LIMIT`]. Past the cap: 503.
+///
+/// With the common soft limit of 1024 that is 960 connections; with
+/// 20 000, 18 750.
+pub fn connection_cap(nofile: Option<u64>) -> usize {
+    let Some(nofile) = nofile else {
+        return MAX_CONNECTIONS_LIMIT;
+    };
+    let reserved = RESERVED_FDS.max(nofile / RESERVED_FDS_SHARE);
+    let cap = usize::try_from(nofile.saturating_sub(reserved)).unwrap_or(usize::MAX);
+    cap.clamp(1, MAX_CONNECTIONS_LIMIT)
+}
+
+/// The default connection cap of this process: [`connection_cap`] of its
+/// soft open-file limit, as it is now.
+pub fn default_max_connections() -> usize {
+    connection_cap(rustix::process::getrlimit(rustix::process::Resource::Nofile).current)
+}
+
+/// Most requests one connection has answered in a turn of the threaded
+/// variant's leader before the connections behind it are served: a client
+/// that pipelines gets this many answers, then waits its turn again.
+pub(crate) const REQUEST_BUDGET: usize = 16;
+
+/// Connections the kernel holds for the server to accept (the `listen`
+/// backlog; Linux clamps it to `net.core.somaxconn`, 4096 by default).
+pub(crate) const LISTEN_BACKLOG: i32 = 4096;
 
 /// Time the proxy gives its origin to accept a connection, and each read
 /// from it or write to it. Past it, before anything was relayed: 504
@@ -121,3 +170,24 @@ pub(crate) const MAX_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Initial capacity of a connection's read buffer.
 pub(crate) const READ_CHUNK: usize = 8 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_is_the_open_file_limit_less_a_reserve() {
+        for (nofile, cap) in [
+            (Some(0), 1),
+            (Some(64), 1),
+            (Some(100), 36),
+            (Some(1024), 960),
+            (Some(4096), 3840),
+            (Some(20_000), 18_750),
+            (Some(1 << 21), MAX_CONNECTIONS_LIMIT),
+            (None, MAX_CONNECTIONS_LIMIT),
+        ] {
+            assert_eq!(connection_cap(nofile), cap, "{nofile:?}");
+        }
+    }
+}

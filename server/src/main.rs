@@ -38,10 +38,11 @@ struct Args {
     /// Seconds a client has to send a complete request head (then 408).
     #[arg(long, default_value_t = server::limits::READ_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     read_timeout: u64,
-    /// Most concurrent connections in threaded and proxy mode (then 503).
-    #[arg(long, default_value_t = server::limits::MAX_CONNECTIONS as u64,
-          value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    max_connections: u64,
+    /// Most concurrent connections (then 503) [default: the open-file
+    /// limit (ulimit -n) less a reserve for files in threaded mode; 256 in
+    /// proxy mode]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=server::limits::MAX_CONNECTIONS_LIMIT as u64))]
+    max_connections: Option<u64>,
     /// No access log on stderr.
     #[arg(long)]
     quiet: bool,
@@ -83,12 +84,14 @@ fn main() -> ExitCode {
         (ModeArg::Single, None) => Mode::Single,
         (ModeArg::Threaded, None) => Mode::Threaded,
     };
-    let config = Config {
+    let mut config = Config {
         read_timeout: Duration::from_secs(args.read_timeout),
-        max_connections: args.max_connections as usize,
         quiet: args.quiet,
         ..Config::new(args.root)
     };
+    if let Some(max) = args.max_connections {
+        config.max_connections = max as usize;
+    }
     let server = match Server::bind(args.bind.as_str(), config) {
         Ok(server) => server,
         Err(e) => {
@@ -107,12 +110,14 @@ fn main() -> ExitCode {
 
 /// `--mode proxy`: forwards to `upstream` until a signal.
 fn proxy(upstream: String, args: &Args) -> ExitCode {
-    let config = ProxyConfig {
+    let mut config = ProxyConfig {
         read_timeout: Duration::from_secs(args.read_timeout),
-        max_connections: args.max_connections as usize,
         quiet: args.quiet,
         ..ProxyConfig::new(upstream)
     };
+    if let Some(max) = args.max_connections {
+        config.max_connections = max as usize;
+    }
     let proxy = match Proxy::bind(args.bind.as_str(), config) {
         Ok(proxy) => proxy,
         Err(e) => {

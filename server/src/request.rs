@@ -19,12 +19,25 @@ pub enum Framing {
 /// What the request asks for, once every check has passed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// The path as received (still percent-encoded), for `Location`.
-    pub raw_path: String,
-    /// The query as received, with its `?`, or empty.
-    pub query: String,
+    /// The path and query as received (still percent-encoded), for
+    /// `Location`.
+    raw: String,
+    /// Where the query starts in `raw` (its length when there is none).
+    query_at: usize,
     /// The path percent-decoded.
     pub path: Vec<u8>,
+}
+
+impl Target {
+    /// The path as received (still percent-encoded).
+    pub fn raw_path(&self) -> &str {
+        &self.raw[..self.query_at]
+    }
+
+    /// The query as received, with its `?`, or empty.
+    pub fn query(&self) -> &str {
+        &self.raw[self.query_at..]
+    }
 }
 
 /// Methods RFC 9110 §9 defines that a static file server refuses with 405.
@@ -208,15 +221,12 @@ pub fn check(request: &Request<'_>) -> Result<Target, Problem> {
         _ => return Err(Problem::UnknownMethod),
     }
     let path_and_query = origin_of(request.target)?;
-    let (raw_path, query) = match path_and_query.find('?') {
-        Some(i) => path_and_query.split_at(i),
-        None => (path_and_query, ""),
-    };
-    let path = decode_path(raw_path)?;
+    let query_at = path_and_query.find('?').unwrap_or(path_and_query.len());
+    let path = decode_path(&path_and_query[..query_at])?;
     check_expectations(request)?;
     Ok(Target {
-        raw_path: raw_path.to_owned(),
-        query: query.to_owned(),
+        raw: path_and_query.to_owned(),
+        query_at,
         path,
     })
 }
@@ -283,13 +293,31 @@ fn is_reg_name(host: &[u8]) -> bool {
             i += 3;
             continue;
         }
-        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)) {
+        if !REG_NAME[usize::from(b)] {
             return false;
         }
         i += 1;
     }
     true
 }
+
+/// The octets of a reg-name other than `%`: `unreserved / sub-delims`
+/// (RFC 3986 §3.2.2).
+static REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'-' | b'.' | b'_' | b'~')
+            || matches!(
+                c,
+                b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+            );
+        b += 1;
+    }
+    table
+};
 
 /// The path and query of the target.
 ///
@@ -506,8 +534,8 @@ mod tests {
     #[test]
     fn target_forms() {
         let target = check_of("GET http://localhost:80/a%20b?q HTTP/1.1", "Host: x\r\n").unwrap();
-        assert_eq!(target.raw_path, "/a%20b");
-        assert_eq!(target.query, "?q");
+        assert_eq!(target.raw_path(), "/a%20b");
+        assert_eq!(target.query(), "?q");
         assert_eq!(target.path, b"/a b");
         assert_eq!(
             check_of("GET HTTP://localhost HTTP/1.1", "Host: x\r\n")

@@ -1,16 +1,21 @@
 //! Mapping a decoded path to what lies under the root, and nothing outside it.
 
-use std::ffi::OsStr;
-use std::fs::{self, Metadata};
+use std::ffi::{OsStr, OsString};
+use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use rustix::fs::{statx, AtFlags, Mode, OFlags, StatxFlags};
+
+use crate::files::FileStat;
 
 /// What a path names under the root.
 #[derive(Debug)]
 pub(crate) enum Resource {
     /// A regular file (or a directory's `index.html`).
-    File(PathBuf, Metadata),
+    File(PathBuf, FileStat),
     /// A directory without an index, asked for with a trailing `/`.
     Listing(PathBuf),
     /// A directory asked for without its trailing `/`.
@@ -21,31 +26,66 @@ pub(crate) enum Resource {
     Forbidden,
 }
 
-/// Resolves the percent-decoded `path` under `root`, which must be canonical.
+/// The document root: its canonical path, and the directory itself, opened
+/// once, which paths under it are looked up from (a lookup then walks only
+/// the components below the root, not the root's own path again).
+#[derive(Debug)]
+pub(crate) struct Root {
+    path: PathBuf,
+    dir: OwnedFd,
+}
+
+impl Root {
+    /// Opens the directory at `path`, which must be canonical.
+    pub(crate) fn open(path: PathBuf) -> io::Result<Root> {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = rustix::fs::open(&path, flags, Mode::empty())?;
+        Ok(Root { path, dir })
+    }
+
+    /// The `lstat` of `relative`, a path below the root (the root itself
+    /// when empty).
+    fn lstat(&self, relative: &[u8]) -> io::Result<FileStat> {
+        let flags = if relative.is_empty() {
+            AtFlags::EMPTY_PATH
+        } else {
+            AtFlags::SYMLINK_NOFOLLOW
+        };
+        let stat = statx(&self.dir, relative, flags, StatxFlags::BASIC_STATS)?;
+        Ok(FileStat::from(&stat))
+    }
+}
+
+/// Resolves the percent-decoded `path` under `root`.
 ///
 /// Dot-segments are removed first (RFC 3986 §5.2.4); one that would climb
 /// above the root is refused rather than clamped. Then the file system has
 /// the last word: the path is canonicalized, following symlinks, and must
 /// still lie under the root.
-pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
-    let mut segments: Vec<&[u8]> = Vec::new();
+pub(crate) fn resolve_path(root: &Root, path: &[u8]) -> Resource {
+    let root_bytes = root.path.as_os_str().as_bytes();
+    // The root joined with the path's segments, dot-segments removed, in
+    // one allocation with room for a directory's `/index.html`.
+    let mut walked = Vec::with_capacity(root_bytes.len() + path.len() + INDEX.len() + 2);
+    walked.extend_from_slice(root_bytes);
     for segment in path.split(|&b| b == b'/') {
         match segment {
             b"" | b"." => {}
             b".." => {
-                if segments.pop().is_none() {
+                if walked.len() == root_bytes.len() {
                     return Resource::Forbidden;
                 }
+                let parent = walked.iter().rposition(|&b| b == b'/').unwrap_or(0);
+                walked.truncate(parent.max(root_bytes.len()));
             }
-            s => segments.push(s),
+            s => {
+                walked.push(b'/');
+                walked.extend_from_slice(s);
+            }
         }
     }
-    let mut candidate = root.to_path_buf();
-    for segment in &segments {
-        candidate.push(OsStr::from_bytes(segment));
-    }
-    let wants_directory = path.ends_with(b"/") || segments.is_empty();
-    let (real, meta) = match canonical_under(root, &candidate) {
+    let wants_directory = path.ends_with(b"/") || walked.len() == root_bytes.len();
+    let (real, meta) = match canonical_under(root, walked, root_bytes.len()) {
         Ok(Some(found)) => found,
         Ok(None) => return Resource::Forbidden,
         Err(_) => return Resource::NotFound,
@@ -54,9 +94,13 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
         if !wants_directory {
             return Resource::Redirect;
         }
-        return match canonical_under(root, &real.join("index.html")) {
+        let dir = real.into_os_string().into_vec();
+        let mut index = dir.clone();
+        index.push(b'/');
+        index.extend_from_slice(INDEX);
+        return match canonical_under(root, index, dir.len()) {
             Ok(Some((index, meta))) if meta.is_file() => Resource::File(index, meta),
-            Ok(Some(_)) | Err(_) => Resource::Listing(real),
+            Ok(Some(_)) | Err(_) => Resource::Listing(PathBuf::from(OsString::from_vec(dir))),
             Ok(None) => Resource::Forbidden,
         };
     }
@@ -67,37 +111,50 @@ pub(crate) fn resolve_path(root: &Path, path: &[u8]) -> Resource {
     }
 }
 
-/// The canonical form of `path` and its metadata, or `None` when it lies
-/// outside `root` (through a symlink).
+/// The file a directory is served by, when it has one.
+const INDEX: &[u8] = b"index.html";
+
+/// The canonical form of `path` and its status, or `None` when it lies
+/// outside the root (through a symlink). `path` starts with the root's
+/// path; its first `known` octets name a canonical directory at or under
+/// the root, and the rest is plain `/name` segments (no `.` or `..`).
 ///
-/// `root` is canonical and `path` is `root` joined with plain segments, so
-/// unless a component below the root is a symlink, `path` is already
-/// canonical: one `lstat` per segment instead of one per component of the
-/// whole absolute path. A symlink anywhere sends it through `canonicalize`.
-fn canonical_under(root: &Path, path: &Path) -> io::Result<Option<(PathBuf, Metadata)>> {
-    let Ok(below) = path.strip_prefix(root) else {
-        return Ok(None);
-    };
-    let mut walked = root.to_path_buf();
-    let mut meta = None;
-    for component in below.components() {
-        walked.push(component);
-        let found = fs::symlink_metadata(&walked)?;
-        if found.file_type().is_symlink() {
-            let real = fs::canonicalize(path)?;
-            if !real.starts_with(root) {
+/// Unless a component past `known` is a symlink, `path` is already
+/// canonical: one `lstat` per segment, from the root's directory, instead
+/// of one per component of the whole absolute path. A symlink anywhere
+/// sends it through `canonicalize`.
+fn canonical_under(
+    root: &Root,
+    path: Vec<u8>,
+    known: usize,
+) -> io::Result<Option<(PathBuf, FileStat)>> {
+    let below = root.path.as_os_str().len();
+    // Where the part below the root starts: after the root's path and the
+    // `/` that follows it.
+    let relative = |end: usize| &path[(below + 1).min(end)..end];
+    let mut end = known;
+    let mut stat = None;
+    while end < path.len() {
+        end = path[end + 1..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(path.len(), |at| end + 1 + at);
+        let found = root.lstat(relative(end))?;
+        if found.is_symlink() {
+            let real = fs::canonicalize(OsStr::from_bytes(&path))?;
+            if !real.starts_with(&root.path) {
                 return Ok(None);
             }
             let meta = fs::metadata(&real)?;
-            return Ok(Some((real, meta)));
+            return Ok(Some((real, FileStat::from(&meta))));
         }
-        meta = Some(found);
+        stat = Some(found);
     }
-    let meta = match meta {
-        Some(meta) => meta,
-        None => fs::metadata(root)?,
+    let stat = match stat {
+        Some(stat) => stat,
+        None => root.lstat(relative(path.len()))?,
     };
-    Ok(Some((walked, meta)))
+    Ok(Some((PathBuf::from(OsString::from_vec(path)), stat)))
 }
 
 #[cfg(test)]
@@ -109,7 +166,7 @@ mod tests {
     }
 
     fn kind(path: &str) -> &'static str {
-        match resolve_path(&root(), path.as_bytes()) {
+        match resolve_path(&Root::open(root()).unwrap(), path.as_bytes()) {
             Resource::File(..) => "file",
             Resource::Listing(_) => "listing",
             Resource::Redirect => "redirect",
@@ -151,7 +208,7 @@ mod tests {
         fs::write(dir.join("secret.txt"), "secret").unwrap();
         std::os::unix::fs::symlink(dir.join("secret.txt"), dir.join("root/link.txt")).unwrap();
         std::os::unix::fs::symlink(&dir, dir.join("root/up")).unwrap();
-        let root = fs::canonicalize(dir.join("root")).unwrap();
+        let root = Root::open(fs::canonicalize(dir.join("root")).unwrap()).unwrap();
         assert!(matches!(
             resolve_path(&root, b"/link.txt"),
             Resource::Forbidden

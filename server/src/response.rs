@@ -3,10 +3,11 @@
 //! proxy writes the heads it relays through the same writer
 //! ([`Response::relayed`]).
 
-use std::fs::Metadata;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::date::imf_fixdate;
+use crate::files::FileStat;
 use crate::problem::Problem;
 use crate::range;
 
@@ -80,7 +81,7 @@ pub(crate) enum Body {
     /// Pieces of a file, read when the content is sent.
     File {
         path: PathBuf,
-        meta: Metadata,
+        meta: FileStat,
         segments: Vec<Segment>,
     },
 }
@@ -233,12 +234,12 @@ impl Response {
     /// 1xx (Informational) or 204 (No Content)"; RFC 9112 §6.1: "A server
     /// MUST NOT send a Transfer-Encoding header field in any response with
     /// a status code of 1xx (Informational) or 204 (No Content)").
-    fn framing_field(&self) -> Option<(&'static str, String)> {
+    fn framing(&self) -> Option<Framing> {
         match (self.code, self.delimit) {
             (100..=199 | 204, _) | (_, Delimit::None) => None,
-            (_, Delimit::Body) => Some(("Content-Length", self.body.size().to_string())),
-            (_, Delimit::Length(n)) => Some(("Content-Length", n.to_string())),
-            (_, Delimit::Chunked) => Some(("Transfer-Encoding", "chunked".to_owned())),
+            (_, Delimit::Body) => Some(Framing::Length(self.body.size())),
+            (_, Delimit::Length(n)) => Some(Framing::Length(n)),
+            (_, Delimit::Chunked) => Some(Framing::Chunked),
         }
     }
 
@@ -255,10 +256,12 @@ impl Response {
     /// it is cached or forwarded downstream". RFC 9112 §9.6: a server
     /// that will close "SHOULD send a "close" connection option in its
     /// final response"; an interim response is not one.
-    pub(crate) fn head(&self, close: bool) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(self.fields.len() + 128);
+    ///
+    /// `room`: octets to keep free after the head, for content sent with it.
+    pub(crate) fn head(&self, close: bool, room: usize) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.fields.len() + 128 + room);
         buf.extend_from_slice(b"HTTP/1.1 ");
-        buf.extend_from_slice(self.code.to_string().as_bytes());
+        push_decimal(&mut buf, u64::from(self.code));
         buf.push(b' ');
         match &self.phrase {
             Some(phrase) => buf.extend_from_slice(phrase),
@@ -268,15 +271,18 @@ impl Response {
         let last = self.code >= 200;
         if last && !self.dated {
             buf.extend_from_slice(b"Date: ");
-            buf.extend_from_slice(httpdate::fmt_http_date(SystemTime::now()).as_bytes());
+            buf.extend_from_slice(imf_fixdate(SystemTime::now()).as_bytes());
             buf.extend_from_slice(b"\r\n");
         }
         buf.extend_from_slice(&self.fields);
-        if let Some((name, value)) = self.framing_field() {
-            buf.extend_from_slice(name.as_bytes());
-            buf.extend_from_slice(b": ");
-            buf.extend_from_slice(value.as_bytes());
-            buf.extend_from_slice(b"\r\n");
+        match self.framing() {
+            Some(Framing::Length(length)) => {
+                buf.extend_from_slice(b"Content-Length: ");
+                push_decimal(&mut buf, length);
+                buf.extend_from_slice(b"\r\n");
+            }
+            Some(Framing::Chunked) => buf.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
+            None => {}
         }
         if close && last {
             buf.extend_from_slice(b"Connection: close\r\n");
@@ -288,12 +294,37 @@ impl Response {
     /// The head and, when it is sent and held in memory, the content: the
     /// whole response unless the content is a file's.
     pub(crate) fn to_bytes(&self, head_only: bool, close: bool) -> Vec<u8> {
-        let mut bytes = self.head(close);
-        if let (true, Body::Bytes(content)) = (self.sends_content(head_only), &self.body) {
-            bytes.extend_from_slice(content);
-        }
+        let content = match (self.sends_content(head_only), &self.body) {
+            (true, Body::Bytes(content)) => &content[..],
+            _ => &[],
+        };
+        let mut bytes = self.head(close, content.len());
+        bytes.extend_from_slice(content);
         bytes
     }
+}
+
+/// Appends `n` in decimal.
+/// The framing field a head carries.
+enum Framing {
+    /// `Content-Length` with this many octets.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+fn push_decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]

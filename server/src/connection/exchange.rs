@@ -67,26 +67,14 @@ impl Connection<'_> {
     /// the close, or (nothing of a request having arrived) a wait for one.
     pub(super) fn exchange(&mut self, persistent: bool) -> Next {
         let deadline = self.since + self.ctx.read_timeout;
-        let head_len = match self.read_head(deadline) {
-            Ok(len) => len,
+        let (head_len, mut exchange, answer) = match self.read_head(deadline, persistent) {
+            Ok(read) => read,
             Err(HeadFault::Answer(problem)) => {
                 return self.respond(Exchange::unparsed(), Err(problem))
             }
             Err(HeadFault::End) => return Next::Close,
             Err(HeadFault::Wait) => return Next::Wait,
         };
-        // Parsed again to borrow it: a request borrowed from the buffer
-        // cannot leave the loop that refills the buffer (a limit of today's
-        // borrow checker). A head is small; this costs under 1% of a request.
-        let Ok(Status::Complete((request, _))) = parse_request(&self.buf[..head_len]) else {
-            return Next::Close;
-        };
-        let mut exchange = self.parse(&request, persistent);
-        let answer = self
-            .ctx
-            .handler
-            .decide(&request, exchange.framing, SystemTime::now());
-        drop(request);
         self.buf.drain(..head_len);
         let answer = match self.read_content(&mut exchange, &answer, deadline) {
             Ok(()) => answer,
@@ -96,13 +84,25 @@ impl Connection<'_> {
         self.respond(exchange, answer)
     }
 
-    /// Reads until the buffer starts with a complete request head; returns
-    /// its length, or the problem to answer. `Err(None)`: the connection
-    /// ends without an answer.
-    fn read_head(&mut self, deadline: Instant) -> Result<usize, HeadFault> {
+    /// Reads until the buffer starts with a complete request head, and
+    /// decides its answer while the head is borrowed from the buffer (it is
+    /// parsed once); returns the head's length, what it says about the
+    /// exchange, and the answer; or the problem to answer instead.
+    fn read_head(
+        &mut self,
+        deadline: Instant,
+        persistent: bool,
+    ) -> Result<(usize, Exchange, Answer), HeadFault> {
         loop {
             match parse_request(&self.buf) {
-                Ok(Status::Complete((_, len))) => return Ok(len),
+                Ok(Status::Complete((request, len))) => {
+                    let exchange = self.parse(&request, persistent);
+                    let answer =
+                        self.ctx
+                            .handler
+                            .decide(&request, exchange.framing, SystemTime::now());
+                    return Ok((len, exchange, answer));
+                }
                 Ok(Status::Partial) => {}
                 Err(e) => return Err(HeadFault::Answer(Problem::Parse(e))),
             }

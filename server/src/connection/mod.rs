@@ -8,6 +8,7 @@
 //! - `write`: the one response writer.
 //! - `pace`: a response's progress against the minimum send rate.
 
+use std::cell::Cell;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,13 +19,17 @@ use socket2::SockRef;
 
 use crate::files;
 use crate::handler::Handler;
-use crate::limits::{LINGER_TIMEOUT, MAX_LINGER_BYTES, OVERLOAD_WRITE_TIMEOUT, READ_CHUNK};
+use crate::limits::{
+    LINGER_TIMEOUT, MAX_LINGER_BYTES, OVERLOAD_WRITE_TIMEOUT, READ_CHUNK, REQUEST_BUDGET,
+};
 use crate::problem::Problem;
 use crate::response::Response;
 
 mod exchange;
 mod pace;
 mod read;
+#[cfg(test)]
+mod tests;
 mod write;
 
 use pace::Pace;
@@ -82,22 +87,27 @@ fn set_options(socket: &SockRef<'_>, ctx: &Context) -> io::Result<()> {
     socket.set_read_timeout(Some(ctx.read_timeout))
 }
 
-/// A connection of the threaded variant between requests (or just
-/// accepted), with nothing buffered: what of it outlives the thread that
-/// served it, while it waits in the poll set for its next request.
+/// A connection of the threaded variant between turns: what of it outlives
+/// the thread that served it, while it waits in the poll set for its next
+/// request, or in the leader's queue with more requests already read
+/// ([`Idle::has_requests`]).
+///
+/// An idle connection with nothing buffered holds no read buffer (the
+/// thread that serves it lends one, [`SPARE`]): its memory is this struct
+/// and the poll set's entry for it.
 pub(crate) struct Idle {
     /// The client's address, for the access log.
     peer: Option<SocketAddr>,
     /// The socket's read timeout as last set.
     timeout: Option<Duration>,
-    /// The connection's progress against the minimum send rate.
-    pace: Pace,
     /// Since when it has waited: it has the read timeout from then to send
     /// a complete request head.
     since: Instant,
-    /// The read buffer, kept for its capacity.
+    /// What has been read and not yet answered: empty, without capacity,
+    /// unless the client pipelined past this turn's request budget.
     buf: Vec<u8>,
-    /// Just accepted: nothing has been read yet.
+    /// Just accepted, and the last of its batch: its first read may wait
+    /// [`FIRST_BYTES_WAIT`](crate::limits::FIRST_BYTES_WAIT).
     fresh: bool,
 }
 
@@ -108,7 +118,6 @@ impl Idle {
         if !INHERITS_OPTIONS && set_options(&SockRef::from(stream), ctx).is_err() {
             return None;
         }
-        let now = Instant::now();
         Some(Idle {
             // Only the access log needs the peer: no system call for it when quiet.
             peer: if ctx.quiet {
@@ -117,16 +126,54 @@ impl Idle {
                 stream.peer_addr().ok()
             },
             timeout: Some(ctx.read_timeout),
-            pace: Pace::new(now, ctx.min_send_rate, ctx.send_rate_window),
-            since: now,
-            buf: Vec::with_capacity(READ_CHUNK),
-            fresh: true,
+            since: Instant::now(),
+            buf: Vec::new(),
+            fresh: false,
         })
+    }
+
+    /// Lets the first read of a connection just accepted wait a moment for
+    /// its first bytes: the threaded variant's leader gives this to the
+    /// last connection of a batch that emptied the listener's backlog.
+    pub(crate) fn let_first_bytes_wait(&mut self) {
+        self.fresh = true;
     }
 
     /// When its read timeout runs out.
     pub(crate) fn deadline(&self, ctx: &Context) -> Instant {
         self.since + ctx.read_timeout
+    }
+
+    /// Whether requests the client pipelined are already read: it is ready
+    /// to be served again without waiting for the socket.
+    pub(crate) fn has_requests(&self) -> bool {
+        !self.buf.is_empty()
+    }
+}
+
+thread_local! {
+    /// The read buffer of this thread's last connection that went idle with
+    /// nothing buffered, lent to the next connection this thread serves: an
+    /// idle connection holds no buffer, and serving one allocates none.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// A read buffer: this thread's spare one, or a new one.
+fn lend_buffer() -> Vec<u8> {
+    let buf = SPARE.with(Cell::take);
+    if buf.capacity() == 0 {
+        Vec::with_capacity(READ_CHUNK)
+    } else {
+        buf
+    }
+}
+
+/// Keeps an emptied read buffer as this thread's spare (a large one, grown
+/// by a large head, is dropped instead).
+fn return_buffer(mut buf: Vec<u8>) {
+    if buf.capacity() <= 2 * READ_CHUNK {
+        buf.clear();
+        SPARE.with(|spare| spare.set(buf));
     }
 }
 
@@ -138,41 +185,62 @@ pub(crate) fn serve(stream: &TcpStream, ctx: &Context, stopping: &AtomicBool) {
     }
 }
 
+/// What [`resume`] left of a connection.
+pub(crate) enum Turn {
+    /// It waits for its next request ([`Idle::has_requests`] false), or
+    /// has more requests read than this turn's budget let it have answered
+    /// (true): either way it waits without a thread. If it was handed over
+    /// meanwhile, that is once every request read so far was answered.
+    Idle(Idle),
+    /// It has closed.
+    Closed,
+}
+
 /// Serves what `stream` has sent without waiting for it: a persistent
-/// connection of the threaded variant, just accepted or reported readable.
+/// connection of the threaded variant, just accepted, reported readable,
+/// or with requests already read.
 ///
 /// While every read finds its bytes there and every write fits the socket
-/// buffer, the thread serves one request and returns the connection to
-/// wait for the next (`Some`), so one thread serves every connection that
-/// is ready without any other being woken; `None` once it has closed.
-/// Before the first read or write that would block, or when more requests
-/// are already buffered (a client that pipelines), it calls `hand_over`,
-/// once, and then serves the connection on this thread until it closes.
+/// buffer, the thread answers the requests the client has sent, at most
+/// [`REQUEST_BUDGET`] of them, and returns the connection ([`Turn::Idle`]),
+/// so one thread serves every connection that is ready without any other
+/// being woken, and a client that pipelines waits its turn behind the
+/// others rather than keeping the thread. Before the first read or write
+/// that would block (half a request has arrived, or the response is larger
+/// than the socket buffer), it calls `hand_over`, once, and then serves the
+/// connection on this thread, waiting as long as it must, until it has
+/// answered every request read, then returns it too: a connection holds a
+/// thread only while an exchange is under way.
 pub(crate) fn resume(
     stream: &TcpStream,
     ctx: &Context,
     idle: Idle,
     stopping: &AtomicBool,
     hand_over: &mut dyn FnMut(),
-) -> Option<Idle> {
+) -> Turn {
     let mut conn = Connection::new(stream, ctx, idle, Some(hand_over));
-    match conn.exchange(true) {
-        Next::Wait => return Some(conn.idle()),
-        Next::Again if conn.hand_over.is_some() && conn.buf.is_empty() => {
-            if !stopping.load(Ordering::Relaxed) {
+    for _ in 0..REQUEST_BUDGET {
+        match conn.exchange(true) {
+            Next::Wait => return Turn::Idle(conn.idle()),
+            Next::Again if conn.hand_over.is_some() => {
+                if stopping.load(Ordering::Relaxed) {
+                    conn.close();
+                    return Turn::Closed;
+                }
                 conn.since = Instant::now();
-                return Some(conn.idle());
+                if conn.buf.is_empty() {
+                    return Turn::Idle(conn.idle());
+                }
+            }
+            Next::Again => return conn.finish_handed_over(stopping),
+            Next::Close => {
+                conn.close();
+                return Turn::Closed;
             }
         }
-        Next::Again => {
-            conn.hand_over();
-            conn.run(true, stopping);
-            return None;
-        }
-        Next::Close => {}
     }
-    conn.close();
-    None
+    // The budget is spent and more requests are read: the next turn.
+    Turn::Idle(conn.idle())
 }
 
 /// Answers a connection past the cap with 503 and closes it, without
@@ -212,8 +280,9 @@ struct Connection<'c> {
     clean: bool,
     /// The socket's read timeout as last set, to skip a syscall per request.
     timeout: Option<Duration>,
-    /// The progress of the response being written.
-    pace: Pace,
+    /// The progress of the response being written, once a write of it
+    /// could not be completed at once (see [`Sink::send`](write::Sink)).
+    pace: Option<Pace>,
     /// A response fell below the minimum send rate and was abandoned.
     too_slow: bool,
     /// Called once, before the first wait on the client; `None` once
@@ -234,14 +303,19 @@ impl<'c> Connection<'c> {
         idle: Idle,
         hand_over: Option<&'c mut dyn FnMut()>,
     ) -> Connection<'c> {
+        let buf = if idle.buf.capacity() == 0 {
+            lend_buffer()
+        } else {
+            idle.buf
+        };
         Connection {
             stream,
-            buf: idle.buf,
+            buf,
             ctx,
             peer: idle.peer,
             clean: true,
             timeout: idle.timeout,
-            pace: idle.pace,
+            pace: None,
             too_slow: false,
             hand_over,
             since: idle.since,
@@ -249,14 +323,20 @@ impl<'c> Connection<'c> {
         }
     }
 
-    /// What outlives this thread of a connection with nothing buffered.
-    fn idle(self) -> Idle {
+    /// What outlives this thread of a connection between requests: the
+    /// read buffer only if it holds requests not yet answered.
+    fn idle(mut self) -> Idle {
+        let buf = if self.buf.is_empty() {
+            return_buffer(std::mem::take(&mut self.buf));
+            Vec::new()
+        } else {
+            std::mem::take(&mut self.buf)
+        };
         Idle {
             peer: self.peer,
             timeout: self.timeout,
-            pace: self.pace,
             since: self.since,
-            buf: self.buf,
+            buf,
             fresh: false,
         }
     }
@@ -272,6 +352,26 @@ impl<'c> Connection<'c> {
             }
         }
         self.close();
+    }
+
+    /// After a hand-over, answers on this thread the requests already read
+    /// (waiting for the rest of one that is half read), then returns the
+    /// connection to wait for its next request without a thread.
+    fn finish_handed_over(mut self, stopping: &AtomicBool) -> Turn {
+        loop {
+            if stopping.load(Ordering::Relaxed) {
+                break;
+            }
+            self.since = Instant::now();
+            if self.buf.is_empty() {
+                return Turn::Idle(self.idle());
+            }
+            if !matches!(self.exchange(true), Next::Again) {
+                break;
+            }
+        }
+        self.close();
+        Turn::Closed
     }
 
     /// Closes: with a reset after a response abandoned as too slow, else

@@ -1,9 +1,9 @@
 //! Reading: more bytes into the buffer before a deadline, and a request's
 //! content read and dropped so the next request starts where it should.
 
-use std::io::{self, Read};
 use std::time::Instant;
 
+use rustix::buffer::spare_capacity;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
@@ -42,15 +42,17 @@ impl Connection<'_> {
     /// connection has not been handed over, it may wait without this thread
     /// ([`Stop::Wait`]).
     pub(super) fn fill(&mut self, deadline: Instant, may_wait: bool) -> Result<(), Stop> {
-        let mut chunk = [0u8; READ_CHUNK];
+        // Read straight into the buffer's spare room, which is never
+        // zeroed (a zeroed chunk on the stack cost more than the parse).
+        if self.buf.capacity() - self.buf.len() < READ_CHUNK / 2 {
+            self.buf.reserve(READ_CHUNK);
+        }
         let mut first_read = std::mem::take(&mut self.fresh);
         while self.hand_over.is_some() {
-            match rustix::net::recv(self.stream, &mut chunk[..], RecvFlags::DONTWAIT) {
+            let room = spare_capacity(&mut self.buf);
+            match rustix::net::recv(self.stream, room, RecvFlags::DONTWAIT) {
                 Ok((0, _)) => return Err(Stop::Closed),
-                Ok((n, _)) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
-                }
+                Ok(_) => return Ok(()),
                 Err(Errno::AGAIN | Errno::INTR) if may_wait => {
                     if !std::mem::take(&mut first_read) || !self.arrives_soon() {
                         return Err(Stop::Wait);
@@ -69,23 +71,14 @@ impl Connection<'_> {
                 let _ = self.stream.set_read_timeout(Some(left));
                 self.timeout = Some(left);
             }
-            match self.stream.read(&mut chunk) {
-                Ok(0) => return Err(Stop::Closed),
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
-                }
+            let room = spare_capacity(&mut self.buf);
+            match rustix::net::recv(self.stream, room, RecvFlags::empty()) {
+                Ok((0, _)) => return Err(Stop::Closed),
+                Ok(_) => return Ok(()),
                 // The timeout may have been set for an earlier, shorter
                 // deadline: only the deadline itself ends the wait.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    self.timeout = None;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(Errno::AGAIN) => self.timeout = None,
+                Err(Errno::INTR) => {}
                 Err(_) => return Err(Stop::Closed),
             }
         }

@@ -10,6 +10,7 @@ use std::time::Instant;
 use rustix::io::Errno;
 use rustix::net::SendFlags;
 
+use super::pace::Pace;
 use super::Connection;
 use crate::files::SmallFiles;
 use crate::limits::{FILE_CHUNK, MAX_CACHED_FILE};
@@ -45,13 +46,20 @@ pub(super) fn write_response(
         let bytes = response.to_bytes(head_only, close);
         return Ok(out.send(&bytes));
     };
-    let mut bytes = response.head(close);
-    if !response.sends_content(head_only) {
+    let sends = response.sends_content(head_only);
+    let small = meta.len() <= MAX_CACHED_FILE;
+    let room = if sends && small {
+        response.content().size() as usize
+    } else {
+        0
+    };
+    let mut bytes = response.head(close, room);
+    if !sends {
         return Ok(out.send(&bytes));
     }
     // Small files go out with the head in one write; large ones are
     // streamed in fixed chunks, so memory does not grow with the file.
-    if meta.len() <= MAX_CACHED_FILE {
+    if small {
         let content = small_files.content(path, meta);
         let content = content.map_err(|_| Problem::Internal)?;
         for segment in segments {
@@ -131,6 +139,7 @@ impl Connection<'_> {
         close: bool,
     ) -> Result<bool, Problem> {
         let ctx = self.ctx;
+        self.pace = None;
         write_response(self, &ctx.small_files, response, head_only, close)
     }
 
@@ -153,28 +162,44 @@ impl Sink for Connection<'_> {
     /// Writes all of `bytes`, unless the response falls below the minimum
     /// send rate (then it is abandoned) or the client goes away. Returns
     /// whether all were written.
+    ///
+    /// A response the socket buffers take at once is never measured: its
+    /// pace starts with its first write that could not be completed at
+    /// once, and ends with the response ([`Connection::write`]), so a
+    /// persistent connection is judged on each response alone, never on
+    /// the pauses between its requests.
     fn send(&mut self, mut bytes: &[u8]) -> bool {
         while !bytes.is_empty() {
             // A blocked write returns within a slot (the socket's write
             // timeout), to be judged here.
-            if !self.pace.keeps_pace(Instant::now()) {
-                self.too_slow = true;
-                return false;
-            }
-            match self.write_some(bytes) {
-                Ok(0) => return false,
-                Ok(n) => {
-                    bytes = &bytes[n..];
-                    self.pace.sent(Instant::now(), n);
+            if let Some(pace) = &mut self.pace {
+                if !pace.keeps_pace(Instant::now()) {
+                    self.too_slow = true;
+                    return false;
                 }
+            }
+            let written = match self.write_some(bytes) {
+                Ok(0) => return false,
+                Ok(n) => n,
                 Err(e)
                     if matches!(
                         e.kind(),
                         io::ErrorKind::WouldBlock
                             | io::ErrorKind::TimedOut
                             | io::ErrorKind::Interrupted
-                    ) => {}
+                    ) =>
+                {
+                    0
+                }
                 Err(_) => return false,
+            };
+            bytes = &bytes[written..];
+            if self.pace.is_some() || !bytes.is_empty() {
+                let now = Instant::now();
+                let ctx = self.ctx;
+                self.pace
+                    .get_or_insert_with(|| Pace::new(now, ctx.min_send_rate, ctx.send_rate_window))
+                    .sent(now, written);
             }
         }
         true

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use super::{Answer, FileAnswer, FileReply, Reply};
+use crate::date::imf_fixdate;
 use crate::files;
 use crate::problem::Problem;
 use crate::range::{self, Multipart};
@@ -72,7 +73,7 @@ fn compose_file(file: FileReply) -> Response {
     // `Accept-Ranges: bytes` tells the client the file may be asked for in
     // parts.
     response
-        .header("Last-Modified", &httpdate::fmt_http_date(file.modified))
+        .header_bytes("Last-Modified", imf_fixdate(file.modified).as_bytes())
         .header("ETag", &file.etag)
         .header("Accept-Ranges", "bytes")
         .body(Body::File {

@@ -9,17 +9,17 @@
 //! [`Response`](crate::response::Response) from that answer ([`compose()`])
 //! happens once the request's content has been read past.
 
-use std::fs::Metadata;
+use std::io;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::conditions::{self, Outcome, Validators};
-use crate::files;
+use crate::files::{self, FileStat};
 use crate::parse::Request;
 use crate::problem::Problem;
 use crate::range::{self, ByteRange, Ranges};
 use crate::request::{self, Framing};
-use crate::resolve::{resolve_path, Resource};
+use crate::resolve::{resolve_path, Resource, Root};
 
 mod compose;
 #[cfg(test)]
@@ -30,10 +30,10 @@ pub(crate) use compose::compose;
 /// What the handler knows of the server: where the files are.
 #[derive(Debug)]
 pub(crate) struct Handler {
-    /// The canonical document root.
-    pub root: PathBuf,
+    /// The document root.
+    root: Root,
     /// A request-target whose handling panics (tests of the panic handling).
-    pub panic_on_target: Option<String>,
+    panic_on_target: Option<String>,
 }
 
 /// What to send, decided while the request head is still borrowed.
@@ -69,7 +69,7 @@ pub(crate) fn refuses(answer: &Answer) -> bool {
 /// were evaluated against (so the head sends the same ones).
 pub(crate) struct FileReply {
     path: PathBuf,
-    meta: Metadata,
+    meta: FileStat,
     etag: String,
     modified: SystemTime,
     answer: FileAnswer,
@@ -86,6 +86,14 @@ enum FileAnswer {
 }
 
 impl Handler {
+    /// Serves the canonical directory `root`, which it opens.
+    pub(crate) fn new(root: PathBuf, panic_on_target: Option<String>) -> io::Result<Handler> {
+        Ok(Handler {
+            root: Root::open(root)?,
+            panic_on_target,
+        })
+    }
+
     /// Decides the answer to `request`, whose content is framed as
     /// `framing`, at `now`: the request's checks, then its resource.
     pub(crate) fn decide(
@@ -124,7 +132,7 @@ impl Handler {
                 })
             }
             Resource::Redirect => Ok(Reply::Redirect {
-                location: format!("{}/{}", target.raw_path, target.query),
+                location: format!("{}/{}", target.raw_path(), target.query()),
             }),
             Resource::NotFound => Err(Problem::NotFound),
             Resource::Forbidden => Err(Problem::Forbidden),
@@ -134,9 +142,9 @@ impl Handler {
 
 /// Decides the answer to a GET or HEAD of a file: its preconditions
 /// (RFC 9110 §13.2.2, steps 1 to 4), then its Range (step 5).
-fn plan_file(request: &Request<'_>, path: PathBuf, meta: Metadata, now: SystemTime) -> Answer {
-    let etag = files::etag(&meta);
-    let modified = files::modified(&meta);
+fn plan_file(request: &Request<'_>, path: PathBuf, meta: FileStat, now: SystemTime) -> Answer {
+    let etag = files::entity_tag(&meta);
+    let modified = files::last_modified(&meta);
     let current = Validators {
         etag: Some(&etag),
         modified: Some(modified),

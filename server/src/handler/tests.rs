@@ -20,10 +20,7 @@ fn root() -> PathBuf {
 }
 
 fn handler() -> Handler {
-    Handler {
-        root: root(),
-        panic_on_target: None,
-    }
+    Handler::new(root(), None).unwrap()
 }
 
 /// The response to `head`, a complete request head, framed as it says.
@@ -38,7 +35,7 @@ fn respond(head: &str) -> Response {
 /// The status line and the header fields but `Date`, one line each, as the
 /// head of a response that keeps the connection open.
 fn head_lines(response: &Response) -> Vec<String> {
-    let head = String::from_utf8(response.head(false)).unwrap();
+    let head = String::from_utf8(response.head(false, 0)).unwrap();
     head.split("\r\n")
         .filter(|line| !line.is_empty() && !line.starts_with("Date: "))
         .map(str::to_owned)

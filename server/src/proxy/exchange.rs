@@ -290,7 +290,7 @@ impl Conn<'_> {
                 };
                 // RFC 9110 §15.2: "A server MUST NOT send a 1xx response to
                 // an HTTP/1.0 client."
-                if exchange.asked.modern() && !self.client.send(&relayed.head(false)) {
+                if exchange.asked.modern() && !self.client.send(&relayed.head(false, 0)) {
                     return Next::Close;
                 }
                 if response.code == 100 && body.is_some() {
@@ -312,7 +312,7 @@ impl Conn<'_> {
             let next = exchange.after(relay.closes);
             self.log(exchange.line, response.code);
             let mut to_client = Outbox::new(&self.client);
-            to_client.push(&relay.response.head(next != Next::Again));
+            to_client.push(&relay.response.head(next != Next::Again, 0));
             let sent = match relay.frame {
                 // RFC 9112 §6.3: extra bytes after the response are never
                 // forwarded; they go with the upstream connection.

@@ -56,7 +56,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::limits::{
-    ACCEPT_BACKOFF, MAX_CONNECTIONS, OVERLOAD_WRITE_TIMEOUT, READ_TIMEOUT, UPSTREAM_TIMEOUT,
+    ACCEPT_BACKOFF, OVERLOAD_WRITE_TIMEOUT, PROXY_MAX_CONNECTIONS, READ_TIMEOUT, UPSTREAM_TIMEOUT,
     WAKE_TIMEOUT,
 };
 use crate::problem::Problem;
@@ -93,7 +93,7 @@ impl ProxyConfig {
             upstream: upstream.into(),
             read_timeout: READ_TIMEOUT,
             upstream_timeout: UPSTREAM_TIMEOUT,
-            max_connections: MAX_CONNECTIONS,
+            max_connections: PROXY_MAX_CONNECTIONS,
             quiet: false,
         }
     }

@@ -7,7 +7,6 @@ use std::io;
 use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
-use std::os::fd::OwnedFd;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -15,10 +14,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
+use socket2::{Domain, Socket, Type};
+
 use crate::connection::{configure_listener, Context};
 use crate::handler::Handler;
 use crate::limits::{
-    ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, READ_TIMEOUT, SEND_RATE_WINDOW, WAKE_TIMEOUT,
+    default_max_connections, ACCEPT_BACKOFF, LISTEN_BACKLOG, MIN_SEND_RATE, READ_TIMEOUT,
+    SEND_RATE_WINDOW, WAKE_TIMEOUT,
 };
 
 mod accept;
@@ -26,7 +28,7 @@ mod single;
 mod threaded;
 
 use accept::{next_connection, Accepted};
-use threaded::Turn;
+use threaded::{PollSet, Turn};
 
 /// How connections are accepted and scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +59,9 @@ pub struct Config {
     pub root: PathBuf,
     /// Time a client has to send a complete request head (408 past it).
     pub read_timeout: Duration,
-    /// Most concurrent connections in threaded mode (503 past it).
+    /// Most concurrent connections in threaded mode (503 past it); by
+    /// default the open-file limit less a reserve
+    /// ([`connection_cap`](crate::limits::connection_cap)).
     pub max_connections: usize,
     /// Least octets per second a response must make progress at, averaged
     /// over each `send_rate_window`; slower, it is abandoned.
@@ -78,7 +82,7 @@ impl Config {
         Config {
             root: root.into(),
             read_timeout: READ_TIMEOUT,
-            max_connections: MAX_CONNECTIONS,
+            max_connections: default_max_connections(),
             min_send_rate: MIN_SEND_RATE,
             send_rate_window: SEND_RATE_WINDOW,
             quiet: false,
@@ -147,15 +151,13 @@ impl Server {
         addr: impl ToSocketAddrs + fmt::Display,
         config: Config,
     ) -> Result<Server, StartError> {
-        let root =
-            canonical_root(&config.root).map_err(|e| StartError::Root(config.root.clone(), e))?;
-        let listener =
-            TcpListener::bind(&addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
+        let panic_on_target = config.panic_on_target;
+        let handler = canonical_root(&config.root)
+            .and_then(|root| Handler::new(root, panic_on_target))
+            .map_err(|e| StartError::Root(config.root.clone(), e))?;
+        let listener = listen(&addr).map_err(|e| StartError::Bind(addr.to_string(), e))?;
         let ctx = Context {
-            handler: Handler {
-                root,
-                panic_on_target: config.panic_on_target,
-            },
+            handler,
             read_timeout: config.read_timeout,
             min_send_rate: config.min_send_rate,
             send_rate_window: config.send_rate_window.max(Duration::from_millis(1)),
@@ -203,13 +205,14 @@ impl Server {
     /// [`Mode::Threaded`]: this thread is the first of a pool of workers.
     /// One worker at a time leads: it waits on an epoll poll set that holds
     /// the listener and every connection waiting for its next request,
-    /// accepts what is pending and serves each ready connection as far as
-    /// it can without blocking, then puts it back in the set. Before a
-    /// read or write that would block (or when a client has pipelined more
-    /// requests), it hands the lead to another worker (a waiting one, or a
-    /// new one while there are fewer than the connection cap plus one),
-    /// serves that connection alone until it closes, and waits for the lead
-    /// again. Past the cap, a connection is answered 503 and closed.
+    /// accepts what is pending and serves each ready connection in turn,
+    /// as far as it can without blocking and for at most a budget of
+    /// requests, then puts it back in the set. Before a read or write that
+    /// would block, it hands the lead to another worker (a waiting one, or
+    /// a new one while there are fewer than the connection cap plus one),
+    /// serves that connection alone until it has answered what it was
+    /// sent, gives it back to the set, and waits for the lead again. Past
+    /// the cap, a connection is answered 503 and closed.
     pub fn run(self, mode: Mode) {
         let poll = match mode {
             Mode::Single => None,
@@ -260,7 +263,7 @@ struct Workers {
     max_connections: usize,
     shared: Arc<Shared>,
     /// The threaded variant's poll set.
-    poll: Option<OwnedFd>,
+    poll: Option<PollSet>,
     /// Workers not yet ended.
     alive: AtomicUsize,
     /// The spawned workers, for `run` to join.
@@ -369,6 +372,32 @@ impl Shared {
         }
         let _ = TcpStream::connect_timeout(&wake, WAKE_TIMEOUT);
     }
+}
+
+/// Binds the first of `addr`'s addresses that can be bound, as
+/// `TcpListener::bind` does, but with a backlog of [`LISTEN_BACKLOG`]
+/// rather than the standard library's 128: thousands of clients that
+/// connect at once wait there to be accepted, where past the backlog the
+/// kernel drops their handshakes and they retry a second or more later.
+fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+    let mut last = io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "could not resolve to any addresses",
+    );
+    for addr in addr.to_socket_addrs()? {
+        let bound = (|| {
+            let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+            socket.set_reuse_address(true)?;
+            socket.bind(&addr.into())?;
+            socket.listen(LISTEN_BACKLOG)?;
+            Ok(TcpListener::from(socket))
+        })();
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 fn canonical_root(root: &Path) -> io::Result<PathBuf> {

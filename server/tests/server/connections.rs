@@ -109,6 +109,23 @@ fn threaded_serves_a_new_client_while_another_sends_back_to_back() {
     );
 }
 
+/// The minimum send rate judges each response on its own: a keep-alive
+/// client whose requests come further apart than the rate's window is
+/// never cut off for the pauses between them.
+#[test]
+fn threaded_judges_the_send_rate_per_response_not_across_pauses() {
+    let mut config = quiet_config(fixtures_root());
+    config.send_rate_window = Duration::from_millis(100);
+    let server = TestServer::start_with(Mode::Threaded, config);
+    let mut stream = server.connect();
+    for _ in 0..4 {
+        stream.write_all(GET_HELLO).unwrap();
+        assert_hello_200(&server, &read_reply(&mut stream, false), false);
+        // The client's own pause, longer than the window.
+        thread::sleep(Duration::from_millis(150));
+    }
+}
+
 #[test]
 fn single_answers_the_first_pipelined_request_and_closes() {
     let server = TestServer::start(Mode::Single);

@@ -18,6 +18,7 @@ mod load;
 mod preconditions;
 mod properties;
 mod ranges;
+mod scale;
 mod semantics;
 mod support;
 mod traversal;

@@ -417,7 +417,7 @@ impl Drop for TempRoot {
 }
 
 /// Open descriptors of this process that belong to one server: TCP sockets
-/// with an end on its port (connections, not the listener) and files under
+/// with an end on its port (connections, not the listener) and files below
 /// its root. Other tests run in this process at the same time, so the
 /// plain count of `/proc/self/fd` moves for reasons of their own; this one
 /// moves only with the server under test and its clients.
@@ -434,7 +434,9 @@ pub fn server_fds(addr: SocketAddr, root: &Path) -> usize {
                 .and_then(|t| t.strip_suffix(']'))
             {
                 Some(inode) => sockets.contains(inode),
-                None => target.starts_with(root),
+                // The root directory itself the server holds open for as
+                // long as it runs; what it opens per request lies below.
+                None => target.starts_with(root) && target != root,
             }
         })
         .count()
