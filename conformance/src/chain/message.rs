@@ -325,6 +325,40 @@ pub fn body_end(framing: Framing, buf: &[u8]) -> BodyEnd {
     }
 }
 
+/// The content of a request body as it arrived with `head`: the chunked
+/// coding removed (extensions and trailer fields dropped), else the bytes
+/// as they are; `None` when the framing cannot be read.
+pub fn request_content(head: &Head, body: &[u8]) -> Option<Vec<u8>> {
+    match framing(head, true, false).ok()? {
+        Framing::Chunked => dechunk(body),
+        _ => Some(body.to_vec()),
+    }
+}
+
+/// The data of a whole chunked body.
+fn dechunk(buf: &[u8]) -> Option<Vec<u8>> {
+    let mut content = Vec::new();
+    let mut pos = 0;
+    loop {
+        let Ok(Status::Complete((size, used))) = parse_chunk_size(&buf[pos..]) else {
+            return None;
+        };
+        pos += used;
+        if size == 0 {
+            return Some(content);
+        }
+        let end = usize::try_from(size)
+            .ok()
+            .and_then(|s| pos.checked_add(s))?;
+        content.extend_from_slice(buf.get(pos..end)?);
+        pos = end;
+        let Ok(Status::Complete(((), used))) = parse_chunk_end(&buf[pos..]) else {
+            return None;
+        };
+        pos += used;
+    }
+}
+
 fn chunked_end(buf: &[u8]) -> BodyEnd {
     let mut pos = 0;
     loop {

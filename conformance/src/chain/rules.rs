@@ -94,6 +94,70 @@ pub fn check_rule(rule: &Rule, head: &Head, values: &Values) -> Result<(), Strin
             Some(why) => Err(format!("the strict parser refuses it: {why}")),
             None => Ok(()),
         },
+        Rule::Valid => {
+            let lengths: Vec<&[u8]> = head.values("content-length").collect();
+            if !lengths.is_empty() && count("transfer-encoding") > 0 {
+                Err(format!(
+                    "both Content-Length: {} and Transfer-Encoding: {}",
+                    joined("content-length"),
+                    joined("transfer-encoding")
+                ))
+            } else if lengths.len() > 1
+                || lengths
+                    .iter()
+                    .any(|v| v.is_empty() || !v.iter().all(u8::is_ascii_digit))
+            {
+                Err(format!(
+                    "Content-Length: {} is not one decimal value (1*DIGIT)",
+                    joined("content-length")
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Rule::ConnectionOption(name) if count(name) > 0 => {
+            if head
+                .members("connection")
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(name.as_bytes()))
+            {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{name}: {} arrived, and {} does not list {name}",
+                    joined(name),
+                    match count("connection") {
+                        0 => "no Connection field".to_string(),
+                        _ => format!("Connection: {}", joined("connection")),
+                    }
+                ))
+            }
+        }
+        Rule::StatusNot(code) if head.target == code.to_string() => Err(format!(
+            "the status line says {}",
+            escape::encode(head.start_line())
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `Ok` when `content` (the message's content, chunked decoded; `None`
+/// when it could not be read whole) satisfies a `content` or `content_not`
+/// rule, else what was wrong; every other rule holds here.
+pub fn check_content(rule: &Rule, content: Option<&[u8]>) -> Result<(), String> {
+    match (rule, content) {
+        (Rule::Content(want), Some(got)) if got != want.as_slice() => Err(format!(
+            "the content is {} (wanted {})",
+            escape::encode(got),
+            escape::encode(want)
+        )),
+        (Rule::Content(want), None) => Err(format!(
+            "the content did not arrive whole (wanted {})",
+            escape::encode(want)
+        )),
+        (Rule::ContentNot(bytes), Some(got)) if got == bytes.as_slice() => {
+            Err(format!("the content is {}", escape::encode(got)))
+        }
         _ => Ok(()),
     }
 }
