@@ -487,4 +487,20 @@ mod tests {
         assert_eq!(body_end(Framing::Chunked, b"zz\r\n"), BodyEnd::Broken);
         assert_eq!(body_end(Framing::Length(3), b"ab"), BodyEnd::Partial);
     }
+
+    #[test]
+    fn request_content_then_chunks_decoded_and_broken_ones_none() {
+        let (h, _) = head(read_request(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ));
+        assert_eq!(
+            request_content(&h, b"3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n").as_deref(),
+            Some(&b"abcde"[..])
+        );
+        assert_eq!(request_content(&h, b"10000000000000005\r\nhello\r\n"), None);
+        let (h, _) = head(read_request(
+            b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n",
+        ));
+        assert_eq!(request_content(&h, b"hi").as_deref(), Some(&b"hi"[..]));
+    }
 }

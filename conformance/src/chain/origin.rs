@@ -594,4 +594,70 @@ mod tests {
         assert_eq!(recording.arrivals[0].body.as_deref(), Some(&b"hi"[..]));
         assert_eq!(recording.connections, [(1, sent.to_vec())]);
     }
+
+    fn read_to_end(mut client: TcpStream) -> String {
+        let mut all = Vec::new();
+        let _ = client.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    }
+
+    #[test]
+    fn scripts_then_continue_upgrade_drop_and_the_case_field() {
+        let origin = Origin::bind("127.0.0.1:0").unwrap();
+        let pieces = |t: &str| decode_pieces(t).unwrap();
+        origin.register(
+            "t2",
+            Script {
+                response: pieces("HTTP/1.1 200 OK\\r\\n{mark}Content-Length: 0\\r\\n\\r\\n"),
+                drop: vec![2],
+                continue_with: pieces("HTTP/1.1 100 Continue\\r\\n\\r\\n"),
+                upgrade: pieces("HTTP/1.1 101 Switching Protocols\\r\\n{mark}\\r\\n"),
+                ..Script::default()
+            },
+        );
+        // The head alone: the origin says 100 before the content comes.
+        let mut client = TcpStream::connect(origin.local_addr()).unwrap();
+        client
+            .write_all(
+                b"POST * HTTP/1.1\r\nX-Conformance-Case: /conformance-chain/t2\r\n\
+                  Expect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+            )
+            .unwrap();
+        let mut interim = [0u8; 25];
+        client.read_exact(&mut interim).unwrap();
+        assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+        // The content, then a second request, which the script drops.
+        client
+            .write_all(b"hiGET /conformance-chain/t2/b HTTP/1.1\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_to_end(client),
+            "HTTP/1.1 200 OK\r\nX-Conformance-Origin: t2 1\r\nCache-Control: no-store\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let mut client = TcpStream::connect(origin.local_addr()).unwrap();
+        client
+            .write_all(b"GET /conformance-chain/t2/c HTTP/1.1\r\nUpgrade: x/1\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_to_end(client),
+            "HTTP/1.1 101 Switching Protocols\r\nX-Conformance-Origin: t2 3\r\n\
+             Cache-Control: no-store\r\n\r\n"
+        );
+        origin.settle("t2", Duration::ZERO, Duration::from_secs(1));
+        let targets: Vec<(String, usize)> = origin
+            .take("t2")
+            .arrivals
+            .iter()
+            .map(|a| (a.head.target.clone(), a.index))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("*".to_string(), 1),
+                ("/conformance-chain/t2/b".to_string(), 2),
+                ("/conformance-chain/t2/c".to_string(), 3)
+            ]
+        );
+    }
 }

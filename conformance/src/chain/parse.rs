@@ -532,6 +532,71 @@ pass = ["control"]
     }
 
     #[test]
+    fn origin_script_and_front_rules_then_parsed() {
+        let text = format!(
+            "role = \"proxy\"\n{BASE}[origin]\nforwarded = \"unless-answered\"\ndrop = [2, 3]\n\
+             continue = 'HTTP/1.1 100 Continue\\r\\n\\r\\n'\n\
+             upgrade = 'HTTP/1.1 101 Switching Protocols\\r\\n{{mark}}\\r\\n'\n\
+             [[origin.receives]]\ncontent_not = 'a\\0b'\n[[origin.receives]]\nframing = \"valid\"\n\
+             [[origin.receives]]\nconnection_option = \"TE\"\n\
+             [[client.receives]]\ncontent = 'x'\n[[front.answers]]\nstatus_not = 421\n"
+        );
+        let case = parse_chain_case("chain-rfc9110-7.6.1-x", &text).unwrap();
+        assert_eq!(
+            (case.origin.forwarded, case.origin.unless_answered),
+            (Some(true), true)
+        );
+        assert_eq!(case.origin.script.drop, [2, 3]);
+        assert_eq!(
+            case.origin.script.continue_with,
+            [Piece::Bytes(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec())]
+        );
+        assert_eq!(case.origin.script.upgrade[1], Piece::Mark);
+        assert_eq!(
+            case.origin.receives,
+            [
+                Rule::ContentNot(b"a\0b".to_vec()),
+                Rule::Valid,
+                Rule::ConnectionOption("TE".into())
+            ]
+        );
+        assert_eq!(case.client_receives, [Rule::Content(b"x".to_vec())]);
+        assert_eq!(case.front_answers, [Rule::StatusNot(421)]);
+    }
+
+    #[test]
+    fn origin_script_faults_then_named() {
+        let problem = |extra: &str| {
+            parse_chain_case(
+                "chain-rfc9110-7.6.1-x",
+                &format!("role = \"proxy\"\n{BASE}{extra}"),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            problem("[origin]\ndrop = [0]\n"),
+            "origin.drop is a list of request numbers, from 1"
+        );
+        assert_eq!(
+            problem("[origin]\nforwarded = \"maybe\"\n"),
+            "origin.forwarded is true, false or \"unless-answered\""
+        );
+        assert!(
+            problem("[origin]\nupgrade = 'HTTP/1.1 101 X\\r\\n\\r\\n'\n")
+                .starts_with("origin.upgrade has no {mark}")
+        );
+        assert_eq!(
+            problem("[[origin.receives]]\nstatus_not = 421\n"),
+            "origin.receives[0]: unknown rule status_not"
+        );
+        assert_eq!(
+            problem("[front]\nanswer = []\n"),
+            "unknown field front.answer"
+        );
+    }
+
+    #[test]
     fn origin_template_then_pieces_and_unknown_variable_named() {
         assert_eq!(
             decode_pieces("A\\r\\n{mark}\\{2:x}{body-length}").unwrap(),

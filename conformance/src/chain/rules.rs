@@ -123,14 +123,17 @@ pub fn check_rule(rule: &Rule, head: &Head, values: &Values) -> Result<(), Strin
             {
                 Ok(())
             } else {
-                Err(format!(
-                    "{name}: {} arrived, and {} does not list {name}",
-                    joined(name),
-                    match count("connection") {
-                        0 => "no Connection field".to_string(),
-                        _ => format!("Connection: {}", joined("connection")),
-                    }
-                ))
+                Err(match count("connection") {
+                    0 => format!(
+                        "{name}: {} arrived without a Connection field listing {name}",
+                        joined(name)
+                    ),
+                    _ => format!(
+                        "{name}: {} arrived, and Connection: {} does not list {name}",
+                        joined(name),
+                        joined("connection")
+                    ),
+                })
             }
         }
         Rule::StatusNot(code) if head.target == code.to_string() => Err(format!(
@@ -225,5 +228,57 @@ mod tests {
         assert_eq!(check(Rule::Target(target)), Ok(()));
         assert_eq!(check(Rule::Strict), Ok(()));
         assert_eq!(check(Rule::Count("Host".into(), 1)), Ok(()));
+        assert_eq!(
+            check(Rule::Valid),
+            Err("both Content-Length: 0 and Transfer-Encoding: chunked".into())
+        );
+        assert_eq!(check(Rule::ConnectionOption("TE".into())), Ok(()));
+        assert_eq!(
+            check(Rule::ConnectionOption("X-O".into())),
+            Err("X-O: 2, 1, 3 arrived, and Connection: x-hop does not list X-O".into())
+        );
+        assert_eq!(check(Rule::StatusNot(421)), Ok(()));
+    }
+
+    #[test]
+    fn framing_valid_status_and_content_then_exact_problems() {
+        let lengths = head(b"POST /p HTTP/1.1\r\nContent-Length: 5, 5\r\nTE: trailers\r\n\r\n");
+        let values = Values::default();
+        assert_eq!(
+            check_rule(&Rule::Valid, &lengths, &values),
+            Err("Content-Length: 5, 5 is not one decimal value (1*DIGIT)".into())
+        );
+        assert_eq!(
+            check_rule(&Rule::ConnectionOption("TE".into()), &lengths, &values),
+            Err("TE: trailers arrived without a Connection field listing TE".into())
+        );
+        let response = match crate::chain::message::read_response(
+            b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n",
+        ) {
+            Read::Head(head, _) => head,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            check_rule(&Rule::StatusNot(421), &response, &values),
+            Err("the status line says HTTP/1.1 421 Misdirected Request".into())
+        );
+        assert_eq!(check_rule(&Rule::Valid, &response, &values), Ok(()));
+        let content = Rule::Content(b"a b".to_vec());
+        assert_eq!(check_content(&content, Some(b"a b")), Ok(()));
+        assert_eq!(
+            check_content(&content, Some(b"ab")),
+            Err("the content is ab (wanted a b)".into())
+        );
+        assert_eq!(
+            check_content(&content, None),
+            Err("the content did not arrive whole (wanted a b)".into())
+        );
+        let not = Rule::ContentNot(b"hello".to_vec());
+        assert_eq!(
+            check_content(&not, Some(b"hello")),
+            Err("the content is hello".into())
+        );
+        assert_eq!(check_content(&not, None), Ok(()));
+        assert_eq!(check_content(&Rule::Strict, None), Ok(()));
     }
 }

@@ -146,8 +146,11 @@ struct Conn {
     buf: Vec<u8>,
 }
 
+/// Field lines, owned: name and value.
+type Fields = Vec<(String, Vec<u8>)>;
+
 /// Chunked content decoded, and the trailer fields after it.
-type Dechunked = (Vec<u8>, Vec<(String, Vec<u8>)>);
+type Dechunked = (Vec<u8>, Fields);
 
 impl Conn {
     fn new(stream: TcpStream) -> Conn {
@@ -267,7 +270,7 @@ fn wrapping_chunk_size(buf: &[u8]) -> Option<Option<(u64, usize)>> {
 }
 
 /// [`Flaw::Chunked`]: the trailer section's fields.
-fn trailer_fields(buf: &[u8]) -> Option<Option<(Vec<(String, Vec<u8>)>, usize)>> {
+fn trailer_fields(buf: &[u8]) -> Option<Option<(Fields, usize)>> {
     if buf.starts_with(b"\r\n") {
         return Some(Some((Vec::new(), 2)));
     }
@@ -756,9 +759,7 @@ fn rewrite_response(fields: &mut Vec<(String, Vec<u8>)>, body: &mut Vec<u8>) {
         }
         *body = collapsed;
     }
-    fields.retain(|(n, v)| {
-        !(n.eq_ignore_ascii_case("www-authenticate") && !v.starts_with(b"Basic "))
-    });
+    fields.retain(|(n, v)| !n.eq_ignore_ascii_case("www-authenticate") || v.starts_with(b"Basic "));
     for (name, value) in fields.iter_mut() {
         match name.to_ascii_lowercase().as_str() {
             "etag" if !value.starts_with(b"W/") => *value = [b"W/", value.as_slice()].concat(),
