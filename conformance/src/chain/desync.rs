@@ -30,6 +30,34 @@ pub struct Sent {
     pub framing: String,
 }
 
+impl Sent {
+    /// Whether a request that arrived with `target` is this one: the same
+    /// target, or, for an absolute-form target, the origin-form a proxy
+    /// forwards it in (RFC 9112 §3.2.1, §3.2.4: an empty path becomes `/`,
+    /// or `*` for OPTIONS).
+    pub fn forwards_as(&self, target: &str) -> bool {
+        self.target == target || origin_form(&self.line, &self.target).as_deref() == Some(target)
+    }
+}
+
+/// The origin-form of an absolute-form `target` in a request whose line is
+/// `line`; `None` for any other form.
+fn origin_form(line: &[u8], target: &str) -> Option<String> {
+    let scheme = ["http://", "https://"].into_iter().find(|s| {
+        target
+            .get(..s.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(s))
+    })?;
+    let rest = &target[scheme.len()..];
+    let path = &rest[rest.find(['/', '?']).unwrap_or(rest.len())..];
+    Some(match path {
+        "" if line.starts_with(b"OPTIONS ") => "*".to_string(),
+        "" => "/".to_string(),
+        p if p.starts_with('?') => format!("/{p}"),
+        p => p.to_string(),
+    })
+}
+
 /// The client's bytes split into the requests it meant.
 pub fn client_view(bytes: &[u8]) -> Vec<Sent> {
     let mut sent = Vec::new();
@@ -100,14 +128,15 @@ pub fn find_desync(
     let mut used = vec![false; view.len()];
     for arrival in &recording.arrivals {
         let line = escape::encode(arrival.head.start_line());
-        let free = (0..view.len()).find(|&i| !used[i] && view[i].target == arrival.head.target);
+        let target = arrival.head.target.as_str();
+        let free = (0..view.len()).find(|&i| !used[i] && view[i].forwards_as(target));
         if let Some(i) = free {
             used[i] = true;
             matched.push(Some(i));
             continue;
         }
         matched.push(None);
-        let what = if view.iter().any(|s| s.target == arrival.head.target) {
+        let what = if view.iter().any(|s| s.forwards_as(target)) {
             format!(
                 "the origin received {line} once more than the client sent it: one request \
                  forwarded twice"
@@ -156,6 +185,15 @@ pub fn find_desync(
                 .position(|a| a.index.to_string() == index);
             match place.map(|p| (p, matched[p])) {
                 Some((_, Some(i))) if i == k => continue,
+                // The answer to a second copy of this very request: the
+                // copy is the finding ("forwarded twice"), not the answer.
+                Some((p, None))
+                    if view
+                        .get(k)
+                        .is_some_and(|s| s.forwards_as(&recording.arrivals[p].head.target)) =>
+                {
+                    continue
+                }
                 Some((p, _)) => format!(
                     "the answer read for {asked} is the origin's answer to {}",
                     escape::encode(recording.arrivals[p].head.start_line())
@@ -286,6 +324,27 @@ Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /conformance-chain/t/smuggled HTT
             Grade::Fail,
         );
         assert_eq!(in_order, []);
+    }
+
+    #[test]
+    fn absolute_form_then_matched_in_origin_form() {
+        let view = client_view(
+            b"OPTIONS http://h HTTP/1.1\r\n\r\nGET http://h?q HTTP/1.1\r\n\r\n\
+GET HTTP://h/conformance-chain/t/a HTTP/1.1\r\n\r\n",
+        );
+        let matches = |i: usize, target: &str| view[i].forwards_as(target);
+        assert!(matches(0, "*") && matches(0, "http://h") && !matches(0, "/"));
+        assert!(matches(1, "/?q") && !matches(1, "*"));
+        assert!(matches(2, "/conformance-chain/t/a"));
+        let recording = Recording {
+            arrivals: vec![arrival(1, 1, b"OPTIONS * HTTP/1.1\r\n\r\n")],
+            connections: Vec::new(),
+        };
+        let sent = b"OPTIONS http://h HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            find_desync("t", sent, &[&answer("t 1")], &recording, Grade::Fail),
+            []
+        );
     }
 
     #[test]

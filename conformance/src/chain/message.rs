@@ -325,6 +325,40 @@ pub fn body_end(framing: Framing, buf: &[u8]) -> BodyEnd {
     }
 }
 
+/// The content of a request body as it arrived with `head`: the chunked
+/// coding removed (extensions and trailer fields dropped), else the bytes
+/// as they are; `None` when the framing cannot be read.
+pub fn request_content(head: &Head, body: &[u8]) -> Option<Vec<u8>> {
+    match framing(head, true, false).ok()? {
+        Framing::Chunked => dechunk(body),
+        _ => Some(body.to_vec()),
+    }
+}
+
+/// The data of a whole chunked body.
+fn dechunk(buf: &[u8]) -> Option<Vec<u8>> {
+    let mut content = Vec::new();
+    let mut pos = 0;
+    loop {
+        let Ok(Status::Complete((size, used))) = parse_chunk_size(&buf[pos..]) else {
+            return None;
+        };
+        pos += used;
+        if size == 0 {
+            return Some(content);
+        }
+        let end = usize::try_from(size)
+            .ok()
+            .and_then(|s| pos.checked_add(s))?;
+        content.extend_from_slice(buf.get(pos..end)?);
+        pos = end;
+        let Ok(Status::Complete(((), used))) = parse_chunk_end(&buf[pos..]) else {
+            return None;
+        };
+        pos += used;
+    }
+}
+
 fn chunked_end(buf: &[u8]) -> BodyEnd {
     let mut pos = 0;
     loop {
@@ -452,5 +486,21 @@ mod tests {
         );
         assert_eq!(body_end(Framing::Chunked, b"zz\r\n"), BodyEnd::Broken);
         assert_eq!(body_end(Framing::Length(3), b"ab"), BodyEnd::Partial);
+    }
+
+    #[test]
+    fn request_content_then_chunks_decoded_and_broken_ones_none() {
+        let (h, _) = head(read_request(
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ));
+        assert_eq!(
+            request_content(&h, b"3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n").as_deref(),
+            Some(&b"abcde"[..])
+        );
+        assert_eq!(request_content(&h, b"10000000000000005\r\nhello\r\n"), None);
+        let (h, _) = head(read_request(
+            b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n",
+        ));
+        assert_eq!(request_content(&h, b"hi").as_deref(), Some(&b"hi"[..]));
     }
 }

@@ -83,10 +83,24 @@ pub enum Rule {
     /// `strict = true`: the reference server's strict parser takes the head
     /// (no obs-fold, bare CR, whitespace before a colon, CTL in a value).
     Strict,
+    /// `framing = "valid"`: no Content-Length beside Transfer-Encoding, and
+    /// at most one Content-Length line, its value `1*DIGIT` (RFC 9110 §8.6).
+    Valid,
+    /// `connection_option = "TE"`: if a field of this name is there, the
+    /// Connection field lists it as an option (case-insensitive).
+    ConnectionOption(String),
+    /// `content = 'bytes'`: the message's content (chunked decoded) is
+    /// exactly these bytes.
+    Content(Vec<u8>),
+    /// `content_not = 'bytes'`: the message's content is not these bytes.
+    ContentNot(Vec<u8>),
+    /// `status_not = 421`: the response's status code is not this one
+    /// (responses only).
+    StatusNot(u16),
 }
 
 /// What the origin answers each request of the case, and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
     /// The bytes of the answer (a 1xx first if the case wants one), with
     /// `{mark}`, `{body}`, `{body-length}` and `{date}` filled in per answer.
@@ -98,6 +112,17 @@ pub struct Script {
     pub close: bool,
     /// Answer nothing: keep reading until the front closes.
     pub hold: bool,
+    /// The numbers of the case's requests (from 1, in the order they
+    /// arrive) that the origin does not answer: it closes the connection
+    /// instead.
+    pub drop: Vec<usize>,
+    /// Bytes written as soon as the head of a request with
+    /// `Expect: 100-continue` and content arrives, before its content (a
+    /// `100 Continue`); empty: nothing.
+    pub continue_with: Vec<Piece>,
+    /// The answer to a request that carries an `Upgrade` field, instead of
+    /// `response`, the connection closed after it; empty: `response`.
+    pub upgrade: Vec<Piece>,
 }
 
 /// One piece of an origin template.
@@ -129,6 +154,10 @@ pub struct OriginSide {
     /// `Some(true)`: the request must reach the origin; `Some(false)`: it
     /// must not (the front answers itself); `None`: either.
     pub forwarded: Option<bool>,
+    /// With `forwarded = Some(true)`: a final answer the front wrote itself
+    /// stands in for the request reaching the origin (`forwarded =
+    /// "unless-answered"`).
+    pub unless_answered: bool,
     /// Rules on every request the origin receives for the case.
     pub receives: Vec<Rule>,
 }
@@ -143,8 +172,10 @@ pub struct ChainCase {
     pub role: Role,
     /// The origin's side.
     pub origin: OriginSide,
-    /// Rules on every final response the client reads.
+    /// Rules on every final response of the origin the client reads.
     pub client_receives: Vec<Rule>,
+    /// Rules on every response the front wrote itself (`[[front.answers]]`).
+    pub front_answers: Vec<Rule>,
 }
 
 /// Which hop a finding is about.

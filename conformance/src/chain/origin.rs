@@ -36,6 +36,11 @@ pub const MARK_FIELD: &str = "X-Conformance-Origin";
 /// What `{mark}` says in bytes written after an answer.
 pub const UNSOLICITED: &str = "unsolicited";
 
+/// The field that names a request's case when its target cannot: a
+/// request-target of `*` (RFC 9112 §3.2.4) has no path. Its value holds
+/// the case's path (`{path}`).
+pub const CASE_FIELD: &str = "X-Conformance-Case";
+
 /// One request the origin read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arrival {
@@ -310,9 +315,18 @@ impl Reader {
                     Read::Broken(_) => return false,
                     Read::Head(head, len) => {
                         let framing = message::framing(&head, true, false);
+                        let expects = head
+                            .members("expect")
+                            .iter()
+                            .any(|m| m.eq_ignore_ascii_case(b"100-continue"));
                         let place = arrive(shared, number, head, framing.as_ref().err());
                         match framing {
-                            Ok(framing) => (place, framing, len),
+                            Ok(framing) => {
+                                if expects && framing != Framing::Empty {
+                                    interim_continue(stream, shared, place);
+                                }
+                                (place, framing, len)
+                            }
                             Err(_) => {
                                 answer_refusal(stream, shared, place);
                                 return false;
@@ -349,7 +363,10 @@ impl Reader {
 
 /// Records a request head; returns its place among all arrivals.
 fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) -> usize {
-    let token = token_of(&head.target);
+    let token = token_of(&head.target).or_else(|| {
+        head.values(CASE_FIELD)
+            .find_map(|v| token_of(&String::from_utf8_lossy(v)))
+    });
     let mut state = shared.lock();
     let index = 1 + state
         .arrivals
@@ -378,16 +395,32 @@ fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) 
     place
 }
 
+/// The script of the arrival at `place`: its token, its number, whether
+/// it carries `Upgrade`, and its case's script if the case is running.
+fn script_of(shared: &Shared, place: usize) -> (Option<String>, usize, bool, Option<Script>) {
+    let state = shared.lock();
+    let arrival = state.arrivals.get(&place);
+    let token = arrival.and_then(|a| a.token.clone());
+    let script = token.as_ref().and_then(|t| state.scripts.get(t)).cloned();
+    let upgrade = arrival.is_some_and(|a| a.head.values("upgrade").next().is_some());
+    (token, arrival.map_or(0, |a| a.index), upgrade, script)
+}
+
+/// Writes the script's `continue` bytes for the arrival at `place`, whose
+/// head asks for `100-continue` and whose content is still to come.
+fn interim_continue(stream: &mut TcpStream, shared: &Shared, place: usize) {
+    if let (Some(token), index, _, Some(script)) = script_of(shared, place) {
+        if !script.continue_with.is_empty() {
+            let bytes = fill(&script.continue_with, &token, &index.to_string());
+            write(stream, shared, place, &bytes);
+        }
+    }
+}
+
 /// Answers the arrival at `place` as its case scripts; false when the
 /// script closes the connection.
 fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
-    let (token, index, script) = {
-        let state = shared.lock();
-        let arrival = state.arrivals.get(&place);
-        let token = arrival.and_then(|a| a.token.clone());
-        let script = token.as_ref().and_then(|t| state.scripts.get(t)).cloned();
-        (token, arrival.map_or(0, |a| a.index), script)
-    };
+    let (token, index, upgrade, script) = script_of(shared, place);
     let Some((token, script)) = token.clone().zip(script) else {
         let mark = token.unwrap_or_else(|| "none".into());
         let body = format!("no case has the token {mark}\n");
@@ -401,6 +434,17 @@ fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
     };
     if script.hold {
         return true;
+    }
+    if script.drop.contains(&index) {
+        // No answer: the front sees the connection close instead.
+        let _ = stream.shutdown(Shutdown::Write);
+        return false;
+    }
+    if upgrade && !script.upgrade.is_empty() {
+        let bytes = fill(&script.upgrade, &token, &index.to_string());
+        write(stream, shared, place, &bytes);
+        let _ = stream.shutdown(Shutdown::Write);
+        return false;
     }
     let mut bytes = fill(&script.response, &token, &index.to_string());
     bytes.extend(fill(&script.after, &token, UNSOLICITED));
@@ -511,9 +555,7 @@ mod tests {
             "t1",
             Script {
                 response: pieces,
-                after: Vec::new(),
-                close: false,
-                hold: false,
+                ..Script::default()
             },
         );
         let mut client = TcpStream::connect(origin.local_addr()).unwrap();
@@ -551,5 +593,71 @@ mod tests {
         );
         assert_eq!(recording.arrivals[0].body.as_deref(), Some(&b"hi"[..]));
         assert_eq!(recording.connections, [(1, sent.to_vec())]);
+    }
+
+    fn read_to_end(mut client: TcpStream) -> String {
+        let mut all = Vec::new();
+        let _ = client.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).into_owned()
+    }
+
+    #[test]
+    fn scripts_then_continue_upgrade_drop_and_the_case_field() {
+        let origin = Origin::bind("127.0.0.1:0").unwrap();
+        let pieces = |t: &str| decode_pieces(t).unwrap();
+        origin.register(
+            "t2",
+            Script {
+                response: pieces("HTTP/1.1 200 OK\\r\\n{mark}Content-Length: 0\\r\\n\\r\\n"),
+                drop: vec![2],
+                continue_with: pieces("HTTP/1.1 100 Continue\\r\\n\\r\\n"),
+                upgrade: pieces("HTTP/1.1 101 Switching Protocols\\r\\n{mark}\\r\\n"),
+                ..Script::default()
+            },
+        );
+        // The head alone: the origin says 100 before the content comes.
+        let mut client = TcpStream::connect(origin.local_addr()).unwrap();
+        client
+            .write_all(
+                b"POST * HTTP/1.1\r\nX-Conformance-Case: /conformance-chain/t2\r\n\
+                  Expect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+            )
+            .unwrap();
+        let mut interim = [0u8; 25];
+        client.read_exact(&mut interim).unwrap();
+        assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+        // The content, then a second request, which the script drops.
+        client
+            .write_all(b"hiGET /conformance-chain/t2/b HTTP/1.1\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_to_end(client),
+            "HTTP/1.1 200 OK\r\nX-Conformance-Origin: t2 1\r\nCache-Control: no-store\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        let mut client = TcpStream::connect(origin.local_addr()).unwrap();
+        client
+            .write_all(b"GET /conformance-chain/t2/c HTTP/1.1\r\nUpgrade: x/1\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_to_end(client),
+            "HTTP/1.1 101 Switching Protocols\r\nX-Conformance-Origin: t2 3\r\n\
+             Cache-Control: no-store\r\n\r\n"
+        );
+        origin.settle("t2", Duration::ZERO, Duration::from_secs(1));
+        let targets: Vec<(String, usize)> = origin
+            .take("t2")
+            .arrivals
+            .iter()
+            .map(|a| (a.head.target.clone(), a.index))
+            .collect();
+        assert_eq!(
+            targets,
+            [
+                ("*".to_string(), 1),
+                ("/conformance-chain/t2/b".to_string(), 2),
+                ("/conformance-chain/t2/c".to_string(), 3)
+            ]
+        );
     }
 }

@@ -84,13 +84,24 @@ pub fn parse_chain_case(stem: &str, text: &str) -> Result<ChainCase, ChainProble
     };
     let client_receives = match table.remove("client") {
         Some(Value::Table(mut client)) => {
-            let rules = take_rules(&mut client, "client.receives", false)?;
+            let rules = take_rules(&mut client, "receives", "client.receives", false)?;
             if let Some(key) = client.keys().next() {
                 return Err(wrong(format!("unknown field client.{key}")));
             }
             rules
         }
         Some(_) => return Err(wrong("[client] is a table")),
+        None => Vec::new(),
+    };
+    let front_answers = match table.remove("front") {
+        Some(Value::Table(mut front)) => {
+            let rules = take_rules(&mut front, "answers", "front.answers", false)?;
+            if let Some(key) = front.keys().next() {
+                return Err(wrong(format!("unknown field front.{key}")));
+            }
+            rules
+        }
+        Some(_) => return Err(wrong("[front] is a table")),
         None => Vec::new(),
     };
     strip_prefix(&mut table, "id")?;
@@ -116,6 +127,7 @@ pub fn parse_chain_case(stem: &str, text: &str) -> Result<ChainCase, ChainProble
         role,
         origin,
         client_receives,
+        front_answers,
     })
 }
 
@@ -138,7 +150,29 @@ fn parse_origin(mut origin: Table) -> Result<OriginSide, ChainProblem> {
     };
     let close = flag(&mut origin, "close")?.unwrap_or(false);
     let hold = flag(&mut origin, "hold")?.unwrap_or(false);
-    let forwarded = flag(&mut origin, "forwarded")?;
+    let (forwarded, unless_answered) = match origin.remove("forwarded") {
+        None => (None, false),
+        Some(Value::Boolean(b)) => (Some(b), false),
+        Some(Value::String(s)) if s == "unless-answered" => (Some(true), true),
+        Some(_) => {
+            return Err(wrong(
+                "origin.forwarded is true, false or \"unless-answered\"",
+            ))
+        }
+    };
+    let drop = match origin.remove("drop") {
+        None => Vec::new(),
+        Some(Value::Array(numbers)) => numbers
+            .iter()
+            .map(|n| {
+                n.as_integer()
+                    .filter(|&n| n >= 1)
+                    .and_then(|n| usize::try_from(n).ok())
+            })
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| wrong("origin.drop is a list of request numbers, from 1"))?,
+        Some(_) => return Err(wrong("origin.drop is a list of request numbers, from 1")),
+    };
     let template = |origin: &mut Table, key: &str| match origin.remove(key) {
         None => Ok(None),
         Some(Value::String(text)) => decode_pieces(&text)
@@ -157,7 +191,15 @@ fn parse_origin(mut origin: Table) -> Result<OriginSide, ChainProblem> {
         ));
     }
     let after = template(&mut origin, "after")?.unwrap_or_default();
-    let receives = take_rules(&mut origin, "origin.receives", true)?;
+    let continue_with = template(&mut origin, "continue")?.unwrap_or_default();
+    let upgrade = template(&mut origin, "upgrade")?.unwrap_or_default();
+    if !upgrade.is_empty() && !upgrade.contains(&Piece::Mark) {
+        return Err(wrong(
+            "origin.upgrade has no {mark}: the client could not tell the origin's answer from \
+             the front's",
+        ));
+    }
+    let receives = take_rules(&mut origin, "receives", "origin.receives", true)?;
     if let Some(key) = origin.keys().next() {
         return Err(wrong(format!("unknown field origin.{key}")));
     }
@@ -172,8 +214,12 @@ fn parse_origin(mut origin: Table) -> Result<OriginSide, ChainProblem> {
             after,
             close,
             hold,
+            drop,
+            continue_with,
+            upgrade,
         },
         forwarded,
+        unless_answered,
         receives,
     })
 }
@@ -233,8 +279,13 @@ fn push_bytes(pieces: &mut Vec<Piece>, segment: &str, offset: usize) -> Result<(
     Ok(())
 }
 
-fn take_rules(table: &mut Table, name: &str, origin: bool) -> Result<Vec<Rule>, ChainProblem> {
-    let Some(value) = table.remove("receives") else {
+fn take_rules(
+    table: &mut Table,
+    key: &str,
+    name: &str,
+    origin: bool,
+) -> Result<Vec<Rule>, ChainProblem> {
+    let Some(value) = table.remove(key) else {
         return Ok(Vec::new());
     };
     let Value::Array(items) = value else {
@@ -338,7 +389,24 @@ fn parse_rule(item: Value, origin: bool) -> Result<Rule, String> {
             Rule::Target(decode_template(&string(&value)?).map_err(|e| format!("target: {e}"))?)
         }
         "framing" if value.as_str() == Some("unambiguous") => Rule::Unambiguous,
-        "framing" => return Err("framing takes \"unambiguous\"".into()),
+        "framing" if value.as_str() == Some("valid") => Rule::Valid,
+        "framing" => return Err("framing takes \"unambiguous\" or \"valid\"".into()),
+        "connection_option" => Rule::ConnectionOption(name(&value)?),
+        "content" | "content_not" => {
+            let bytes = escape::decode(&string(&value)?).map_err(|e| format!("{kind}: {e}"))?;
+            if kind == "content" {
+                Rule::Content(bytes)
+            } else {
+                Rule::ContentNot(bytes)
+            }
+        }
+        "status_not" if !origin => Rule::StatusNot(
+            value
+                .as_integer()
+                .and_then(|n| u16::try_from(n).ok())
+                .filter(|n| (100..=999).contains(n))
+                .ok_or("status_not takes a status code")?,
+        ),
         "strict" if value.as_bool() == Some(true) => Rule::Strict,
         "strict" => return Err("strict takes true".into()),
         other => return Err(format!("unknown rule {other}")),
@@ -460,6 +528,71 @@ pass = ["control"]
                 .unwrap_err()
                 .to_string(),
             "a chain case id starts with chain-: rfc9110-7.6.1-x"
+        );
+    }
+
+    #[test]
+    fn origin_script_and_front_rules_then_parsed() {
+        let text = format!(
+            "role = \"proxy\"\n{BASE}[origin]\nforwarded = \"unless-answered\"\ndrop = [2, 3]\n\
+             continue = 'HTTP/1.1 100 Continue\\r\\n\\r\\n'\n\
+             upgrade = 'HTTP/1.1 101 Switching Protocols\\r\\n{{mark}}\\r\\n'\n\
+             [[origin.receives]]\ncontent_not = 'a\\0b'\n[[origin.receives]]\nframing = \"valid\"\n\
+             [[origin.receives]]\nconnection_option = \"TE\"\n\
+             [[client.receives]]\ncontent = 'x'\n[[front.answers]]\nstatus_not = 421\n"
+        );
+        let case = parse_chain_case("chain-rfc9110-7.6.1-x", &text).unwrap();
+        assert_eq!(
+            (case.origin.forwarded, case.origin.unless_answered),
+            (Some(true), true)
+        );
+        assert_eq!(case.origin.script.drop, [2, 3]);
+        assert_eq!(
+            case.origin.script.continue_with,
+            [Piece::Bytes(b"HTTP/1.1 100 Continue\r\n\r\n".to_vec())]
+        );
+        assert_eq!(case.origin.script.upgrade[1], Piece::Mark);
+        assert_eq!(
+            case.origin.receives,
+            [
+                Rule::ContentNot(b"a\0b".to_vec()),
+                Rule::Valid,
+                Rule::ConnectionOption("TE".into())
+            ]
+        );
+        assert_eq!(case.client_receives, [Rule::Content(b"x".to_vec())]);
+        assert_eq!(case.front_answers, [Rule::StatusNot(421)]);
+    }
+
+    #[test]
+    fn origin_script_faults_then_named() {
+        let problem = |extra: &str| {
+            parse_chain_case(
+                "chain-rfc9110-7.6.1-x",
+                &format!("role = \"proxy\"\n{BASE}{extra}"),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            problem("[origin]\ndrop = [0]\n"),
+            "origin.drop is a list of request numbers, from 1"
+        );
+        assert_eq!(
+            problem("[origin]\nforwarded = \"maybe\"\n"),
+            "origin.forwarded is true, false or \"unless-answered\""
+        );
+        assert!(
+            problem("[origin]\nupgrade = 'HTTP/1.1 101 X\\r\\n\\r\\n'\n")
+                .starts_with("origin.upgrade has no {mark}")
+        );
+        assert_eq!(
+            problem("[[origin.receives]]\nstatus_not = 421\n"),
+            "origin.receives[0]: unknown rule status_not"
+        );
+        assert_eq!(
+            problem("[front]\nanswer = []\n"),
+            "unknown field front.answer"
         );
     }
 

@@ -94,6 +94,73 @@ pub fn check_rule(rule: &Rule, head: &Head, values: &Values) -> Result<(), Strin
             Some(why) => Err(format!("the strict parser refuses it: {why}")),
             None => Ok(()),
         },
+        Rule::Valid => {
+            let lengths: Vec<&[u8]> = head.values("content-length").collect();
+            if !lengths.is_empty() && count("transfer-encoding") > 0 {
+                Err(format!(
+                    "both Content-Length: {} and Transfer-Encoding: {}",
+                    joined("content-length"),
+                    joined("transfer-encoding")
+                ))
+            } else if lengths.len() > 1
+                || lengths
+                    .iter()
+                    .any(|v| v.is_empty() || !v.iter().all(u8::is_ascii_digit))
+            {
+                Err(format!(
+                    "Content-Length: {} is not one decimal value (1*DIGIT)",
+                    joined("content-length")
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Rule::ConnectionOption(name) if count(name) > 0 => {
+            if head
+                .members("connection")
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(name.as_bytes()))
+            {
+                Ok(())
+            } else {
+                Err(match count("connection") {
+                    0 => format!(
+                        "{name}: {} arrived without a Connection field listing {name}",
+                        joined(name)
+                    ),
+                    _ => format!(
+                        "{name}: {} arrived, and Connection: {} does not list {name}",
+                        joined(name),
+                        joined("connection")
+                    ),
+                })
+            }
+        }
+        Rule::StatusNot(code) if head.target == code.to_string() => Err(format!(
+            "the status line says {}",
+            escape::encode(head.start_line())
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `Ok` when `content` (the message's content, chunked decoded; `None`
+/// when it could not be read whole) satisfies a `content` or `content_not`
+/// rule, else what was wrong; every other rule holds here.
+pub fn check_content(rule: &Rule, content: Option<&[u8]>) -> Result<(), String> {
+    match (rule, content) {
+        (Rule::Content(want), Some(got)) if got != want.as_slice() => Err(format!(
+            "the content is {} (wanted {})",
+            escape::encode(got),
+            escape::encode(want)
+        )),
+        (Rule::Content(want), None) => Err(format!(
+            "the content did not arrive whole (wanted {})",
+            escape::encode(want)
+        )),
+        (Rule::ContentNot(bytes), Some(got)) if got == bytes.as_slice() => {
+            Err(format!("the content is {}", escape::encode(got)))
+        }
         _ => Ok(()),
     }
 }
@@ -161,5 +228,57 @@ mod tests {
         assert_eq!(check(Rule::Target(target)), Ok(()));
         assert_eq!(check(Rule::Strict), Ok(()));
         assert_eq!(check(Rule::Count("Host".into(), 1)), Ok(()));
+        assert_eq!(
+            check(Rule::Valid),
+            Err("both Content-Length: 0 and Transfer-Encoding: chunked".into())
+        );
+        assert_eq!(check(Rule::ConnectionOption("TE".into())), Ok(()));
+        assert_eq!(
+            check(Rule::ConnectionOption("X-O".into())),
+            Err("X-O: 2, 1, 3 arrived, and Connection: x-hop does not list X-O".into())
+        );
+        assert_eq!(check(Rule::StatusNot(421)), Ok(()));
+    }
+
+    #[test]
+    fn framing_valid_status_and_content_then_exact_problems() {
+        let lengths = head(b"POST /p HTTP/1.1\r\nContent-Length: 5, 5\r\nTE: trailers\r\n\r\n");
+        let values = Values::default();
+        assert_eq!(
+            check_rule(&Rule::Valid, &lengths, &values),
+            Err("Content-Length: 5, 5 is not one decimal value (1*DIGIT)".into())
+        );
+        assert_eq!(
+            check_rule(&Rule::ConnectionOption("TE".into()), &lengths, &values),
+            Err("TE: trailers arrived without a Connection field listing TE".into())
+        );
+        let response = match crate::chain::message::read_response(
+            b"HTTP/1.1 421 Misdirected Request\r\nContent-Length: 0\r\n\r\n",
+        ) {
+            Read::Head(head, _) => head,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            check_rule(&Rule::StatusNot(421), &response, &values),
+            Err("the status line says HTTP/1.1 421 Misdirected Request".into())
+        );
+        assert_eq!(check_rule(&Rule::Valid, &response, &values), Ok(()));
+        let content = Rule::Content(b"a b".to_vec());
+        assert_eq!(check_content(&content, Some(b"a b")), Ok(()));
+        assert_eq!(
+            check_content(&content, Some(b"ab")),
+            Err("the content is ab (wanted a b)".into())
+        );
+        assert_eq!(
+            check_content(&content, None),
+            Err("the content did not arrive whole (wanted a b)".into())
+        );
+        let not = Rule::ContentNot(b"hello".to_vec());
+        assert_eq!(
+            check_content(&not, Some(b"hello")),
+            Err("the content is hello".into())
+        );
+        assert_eq!(check_content(&not, None), Ok(()));
+        assert_eq!(check_content(&Rule::Strict, None), Ok(()));
     }
 }

@@ -5,7 +5,7 @@
 use super::desync::find_desync;
 use super::model::{ChainCase, Evidence, Finding, Hop, Role};
 use super::origin::{mark_of, Origin, Recording, MARK_FIELD, PATH_PREFIX, UNSOLICITED};
-use super::rules::check_rule;
+use super::rules::{check_content, check_rule};
 use crate::case::Level;
 use crate::report::describe_expect;
 use crate::run::{grade_case, CaseResult, Environment, Watch};
@@ -185,6 +185,8 @@ pub fn run_chain_case<'c>(
     let mut findings = Vec::new();
     let mut answered = Vec::new();
     let mut finals: Vec<&Response> = Vec::new();
+    // Whether the front answered a request with a final response of its own.
+    let mut front_final = false;
     for (number, step, step_result) in result.reading_steps() {
         let response = match &step_result.exchange.outcome {
             Some(Outcome::Response(r)) => Some(r),
@@ -195,8 +197,24 @@ pub fn run_chain_case<'c>(
             None => raw_hop(&step_result.exchange.received, token),
         };
         answered.push(hop);
+        if let Some(r) = response.filter(|_| hop == Some(Hop::Front)) {
+            // What the front must not answer itself.
+            for rule in &chain.front_answers {
+                if let Err(problem) =
+                    check_rule(rule, &super::message::response_head(r), &environment.values)
+                {
+                    findings.push(Finding {
+                        hop: Hop::Front,
+                        grade,
+                        what: format!("step {number}: the front's own answer: {problem}"),
+                        evidence: vec![received(number, r)],
+                    });
+                }
+            }
+        }
         if let Some(r) = response.filter(|r| !(100..200).contains(&r.code) || r.code == 101) {
             finals.push(r);
+            front_final |= hop == Some(Hop::Front);
             // What the client must read binds what the front relays; its
             // own answers are the client's expectations' to judge.
             let rules = if hop == Some(Hop::Origin) {
@@ -205,9 +223,13 @@ pub fn run_chain_case<'c>(
                 &[]
             };
             for rule in rules {
-                if let Err(problem) =
+                let checked =
                     check_rule(rule, &super::message::response_head(r), &environment.values)
-                {
+                        .and_then(|()| {
+                            let whole = r.body_end == wire::BodyEnd::Complete;
+                            check_content(rule, whole.then_some(r.body.as_slice()))
+                        });
+                if let Err(problem) = checked {
                     findings.push(Finding {
                         hop: hop.unwrap_or(Hop::Front),
                         grade,
@@ -255,6 +277,7 @@ pub fn run_chain_case<'c>(
         &recording,
         &environment.values,
         grade,
+        front_final,
     ));
     findings.extend(find_desync(token, &sent, &finals, &recording, grade));
     result.grade =
@@ -291,12 +314,14 @@ fn received(step: usize, response: &Response) -> Evidence {
 }
 
 /// What the origin's side of the case says of what arrived: whether the
-/// request was to arrive at all, and the rules on each request that did.
+/// request was to arrive at all (`front_final`: the front answered a
+/// request itself), and the rules on each request that did.
 fn origin_findings(
     chain: &ChainCase,
     recording: &Recording,
     values: &Values,
     grade: Grade,
+    front_final: bool,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let arrived = |a: &super::origin::Arrival| Evidence {
@@ -304,6 +329,7 @@ fn origin_findings(
         bytes: a.head.raw.clone(),
     };
     match (chain.origin.forwarded, recording.arrivals.first()) {
+        (Some(true), None) if chain.origin.unless_answered && front_final => {}
         (Some(true), None) => findings.push(Finding {
             hop: Hop::Front,
             grade,
@@ -322,8 +348,14 @@ fn origin_findings(
         _ => {}
     }
     for arrival in &recording.arrivals {
+        let content = arrival
+            .body
+            .as_deref()
+            .and_then(|body| super::message::request_content(&arrival.head, body));
         for rule in &chain.origin.receives {
-            if let Err(problem) = check_rule(rule, &arrival.head, values) {
+            let checked = check_rule(rule, &arrival.head, values)
+                .and_then(|()| check_content(rule, content.as_deref()));
+            if let Err(problem) = checked {
                 findings.push(Finding {
                     hop: Hop::Front,
                     grade,
@@ -425,9 +457,7 @@ pub fn control_front(front: SocketAddr, origin: &Origin, options: &ChainOptions)
     );
     let script = super::model::Script {
         response: super::parse::decode_pieces(super::model::DEFAULT_RESPONSE).unwrap_or_default(),
-        after: Vec::new(),
-        close: false,
-        hold: false,
+        ..super::model::Script::default()
     };
     origin.register(&token, script);
     let plan = wire::StepPlan {
