@@ -4,7 +4,6 @@
 //! (the `Date`s the proxy makes masked), one RFC 9110 / 9112 intermediary
 //! requirement at a time.
 
-mod chain;
 mod connections;
 mod requests;
 mod responses;

@@ -1,0 +1,61 @@
+//! The whole chain catalogue (`fixtures/chain-cases`) against the
+//! reference proxy (the server crate's `Proxy`, what `http-server --mode
+//! proxy` runs) on an ephemeral port, with the recording origin behind it:
+//! taken for a proxy and a gateway both, it passes every case, as the
+//! reference server passes every case of `run`.
+
+use conformance::chain::{load_chain_catalogue, run_chain_cases, ChainOptions, Origin, Role};
+use conformance::run::Watch;
+use conformance::Grade;
+use server::{Proxy, ProxyConfig, ProxyShutdown};
+use std::path::Path;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// A run nobody watches.
+struct All;
+impl Watch for All {}
+
+/// The reference proxy on 127.0.0.1:0, forwarding to `upstream` until
+/// dropped.
+struct ReferenceProxy {
+    stop: ProxyShutdown,
+    running: Option<JoinHandle<()>>,
+}
+
+impl Drop for ReferenceProxy {
+    fn drop(&mut self) {
+        self.stop.shutdown();
+        if let Some(running) = self.running.take() {
+            let _ = running.join();
+        }
+    }
+}
+
+#[test]
+fn reference_proxy_then_every_chain_case_passes() {
+    let origin = Origin::bind("127.0.0.1:0").expect("bind the origin");
+    let mut config = ProxyConfig::new(origin.local_addr().to_string());
+    config.quiet = true;
+    let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
+    let front = proxy.local_addr();
+    let _running = ReferenceProxy {
+        stop: proxy.shutdown_handle(),
+        running: Some(thread::spawn(move || proxy.run())),
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases");
+    let cases = load_chain_catalogue(&dir).expect("the chain catalogue loads");
+    let options = ChainOptions {
+        timeout: Duration::from_secs(2),
+        roles: vec![Role::Proxy, Role::Gateway],
+        ..ChainOptions::default()
+    };
+    let results = run_chain_cases(front, &origin, &cases, &options, &All).results;
+    assert_eq!(results.len(), cases.len());
+    let not_passed: Vec<String> = results
+        .iter()
+        .filter(|r| r.result.grade != Grade::Pass)
+        .map(|r| format!("{} {}: {:#?}", r.result.grade, r.chain.case.id, r.findings))
+        .collect();
+    assert!(not_passed.is_empty(), "{}", not_passed.join("\n"));
+}
