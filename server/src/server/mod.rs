@@ -9,7 +9,7 @@ use std::net::{
 };
 use std::os::fd::OwnedFd;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -20,6 +20,7 @@ use crate::handler::Handler;
 use crate::limits::{
     ACCEPT_BACKOFF, MAX_CONNECTIONS, MIN_SEND_RATE, READ_TIMEOUT, SEND_RATE_WINDOW, WAKE_TIMEOUT,
 };
+use crate::respond::canonical_root;
 
 mod accept;
 mod single;
@@ -368,18 +369,6 @@ impl Shared {
             });
         }
         let _ = TcpStream::connect_timeout(&wake, WAKE_TIMEOUT);
-    }
-}
-
-fn canonical_root(root: &Path) -> io::Result<PathBuf> {
-    let root = root.canonicalize()?;
-    if root.is_dir() {
-        Ok(root)
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            "not a directory",
-        ))
     }
 }
 
