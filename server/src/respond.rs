@@ -215,9 +215,13 @@ impl Exchange {
         content_plan(self.framing, self.continues, &self.answer)
     }
 
-    /// The bytes of the interim `100 (Continue)`.
-    pub fn interim() -> Vec<u8> {
-        Response::new(100).to_bytes(false, false)
+    /// The bytes of the interim `100 (Continue)`, with `fields` in its head.
+    pub fn interim(fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut response = Response::new(100);
+        for (name, value) in fields {
+            response.header(name, value);
+        }
+        response.to_bytes(false, false)
     }
 
     /// The content was not read to its end: `Some(problem)` is answered
@@ -369,7 +373,11 @@ mod tests {
             exchange(&responder, get).content(),
             Content::Continue(Framing::Length(3))
         );
-        assert_eq!(Exchange::interim(), b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert_eq!(Exchange::interim(&[]), b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert_eq!(
+            Exchange::interim(&[("X-Mark", "t 1")]),
+            b"HTTP/1.1 100 Continue\r\nX-Mark: t 1\r\n\r\n"
+        );
     }
 
     #[test]

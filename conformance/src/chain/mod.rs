@@ -16,10 +16,13 @@
 //! [`machine`] for tools (JSON, JUnit).
 //!
 //! Within this folder, a file uses only the files listed after it:
-//! `machine`, `report`, `run`, `desync`, `rules`, `origin`, `parse`,
-//! `message`, `model`.
+//! `machine`, `catalogue_report`, `report`, `catalogue`, `run`, `desync`, `rules`, `origin`, `docroot`,
+//! `parse`, `message`, `model`.
 
+pub mod catalogue;
+pub mod catalogue_report;
 pub mod desync;
+pub mod docroot;
 pub mod machine;
 pub mod message;
 pub mod model;
