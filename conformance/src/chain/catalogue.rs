@@ -590,9 +590,9 @@ fn blame(hop: Option<Hop>, story: &str) -> String {
     match hop {
         Some(Hop::Front) => format!("the front answered itself; {story}"),
         Some(Hop::Origin) => format!(
-            "the answer is the origin's, relayed; the origin conforms (it is the reference \
-             server), so the front is at fault: it forwarded what it should have refused or \
-             answered itself, or changed the request or the answer ({story})"
+            "the origin's answer, relayed; the origin conforms, so the fault is the front's: \
+             it forwarded what it should have answered itself, or changed the request or the \
+             answer ({story})"
         ),
         Some(Hop::Pair) => format!("the answer read is not this request's: {story}"),
         None => format!("no answer to attribute; {story}"),

@@ -55,14 +55,15 @@ pub(crate) fn chain_catalogue(dir: Option<&Path>, args: ChainArgs) -> Result<u8,
         ..ChainOptions::default()
     };
     let temp = std::env::temp_dir();
-    let docroot = FixtureRoot::write(&temp).map_err(|error| Failure::Write {
-        path: temp.join("conformance-root-*"),
-        error,
-    })?;
-    let responder = Responder::new(docroot.path()).map_err(|error| Failure::Write {
-        path: docroot.path().to_path_buf(),
-        error,
-    })?;
+    let unwritable = |error: std::io::Error| {
+        Failure::Usage(format!(
+            "cannot write the fixture docroot the origin serves under {}: {error} (set TMPDIR \
+             to a writable directory)",
+            temp.display()
+        ))
+    };
+    let docroot = FixtureRoot::write(&temp).map_err(unwritable)?;
+    let responder = Responder::new(docroot.path()).map_err(unwritable)?;
     let origin = Origin::bind_serving(
         ends.listen.as_slice(),
         responder,

@@ -290,11 +290,10 @@ fn in_test_proxy_then_its_faults_named_by_hop() {
     assert_eq!((*hop, *grade), (Some(Hop::Origin), Grade::Fail));
     assert!(
         what.ends_with(
-            "the answer is the origin's, relayed; the origin conforms (it is the reference \
-             server), so the front is at fault: it forwarded what it should have refused or \
-             answered itself, or changed the request or the answer (the front forwarded GET \
-             /conformance-chain/T/ HTTP/1.1 with Via added; relayed with Via added; \
-             Content-Length changed)"
+            "the origin's answer, relayed; the origin conforms, so the fault is the front's: \
+             it forwarded what it should have answered itself, or changed the request or the \
+             answer (the front forwarded GET /conformance-chain/T/ HTTP/1.1 with Via added; \
+             relayed with Via added; Content-Length changed)"
         ),
         "{what}"
     );
