@@ -112,6 +112,24 @@ fn main() {
             "/// No registry at build time.\npub const REQUIREMENTS: Option<&str> = None;"
         )
     };
+    // The fixture docroot (`fixtures/root`), which `conformance chain
+    // --catalogue` serves from its origin behind the front.
+    let root = manifest.join("../fixtures/root");
+    let mut fixtures = Vec::new();
+    fixture_files(&root, &root, &mut fixtures);
+    fixtures.sort();
+    out.push_str(
+        "/// Every file of the fixture docroot: (path under it, content), sorted.\n\
+         pub static FIXTURE_ROOT: &[(&str, &[u8])] = &[\n",
+    );
+    for (name, path) in &fixtures {
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        );
+    }
+    out.push_str("];\n");
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("out dir"));
     std::fs::write(out_dir.join("catalogue.rs"), out).expect("write catalogue.rs");
     println!(
@@ -119,4 +137,29 @@ fn main() {
         std::env::var("CARGO_PKG_VERSION").unwrap_or_default(),
         files.len()
     );
+}
+
+/// Every file under `dir`, as (its path under `root` with `/` between
+/// names, its path), each directory watched for changes.
+fn fixture_files(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, PathBuf)>) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        if path.is_dir() {
+            fixture_files(root, &path, out);
+        } else if path.is_file() {
+            let name = path
+                .strip_prefix(root)
+                .map(|p| {
+                    p.components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .unwrap_or_default();
+            out.push((name, path));
+        }
+    }
 }

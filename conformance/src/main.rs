@@ -13,7 +13,7 @@ use clap::Parser;
 use cli::args::{Cli, Command};
 use cli::exit::Failure;
 use cli::usage::usage_block;
-use cli::{chain, coverage, diff, explain, list, report, run};
+use cli::{chain, chain_catalogue, coverage, diff, explain, list, report, run};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
             host,
         } => explain::explain(dir, &id, matrix, &path, &host),
         Command::Diff(args) => diff::compare(dir, args),
+        Command::Chain(args) if args.catalogue => chain_catalogue::chain_catalogue(dir, *args),
         Command::Chain(args) => chain::chain(dir, *args),
         Command::Report(args) => report::render(dir, args),
         Command::Coverage { uncovered, update } => coverage::count(dir, uncovered, update),

@@ -33,6 +33,8 @@
 //!   connection per request, both directions parsed strictly and re-framed
 //! - [`server`] binds, runs the single or threaded accept loop, shuts down
 //! - [`connection`] reads requests, writes responses, closes connections
+//! - [`respond`] one exchange without a socket: the content's plan and the
+//!   answer's bytes, for an origin that reads requests its own way
 //! - [`handler`] decides the response to a parsed request, without a socket
 //! - [`response`] a response's status, fields and content, and its head
 //! - [`request`] what a parsed head means: framing, Host, method, target
@@ -61,6 +63,7 @@ mod proxy;
 pub mod range;
 pub mod request;
 mod resolve;
+pub mod respond;
 pub mod response;
 mod server;
 

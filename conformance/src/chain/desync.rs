@@ -218,7 +218,7 @@ pub fn find_desync(
 }
 
 /// The client request whose content holds `target` in `sent`.
-fn find_in_content<'v>(sent: &[u8], view: &'v [Sent], target: &str) -> Option<&'v Sent> {
+pub(crate) fn find_in_content<'v>(sent: &[u8], view: &'v [Sent], target: &str) -> Option<&'v Sent> {
     let needle = target.as_bytes();
     if needle.is_empty() {
         return None;

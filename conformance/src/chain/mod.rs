@@ -15,11 +15,20 @@
 //! ([`desync`]). [`report`] writes the result for people (text, Markdown),
 //! [`machine`] for tools (JSON, JUnit).
 //!
+//! `chain --catalogue` runs the ordinary catalogue through the front
+//! instead ([`catalogue`]): the origin serves the fixture docroot as the
+//! reference server does ([`docroot`]), each answer marked, and each case
+//! names the hop that answered it; [`catalogue_report`] writes it in the
+//! four formats.
+//!
 //! Within this folder, a file uses only the files listed after it:
-//! `machine`, `report`, `run`, `desync`, `rules`, `origin`, `parse`,
-//! `message`, `model`.
+//! `machine`, `catalogue_report`, `report`, `catalogue`, `run`, `desync`,
+//! `rules`, `origin`, `docroot`, `parse`, `message`, `model`.
 
+pub mod catalogue;
+pub mod catalogue_report;
 pub mod desync;
+pub mod docroot;
 pub mod machine;
 pub mod message;
 pub mod model;

@@ -8,12 +8,14 @@
 //! Every read is bounded: [`RECORD_LIMIT`] bytes a connection, and
 //! [`IDLE`] without a byte before the origin lets a connection go.
 
+use super::docroot::{Hooks, RootReader};
 use super::message::{self, body_end, read_request, BodyEnd, Framing, Head, Read};
 use super::model::{Piece, Script};
 use crate::date::format_imf_fixdate;
 use crate::wire::Response;
+use server::respond::Responder;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Read as _, Write as _};
+use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -40,6 +42,10 @@ pub const UNSOLICITED: &str = "unsolicited";
 /// request-target of `*` (RFC 9112 §3.2.4) has no path. Its value holds
 /// the case's path (`{path}`).
 pub const CASE_FIELD: &str = "X-Conformance-Case";
+/// What a mark names instead of a token when the request carried none:
+/// `untagged N`, the request's number among all the origin read, counted
+/// from 0 (an origin serving a docroot, [`Origin::bind_serving`]).
+pub const UNTAGGED: &str = "untagged";
 
 /// One request the origin read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,12 +91,19 @@ struct State {
     /// How many requests arrived in all: the next one's number.
     arrived: usize,
     connections: Vec<Connection>,
+    /// The head of the answer each request got, by its number (an origin
+    /// serving a docroot).
+    answers: HashMap<usize, Vec<u8>>,
 }
 
 struct Shared {
     state: Mutex<State>,
     changed: Condvar,
     stop: AtomicBool,
+    /// The reference server's answers from a docroot, for every request
+    /// (`chain --catalogue`), and the read timeout; `None`: each case's
+    /// script answers.
+    root: Option<(Responder, Duration)>,
 }
 
 impl Shared {
@@ -110,12 +123,35 @@ pub struct Origin {
 impl Origin {
     /// Listens on `addr` (port 0 for any free port) and starts accepting.
     pub fn bind(addr: impl ToSocketAddrs) -> std::io::Result<Origin> {
+        Origin::start(addr, None)
+    }
+
+    /// Listens on `addr` and answers every request as the reference server
+    /// answers it from the docroot of `root`, each answer marked: the
+    /// origin of `chain --catalogue`. A request's path has the case's token
+    /// taken out of it before it is answered (`/conformance-chain/TOKEN/`
+    /// is `/`); a request head still incomplete after `read_timeout` is
+    /// answered 408; [`take_named`](Origin::take_named) reads what it
+    /// recorded.
+    pub fn bind_serving(
+        addr: impl ToSocketAddrs,
+        root: Responder,
+        read_timeout: Duration,
+    ) -> std::io::Result<Origin> {
+        Origin::start(addr, Some((root, read_timeout)))
+    }
+
+    fn start(
+        addr: impl ToSocketAddrs,
+        root: Option<(Responder, Duration)>,
+    ) -> std::io::Result<Origin> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
+            root,
         });
         let accept = thread::spawn({
             let shared = Arc::clone(&shared);
@@ -193,6 +229,79 @@ impl Origin {
             connections,
         }
     }
+
+    /// What an origin serving a docroot recorded for one case: the requests
+    /// with `token` in their path, those whose numbers `named` (the marks
+    /// on answers the client read: `untagged N`), and the requests without
+    /// a token that came on the same connections for which `in_content`
+    /// holds (the client sent their bytes as content); with the answer the
+    /// origin wrote to each.
+    pub fn take_named(
+        &self,
+        token: &str,
+        named: &[usize],
+        in_content: &dyn Fn(&Arrival) -> bool,
+    ) -> Taken {
+        let mut state = self.shared.lock();
+        let claimed = |place: &usize, a: &Arrival| {
+            a.token.as_deref() == Some(token) || (a.token.is_none() && named.contains(place))
+        };
+        let lines: Vec<usize> = (state.arrivals.iter())
+            .filter(|(place, a)| claimed(place, a))
+            .map(|(_, a)| a.connection)
+            .collect();
+        let places: Vec<usize> = (state.arrivals.iter())
+            .filter(|(place, a)| {
+                claimed(place, a)
+                    || (a.token.is_none() && lines.contains(&a.connection) && in_content(a))
+            })
+            .map(|(place, _)| *place)
+            .collect();
+        let mut arrivals = Vec::new();
+        let mut answers = Vec::new();
+        for place in &places {
+            if let Some(arrival) = state.arrivals.remove(place) {
+                arrivals.push(arrival);
+                answers.push(state.answers.remove(place));
+            }
+        }
+        let mut numbers: Vec<usize> = arrivals.iter().map(|a| a.connection).collect();
+        numbers.extend(
+            state
+                .connections
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.tokens.iter().any(|t| t == token))
+                .map(|(i, _)| i + 1),
+        );
+        numbers.sort_unstable();
+        numbers.dedup();
+        let connections = numbers
+            .into_iter()
+            .map(|n| (n, state.connections[n - 1].bytes.clone()))
+            .collect();
+        Taken {
+            recording: Recording {
+                arrivals,
+                connections,
+            },
+            places,
+            answers,
+        }
+    }
+}
+
+/// What an origin serving a docroot recorded for one case
+/// ([`Origin::take_named`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// The case's requests and the connections that carried them.
+    pub recording: Recording,
+    /// Each request's number among all the origin read (what `untagged N`
+    /// names), in the order of `recording.arrivals`.
+    pub places: Vec<usize>,
+    /// The head of the origin's answer to each request, if it answered.
+    pub answers: Vec<Option<Vec<u8>>>,
 }
 
 impl Drop for Origin {
@@ -241,8 +350,20 @@ pub fn token_of(target: &str) -> Option<String> {
     (!token.is_empty()).then_some(token)
 }
 
+/// `target` with the case's token taken out (`/conformance-chain/TOKEN/x`
+/// is `/x`): the path an origin serving a docroot answers.
+pub fn untokened(target: &str) -> String {
+    match token_of(target) {
+        Some(token) => target.replace(&format!("{PATH_PREFIX}{token}"), ""),
+        None => target.to_string(),
+    }
+}
+
 /// Reads one connection to its end: records, parses, answers.
 fn serve(mut stream: TcpStream, number: usize, shared: &Shared) {
+    if let Some((root, timeout)) = &shared.root {
+        return serve_root(stream, number, shared, root, *timeout);
+    }
     let _ = stream.set_read_timeout(Some(IDLE));
     let mut reader = Reader::default();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -251,14 +372,7 @@ fn serve(mut stream: TcpStream, number: usize, shared: &Shared) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        let mut state = shared.lock();
-        let connection = &mut state.connections[number - 1];
-        connection.last = Some(Instant::now());
-        let room = RECORD_LIMIT.saturating_sub(connection.bytes.len());
-        connection.bytes.extend_from_slice(&chunk[..n.min(room)]);
-        drop(state);
-        shared.changed.notify_all();
-        if n > room {
+        if !record(shared, number, &chunk[..n]) {
             break;
         }
         reader.buf.extend_from_slice(&chunk[..n]);
@@ -268,6 +382,21 @@ fn serve(mut stream: TcpStream, number: usize, shared: &Shared) {
             break;
         }
     }
+    closed(shared, number, &stream);
+}
+
+/// Records what still comes on a connection the origin no longer reads
+/// requests from.
+fn record_rest(stream: &mut TcpStream, chunk: &mut [u8], number: usize, shared: &Shared) {
+    while let Ok(n @ 1..) = stream.read(chunk) {
+        if !record(shared, number, &chunk[..n]) {
+            return;
+        }
+    }
+}
+
+/// Notes that connection `number` is done with, and closes it.
+fn closed(shared: &Shared, number: usize, stream: &TcpStream) {
     let mut state = shared.lock();
     let connection = &mut state.connections[number - 1];
     connection.stream = None;
@@ -277,19 +406,112 @@ fn serve(mut stream: TcpStream, number: usize, shared: &Shared) {
     let _ = stream.shutdown(Shutdown::Both);
 }
 
-/// Records what still comes on a connection the origin no longer reads
-/// requests from.
-fn record_rest(stream: &mut TcpStream, chunk: &mut [u8], number: usize, shared: &Shared) {
-    while let Ok(n @ 1..) = stream.read(chunk) {
-        let mut state = shared.lock();
-        let connection = &mut state.connections[number - 1];
-        connection.last = Some(Instant::now());
-        let room = RECORD_LIMIT.saturating_sub(connection.bytes.len());
-        connection.bytes.extend_from_slice(&chunk[..n.min(room)]);
-        drop(state);
-        shared.changed.notify_all();
-        if n > room {
-            return;
+/// Records bytes that came on connection `number`; false once it has
+/// carried [`RECORD_LIMIT`] bytes.
+fn record(shared: &Shared, number: usize, bytes: &[u8]) -> bool {
+    let mut state = shared.lock();
+    let connection = &mut state.connections[number - 1];
+    connection.last = Some(Instant::now());
+    let room = RECORD_LIMIT.saturating_sub(connection.bytes.len());
+    connection
+        .bytes
+        .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    drop(state);
+    shared.changed.notify_all();
+    bytes.len() <= room
+}
+
+/// Reads one connection to its end as the reference server reads it,
+/// answering from the docroot: records, parses, answers; a request head
+/// left incomplete for the server's read timeout is answered 408.
+fn serve_root(
+    mut stream: TcpStream,
+    number: usize,
+    shared: &Shared,
+    root: &Responder,
+    timeout: Duration,
+) {
+    let _ = stream.set_read_timeout(Some(timeout));
+    let mut reader = RootReader::default();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let mut hooks = RootHooks {
+                    stream: &mut stream,
+                    number,
+                    shared,
+                };
+                reader.timed_out(root, &mut hooks);
+                break;
+            }
+            Err(_) => break,
+        };
+        if !record(shared, number, &chunk[..n]) {
+            break;
+        }
+        let mut hooks = RootHooks {
+            stream: &mut stream,
+            number,
+            shared,
+        };
+        if !reader.read(&chunk[..n], root, &mut hooks) {
+            let _ = stream.shutdown(Shutdown::Write);
+            record_rest(&mut stream, &mut chunk, number, shared);
+            break;
+        }
+    }
+    closed(shared, number, &stream);
+}
+
+/// The origin's side of a docroot connection's reader.
+struct RootHooks<'a> {
+    stream: &'a mut TcpStream,
+    number: usize,
+    shared: &'a Shared,
+}
+
+impl Hooks for RootHooks<'_> {
+    fn arrive(&mut self, head: Head, framing_error: Option<String>) -> (usize, String) {
+        let place = arrive(self.shared, self.number, head, framing_error.as_ref());
+        let state = self.shared.lock();
+        let mark = match state.arrivals.get(&place) {
+            Some(Arrival {
+                token: Some(token),
+                index,
+                ..
+            }) => format!("{token} {index}"),
+            _ => format!("{UNTAGGED} {place}"),
+        };
+        (place, mark)
+    }
+
+    fn asked(&self, target: &str) -> String {
+        untokened(target)
+    }
+
+    fn mark_field(&self) -> &'static str {
+        MARK_FIELD
+    }
+
+    fn content(&mut self, place: usize, body: Option<Vec<u8>>, error: Option<String>) {
+        if let Some(arrival) = self.shared.lock().arrivals.get_mut(&place) {
+            arrival.body = body;
+            if error.is_some() {
+                arrival.framing_error = error;
+            }
+        }
+    }
+
+    fn write(&mut self, place: Option<usize>, bytes: &[u8], head: Option<Vec<u8>>) -> bool {
+        if let (Some(place), Some(head)) = (place, head) {
+            self.shared.lock().answers.insert(place, head);
+        }
+        match place {
+            Some(place) => write(self.stream, self.shared, place, bytes),
+            None => self.stream.write_all(bytes).is_ok(),
         }
     }
 }

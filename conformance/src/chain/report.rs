@@ -45,8 +45,12 @@ pub fn case_results<'c>(results: &[ChainResult<'c>]) -> Vec<CaseResult<'c>> {
 
 /// Whether a result is a failure the baseline lists.
 pub(crate) fn is_known(result: &ChainResult<'_>, baseline: Option<&Baseline>) -> bool {
-    result.result.grade == Grade::Fail
-        && baseline.is_some_and(|b| b.contains(&result.chain.case.id))
+    result.result.grade == Grade::Fail && is_known_id(&result.chain.case.id, baseline)
+}
+
+/// Whether the baseline lists the case `id`.
+pub(crate) fn is_known_id(id: &str, baseline: Option<&Baseline>) -> bool {
+    baseline.is_some_and(|b| b.contains(id))
 }
 
 /// The finding a case line leads with: a desync first, as the gravest,
@@ -253,7 +257,7 @@ fn write_finding(out: &mut String, finding: &Finding) {
 /// The response rules, on every response the client read: the front's
 /// outbound messages (RFC 9110 §3.7: a gateway's outbound communication
 /// meets an origin server's requirements).
-fn write_rules(out: &mut String, rules: &[RuleResult]) {
+pub(crate) fn write_rules(out: &mut String, rules: &[RuleResult]) {
     out.push_str("\nresponse rules, checked on every response the client read:\n");
     let width = rules.iter().map(|r| r.rule.id.len()).max().unwrap_or(0);
     for rule in rules {

@@ -469,6 +469,11 @@ pub(crate) struct ChainArgs {
     /// skipped [default: gateway, a reverse proxy]
     #[arg(long, value_name = "ROLE", value_parser = ["gateway", "proxy", "cache"])]
     pub(crate) role: Vec<String>,
+    /// Run the catalogue of `run` through the front instead of the chain
+    /// cases: the origin serves the fixture docroot as the reference server
+    /// does, and each case names the hop that answered it
+    #[arg(long, conflicts_with = "role")]
+    pub(crate) catalogue: bool,
     /// The Host value the client sends [default: localhost]
     #[arg(long, value_name = "VALUE")]
     pub(crate) host: Option<String>,

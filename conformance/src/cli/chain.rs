@@ -19,17 +19,18 @@ use conformance::baseline::Baseline;
 use conformance::case::{Case, Level};
 use conformance::chain::{
     self, builtin_chain_catalogue, control_front, load_chain_catalogue, run_chain_cases, ChainCase,
-    ChainContext, ChainOptions, ChainResult, FrontControl, Origin, Role,
+    ChainContext, ChainOptions, FrontControl, Origin, Role,
 };
 use conformance::escape;
 use conformance::report::{Format, Summary};
 use conformance::rules::check_rules;
+use conformance::run::CaseResult;
 use conformance::template::DEFAULT_HOST;
 use conformance::Grade;
 use std::io::{IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -50,12 +51,10 @@ fn load(dir: Option<&Path>) -> Result<Vec<ChainCase>, Failure> {
 }
 
 /// Whether a result makes the run exit 1 under `--fail-on`.
-fn fails_run(result: &ChainResult<'_>, fail_on: FailOnArg) -> bool {
-    match result.result.grade {
+fn fails_run(result: &CaseResult<'_>, fail_on: FailOnArg) -> bool {
+    match result.grade {
         Grade::Fail => true,
-        Grade::Warn => {
-            fail_on == FailOnArg::Should && result.chain.case.level.at_least(Level::Should)
-        }
+        Grade::Warn => fail_on == FailOnArg::Should && result.case.level.at_least(Level::Should),
         _ => false,
     }
 }
@@ -64,6 +63,101 @@ fn fails_run(result: &ChainResult<'_>, fail_on: FailOnArg) -> bool {
 /// the cases, writes the report; returns the exit code.
 pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> {
     let started = Instant::now();
+    let ends = check_ends(&args)?;
+    let catalogue = load(dir)?;
+    let bases: Vec<Case> = catalogue.iter().map(|c| c.case.clone()).collect();
+    let ids: Vec<String> = select(&bases, &args.selection)?
+        .into_iter()
+        .map(|c| c.id.clone())
+        .collect();
+    let cases: Vec<ChainCase> = catalogue
+        .into_iter()
+        .filter(|c| ids.contains(&c.case.id))
+        .collect();
+    let baseline = match &args.baseline {
+        Some(path) => Some(read_baseline(path, &bases)?),
+        None => None,
+    };
+    for file in [&args.output, &args.write_baseline].into_iter().flatten() {
+        check_writable_file(file)?;
+    }
+    let fronts = resolve(&ends.host_port)?;
+    let mut roles: Vec<Role> = args.role.iter().filter_map(|r| Role::parse(r)).collect();
+    if roles.is_empty() {
+        roles.push(Role::Gateway);
+    }
+    roles.sort();
+    roles.dedup();
+    let options = ChainOptions {
+        timeout: args.pace.timeout(),
+        jobs: args.jobs,
+        host: ends.host,
+        roles,
+        ..ChainOptions::default()
+    };
+    let origin = Origin::bind(ends.listen.as_slice()).map_err(|e| cannot_listen(&args, &e))?;
+    let origin_addr = origin.local_addr().to_string();
+    if !args.quiet {
+        eprintln!("origin listening on {origin_addr}: the front is to forward there");
+    }
+    let caught = watch_signals()?;
+    let (front, control) = reach_front(&fronts, &origin, &options, &args.front)?;
+    if !args.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
+        eprintln!("{control}");
+    }
+    let watch = run_watch(&args, &caught, started, cases.len());
+    let first_case = SystemTime::now();
+    let clock = Instant::now();
+    let partial = run_chain_cases(front, &origin, &cases, &options, &watch);
+    let wall = clock.elapsed();
+    if let Some(Ok(mut progress)) = watch.progress.as_ref().map(Mutex::lock) {
+        progress.finish();
+    }
+    let stop = stop_of(&args, &caught, partial.not_run.is_empty());
+    let reason = stop.map(Stop::reason);
+    let not_run: Vec<String> = partial.not_run.iter().map(|c| c.case.id.clone()).collect();
+    let name = args.name.clone().unwrap_or_else(|| args.front.clone());
+    let context = ChainContext {
+        name: &name,
+        front: &args.front,
+        origin: &origin_addr,
+        roles: &options.roles,
+        control: Some(&control),
+        baseline: baseline.as_ref(),
+        not_run: reason.as_deref().map(|r| (r, not_run.as_slice())),
+        started: first_case,
+        wall,
+    };
+    let results = &partial.results;
+    let case_results = chain::report::case_results(results);
+    emit(
+        &args,
+        chain::render(format_of(&args), results, &context),
+        &case_results,
+        baseline.as_ref(),
+    )?;
+    conclude(
+        &args,
+        &name,
+        &case_results,
+        stop,
+        (not_run.len(), cases.len()),
+        baseline.as_ref(),
+    )
+}
+
+/// What `--front`, `--origin-listen` and `--host` say, checked.
+pub(crate) struct Ends {
+    /// The front's `HOST:PORT`, to resolve.
+    pub(crate) host_port: String,
+    /// The addresses the origin is to listen on.
+    pub(crate) listen: Vec<SocketAddr>,
+    /// The Host value the client sends.
+    pub(crate) host: String,
+}
+
+/// Checks `--front`, `--origin-listen` and `--host`: exit 2 on a bad one.
+pub(crate) fn check_ends(args: &ChainArgs) -> Result<Ends, Failure> {
     let spec = parse_target(&args.front).map_err(|e| match e {
         Failure::Usage(m) => Failure::Usage(m.replacen("--target", "--front", 1)),
         other => other,
@@ -95,93 +189,73 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
             escape::encode(host.as_bytes())
         )));
     }
-    let catalogue = load(dir)?;
-    let bases: Vec<Case> = catalogue.iter().map(|c| c.case.clone()).collect();
-    let ids: Vec<String> = select(&bases, &args.selection)?
-        .into_iter()
-        .map(|c| c.id.clone())
-        .collect();
-    let cases: Vec<ChainCase> = catalogue
-        .into_iter()
-        .filter(|c| ids.contains(&c.case.id))
-        .collect();
-    let baseline = match &args.baseline {
-        Some(path) => Some(read_baseline(path, &bases)?),
-        None => None,
-    };
-    for file in [&args.output, &args.write_baseline].into_iter().flatten() {
-        check_writable_file(file)?;
-    }
-    let fronts = resolve(&spec.host_port)?;
-    let mut roles: Vec<Role> = args.role.iter().filter_map(|r| Role::parse(r)).collect();
-    if roles.is_empty() {
-        roles.push(Role::Gateway);
-    }
-    roles.sort();
-    roles.dedup();
-    let options = ChainOptions {
-        timeout: args.pace.timeout(),
-        jobs: args.jobs,
+    Ok(Ends {
+        host_port: spec.host_port,
+        listen,
         host,
-        roles,
-        ..ChainOptions::default()
-    };
-    let origin = Origin::bind(listen.as_slice()).map_err(|e| {
-        Failure::Usage(format!(
-            "cannot listen on --origin-listen {}: {e}",
-            escape::encode(args.origin_listen.as_bytes())
-        ))
-    })?;
-    let origin_addr = origin.local_addr().to_string();
-    if !args.quiet {
-        eprintln!("origin listening on {origin_addr}: the front is to forward there");
+    })
+}
+
+/// The error of an origin that cannot listen on `--origin-listen`.
+pub(crate) fn cannot_listen(args: &ChainArgs, error: &std::io::Error) -> Failure {
+    Failure::Usage(format!(
+        "cannot listen on --origin-listen {}: {error}",
+        escape::encode(args.origin_listen.as_bytes())
+    ))
+}
+
+/// The report's format.
+pub(crate) fn format_of(args: &ChainArgs) -> Format {
+    match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Junit => Format::Junit,
+        FormatArg::Markdown => Format::Markdown,
     }
-    let caught = watch_signals()?;
-    let (front, control) = reach_front(&fronts, &origin, &options, &args.front)?;
-    if !args.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
-        eprintln!("{control}");
-    }
+}
+
+/// What watches a chain run of `cases` cases: signals, `--deadline`
+/// (counted from `started`), progress.
+pub(crate) fn run_watch(
+    args: &ChainArgs,
+    caught: &Arc<AtomicUsize>,
+    started: Instant,
+    cases: usize,
+) -> RunWatch {
     let progress = args.progress || (!args.quiet && std::io::stderr().is_terminal());
-    let watch = RunWatch {
-        caught: Arc::clone(&caught),
+    RunWatch {
+        caught: Arc::clone(caught),
         deadline: args.deadline.map(|d| started + Duration::from_secs(d)),
         progress: progress
-            .then(|| Mutex::new(Progress::new(cases.len(), std::io::stderr().is_terminal()))),
-    };
-    let first_case = SystemTime::now();
-    let clock = Instant::now();
-    let partial = run_chain_cases(front, &origin, &cases, &options, &watch);
-    let wall = clock.elapsed();
-    if let Some(Ok(mut progress)) = watch.progress.as_ref().map(Mutex::lock) {
-        progress.finish();
+            .then(|| Mutex::new(Progress::new(cases, std::io::stderr().is_terminal()))),
     }
-    let stop = match caught.load(Ordering::SeqCst) {
-        0 if partial.not_run.is_empty() => None,
+}
+
+/// Why a run stopped early, if it did.
+pub(crate) fn stop_of(args: &ChainArgs, caught: &Arc<AtomicUsize>, all_ran: bool) -> Option<Stop> {
+    match caught.load(Ordering::SeqCst) {
+        0 if all_ran => None,
         0 => args.deadline.map(Stop::Deadline),
         signal => Some(Stop::Signal(signal)),
-    };
-    let reason = stop.map(Stop::reason);
-    let not_run: Vec<String> = partial.not_run.iter().map(|c| c.case.id.clone()).collect();
-    let name = args.name.clone().unwrap_or_else(|| args.front.clone());
-    let context = ChainContext {
-        name: &name,
-        front: &args.front,
-        origin: &origin_addr,
-        roles: &options.roles,
-        control: Some(&control),
-        baseline: baseline.as_ref(),
-        not_run: reason.as_deref().map(|r| (r, not_run.as_slice())),
-        started: first_case,
-        wall,
-    };
-    let results = &partial.results;
-    write_report(&args, results, &context)?;
-    let case_results = chain::report::case_results(results);
-    let rules = check_rules(&case_results);
-    let failing: Vec<&str> = results
+    }
+}
+
+/// The exit code of a finished chain run, after its report: a stop names
+/// why and how many cases of `(not run, all)` did not run; a
+/// `--write-baseline` run writes its failures; else the grades decide.
+pub(crate) fn conclude(
+    args: &ChainArgs,
+    name: &str,
+    cases: &[CaseResult<'_>],
+    stop: Option<Stop>,
+    (not_run, all): (usize, usize),
+    baseline: Option<&Baseline>,
+) -> Result<u8, Failure> {
+    let rules = check_rules(cases);
+    let failing: Vec<&str> = cases
         .iter()
         .filter(|r| fails_run(r, args.fail_on))
-        .map(|r| r.chain.case.id.as_str())
+        .map(|r| r.case.id.as_str())
         .chain(
             rules
                 .iter()
@@ -191,7 +265,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
                 })
                 .map(|r| r.rule.id),
         )
-        .filter(|id| !baseline.as_ref().is_some_and(|b| b.contains(id)))
+        .filter(|id| !baseline.is_some_and(|b| b.contains(id)))
         .collect();
     if let Some(stop) = stop {
         let skipped = if args.write_baseline.is_some() {
@@ -200,10 +274,8 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
             ""
         };
         eprintln!(
-            "conformance: {}: {} of {} cases not run{skipped}",
+            "conformance: {}: {not_run} of {all} cases not run{skipped}",
             stop.reason(),
-            not_run.len(),
-            cases.len()
         );
         return Ok(match stop {
             Stop::Signal(signal) => EXIT_SIGNAL_BASE.saturating_add(signal as u8),
@@ -213,10 +285,10 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
         });
     }
     if let Some(path) = &args.write_baseline {
-        let failed: Vec<String> = results
+        let failed: Vec<String> = cases
             .iter()
-            .filter(|r| r.result.grade == Grade::Fail)
-            .map(|r| r.chain.case.id.clone())
+            .filter(|r| r.grade == Grade::Fail)
+            .map(|r| r.case.id.clone())
             .chain(
                 rules
                     .iter()
@@ -245,7 +317,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
         }
         return Ok(EXIT_CONFORMANT);
     }
-    let summary = Summary::of(&case_results, baseline.as_ref());
+    let summary = Summary::of(cases, baseline);
     Ok(if !failing.is_empty() {
         EXIT_NONCONFORMANT
     } else if !summary.graded_any() {
@@ -259,7 +331,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
             "conformance: {} of {} chain cases ended in error (could not be run or completed): \
              not conformant",
             summary.errors,
-            case_results.len()
+            cases.len()
         );
         EXIT_CASE_ERRORS
     } else {
@@ -290,7 +362,7 @@ fn reach_front(
 }
 
 /// The `--baseline` file, every id in it a chain case.
-fn read_baseline(path: &Path, bases: &[Case]) -> Result<Baseline, Failure> {
+pub(crate) fn read_baseline(path: &Path, bases: &[Case]) -> Result<Baseline, Failure> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::Usage(format!("cannot read baseline {}: {e}", path.display())))?;
     let baseline = Baseline::parse(&text)
@@ -302,22 +374,16 @@ fn read_baseline(path: &Path, bases: &[Case]) -> Result<Baseline, Failure> {
     Ok(baseline)
 }
 
-/// Renders the report and writes it to `--output` (then the summary line
-/// to stdout) or to stdout.
-fn write_report(
+/// Writes the rendered report to `--output` (then the summary line to
+/// stdout) or to stdout, the text report coloured on a terminal.
+pub(crate) fn emit(
     args: &ChainArgs,
-    results: &[ChainResult<'_>],
-    context: &ChainContext<'_>,
+    mut text: String,
+    cases: &[CaseResult<'_>],
+    baseline: Option<&Baseline>,
 ) -> Result<(), Failure> {
-    let format = match args.format {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Junit => Format::Junit,
-        FormatArg::Markdown => Format::Markdown,
-    };
-    let mut text = chain::render(format, results, context);
     let terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    if format == Format::Text
+    if format_of(args) == Format::Text
         && colour_on(
             args.color,
             terminal,
@@ -332,8 +398,7 @@ fn write_report(
                 path: path.clone(),
                 error,
             })?;
-            let cases = chain::report::case_results(results);
-            println!("{}", Summary::of(&cases, context.baseline).line());
+            println!("{}", Summary::of(cases, baseline).line());
         }
         None => {
             let mut stdout = std::io::stdout().lock();

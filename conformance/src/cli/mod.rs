@@ -10,11 +10,13 @@
 //! [`signals`], [`watch`], [`progress`] and [`colour`] while the cases go
 //! and [`output`] to write its files. The other commands have a file
 //! each: [`list`], [`explain`], [`diff`], [`report`], [`coverage`], and
-//! [`chain`], which runs the chain cases as `run` runs the catalogue.
+//! [`chain`], which runs the chain cases as `run` runs the catalogue, and
+//! [`chain_catalogue`], which runs the catalogue itself through a front.
 
 pub(crate) mod args;
 pub(crate) mod catalogue;
 pub(crate) mod chain;
+pub(crate) mod chain_catalogue;
 pub(crate) mod colour;
 pub(crate) mod coverage;
 pub(crate) mod diff;

@@ -7,6 +7,7 @@ mod baseline;
 mod browser;
 mod catalogue;
 mod chain;
+mod chain_catalogue;
 mod chain_proxies;
 mod chain_reference;
 mod cli;

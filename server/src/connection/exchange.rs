@@ -3,12 +3,13 @@
 
 use std::time::{Instant, SystemTime};
 
-use super::read::{reads_body, Fault};
+use super::read::Fault;
 use super::{Connection, Next, Stop};
-use crate::handler::{compose, refuses, Answer};
+use crate::handler::{compose, Answer};
 use crate::parse::{self, parse_request, Status};
 use crate::problem::Problem;
 use crate::request::{self, Framing};
+use crate::respond::{content_plan, Content};
 use crate::response::Response;
 
 /// Why a request head could not be read.
@@ -150,38 +151,31 @@ impl Connection<'_> {
         answer: &Answer,
         deadline: Instant,
     ) -> Result<(), Option<Problem>> {
-        // A framing error is the answer: where the content ends is unknown.
-        let Ok(framing) = exchange.framing else {
-            exchange.unread = true;
-            return Ok(());
-        };
-        // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` may
-        // wait to be asked for the content. An origin server "MUST send
-        // either: an immediate response with a final status code, if that
-        // status can be determined by examining just the method, target URI,
-        // and header fields, or an immediate 100 (Continue) response".
-        let waiting = exchange.continues && framing != Framing::Empty;
-        if waiting && refuses(answer) {
-            // The final status now, and no content read. §10.1.1: "A server
-            // that responds with a final status code before reading the
-            // entire request content SHOULD indicate whether it intends to
-            // close the connection (e.g., see Section 9.6 of [HTTP/1.1]) or
-            // continue reading the request content." This server closes,
-            // and says so with `Connection: close`: the client may send the
-            // content or not, and waiting to find out which would cost a
-            // read timeout. What it sends meanwhile is drained on close.
-            exchange.unread = true;
-            return Ok(());
-        }
-        // "The origin server MUST NOT wait for the content before sending
-        // the 100 (Continue) response" — unless it will not read that
-        // content at all: then its final answer closes, at once.
-        if waiting && reads_body(framing) {
-            let interim = Response::new(100);
-            if !matches!(self.write(&interim, false, false), Ok(true)) {
-                return Err(None);
+        // RFC 9110 §10.1.1 (see `content_plan`): to a client waiting for a
+        // 100 (Continue), the final status at once when the head alone
+        // decides it, else the 100 and then the content. A final status
+        // sent before the content: "A server that responds with a final
+        // status code before reading the entire request content SHOULD
+        // indicate whether it intends to close the connection (e.g., see
+        // Section 9.6 of [HTTP/1.1]) or continue reading the request
+        // content." This server closes, and says so with `Connection:
+        // close`: the client may send the content or not, and waiting to find
+        // out which would cost a read timeout. What it sends meanwhile is
+        // drained on close.
+        let framing = match content_plan(exchange.framing, exchange.continues, answer) {
+            Content::Unread => {
+                exchange.unread = true;
+                return Ok(());
             }
-        }
+            Content::Continue(framing) => {
+                let interim = Response::new(100);
+                if !matches!(self.write(&interim, false, false), Ok(true)) {
+                    return Err(None);
+                }
+                framing
+            }
+            Content::Read(framing) => framing,
+        };
         match self.discard_body(framing, deadline) {
             Ok(true) => Ok(()),
             Ok(false) => {

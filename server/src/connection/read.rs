@@ -15,6 +15,7 @@ use crate::limits::{
 use crate::parse::{self, parse_chunk_size, parse_trailer_section, Status};
 use crate::problem::Problem;
 use crate::request::Framing;
+use crate::respond::reads_body;
 
 /// Why a request body could not be read.
 pub(super) enum Fault {
@@ -28,12 +29,6 @@ impl From<Stop> for Fault {
     fn from(stop: Stop) -> Fault {
         Fault::Stop(stop)
     }
-}
-
-/// Whether the server reads a body of this framing (to discard it), rather
-/// than answer and close without reading it.
-pub(super) fn reads_body(framing: Framing) -> bool {
-    !matches!(framing, Framing::Length(n) if n > MAX_DISCARDED_BODY)
 }
 
 impl Connection<'_> {

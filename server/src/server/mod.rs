@@ -8,7 +8,7 @@ use std::net::{
     IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
 };
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -22,6 +22,7 @@ use crate::limits::{
     default_max_connections, ACCEPT_BACKOFF, LISTEN_BACKLOG, MIN_SEND_RATE, READ_TIMEOUT,
     SEND_RATE_WINDOW, WAKE_TIMEOUT,
 };
+use crate::respond::canonical_root;
 
 mod accept;
 mod single;
@@ -398,18 +399,6 @@ fn listen(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         }
     }
     Err(last)
-}
-
-fn canonical_root(root: &Path) -> io::Result<PathBuf> {
-    let root = root.canonicalize()?;
-    if root.is_dir() {
-        Ok(root)
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::NotADirectory,
-            "not a directory",
-        ))
-    }
 }
 
 #[cfg(test)]
