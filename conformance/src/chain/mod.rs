@@ -13,17 +13,21 @@
 //! front, then grades the client's side as `run` does, the origin's
 //! arrivals by the case's [`rules`], and the two ends against each other
 //! ([`desync`]). [`report`] writes the result for people (text, Markdown),
-//! [`machine`] for tools (JSON, JUnit).
+//! [`machine`] for tools (JSON, JUnit). [`matrix`] records several fronts'
+//! results in one file (`make matrix` runs real proxies), which [`page`]
+//! renders as a section of the HTML report.
 //!
 //! Within this folder, a file uses only the files listed after it:
-//! `machine`, `report`, `run`, `desync`, `rules`, `origin`, `parse`,
-//! `message`, `model`.
+//! `page`, `matrix`, `machine`, `report`, `run`, `desync`, `rules`,
+//! `origin`, `parse`, `message`, `model`.
 
 pub mod desync;
 pub mod machine;
+pub mod matrix;
 pub mod message;
 pub mod model;
 pub mod origin;
+pub mod page;
 pub mod parse;
 pub mod report;
 pub mod rules;

@@ -7,6 +7,7 @@ mod baseline;
 mod browser;
 mod catalogue;
 mod chain;
+mod chain_matrix;
 mod chain_proxies;
 mod cli;
 mod control;
