@@ -139,7 +139,20 @@ def run_tier(names, workdir, full, conformance_bin, log):
         log(f"proxy {name:<13} {result}")
     if full and len(ran) < MIN_PROXIES:
         raise ChainHarnessError(f"only {len(ran)} proxies ran (at least {MIN_PROXIES} needed)")
+    if ran:
+        in_order(chain_file)
     return ran, skipped, chain_file
+
+
+def in_order(chain_file):
+    """Puts the chain matrix's fronts in PROXIES order (others after, as
+    they were), so that a partial run that adds a proxy writes the file a
+    full run would. The JSON is written as `conformance` writes it."""
+    text = chain_file.read_text()
+    matrix = json.loads(text)
+    order = list(proxies.PROXIES)
+    matrix["fronts"].sort(key=lambda f: order.index(f["name"]) if f["name"] in order else len(order))
+    chain_file.write_text(json.dumps(matrix, indent=2, ensure_ascii=False) + "\n")
 
 
 def update_scores(field_study, scores, log):
