@@ -94,8 +94,13 @@ fuzz:
 ## (uvicorn, gunicorn, waitress, Hypercorn, aiohttp from the pinned
 ## matrix/servers/requirements.txt in a virtualenv under target/; Node's http module).
 ## Writes snapshots/<server>/, matrix/results.json, docs/matrix.md, docs/report.html and
-## the scores in docs/field-study.md. MATRIX_ONLY="nginx apache" reruns a few; nginx-tls is nginx over
-## TLS with the self-signed certificate made below.
+## the scores in docs/field-study.md. Then the chain matrix: `conformance chain` through each
+## reverse proxy of `make proxies-deps` (below), each from its config in matrix/proxies/, in front
+## of the origin embedded in conformance; writes matrix/chain-results.json, docs/chain-matrix.md,
+## the chain section of docs/report.html and the chain scores in docs/field-study.md.
+## MATRIX_ONLY="nginx apache" reruns a few (a name in both tiers reruns both; server:NAME,
+## proxy:NAME, servers and proxies narrow it); nginx-tls is nginx over TLS with the self-signed
+## certificate made below.
 .PHONY: matrix matrix-venv
 MATRIX_ONLY ?=
 MATRIX_VENV = target/matrix-venv
@@ -103,9 +108,10 @@ MATRIX_TLS = target/matrix-tls
 MATRIX_PYTHON_SERVERS = uvicorn gunicorn waitress hypercorn aiohttp
 matrix: $(MATRIX_TLS)/cert.pem
 	$(CARGO) build --release -q -p server -p conformance --bins
-	@if [ -z "$(MATRIX_ONLY)" ] || [ -n "$(filter $(MATRIX_PYTHON_SERVERS),$(MATRIX_ONLY))" ]; then \
+	@if [ -z "$(MATRIX_ONLY)" ] || [ -n "$(filter servers $(MATRIX_PYTHON_SERVERS) $(addprefix server:,$(MATRIX_PYTHON_SERVERS)),$(MATRIX_ONLY))" ]; then \
 	  $(MAKE) -s matrix-venv || echo "matrix: could not install $(MATRIX_VENV); the Python application servers are skipped"; \
 	fi
+	@$(MAKE) -s proxies-deps PROXIES_FOR="$(MATRIX_ONLY)" || echo "matrix: could not install every proxy; those missing are reported and skipped"
 	python3 matrix/run.py $(foreach name,$(MATRIX_ONLY),--only $(name))
 
 ## The Python application servers, pinned, in a virtualenv of their own; reinstalled
@@ -131,12 +137,14 @@ $(MATRIX_TLS)/cert.pem:
 ## nginx, HAProxy, Apache httpd (mod_proxy_http), Caddy, Varnish, Squid, h2o, nghttpx,
 ## tinyproxy and Apache Traffic Server from Debian's packages; mitmproxy, pinned in
 ## matrix/proxies/requirements.txt, into target/proxies-venv; Node's http-proxy, pinned in
-## matrix/proxies/node/package-lock.json, with npm ci into matrix/proxies/node/node_modules.
+## matrix/proxies/node/package-lock.json, with npm ci into matrix/proxies/node/node_modules
+## (Debian's npm first, when missing). PROXIES_FOR="nginx proxy:squid" (make matrix passes its
+## MATRIX_ONLY) installs only the proxies that selects.
 ## `python3 matrix/proxies.py check` then sends one GET through each to a recording origin.
 .PHONY: proxies-deps
+PROXIES_FOR ?=
 proxies-deps:
-	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && $(APT_INSTALL) npm; }
-	python3 matrix/proxies.py install
+	python3 matrix/proxies.py install $(if $(strip $(PROXIES_FOR)),--for-matrix "$(PROXIES_FOR)")
 
 ## Static, stripped `conformance` and `http-server` for x86_64 Linux (musl, no shared
 ## library needed) in dist/, with dist/SHA256SUMS (`cd dist && sha256sum -c SHA256SUMS`).

@@ -7,11 +7,13 @@ As a module: PROXIES (name -> Spec: how to install, start and version it) and
 start(name, port, origin_port, workdir) -> Proxy (.pid, .version, .stop()).
 
 As a command:
-  matrix/proxies.py install [--only NAME ...]
+  matrix/proxies.py install [--only NAME ... | --for-matrix "WORD ..."]
       installs what is missing: Debian's packages (apt-get), mitmproxy into
       target/proxies-venv from the pinned matrix/proxies/requirements.txt,
-      http-proxy into matrix/proxies/node/node_modules with `npm ci` (what
-      `make proxies-deps` runs)
+      http-proxy into matrix/proxies/node/node_modules with `npm ci` (Debian's
+      npm first, when missing) (what `make proxies-deps` runs). --for-matrix
+      takes `make matrix`'s MATRIX_ONLY and installs the proxies it selects
+      (see matrix_selection), none when it names only servers.
   matrix/proxies.py check [--only NAME ...]
       for each proxy: a small recording origin on a free loopback port, the
       proxy in front of it, one GET through it; one line per proxy, then
@@ -411,7 +413,11 @@ def log(message):
 def install(specs):
     """Installs what the given proxies need and miss. Returns the names that
     are still missing."""
-    debian = sorted({s.package for s in specs if s.source == "Debian" and not s.installed()})
+    debian = {s.package for s in specs if s.source == "Debian" and not s.installed()}
+    node = [s for s in specs if s.source == "npm" and not fresh(NODE_STAMP, NODE_LOCK)]
+    if node and not shutil.which("npm"):
+        debian.add("npm")
+    debian = sorted(debian)
     if debian:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
             log(f"not root or no apt-get: cannot install {' '.join(debian)}")
@@ -441,6 +447,22 @@ def install(specs):
             if not ok:
                 log("npm ci failed")
     return [s.name for s in specs if not s.installed()]
+
+
+def matrix_selection(words):
+    """The proxies a `make matrix` selection (MATRIX_ONLY, run.py --only)
+    names, in PROXIES order: `proxies` is every proxy, `proxy:NAME` and NAME
+    one; `servers`, `server:NAME` and words naming no proxy select none (run.py
+    checks that each word names something)."""
+    chosen = set()
+    for word in words:
+        if word == "proxies":
+            chosen.update(PROXIES)
+        elif word.startswith("proxy:") and word[len("proxy:"):] in PROXIES:
+            chosen.add(word[len("proxy:"):])
+        elif word in PROXIES:
+            chosen.add(word)
+    return [name for name in PROXIES if name in chosen]
 
 
 def fresh(stamp, source):
@@ -596,8 +618,17 @@ def main():
         p = sub.add_parser(name, help=text)
         p.add_argument("--only", action="append", metavar="NAME", choices=list(PROXIES),
                        help="only this proxy (repeatable)")
+        if name == "install":
+            p.add_argument("--for-matrix", metavar="WORDS",
+                           help="the proxies `make matrix MATRIX_ONLY=WORDS` runs (none: nothing to do)")
     options = parser.parse_args()
     specs = [PROXIES[n] for n in options.only] if options.only else list(PROXIES.values())
+    if getattr(options, "for_matrix", None):
+        if options.only:
+            parser.error("--for-matrix and --only exclude each other")
+        specs = [PROXIES[n] for n in matrix_selection(options.for_matrix.split())]
+        if not specs:
+            return 0
     if options.command == "install":
         missing = install(specs)
         if missing:

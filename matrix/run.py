@@ -18,14 +18,29 @@ version, run `conformance run --matrix ... --snapshots snapshots/<name>`,
 and stop it. Then write matrix/results.json, docs/matrix.md, docs/report.html
 and the scores block of docs/field-study.md (one table per tier).
 
-Every server started is stopped again, also when a step fails or on SIGINT /
-SIGTERM. The exit status is non-zero only when the harness itself broke: a
-server failing cases is data; a server that cannot be installed or started
-is reported and skipped, unless fewer than MIN_REAL_SERVERS real servers ran.
+Then the chain tier (matrix/chain.py): `conformance chain` through each
+reverse proxy of matrix/proxies.py (nginx, HAProxy, Apache, Caddy, Varnish,
+Squid, h2o, nghttpx, tinyproxy, Traffic Server, mitmproxy, Node's
+http-proxy), each started from its committed config in matrix/proxies/ in
+front of the origin embedded in `conformance`; it writes
+matrix/chain-results.json, docs/chain-matrix.md, the chain section of
+docs/report.html and the chain scores block of docs/field-study.md.
 
-Usage: matrix/run.py [--only NAME ...] [--no-install]
-  (from `make matrix`, which first builds target/release/{http-server,conformance}
-  and installs the Python application servers into target/matrix-venv)
+Every server and proxy started is stopped again by its process id, also
+when a step fails or on SIGINT / SIGTERM. The exit status is non-zero only
+when the harness itself broke: a server or proxy failing cases is data; one
+that cannot be installed or started is reported and skipped, unless a full
+run ends with fewer than MIN_REAL_SERVERS real servers or chain.MIN_PROXIES
+proxies.
+
+Usage: matrix/run.py [--only WORD ...] [--no-install]
+  WORD: a server or proxy name (both, for nginx, apache, h2o and caddy, which
+  are in both tiers), `server:NAME` or `proxy:NAME` for one of them, `servers`
+  or `proxies` for a whole tier. A partial run updates the committed results
+  in place and renders every page again.
+  (from `make matrix`, which first builds target/release/{http-server,conformance},
+  installs the Python application servers into target/matrix-venv and the
+  proxies it misses (make proxies-deps))
 """
 
 import argparse
@@ -39,6 +54,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import chain
+import proxies
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT = REPO / "fixtures" / "root"
@@ -480,23 +498,66 @@ def update_scores():
     FIELD_STUDY.write_text(text)
 
 
+def selection(words):
+    """The servers and the proxy names `--only` selects, each tier in its
+    own order; a word that names nothing is a harness error."""
+    if not words:
+        return list(SERVERS), list(proxies.PROXIES)
+    names = {s.name for s in SERVERS}
+    chosen = set()
+    for word in words:
+        tier, _, name = word.partition(":")
+        if word == "servers":
+            chosen.update(names)
+        elif tier == "server" and name in names:
+            chosen.add(name)
+        elif word in names:
+            chosen.add(word)
+        elif not proxies.matrix_selection([word]):
+            raise HarnessError(
+                f"--only {word}: not a server ({', '.join(s.name for s in SERVERS)}), a proxy "
+                f"({', '.join(proxies.PROXIES)}), server:NAME, proxy:NAME, servers or proxies")
+    return [s for s in SERVERS if s.name in chosen], proxies.matrix_selection(words)
+
+
+def run_servers(servers, run, matrix_file, full):
+    """The servers' tier; returns (ran, skipped)."""
+    ran, skipped = [], []
+    for server in servers:
+        if not shutil.which(server.command):
+            hint = f" ({server.install_hint})" if server.install_hint else ""
+            skipped.append(f"{server.name}: {server.command} is not installed{hint}")
+            log(skipped[-1])
+            continue
+        try:
+            result = run_server(server, run, matrix_file)
+        except StartError as e:
+            skipped.append(f"{server.name}: {e}")
+            log(f"skipped {skipped[-1]}")
+            continue
+        ran.append(server)
+        log(f"{server.name:<10} {result}")
+    real = [s for s in ran if not s.reference]
+    if full and len(real) < MIN_REAL_SERVERS:
+        raise HarnessError(f"only {len(real)} real servers ran (at least {MIN_REAL_SERVERS} needed)")
+    return ran, skipped
+
+
 def on_signal(number, _frame):
     raise KeyboardInterrupt(f"signal {number}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", metavar="NAME",
-                        help="run only these servers, updating the committed matrix in place")
+    parser.add_argument("--only", action="append", metavar="WORD",
+                        help="run only these servers or proxies, updating the committed results in place")
     parser.add_argument("--no-install", action="store_true", help="do not install missing servers")
     options = parser.parse_args()
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    servers = [s for s in SERVERS if not options.only or s.name in options.only]
-    if options.only and len(servers) != len(set(options.only)):
-        known = ", ".join(s.name for s in SERVERS)
-        raise HarnessError(f"--only names a server that is not one of: {known}")
+    full = not options.only
+    servers, proxy_names = selection(options.only)
     for binary in (SERVER_BIN, CONFORMANCE_BIN):
         if not binary.is_file():
             raise HarnessError(f"{binary} is missing: `make matrix` builds it")
@@ -505,45 +566,56 @@ def main():
     log(conformance("--version").stdout.strip())
 
     run = Path(tempfile.mkdtemp(prefix="network-tools-matrix-"))
-    # Servers that drop root (Apache's workers, h2o, mini_httpd) read their
-    # config and write logs here.
+    # Servers and proxies that drop root (Apache's workers, h2o, mini_httpd,
+    # Squid, tinyproxy) read their config and write logs here.
     run.chmod(0o755)
     matrix_file = run / "results.json"
     if options.only and RESULTS.is_file():
         shutil.copy(RESULTS, matrix_file)  # a partial run updates the matrix in place
     started = time.monotonic()
-    ran, skipped = [], []
+    written = []
     try:
-        for server in servers:
-            if not shutil.which(server.command):
-                hint = f" ({server.install_hint})" if server.install_hint else ""
-                skipped.append(f"{server.name}: {server.command} is not installed{hint}")
-                log(skipped[-1])
-                continue
-            try:
-                result = run_server(server, run, matrix_file)
-            except StartError as e:
-                skipped.append(f"{server.name}: {e}")
-                log(f"skipped {skipped[-1]}")
-                continue
-            ran.append(server)
-            log(f"{server.name:<10} {result}")
-        real = [s for s in ran if not s.reference]
-        if not options.only and len(real) < MIN_REAL_SERVERS:
-            raise HarnessError(f"only {len(real)} real servers ran (at least {MIN_REAL_SERVERS} needed)")
-        if not ran:
-            raise HarnessError("no server ran")
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(matrix_file, RESULTS)
-        MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
-        conformance("report", "--input", str(RESULTS), "--format", "markdown", "--output", str(MARKDOWN))
-        conformance("report", "--input", str(RESULTS), "--format", "html", "--output", str(REPORT))
-        update_scores()
+        ran, skipped = run_servers(servers, run, matrix_file, full)
+        servers_took = time.monotonic() - started
+        chain_started = time.monotonic()
+        try:
+            proxies_ran, proxies_skipped, chain_file = chain.run_tier(
+                proxy_names, run, full, CONFORMANCE_BIN, log)
+        except chain.ChainHarnessError as e:
+            raise HarnessError(str(e)) from e
+        proxies_took = time.monotonic() - chain_started
+        skipped += proxies_skipped
+        if not ran and not proxies_ran:
+            raise HarnessError("no server and no proxy ran")
+        if ran:
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(matrix_file, RESULTS)
+            MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
+            conformance("report", "--input", str(RESULTS), "--format", "markdown", "--output", str(MARKDOWN))
+            update_scores()
+            written += [RESULTS, MARKDOWN, "snapshots/<server>/", FIELD_STUDY]
+        if proxies_ran:
+            shutil.copy(chain_file, chain.CHAIN_RESULTS)
+            conformance("report", "--input", str(chain.CHAIN_RESULTS), "--format", "markdown",
+                        "--output", str(chain.CHAIN_MARKDOWN))
+            scores = conformance("report", "--input", str(chain.CHAIN_RESULTS), "--format", "scores").stdout
+            chain.update_scores(FIELD_STUDY, scores, log)
+            written += [chain.CHAIN_RESULTS, chain.CHAIN_MARKDOWN, FIELD_STUDY]
+        # One page for both tiers: the servers' matrix, then the chain matrix.
+        report = ["report", "--input", str(RESULTS), "--format", "html", "--output", str(REPORT)]
+        if chain.CHAIN_RESULTS.is_file():
+            report += ["--chain", str(chain.CHAIN_RESULTS)]
+        conformance(*report)
+        written.append(REPORT)
     finally:
         shutil.rmtree(run, ignore_errors=True)
-    log(f"{len(ran)} servers in {time.monotonic() - started:.0f} s; wrote "
-        f"{RESULTS.relative_to(REPO)}, {MARKDOWN.relative_to(REPO)}, {REPORT.relative_to(REPO)}, "
-        f"snapshots/<server>/ and the scores in {FIELD_STUDY.relative_to(REPO)}")
+    names = []
+    for path in written:
+        name = str(path.relative_to(REPO)) if isinstance(path, Path) else path
+        if name not in names:
+            names.append(name)
+    log(f"{len(ran)} servers in {servers_took:.0f} s, {len(proxies_ran)} proxies in {proxies_took:.0f} s; "
+        f"wrote {', '.join(names)}")
     for line in skipped:
         log(f"skipped {line}")
 

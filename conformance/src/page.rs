@@ -565,10 +565,51 @@ enum Heading<'a> {
     Run(&'a SavedRun),
 }
 
+/// A part of a page that a module above this one renders (the chain
+/// matrix): a line for the header, and the section itself, with its own
+/// style and script, placed after the matrix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    /// HTML for the header: a paragraph that links to the section.
+    pub nav: String,
+    /// The section's HTML, `<style>` and `<script>` included.
+    pub body: String,
+}
+
 /// Renders `matrix` over `cases` as one self-contained HTML page: one table
 /// row per case (grouped, in [`Group::ALL`] order) and one column per server.
 pub fn render_html(matrix: &Matrix, cases: &[Case]) -> String {
-    render_page(matrix, &ordered(cases), &Heading::Matrix)
+    render_page(matrix, &ordered(cases), &Heading::Matrix, &[])
+}
+
+/// [`render_html`], with `sections` after the matrix.
+pub fn render_html_with(matrix: &Matrix, cases: &[Case], sections: &[Section]) -> String {
+    render_page(matrix, &ordered(cases), &Heading::Matrix, sections)
+}
+
+/// A page of `sections` alone, under a heading and an opening paragraph
+/// (HTML, escaped by the caller).
+pub fn render_sections_html(title: &str, intro: &str, sections: &[Section]) -> String {
+    let mut out = head(&html_escape(title));
+    let _ = writeln!(out, "<h1>{}</h1>\n{intro}", html_escape(title));
+    out.push_str("</header>\n");
+    for section in sections {
+        out.push_str(&section.body);
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The page up to its open `<header>`: the title and the style.
+fn head(title: &str) -> String {
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>"
+    );
+    out.push_str(STYLE);
+    out.push_str("</style>\n</head>\n<body>\n<header>\n");
+    out
 }
 
 /// Renders one run (its JSON report read back) as the page of a matrix of
@@ -579,10 +620,15 @@ pub fn render_run_html(run: &SavedRun, cases: &[Case]) -> String {
         .into_iter()
         .filter(|c| ran.contains(c.id.as_str()))
         .collect();
-    render_page(&run.to_matrix(), &cases, &Heading::Run(run))
+    render_page(&run.to_matrix(), &cases, &Heading::Run(run), &[])
 }
 
-fn render_page(matrix: &Matrix, cases: &[&Case], heading: &Heading<'_>) -> String {
+fn render_page(
+    matrix: &Matrix,
+    cases: &[&Case],
+    heading: &Heading<'_>,
+    sections: &[Section],
+) -> String {
     let answers: Vec<Vec<Option<&Answer>>> = cases
         .iter()
         .map(|c| matrix.servers.iter().map(|s| s.answer(&c.id)).collect())
@@ -607,13 +653,7 @@ fn render_page(matrix: &Matrix, cases: &[&Case], heading: &Heading<'_>) -> Strin
         Heading::Matrix => "HTTP/1.1 conformance matrix".to_string(),
         Heading::Run(run) => format!("HTTP/1.1 conformance of {}", html_escape(&run.name)),
     };
-    let mut out = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>"
-    );
-    out.push_str(STYLE);
-    out.push_str("</style>\n</head>\n<body>\n<header>\n");
+    let mut out = head(&title);
     match heading {
         Heading::Matrix => {
             out.push_str("<h1>How HTTP/1.1 servers answer</h1>\n");
@@ -649,6 +689,9 @@ fn render_page(matrix: &Matrix, cases: &[&Case], heading: &Heading<'_>) -> Strin
     }
     write_scores(&mut out, matrix);
     write_rules(&mut out, matrix);
+    for section in sections {
+        out.push_str(&section.nav);
+    }
     out.push_str("</header>\n");
     write_filters(&mut out, cases, matrix.servers.len());
     write_table(&mut out, matrix, cases);
@@ -664,7 +707,11 @@ fn render_page(matrix: &Matrix, cases: &[&Case], heading: &Heading<'_>) -> Strin
     );
     out.push_str("<script>");
     out.push_str(SCRIPT);
-    out.push_str("</script>\n</body>\n</html>\n");
+    out.push_str("</script>\n");
+    for section in sections {
+        out.push_str(&section.body);
+    }
+    out.push_str("</body>\n</html>\n");
     out
 }
 

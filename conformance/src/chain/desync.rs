@@ -4,7 +4,8 @@
 //! answers the client got. Where they disagree — content arriving as a
 //! request, one request forwarded twice, an answer that belongs to another
 //! request or to none — the finding is the pair's, with the exact bytes on
-//! both sides.
+//! both sides. An idempotent request that arrives again on a new connection
+//! is a retry (RFC 9110 §9.2.2), not a desync.
 
 use super::message::{body_end, content_length, read_request, BodyEnd, Framing, Read};
 use super::model::{Evidence, Finding, Hop};
@@ -135,6 +136,13 @@ pub fn find_desync(
             matched.push(Some(i));
             continue;
         }
+        if let Some(i) = retried(recording, &matched, arrival) {
+            // The same request again on a new connection: a retry, which
+            // RFC 9110 §9.2.2 allows for an idempotent method; its answer
+            // is the answer to the client's request.
+            matched.push(Some(i));
+            continue;
+        }
         matched.push(None);
         let what = if view.iter().any(|s| s.forwards_as(target)) {
             format!(
@@ -217,6 +225,35 @@ pub fn find_desync(
     findings
 }
 
+/// The methods RFC 9110 §9.2.2 calls idempotent (PUT, DELETE and the safe
+/// ones), which "can be repeated automatically if a communication failure
+/// occurs before the client is able to read the server's response".
+const IDEMPOTENT: [&[u8]; 6] = [b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"];
+
+/// The client request `arrival` repeats, when it is a retry: an idempotent
+/// request that arrived before, matched, on other connections only.
+fn retried(
+    recording: &Recording,
+    matched: &[Option<usize>],
+    arrival: &super::origin::Arrival,
+) -> Option<usize> {
+    let method = arrival.head.start_line().split(|&b| b == b' ').next()?;
+    if !IDEMPOTENT.contains(&method) {
+        return None;
+    }
+    let earlier: Vec<(usize, Option<usize>)> = recording
+        .arrivals
+        .iter()
+        .zip(matched)
+        .filter(|(a, _)| a.head.target == arrival.head.target)
+        .map(|(a, m)| (a.connection, *m))
+        .collect();
+    if earlier.iter().any(|(c, _)| *c == arrival.connection) {
+        return None;
+    }
+    earlier.iter().find_map(|(_, m)| *m)
+}
+
 /// The client request whose content holds `target` in `sent`.
 pub(crate) fn find_in_content<'v>(sent: &[u8], view: &'v [Sent], target: &str) -> Option<&'v Sent> {
     let needle = target.as_bytes();
@@ -276,10 +313,11 @@ Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /conformance-chain/t/smuggled HTT
     }
 
     #[test]
-    fn one_request_arriving_twice_then_forwarded_twice() {
+    fn one_request_arriving_twice_on_one_connection_then_forwarded_twice() {
+        let twice = [A, A].concat();
         let recording = Recording {
-            arrivals: vec![arrival(1, 1, A), arrival(2, 2, A)],
-            connections: vec![(1, A.to_vec()), (2, A.to_vec())],
+            arrivals: vec![arrival(2, 1, A), arrival(2, 2, A)],
+            connections: vec![(2, twice)],
         };
         let findings = find_desync("t", A, &[&answer("t 1")], &recording, Grade::Fail);
         assert_eq!(
@@ -293,6 +331,30 @@ Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /conformance-chain/t/smuggled HTT
             .map(|e| e.label.as_str())
             .collect();
         assert_eq!(labels, ["client sent", "origin received (connection 2)"]);
+    }
+
+    #[test]
+    fn idempotent_request_again_on_a_new_connection_then_a_retry_not_a_desync() {
+        let recording = Recording {
+            arrivals: vec![arrival(1, 1, A), arrival(2, 2, A), arrival(3, 3, A)],
+            connections: vec![(1, A.to_vec()), (2, A.to_vec()), (3, A.to_vec())],
+        };
+        // The client reads the answer to the last retry.
+        let findings = find_desync("t", A, &[&answer("t 3")], &recording, Grade::Fail);
+        assert_eq!(findings, []);
+        const POST: &[u8] = b"POST /conformance-chain/t/a HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+        let recording = Recording {
+            arrivals: vec![arrival(1, 1, POST), arrival(2, 2, POST)],
+            connections: vec![(1, POST.to_vec()), (2, POST.to_vec())],
+        };
+        let findings = find_desync("t", POST, &[&answer("t 1")], &recording, Grade::Fail);
+        assert_eq!(
+            whats(&findings),
+            [
+                "the origin received POST /conformance-chain/t/a HTTP/1.1 once more than the \
+              client sent it: one request forwarded twice"
+            ]
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@
 //! front, then grades the client's side as `run` does, the origin's
 //! arrivals by the case's [`rules`], and the two ends against each other
 //! ([`desync`]). [`report`] writes the result for people (text, Markdown),
-//! [`machine`] for tools (JSON, JUnit).
+//! [`machine`] for tools (JSON, JUnit). [`matrix`] records several fronts'
+//! results in one file (`make matrix` runs real proxies), which [`page`]
+//! renders as a section of the HTML report.
 //!
 //! `chain --catalogue` runs the ordinary catalogue through the front
 //! instead ([`catalogue`]): the origin serves the fixture docroot as the
@@ -22,17 +24,20 @@
 //! four formats.
 //!
 //! Within this folder, a file uses only the files listed after it:
-//! `machine`, `catalogue_report`, `report`, `catalogue`, `run`, `desync`,
-//! `rules`, `origin`, `docroot`, `parse`, `message`, `model`.
+//! `page`, `matrix`, `machine`, `catalogue_report`, `report`, `catalogue`,
+//! `run`, `desync`, `rules`, `origin`, `docroot`, `parse`, `message`,
+//! `model`.
 
 pub mod catalogue;
 pub mod catalogue_report;
 pub mod desync;
 pub mod docroot;
 pub mod machine;
+pub mod matrix;
 pub mod message;
 pub mod model;
 pub mod origin;
+pub mod page;
 pub mod parse;
 pub mod report;
 pub mod rules;

@@ -9,7 +9,9 @@ use crate::verdict::Grade;
 use std::fmt;
 
 /// The kind of intermediary a requirement binds (RFC 9110 §3.7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Any intermediary: "intermediaries", "a recipient", "a proxy or
@@ -179,7 +181,9 @@ pub struct ChainCase {
 }
 
 /// Which hop a finding is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Hop {
     /// The front answered, or changed what it forwarded, itself.

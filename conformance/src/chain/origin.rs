@@ -619,19 +619,44 @@ fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) 
 
 /// The script of the arrival at `place`: its token, its number, whether
 /// it carries `Upgrade`, and its case's script if the case is running.
-fn script_of(shared: &Shared, place: usize) -> (Option<String>, usize, bool, Option<Script>) {
+fn script_of(shared: &Shared, place: usize) -> Scripted {
     let state = shared.lock();
     let arrival = state.arrivals.get(&place);
     let token = arrival.and_then(|a| a.token.clone());
-    let script = token.as_ref().and_then(|t| state.scripts.get(t)).cloned();
-    let upgrade = arrival.is_some_and(|a| a.head.values("upgrade").next().is_some());
-    (token, arrival.map_or(0, |a| a.index), upgrade, script)
+    Scripted {
+        script: token.as_ref().and_then(|t| state.scripts.get(t)).cloned(),
+        token,
+        index: arrival.map_or(0, |a| a.index),
+        upgrade: arrival.is_some_and(|a| a.head.values("upgrade").next().is_some()),
+        last: arrival.is_some_and(|a| wants_close(&a.head)),
+    }
+}
+
+/// What the origin knows of an arrival when it answers it.
+struct Scripted {
+    /// The case's token, from the request's path.
+    token: Option<String>,
+    /// The request's number among its case's requests.
+    index: usize,
+    /// Whether the request carries `Upgrade`.
+    upgrade: bool,
+    /// Whether the request asks for the connection to close after its
+    /// answer (RFC 9112 §9.6: the origin then closes).
+    last: bool,
+    /// The case's script.
+    script: Option<Script>,
 }
 
 /// Writes the script's `continue` bytes for the arrival at `place`, whose
 /// head asks for `100-continue` and whose content is still to come.
 fn interim_continue(stream: &mut TcpStream, shared: &Shared, place: usize) {
-    if let (Some(token), index, _, Some(script)) = script_of(shared, place) {
+    if let Scripted {
+        token: Some(token),
+        index,
+        script: Some(script),
+        ..
+    } = script_of(shared, place)
+    {
         if !script.continue_with.is_empty() {
             let bytes = fill(&script.continue_with, &token, &index.to_string());
             write(stream, shared, place, &bytes);
@@ -642,7 +667,13 @@ fn interim_continue(stream: &mut TcpStream, shared: &Shared, place: usize) {
 /// Answers the arrival at `place` as its case scripts; false when the
 /// script closes the connection.
 fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
-    let (token, index, upgrade, script) = script_of(shared, place);
+    let Scripted {
+        token,
+        index,
+        upgrade,
+        last,
+        script,
+    } = script_of(shared, place);
     let Some((token, script)) = token.clone().zip(script) else {
         let mark = token.unwrap_or_else(|| "none".into());
         let body = format!("no case has the token {mark}\n");
@@ -670,11 +701,24 @@ fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
     }
     let mut bytes = fill(&script.response, &token, &index.to_string());
     bytes.extend(fill(&script.after, &token, UNSOLICITED));
-    if write(stream, shared, place, &bytes) && !script.close {
+    if write(stream, shared, place, &bytes) && !script.close && !last {
         return true;
     }
     let _ = stream.shutdown(Shutdown::Write);
     false
+}
+
+/// Whether the request ends its connection after its answer (RFC 9112
+/// §9.6: "A server that receives a "close" connection option MUST initiate
+/// closure of the connection after it sends the final response to the
+/// request that contained the "close" connection option"; §9.3: an
+/// HTTP/1.0 request without `keep-alive` is not persistent). A front that
+/// sends each request with `Connection: close` may read an answer to its
+/// end.
+fn wants_close(head: &Head) -> bool {
+    let options = head.members("connection");
+    let has = |option: &[u8]| options.iter().any(|o| o.eq_ignore_ascii_case(option));
+    has(b"close") || (head.version == "HTTP/1.0" && !has(b"keep-alive"))
 }
 
 /// A 400 for a request whose framing the origin cannot read, then a close.
@@ -761,6 +805,21 @@ mod tests {
     }
 
     #[test]
+    fn close_option_or_http10_without_keep_alive_then_the_last_answer() {
+        let close = |text: &str| {
+            let Read::Head(head, _) = read_request(text.as_bytes()) else {
+                panic!("no head: {text:?}")
+            };
+            wants_close(&head)
+        };
+        assert!(close("GET / HTTP/1.1\r\nConnection: x, Close\r\n\r\n"));
+        assert!(close("GET / HTTP/1.0\r\n\r\n"));
+        assert!(!close("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+        assert!(!close("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"));
+        assert!(!close("GET / HTTP/1.1\r\n\r\n"));
+    }
+
+    #[test]
     fn fill_then_marks_the_answer() {
         let pieces = decode_pieces("A\\r\\n{mark}L: {body-length}\\r\\n\\r\\n{body}").unwrap();
         assert_eq!(
@@ -798,6 +857,11 @@ mod tests {
         }
         let text = String::from_utf8_lossy(&answers);
         assert_eq!(text.matches("X-Conformance-Origin: t1 ").count(), 2);
+        // The second request said close: the origin closed after its answer.
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(client.read(&mut chunk).unwrap(), 0);
         drop(client);
         origin.settle("t1", Duration::ZERO, Duration::from_secs(1));
         let recording = origin.take("t1");

@@ -402,6 +402,10 @@ pub(crate) struct ReportArgs {
     /// group; scores: the scores table alone
     #[arg(long, value_enum, default_value = "html")]
     pub(crate) format: ReportFormatArg,
+    /// Add the chain matrix in FILE (written by `chain --matrix`) to the
+    /// HTML page of a matrix, as a section after it
+    #[arg(long, value_name = "FILE")]
+    pub(crate) chain: Option<PathBuf>,
     /// Write the report to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
@@ -465,6 +469,11 @@ pub(crate) struct ChainArgs {
     /// (port 0: any free port, printed on stderr)
     #[arg(long, value_name = "ADDR")]
     pub(crate) origin_listen: String,
+    /// Once the origin listens, wait up to SECS seconds for the front to
+    /// accept a connection (trying every 100 ms) before the control request:
+    /// for a front started after the origin, from its printed address
+    #[arg(long, value_name = "SECS", value_parser = parse_wait)]
+    pub(crate) wait: Option<u64>,
     /// What the front is (repeatable): cases binding another role are
     /// skipped [default: gateway, a reverse proxy]
     #[arg(long, value_name = "ROLE", value_parser = ["gateway", "proxy", "cache"])]
@@ -472,7 +481,7 @@ pub(crate) struct ChainArgs {
     /// Run the catalogue of `run` through the front instead of the chain
     /// cases: the origin serves the fixture docroot as the reference server
     /// does, and each case names the hop that answered it
-    #[arg(long, conflicts_with = "role")]
+    #[arg(long, conflicts_with_all = ["role", "matrix"])]
     pub(crate) catalogue: bool,
     /// The Host value the client sends [default: localhost]
     #[arg(long, value_name = "VALUE")]
@@ -516,4 +525,11 @@ pub(crate) struct ChainArgs {
     /// Write the ids of this run's failures to FILE as a baseline
     #[arg(long, value_name = "FILE")]
     pub(crate) write_baseline: Option<PathBuf>,
+    /// Record this run's results in the chain matrix FILE (created if
+    /// missing; an earlier entry of the same --name is replaced)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) matrix: Option<PathBuf>,
+    /// The front's exact version, for the chain matrix
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub(crate) server_version: String,
 }

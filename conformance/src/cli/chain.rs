@@ -13,19 +13,23 @@ use super::output::{check_writable_file, write_atomically};
 use super::plan::stale_note_of;
 use super::progress::Progress;
 use super::signals::{watch_signals, Stop};
-use super::target::{parse_target, resolve};
+use super::target::{parse_target, resolve, wait_until_listening};
 use super::watch::RunWatch;
 use conformance::baseline::Baseline;
 use conformance::case::{Case, Level};
+use conformance::chain::matrix::{ChainMatrix, FrontAnswers, Normalise};
 use conformance::chain::{
     self, builtin_chain_catalogue, control_front, load_chain_catalogue, run_chain_cases, ChainCase,
     ChainContext, ChainOptions, FrontControl, Origin, Role,
 };
+use conformance::date;
 use conformance::escape;
+use conformance::matrix::MatrixError;
 use conformance::report::{Format, Summary};
 use conformance::rules::check_rules;
 use conformance::run::CaseResult;
 use conformance::template::DEFAULT_HOST;
+use conformance::wire::Endpoint;
 use conformance::Grade;
 use std::io::{IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -78,9 +82,16 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
         Some(path) => Some(read_baseline(path, &bases)?),
         None => None,
     };
-    for file in [&args.output, &args.write_baseline].into_iter().flatten() {
+    for file in [&args.output, &args.write_baseline, &args.matrix]
+        .into_iter()
+        .flatten()
+    {
         check_writable_file(file)?;
     }
+    let chain_matrix = match &args.matrix {
+        Some(path) => Some(read_chain_matrix(path)?),
+        None => None,
+    };
     let fronts = resolve(&ends.host_port)?;
     let mut roles: Vec<Role> = args.role.iter().filter_map(|r| Role::parse(r)).collect();
     if roles.is_empty() {
@@ -101,6 +112,9 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
         eprintln!("origin listening on {origin_addr}: the front is to forward there");
     }
     let caught = watch_signals()?;
+    if let Some(code) = wait_for_front(&args, &fronts, &caught)? {
+        return Ok(code);
+    }
     let (front, control) = reach_front(&fronts, &origin, &options, &args.front)?;
     if !args.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
         eprintln!("{control}");
@@ -136,6 +150,26 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
         &case_results,
         baseline.as_ref(),
     )?;
+    // A matrix records whole runs only.
+    if let (Some(path), Some(mut chain_matrix), None) = (&args.matrix, chain_matrix, stop) {
+        let normalise = Normalise {
+            run_id: options.run_id.clone(),
+            origin: origin_addr.clone(),
+            front: front.to_string(),
+        };
+        let answers = FrontAnswers::from_results(
+            &name,
+            &args.server_version,
+            &options.roles,
+            results,
+            &normalise,
+        );
+        chain_matrix.record(answers, date::format_iso_date(SystemTime::now()));
+        write_atomically(path, &chain_matrix.to_json()).map_err(|error| Failure::Write {
+            path: path.clone(),
+            error,
+        })?;
+    }
     conclude(
         &args,
         &name,
@@ -359,6 +393,40 @@ fn reach_front(
         }
     }
     Err(Failure::Unreachable(format!("{front_text}: {why}")))
+}
+
+/// `--wait SECS`: retries the first connect to the front until it
+/// listens; the exit code when a signal ended the wait, none to go on.
+pub(crate) fn wait_for_front(
+    args: &ChainArgs,
+    fronts: &[SocketAddr],
+    caught: &Arc<AtomicUsize>,
+) -> Result<Option<u8>, Failure> {
+    let Some(wait) = args.wait else {
+        return Ok(None);
+    };
+    let endpoints: Vec<Endpoint> = fronts.iter().map(|&a| a.into()).collect();
+    let halted = || caught.load(Ordering::SeqCst) != 0;
+    let wait = Duration::from_secs(wait);
+    if wait_until_listening(&endpoints, &args.front, wait, args.quiet, &halted)? {
+        return Ok(None);
+    }
+    eprintln!("conformance: interrupted while waiting for the front: no case run");
+    let signal = caught.load(Ordering::SeqCst);
+    Ok(Some(EXIT_SIGNAL_BASE.saturating_add(signal as u8)))
+}
+
+/// The `--matrix` file as it is, or an empty chain matrix when there is
+/// none yet; a file that is not a chain matrix is a usage error, before
+/// any case runs.
+fn read_chain_matrix(path: &Path) -> Result<ChainMatrix, Failure> {
+    match ChainMatrix::read(path) {
+        Ok(matrix) => Ok(matrix),
+        Err(MatrixError::Missing(_)) => Ok(ChainMatrix::default()),
+        Err(e) => Err(Failure::Usage(format!(
+            "{e} (--matrix takes a chain matrix)"
+        ))),
+    }
 }
 
 /// The `--baseline` file, every id in it a chain case.

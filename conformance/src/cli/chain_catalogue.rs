@@ -7,6 +7,7 @@ use super::args::{ChainArgs, FormatArg};
 use super::catalogue::{load, select};
 use super::chain::{
     cannot_listen, check_ends, conclude, emit, format_of, read_baseline, run_watch, stop_of,
+    wait_for_front,
 };
 use super::exit::Failure;
 use super::output::check_writable_file;
@@ -75,6 +76,9 @@ pub(crate) fn chain_catalogue(dir: Option<&Path>, args: ChainArgs) -> Result<u8,
         eprintln!("origin listening on {origin_addr}: the front is to forward there");
     }
     let caught = watch_signals()?;
+    if let Some(code) = wait_for_front(&args, &fronts, &caught)? {
+        return Ok(code);
+    }
     let (front, control) = reach_front(&fronts, &options, &args.front, &origin_addr, &caught)?;
     let control_line = format!(
         "{}; answered by the origin at {origin_addr} through the front",

@@ -5,8 +5,9 @@
 //! loaded from a file, and checked the way a person would use it: it loads
 //! with no console error, has one row per case and one column per server,
 //! the group filter hides rows, and a click on a cell opens the detail view
-//! with the raw request and response. A screenshot of the open detail view is
-//! kept as a test artifact in `target/report-screenshot.png`.
+//! with the raw request and response; the chain matrix's section opens a
+//! cell's findings, each with its hop and bytes. A screenshot of the open
+//! detail view is kept as a test artifact in `target/report-screenshot.png`.
 //!
 //! Chromium is required: without it the test fails, unless
 //! `SKIP_BROWSER_TEST=1` says to skip it (`.ci/run` installs Chromium).
@@ -474,6 +475,93 @@ fn run_page_in_headless_chromium_then_a_case_link_opens_its_detail_with_the_byte
     assert_eq!(
         browser.eval(s, "window.location.hash"),
         json!(format!("#case-{SAME}"))
+    );
+    let errors = browser.errors();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
+
+#[test]
+fn chain_section_in_headless_chromium_then_a_cell_opens_its_findings_with_each_hop() {
+    let Some(binary) = chromium_or_skip() else {
+        return;
+    };
+    let dir = case_dir();
+    let matrix = record_matrix(dir.path());
+    let chain = dir.path().join("chain-results.json");
+    let (code, _, stderr, _) = crate::chain::chain_through(
+        crate::chain::Front::Relay,
+        &[
+            "--id",
+            crate::chain::CL_TE,
+            "--name",
+            "relay",
+            "--server-version",
+            "relay 1.0",
+            "--matrix",
+            chain.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let page = dir.path().join("report.html");
+    conformance(dir.path())
+        .args(["report", "--input"])
+        .arg(&matrix)
+        .arg("--chain")
+        .arg(&chain)
+        .arg("--output")
+        .arg(&page)
+        .assert()
+        .success();
+
+    let (mut browser, session) = open(&binary, &format!("file://{}#chain", page.display()));
+    let s = session.as_str();
+    assert_eq!(
+        browser.eval(
+            s,
+            "document.querySelectorAll('#matrix tbody tr.case').length"
+        ),
+        json!(4),
+        "the servers' matrix is there too"
+    );
+    assert_eq!(
+        browser.eval(
+            s,
+            "Array.from(document.querySelectorAll('#chain-matrix td.chain-cell')).map(c => c.textContent)"
+        ),
+        json!(["fail pair"])
+    );
+    click(&mut browser, s, "#chain-matrix td.chain-cell");
+    assert_eq!(
+        browser.eval(s, "document.getElementById('chain-detail').open"),
+        json!(true)
+    );
+    assert_eq!(
+        browser.eval(s, "document.getElementById('detail').open"),
+        json!(false),
+        "the servers' detail view stays closed"
+    );
+    let detail = browser.eval(s, "document.getElementById('chain-detail').innerText");
+    let detail = detail.as_str().expect("detail text");
+    for text in [
+        crate::chain::CL_TE,
+        "relay (relay 1.0): fail pair",
+        "step 1: origin",
+        "origin (fail) step 1: 200 OK",
+        "pair (fail) bytes the client sent as the content of POST /conformance-chain/<token>",
+        "client sent\nPOST /conformance-chain/<token> HTTP/1.1\\r\\n\n",
+        "origin received (connection 1)\nPOST /conformance-chain/<token> HTTP/1.1\\r\\n\n",
+        "Regardless, the server MUST close the connection",
+        "Why it matters",
+    ] {
+        assert!(
+            detail.contains(text),
+            "{text:?} missing from the chain detail view:\n{detail}"
+        );
+    }
+    browser.eval(s, "document.getElementById('chain-detail-close').click()");
+    assert_eq!(
+        browser.eval(s, "document.getElementById('chain-detail').open"),
+        json!(false)
     );
     let errors = browser.errors();
     assert!(errors.is_empty(), "console errors: {errors:#?}");

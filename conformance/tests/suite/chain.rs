@@ -19,13 +19,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-const CL_TE: &str = "chain-rfc9112-6.1-cl-te-request-closed";
+pub(crate) const CL_TE: &str = "chain-rfc9112-6.1-cl-te-request-closed";
 
 /// A run nobody watches.
 struct All;
 impl Watch for All {}
 
-fn chain_dir() -> PathBuf {
+pub(crate) fn chain_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases")
 }
 
@@ -36,7 +36,7 @@ fn catalogue() -> &'static [ChainCase] {
 
 /// The fronts of these tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Front {
+pub(crate) enum Front {
     Relay,
     Proxy(Flaw),
 }
@@ -374,7 +374,7 @@ impl Child {
 
 /// `chain` against a front that learns the origin's address from the
 /// first stderr line: the address port 0 picked.
-fn chain_through(front: Front, extra: &[&str]) -> (i32, String, String, String) {
+pub(crate) fn chain_through(front: Front, extra: &[&str]) -> (i32, String, String, String) {
     let upstream = Upstream::new(None);
     let responder = start(front, Arc::clone(&upstream));
     let target = responder.target();

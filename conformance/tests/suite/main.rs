@@ -8,6 +8,7 @@ mod browser;
 mod catalogue;
 mod chain;
 mod chain_catalogue;
+mod chain_matrix;
 mod chain_proxies;
 mod chain_reference;
 mod cli;
