@@ -6,16 +6,17 @@
 //!
 //! A chain case ([`model`], [`parse`]) is a `run` case for the client's
 //! side plus the origin's: what it answers, and what it must receive. The
-//! [`origin`] records every connection the front opens, byte for byte,
-//! reads the requests in it with the reference server's strict parser
-//! ([`message`]), and answers each as its case scripts, marked with the
-//! case's token. A run ([`run`]) plays each case's client steps against the
-//! front, then grades the client's side as `run` does, the origin's
-//! arrivals by the case's [`rules`], and the two ends against each other
-//! ([`desync`]). [`report`] writes the result for people (text, Markdown),
-//! [`machine`] for tools (JSON, JUnit). [`matrix`] records several fronts'
-//! results in one file (`make matrix` runs real proxies), which [`page`]
-//! renders as a section of the HTML report.
+//! [`origin`] records every connection the front opens, byte for byte
+//! ([`recording`]), reads the requests in it with the reference server's
+//! strict parser ([`message`]), and answers each as its case scripts,
+//! marked with the case's token ([`answer`]). A run ([`run`]) plays each
+//! case's client steps against the front, then grades the client's side as
+//! `run` does, the origin's arrivals by the case's [`rules`], and the two
+//! ends against each other ([`desync`]). [`report`] writes the result for
+//! people (text, Markdown), [`machine`] for tools (JSON, JUnit).
+//! [`matrix`] records several fronts' results in one file (`make matrix`
+//! runs real proxies), which [`page`] renders as a section of the HTML
+//! report.
 //!
 //! `chain --catalogue` runs the ordinary catalogue through the front
 //! instead ([`catalogue`]): the origin serves the fixture docroot as the
@@ -25,9 +26,10 @@
 //!
 //! Within this folder, a file uses only the files listed after it:
 //! `page`, `matrix`, `machine`, `catalogue_report`, `report`, `catalogue`,
-//! `run`, `desync`, `rules`, `origin`, `docroot`, `parse`, `message`,
-//! `model`.
+//! `run`, `desync`, `rules`, `origin`, `answer`, `recording`, `docroot`,
+//! `parse`, `message`, `model`.
 
+mod answer;
 pub mod catalogue;
 pub mod catalogue_report;
 pub mod desync;
@@ -39,6 +41,7 @@ pub mod model;
 pub mod origin;
 pub mod page;
 pub mod parse;
+mod recording;
 pub mod report;
 pub mod rules;
 pub mod run;

@@ -1,117 +1,38 @@
-//! The origin behind the front: it records every connection the front
-//! opens, byte for byte as it arrives, reads the requests in it with the
-//! reference server's strict parser ([`super::message`]), tells the cases
-//! apart by the token in each request's path, and answers each request as
-//! its case scripts, marked so that the client can tell the origin's
-//! answers from the front's.
+//! The origin behind the front: it accepts every connection the front
+//! opens and reads it to its end, recording it byte for byte as it arrives
+//! ([`super::recording`]) and answering each request as its case scripts
+//! ([`super::answer`]) or, bound with a docroot, as the reference server
+//! answers it ([`super::docroot`]). The cases' runs register their scripts
+//! here, wait for their bytes to settle, and take what was recorded.
 //!
 //! Every read is bounded: [`RECORD_LIMIT`] bytes a connection, and
 //! [`IDLE`] without a byte before the origin lets a connection go.
 
+use super::answer::{write, Reader};
 use super::docroot::{Hooks, RootReader};
-use super::message::{self, body_end, read_request, BodyEnd, Framing, Head, Read};
-use super::model::{Piece, Script};
-use crate::date::format_imf_fixdate;
-use crate::wire::Response;
+use super::message::Head;
+use super::model::Script;
+use super::recording::{arrive, closed, record, Connection, Shared, State};
 use server::respond::Responder;
-use std::collections::{BTreeMap, HashMap};
 use std::io::{ErrorKind, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-/// The most bytes the origin records from one connection.
-pub const RECORD_LIMIT: usize = 1024 * 1024;
+pub use super::answer::{fill, mark_of, MARK_FIELD, UNSOLICITED};
+pub use super::recording::{
+    token_of, untokened, Arrival, Recording, Taken, CASE_FIELD, PATH_PREFIX, RECORD_LIMIT,
+};
 
 /// How long a connection may stay silent before the origin closes it.
 pub const IDLE: Duration = Duration::from_secs(30);
 
-/// Every case's requests start with this path, then the case's token.
-pub const PATH_PREFIX: &str = "/conformance-chain/";
-
-/// The field that marks the origin's answers: `TOKEN N` for the case's
-/// N-th request, `TOKEN unsolicited` on bytes no request asked for.
-pub const MARK_FIELD: &str = "X-Conformance-Origin";
-
-/// What `{mark}` says in bytes written after an answer.
-pub const UNSOLICITED: &str = "unsolicited";
-
-/// The field that names a request's case when its target cannot: a
-/// request-target of `*` (RFC 9112 §3.2.4) has no path. Its value holds
-/// the case's path (`{path}`).
-pub const CASE_FIELD: &str = "X-Conformance-Case";
 /// What a mark names instead of a token when the request carried none:
 /// `untagged N`, the request's number among all the origin read, counted
 /// from 0 (an origin serving a docroot, [`Origin::bind_serving`]).
 pub const UNTAGGED: &str = "untagged";
-
-/// One request the origin read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arrival {
-    /// The connection it came on, counted from 1 in the order accepted.
-    pub connection: usize,
-    /// Its number among the requests of its case, from 1: what its answer's
-    /// mark says.
-    pub index: usize,
-    /// The case token in its target, if any.
-    pub token: Option<String>,
-    /// Its head, as read.
-    pub head: Head,
-    /// Its body bytes as they arrived, once read to the end.
-    pub body: Option<Vec<u8>>,
-    /// Why its body could not be framed, if it could not.
-    pub framing_error: Option<String>,
-}
-
-/// What the origin recorded for one case: its requests, and every byte of
-/// each connection that carried one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Recording {
-    /// The case's requests, in the order they arrived.
-    pub arrivals: Vec<Arrival>,
-    /// (connection number, every byte it carried, up to [`RECORD_LIMIT`]).
-    pub connections: Vec<(usize, Vec<u8>)>,
-}
-
-#[derive(Default)]
-struct Connection {
-    bytes: Vec<u8>,
-    tokens: Vec<String>,
-    last: Option<Instant>,
-    stream: Option<TcpStream>,
-}
-
-#[derive(Default)]
-struct State {
-    scripts: HashMap<String, Script>,
-    /// The requests not yet taken, by a number that stays theirs.
-    arrivals: BTreeMap<usize, Arrival>,
-    /// How many requests arrived in all: the next one's number.
-    arrived: usize,
-    connections: Vec<Connection>,
-    /// The head of the answer each request got, by its number (an origin
-    /// serving a docroot).
-    answers: HashMap<usize, Vec<u8>>,
-}
-
-struct Shared {
-    state: Mutex<State>,
-    changed: Condvar,
-    stop: AtomicBool,
-    /// The reference server's answers from a docroot, for every request
-    /// (`chain --catalogue`), and the read timeout; `None`: each case's
-    /// script answers.
-    root: Option<(Responder, Duration)>,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic on a connection thread leaves the state as it was: go on.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
 
 /// The recording origin; dropping it stops it.
 pub struct Origin {
@@ -205,29 +126,7 @@ impl Origin {
     /// What the origin recorded for `token`; its script and its requests
     /// are dropped, so a long run keeps no more than its connections' bytes.
     pub fn take(&self, token: &str) -> Recording {
-        let mut state = self.shared.lock();
-        state.scripts.remove(token);
-        let places: Vec<usize> = state
-            .arrivals
-            .iter()
-            .filter(|(_, a)| a.token.as_deref() == Some(token))
-            .map(|(place, _)| *place)
-            .collect();
-        let arrivals: Vec<Arrival> = places
-            .iter()
-            .filter_map(|place| state.arrivals.remove(place))
-            .collect();
-        let connections = state
-            .connections
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.tokens.iter().any(|t| t == token))
-            .map(|(i, c)| (i + 1, c.bytes.clone()))
-            .collect();
-        Recording {
-            arrivals,
-            connections,
-        }
+        self.shared.lock().take(token)
     }
 
     /// What an origin serving a docroot recorded for one case: the requests
@@ -242,66 +141,8 @@ impl Origin {
         named: &[usize],
         in_content: &dyn Fn(&Arrival) -> bool,
     ) -> Taken {
-        let mut state = self.shared.lock();
-        let claimed = |place: &usize, a: &Arrival| {
-            a.token.as_deref() == Some(token) || (a.token.is_none() && named.contains(place))
-        };
-        let lines: Vec<usize> = (state.arrivals.iter())
-            .filter(|(place, a)| claimed(place, a))
-            .map(|(_, a)| a.connection)
-            .collect();
-        let places: Vec<usize> = (state.arrivals.iter())
-            .filter(|(place, a)| {
-                claimed(place, a)
-                    || (a.token.is_none() && lines.contains(&a.connection) && in_content(a))
-            })
-            .map(|(place, _)| *place)
-            .collect();
-        let mut arrivals = Vec::new();
-        let mut answers = Vec::new();
-        for place in &places {
-            if let Some(arrival) = state.arrivals.remove(place) {
-                arrivals.push(arrival);
-                answers.push(state.answers.remove(place));
-            }
-        }
-        let mut numbers: Vec<usize> = arrivals.iter().map(|a| a.connection).collect();
-        numbers.extend(
-            state
-                .connections
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.tokens.iter().any(|t| t == token))
-                .map(|(i, _)| i + 1),
-        );
-        numbers.sort_unstable();
-        numbers.dedup();
-        let connections = numbers
-            .into_iter()
-            .map(|n| (n, state.connections[n - 1].bytes.clone()))
-            .collect();
-        Taken {
-            recording: Recording {
-                arrivals,
-                connections,
-            },
-            places,
-            answers,
-        }
+        self.shared.lock().take_named(token, named, in_content)
     }
-}
-
-/// What an origin serving a docroot recorded for one case
-/// ([`Origin::take_named`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Taken {
-    /// The case's requests and the connections that carried them.
-    pub recording: Recording,
-    /// Each request's number among all the origin read (what `untagged N`
-    /// names), in the order of `recording.arrivals`.
-    pub places: Vec<usize>,
-    /// The head of the origin's answer to each request, if it answered.
-    pub answers: Vec<Option<Vec<u8>>>,
 }
 
 impl Drop for Origin {
@@ -339,26 +180,6 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
-/// The token in a request-target: the path segment after [`PATH_PREFIX`],
-/// in origin-form or absolute-form.
-pub fn token_of(target: &str) -> Option<String> {
-    let at = target.find(PATH_PREFIX)? + PATH_PREFIX.len();
-    let token: String = target[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    (!token.is_empty()).then_some(token)
-}
-
-/// `target` with the case's token taken out (`/conformance-chain/TOKEN/x`
-/// is `/x`): the path an origin serving a docroot answers.
-pub fn untokened(target: &str) -> String {
-    match token_of(target) {
-        Some(token) => target.replace(&format!("{PATH_PREFIX}{token}"), ""),
-        None => target.to_string(),
-    }
-}
-
 /// Reads one connection to its end: records, parses, answers.
 fn serve(mut stream: TcpStream, number: usize, shared: &Shared) {
     if let Some((root, timeout)) = &shared.root {
@@ -393,32 +214,6 @@ fn record_rest(stream: &mut TcpStream, chunk: &mut [u8], number: usize, shared: 
             return;
         }
     }
-}
-
-/// Notes that connection `number` is done with, and closes it.
-fn closed(shared: &Shared, number: usize, stream: &TcpStream) {
-    let mut state = shared.lock();
-    let connection = &mut state.connections[number - 1];
-    connection.stream = None;
-    connection.last = Some(Instant::now());
-    drop(state);
-    shared.changed.notify_all();
-    let _ = stream.shutdown(Shutdown::Both);
-}
-
-/// Records bytes that came on connection `number`; false once it has
-/// carried [`RECORD_LIMIT`] bytes.
-fn record(shared: &Shared, number: usize, bytes: &[u8]) -> bool {
-    let mut state = shared.lock();
-    let connection = &mut state.connections[number - 1];
-    connection.last = Some(Instant::now());
-    let room = RECORD_LIMIT.saturating_sub(connection.bytes.len());
-    connection
-        .bytes
-        .extend_from_slice(&bytes[..bytes.len().min(room)]);
-    drop(state);
-    shared.changed.notify_all();
-    bytes.len() <= room
 }
 
 /// Reads one connection to its end as the reference server reads it,
@@ -516,317 +311,10 @@ impl Hooks for RootHooks<'_> {
     }
 }
 
-/// The requests of one connection, read as the bytes come.
-#[derive(Default)]
-struct Reader {
-    buf: Vec<u8>,
-    /// The request whose body is still arriving: its arrival's place, its
-    /// framing, and where its body starts in `buf`.
-    pending: Option<(usize, Framing, usize)>,
-}
-
-impl Reader {
-    /// Reads and answers every complete request in the buffer; false once
-    /// the connection is to be read no further.
-    fn parse(&mut self, stream: &mut TcpStream, number: usize, shared: &Shared) -> bool {
-        loop {
-            let (place, framing, start) = match self.pending {
-                Some(pending) => pending,
-                None => match read_request(&self.buf) {
-                    Read::Partial => return true,
-                    Read::Broken(_) => return false,
-                    Read::Head(head, len) => {
-                        let framing = message::framing(&head, true, false);
-                        let expects = head
-                            .members("expect")
-                            .iter()
-                            .any(|m| m.eq_ignore_ascii_case(b"100-continue"));
-                        let place = arrive(shared, number, head, framing.as_ref().err());
-                        match framing {
-                            Ok(framing) => {
-                                if expects && framing != Framing::Empty {
-                                    interim_continue(stream, shared, place);
-                                }
-                                (place, framing, len)
-                            }
-                            Err(_) => {
-                                answer_refusal(stream, shared, place);
-                                return false;
-                            }
-                        }
-                    }
-                },
-            };
-            self.pending = Some((place, framing, start));
-            match body_end(framing, &self.buf[start..]) {
-                BodyEnd::Partial => return true,
-                BodyEnd::Broken => {
-                    if let Some(arrival) = shared.lock().arrivals.get_mut(&place) {
-                        arrival.framing_error = Some("the chunked framing is broken".into());
-                    }
-                    answer_refusal(stream, shared, place);
-                    return false;
-                }
-                BodyEnd::At(n) => {
-                    let body = self.buf[start..start + n].to_vec();
-                    self.buf.drain(..start + n);
-                    self.pending = None;
-                    if let Some(arrival) = shared.lock().arrivals.get_mut(&place) {
-                        arrival.body = Some(body);
-                    }
-                    if !answer(stream, shared, place) {
-                        return false;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Records a request head; returns its place among all arrivals.
-fn arrive(shared: &Shared, number: usize, head: Head, framing: Option<&String>) -> usize {
-    let token = token_of(&head.target).or_else(|| {
-        head.values(CASE_FIELD)
-            .find_map(|v| token_of(&String::from_utf8_lossy(v)))
-    });
-    let mut state = shared.lock();
-    let index = 1 + state
-        .arrivals
-        .values()
-        .filter(|a| a.token.is_some() && a.token == token)
-        .count();
-    if let Some(token) = &token {
-        let tokens = &mut state.connections[number - 1].tokens;
-        if !tokens.contains(token) {
-            tokens.push(token.clone());
-        }
-    }
-    let place = state.arrived;
-    state.arrived += 1;
-    state.arrivals.insert(
-        place,
-        Arrival {
-            connection: number,
-            index,
-            token,
-            head,
-            body: None,
-            framing_error: framing.cloned(),
-        },
-    );
-    place
-}
-
-/// The script of the arrival at `place`: its token, its number, whether
-/// it carries `Upgrade`, and its case's script if the case is running.
-fn script_of(shared: &Shared, place: usize) -> Scripted {
-    let state = shared.lock();
-    let arrival = state.arrivals.get(&place);
-    let token = arrival.and_then(|a| a.token.clone());
-    Scripted {
-        script: token.as_ref().and_then(|t| state.scripts.get(t)).cloned(),
-        token,
-        index: arrival.map_or(0, |a| a.index),
-        upgrade: arrival.is_some_and(|a| a.head.values("upgrade").next().is_some()),
-        last: arrival.is_some_and(|a| wants_close(&a.head)),
-    }
-}
-
-/// What the origin knows of an arrival when it answers it.
-struct Scripted {
-    /// The case's token, from the request's path.
-    token: Option<String>,
-    /// The request's number among its case's requests.
-    index: usize,
-    /// Whether the request carries `Upgrade`.
-    upgrade: bool,
-    /// Whether the request asks for the connection to close after its
-    /// answer (RFC 9112 §9.6: the origin then closes).
-    last: bool,
-    /// The case's script.
-    script: Option<Script>,
-}
-
-/// Writes the script's `continue` bytes for the arrival at `place`, whose
-/// head asks for `100-continue` and whose content is still to come.
-fn interim_continue(stream: &mut TcpStream, shared: &Shared, place: usize) {
-    if let Scripted {
-        token: Some(token),
-        index,
-        script: Some(script),
-        ..
-    } = script_of(shared, place)
-    {
-        if !script.continue_with.is_empty() {
-            let bytes = fill(&script.continue_with, &token, &index.to_string());
-            write(stream, shared, place, &bytes);
-        }
-    }
-}
-
-/// Answers the arrival at `place` as its case scripts; false when the
-/// script closes the connection.
-fn answer(stream: &mut TcpStream, shared: &Shared, place: usize) -> bool {
-    let Scripted {
-        token,
-        index,
-        upgrade,
-        last,
-        script,
-    } = script_of(shared, place);
-    let Some((token, script)) = token.clone().zip(script) else {
-        let mark = token.unwrap_or_else(|| "none".into());
-        let body = format!("no case has the token {mark}\n");
-        let bytes = format!(
-            "HTTP/1.1 404 Not Found\r\n{MARK_FIELD}: {mark} {index}\r\nCache-Control: no-store\r\n\
-             Date: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
-            format_imf_fixdate(SystemTime::now()),
-            body.len()
-        );
-        return write(stream, shared, place, bytes.as_bytes());
-    };
-    if script.hold {
-        return true;
-    }
-    if script.drop.contains(&index) {
-        // No answer: the front sees the connection close instead.
-        let _ = stream.shutdown(Shutdown::Write);
-        return false;
-    }
-    if upgrade && !script.upgrade.is_empty() {
-        let bytes = fill(&script.upgrade, &token, &index.to_string());
-        write(stream, shared, place, &bytes);
-        let _ = stream.shutdown(Shutdown::Write);
-        return false;
-    }
-    let mut bytes = fill(&script.response, &token, &index.to_string());
-    bytes.extend(fill(&script.after, &token, UNSOLICITED));
-    if write(stream, shared, place, &bytes) && !script.close && !last {
-        return true;
-    }
-    let _ = stream.shutdown(Shutdown::Write);
-    false
-}
-
-/// Whether the request ends its connection after its answer (RFC 9112
-/// §9.6: "A server that receives a "close" connection option MUST initiate
-/// closure of the connection after it sends the final response to the
-/// request that contained the "close" connection option"; §9.3: an
-/// HTTP/1.0 request without `keep-alive` is not persistent). A front that
-/// sends each request with `Connection: close` may read an answer to its
-/// end.
-fn wants_close(head: &Head) -> bool {
-    let options = head.members("connection");
-    let has = |option: &[u8]| options.iter().any(|o| o.eq_ignore_ascii_case(option));
-    has(b"close") || (head.version == "HTTP/1.0" && !has(b"keep-alive"))
-}
-
-/// A 400 for a request whose framing the origin cannot read, then a close.
-fn answer_refusal(stream: &mut TcpStream, shared: &Shared, place: usize) {
-    let (token, index) = {
-        let state = shared.lock();
-        let arrival = state.arrivals.get(&place);
-        (
-            arrival
-                .and_then(|a| a.token.clone())
-                .unwrap_or_else(|| "none".into()),
-            arrival.map_or(0, |a| a.index),
-        )
-    };
-    let bytes = format!(
-        "HTTP/1.1 400 Bad Request\r\n{MARK_FIELD}: {token} {index}\r\nCache-Control: no-store\r\n\
-         Date: {}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-        format_imf_fixdate(SystemTime::now())
-    );
-    write(stream, shared, place, bytes.as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
-}
-
-fn write(stream: &mut TcpStream, shared: &Shared, place: usize, bytes: &[u8]) -> bool {
-    let ok = stream.write_all(bytes).is_ok();
-    let mut state = shared.lock();
-    if let Some(number) = state.arrivals.get(&place).map(|a| a.connection) {
-        state.connections[number - 1].last = Some(Instant::now());
-    }
-    drop(state);
-    shared.changed.notify_all();
-    ok
-}
-
-/// The origin's mark on a response the client read: the value of
-/// [`MARK_FIELD`], or else the marked content (`origin TOKEN N`), for a
-/// front that dropped the field; `None` for a response the origin did not
-/// write.
-pub fn mark_of(response: &Response) -> Option<String> {
-    if let Some(mark) = response.header(MARK_FIELD) {
-        return Some(mark.to_string());
-    }
-    let body = response.body.strip_prefix(b"origin ")?;
-    let end = body.iter().position(|&b| b == b'\n')?;
-    Some(String::from_utf8_lossy(&body[..end]).into_owned())
-}
-
-/// An origin template's bytes for the answer `TOKEN N`.
-pub fn fill(pieces: &[Piece], token: &str, index: &str) -> Vec<u8> {
-    let body = format!("origin {token} {index}\n");
-    let mut out = Vec::new();
-    for piece in pieces {
-        match piece {
-            Piece::Bytes(bytes) => out.extend_from_slice(bytes),
-            Piece::Mark => out.extend_from_slice(
-                format!("{MARK_FIELD}: {token} {index}\r\nCache-Control: no-store\r\n").as_bytes(),
-            ),
-            Piece::Body => out.extend_from_slice(body.as_bytes()),
-            Piece::BodyLength => out.extend_from_slice(body.len().to_string().as_bytes()),
-            Piece::Date => {
-                out.extend_from_slice(format_imf_fixdate(SystemTime::now()).as_bytes());
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::chain::parse::decode_pieces;
-
-    #[test]
-    fn token_then_from_origin_and_absolute_form() {
-        assert_eq!(
-            token_of("/conformance-chain/ab12/x?y").as_deref(),
-            Some("ab12")
-        );
-        assert_eq!(
-            token_of("http://h/conformance-chain/ab12").as_deref(),
-            Some("ab12")
-        );
-        assert_eq!(token_of("/other"), None);
-    }
-
-    #[test]
-    fn close_option_or_http10_without_keep_alive_then_the_last_answer() {
-        let close = |text: &str| {
-            let Read::Head(head, _) = read_request(text.as_bytes()) else {
-                panic!("no head: {text:?}")
-            };
-            wants_close(&head)
-        };
-        assert!(close("GET / HTTP/1.1\r\nConnection: x, Close\r\n\r\n"));
-        assert!(close("GET / HTTP/1.0\r\n\r\n"));
-        assert!(!close("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
-        assert!(!close("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n"));
-        assert!(!close("GET / HTTP/1.1\r\n\r\n"));
-    }
-
-    #[test]
-    fn fill_then_marks_the_answer() {
-        let pieces = decode_pieces("A\\r\\n{mark}L: {body-length}\\r\\n\\r\\n{body}").unwrap();
-        assert_eq!(
-            fill(&pieces, "t1", "2"),
-            b"A\r\nX-Conformance-Origin: t1 2\r\nCache-Control: no-store\r\nL: 12\r\n\r\norigin t1 2\n"
-        );
-    }
 
     #[test]
     fn origin_then_records_answers_and_attributes() {
