@@ -172,6 +172,9 @@ pub struct ChainCase {
     pub case: Case,
     /// The kind of intermediary the requirement binds.
     pub role: Role,
+    /// Roles the requirement's sentence exempts (`exempt = ["cache"]`): a
+    /// front taken for one of them (`--role`) skips the case.
+    pub exempt: Vec<Role>,
     /// The origin's side.
     pub origin: OriginSide,
     /// Rules on every final response of the origin the client reads.

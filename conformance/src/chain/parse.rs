@@ -77,6 +77,21 @@ pub fn parse_chain_case(stem: &str, text: &str) -> Result<ChainCase, ChainProble
         Some(_) => return Err(wrong("role is a string")),
         None => return Err(wrong("no role: intermediary, proxy, gateway or cache")),
     };
+    let exempt = match table.remove("exempt") {
+        Some(Value::Array(names)) => names
+            .iter()
+            .map(|name| {
+                name.as_str().and_then(Role::parse).ok_or_else(|| {
+                    wrong(format!(
+                        "exempt {:?} is none of intermediary, proxy, gateway, cache",
+                        name.as_str().unwrap_or("(not a string)")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<Role>, _>>()?,
+        Some(_) => return Err(wrong("exempt is an array of roles")),
+        None => Vec::new(),
+    };
     let origin = match table.remove("origin") {
         Some(Value::Table(origin)) => parse_origin(origin)?,
         Some(_) => return Err(wrong("[origin] is a table")),
@@ -125,6 +140,7 @@ pub fn parse_chain_case(stem: &str, text: &str) -> Result<ChainCase, ChainProble
     Ok(ChainCase {
         case,
         role,
+        exempt,
         origin,
         client_receives,
         front_answers,
@@ -610,5 +626,17 @@ pass = ["control"]
         assert!(decode_pieces("{path}")
             .unwrap_err()
             .starts_with("column 1: unknown variable"));
+    }
+    #[test]
+    fn exempt_roles_then_parsed_and_a_wrong_one_named() {
+        let text = format!("role = \"intermediary\"\nexempt = [\"cache\"]\n{BASE}");
+        let case = parse_chain_case("chain-rfc9110-7.6.1-x", &text).unwrap();
+        assert_eq!(case.exempt, vec![Role::Cache]);
+        let text = format!("role = \"intermediary\"\nexempt = [\"cdn\"]\n{BASE}");
+        let error = parse_chain_case("chain-rfc9110-7.6.1-x", &text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "exempt \"cdn\" is none of intermediary, proxy, gateway, cache"
+        );
     }
 }

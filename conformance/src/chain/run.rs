@@ -154,6 +154,11 @@ pub fn run_chain_case<'c>(
             given.join(" and ")
         ));
     }
+    if let Some(role) = chain.exempt.iter().find(|r| options.roles.contains(r)) {
+        return skip(format!(
+            "the requirement exempts a {role}, and the front is taken for one (--role)"
+        ));
+    }
     let sends = match environment
         .skip_reason(case)
         .map_or_else(|| environment.fill(case), Err)

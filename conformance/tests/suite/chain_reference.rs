@@ -59,3 +59,39 @@ fn reference_proxy_then_every_chain_case_passes() {
         .collect();
     assert!(not_passed.is_empty(), "{}", not_passed.join("\n"));
 }
+
+#[test]
+fn front_taken_for_a_cache_then_the_case_its_sentence_exempts_caches_from_skips() {
+    let origin = Origin::bind("127.0.0.1:0").expect("bind the origin");
+    let mut config = ProxyConfig::new(origin.local_addr().to_string());
+    config.quiet = true;
+    let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
+    let front = proxy.local_addr();
+    let _running = ReferenceProxy {
+        stop: proxy.shutdown_handle(),
+        running: Some(thread::spawn(move || proxy.run())),
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases");
+    let cases: Vec<_> = load_chain_catalogue(&dir)
+        .expect("the chain catalogue loads")
+        .into_iter()
+        .filter(|c| c.case.id == "chain-rfc9110-13.2.1-conditionals-forwarded-unevaluated")
+        .collect();
+    let options = ChainOptions {
+        timeout: Duration::from_secs(2),
+        roles: vec![Role::Gateway, Role::Cache],
+        ..ChainOptions::default()
+    };
+    let results = run_chain_cases(front, &origin, &cases, &options, &All).results;
+    let skipped: Vec<(Grade, Option<&str>)> = results
+        .iter()
+        .map(|r| (r.result.grade, r.result.skipped.as_deref()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [(
+            Grade::Skip,
+            Some("the requirement exempts a cache, and the front is taken for one (--role)")
+        )]
+    );
+}
