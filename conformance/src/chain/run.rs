@@ -3,7 +3,7 @@
 //! both ends and of the pair, many cases at once.
 
 use super::desync::find_desync;
-use super::model::{ChainCase, Evidence, Finding, Hop, Role};
+use super::model::{ChainCase, Evidence, Finding, Hop, Role, Rule};
 use super::origin::{mark_of, Origin, Recording, MARK_FIELD, PATH_PREFIX, UNSOLICITED};
 use super::rules::{check_content, check_rule};
 use crate::case::Level;
@@ -37,6 +37,11 @@ pub struct ChainOptions {
     pub settle: Duration,
     /// Names the run's tokens apart from other runs' (for caches).
     pub run_id: String,
+    /// The HTTP-version the front forwarded the control request with (an
+    /// HTTP/1.1 GET): its own outbound version, what a `version =
+    /// "forwarded"` rule wants; `None` before the control, taken as
+    /// `HTTP/1.1`.
+    pub forwarded_version: Option<String>,
 }
 
 impl Default for ChainOptions {
@@ -48,6 +53,7 @@ impl Default for ChainOptions {
             roles: vec![Role::Gateway],
             settle: SETTLE,
             run_id: run_id(),
+            forwarded_version: None,
         }
     }
 }
@@ -118,6 +124,10 @@ fn environment(token: &str, host: &str) -> Environment {
         ..Environment::default()
     }
 }
+
+/// The `version` a rule on the origin's side names to want the version
+/// the front forwarded the control with.
+pub const FORWARDED_VERSION: &str = "forwarded";
 
 /// Runs one chain case: registers its answer with the origin, plays the
 /// client's steps against `front`, reads what the origin recorded, and
@@ -281,6 +291,7 @@ pub fn run_chain_case<'c>(
         chain,
         &recording,
         &environment.values,
+        options.forwarded_version.as_deref().unwrap_or("HTTP/1.1"),
         grade,
         front_final,
     ));
@@ -325,6 +336,7 @@ fn origin_findings(
     chain: &ChainCase,
     recording: &Recording,
     values: &Values,
+    forwarded_version: &str,
     grade: Grade,
     front_final: bool,
 ) -> Vec<Finding> {
@@ -358,6 +370,16 @@ fn origin_findings(
             .as_deref()
             .and_then(|body| super::message::request_content(&arrival.head, body));
         for rule in &chain.origin.receives {
+            // `version = "forwarded"`: the version the front forwards with
+            // when the client speaks HTTP/1.1, its own.
+            let own;
+            let rule = match rule {
+                Rule::Version(want) if want == FORWARDED_VERSION => {
+                    own = Rule::Version(forwarded_version.to_string());
+                    &own
+                }
+                rule => rule,
+            };
             let checked = check_rule(rule, &arrival.head, values)
                 .and_then(|()| check_content(rule, content.as_deref()));
             if let Err(problem) = checked {
@@ -443,8 +465,9 @@ pub fn run_chain_cases<'c>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrontControl {
     /// The request reached the origin and its answer came back through the
-    /// front: the line to show.
-    Relayed(String),
+    /// front: the line to show, and the HTTP-version the request arrived
+    /// with (the front's own outbound version).
+    Relayed(String, Option<String>),
     /// The front could not be reached, or answered nothing HTTP: why.
     Unreachable(String),
     /// The front answered, but not with the origin's answer: why.
@@ -476,11 +499,14 @@ pub fn control_front(front: SocketAddr, origin: &Origin, options: &ChainOptions)
     let origin_addr = origin.local_addr();
     match exchange.outcome {
         Some(Outcome::Response(r)) if answered_by(&r, &token) == Hop::Origin => {
-            FrontControl::Relayed(format!(
-                "control: GET {PATH_PREFIX}{token} reached the origin at {origin_addr}; the front \
-                 relayed its answer: {}",
-                crate::report::describe::describe_outcome(&Outcome::Response(r))
-            ))
+            FrontControl::Relayed(
+                format!(
+                    "control: GET {PATH_PREFIX}{token} reached the origin at {origin_addr}; the \
+                     front relayed its answer: {}",
+                    crate::report::describe::describe_outcome(&Outcome::Response(r))
+                ),
+                recording.arrivals.first().map(|a| a.head.version.clone()),
+            )
         }
         Some(Outcome::Response(r)) => FrontControl::NotForwarding(format!(
             "the front answered the control GET {PATH_PREFIX}{token} with {} itself{}: configure \

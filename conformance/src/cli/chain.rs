@@ -99,7 +99,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
     }
     roles.sort();
     roles.dedup();
-    let options = ChainOptions {
+    let mut options = ChainOptions {
         timeout: args.pace.timeout(),
         jobs: args.jobs,
         host: ends.host,
@@ -115,7 +115,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
     if let Some(code) = wait_for_front(&args, &fronts, &caught)? {
         return Ok(code);
     }
-    let (front, control) = reach_front(&fronts, &origin, &options, &args.front)?;
+    let (front, control) = reach_front(&fronts, &origin, &mut options, &args.front)?;
     if !args.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
         eprintln!("{control}");
     }
@@ -379,13 +379,16 @@ pub(crate) fn conclude(
 fn reach_front(
     fronts: &[SocketAddr],
     origin: &Origin,
-    options: &ChainOptions,
+    options: &mut ChainOptions,
     front_text: &str,
 ) -> Result<(SocketAddr, String), Failure> {
     let mut why = String::from("no address");
     for &front in fronts {
         match control_front(front, origin, options) {
-            FrontControl::Relayed(line) => return Ok((front, line)),
+            FrontControl::Relayed(line, version) => {
+                options.forwarded_version = version;
+                return Ok((front, line));
+            }
             FrontControl::NotForwarding(line) => {
                 return Err(Failure::Unreachable(format!("{front_text}: {line}")))
             }

@@ -95,3 +95,35 @@ fn front_taken_for_a_cache_then_the_case_its_sentence_exempts_caches_from_skips(
         )]
     );
 }
+
+#[test]
+fn own_version_then_measured_against_the_version_the_control_was_forwarded_with() {
+    let origin = Origin::bind("127.0.0.1:0").expect("bind the origin");
+    let mut config = ProxyConfig::new(origin.local_addr().to_string());
+    config.quiet = true;
+    let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
+    let front = proxy.local_addr();
+    let _running = ReferenceProxy {
+        stop: proxy.shutdown_handle(),
+        running: Some(thread::spawn(move || proxy.run())),
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases");
+    let cases: Vec<_> = load_chain_catalogue(&dir)
+        .expect("the chain catalogue loads")
+        .into_iter()
+        .filter(|c| c.case.id == "chain-rfc9112-2.3-own-version-request")
+        .collect();
+    let grade_with = |forwarded: &str| {
+        let options = ChainOptions {
+            timeout: Duration::from_secs(2),
+            forwarded_version: Some(forwarded.to_string()),
+            ..ChainOptions::default()
+        };
+        let results = run_chain_cases(front, &origin, &cases, &options, &All).results;
+        results.iter().map(|r| r.result.grade).collect::<Vec<_>>()
+    };
+    // The reference proxy forwards with HTTP/1.1, its own version: a front
+    // that had forwarded the control as HTTP/1.0 would be copying here.
+    assert_eq!(grade_with("HTTP/1.1"), [Grade::Pass]);
+    assert_eq!(grade_with("HTTP/1.0"), [Grade::Fail]);
+}
