@@ -17,7 +17,7 @@ use super::desync::{client_view, find_in_content, Sent};
 use super::message::{read_request, read_response, Head, Read};
 use super::model::{Evidence, Hop};
 use super::origin::{mark_of, Origin, Taken, MARK_FIELD, PATH_PREFIX, UNTAGGED};
-use super::run::ChainOptions;
+use super::run::{run_each, ChainOptions};
 use crate::case::Case;
 use crate::escape;
 use crate::report::describe::describe_outcome;
@@ -26,7 +26,6 @@ use crate::run::{grade_case, CaseResult, Environment, Watch};
 use crate::verdict::Grade;
 use crate::wire::{self, Outcome, Response, Transport};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// What the mark of an answer to bytes that were no request says.
@@ -647,49 +646,12 @@ pub fn run_ordinary_cases<'c>(
     options: &ChainOptions,
     watch: &dyn Watch,
 ) -> OrdinaryPartial<'c> {
-    let next = AtomicUsize::new(0);
-    let workers = options.jobs.clamp(1, cases.len().max(1));
-    let mut results: Vec<Option<Attributed<'c>>> = cases.iter().map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    while watch.go_on() {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(case) = cases.get(i) else { break };
-                        let token = format!("{}-{:04}", options.run_id, (i + 1) % 10_000);
-                        let result = run_ordinary_case(front, origin, case, &token, base, options);
-                        watch.finished(&result.result);
-                        done.push((i, result));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for handle in handles {
-            match handle.join() {
-                Ok(done) => {
-                    for (i, result) in done {
-                        results[i] = Some(result);
-                    }
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
+    let (results, not_run) = run_each(cases, options, watch, |case, token| {
+        let result = run_ordinary_case(front, origin, case, token, base, options);
+        watch.finished(&result.result);
+        result
     });
-    let not_run = cases
-        .iter()
-        .zip(&results)
-        .filter(|(_, r)| r.is_none())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect();
-    OrdinaryPartial {
-        results: results.into_iter().flatten().collect(),
-        not_run,
-    }
+    OrdinaryPartial { results, not_run }
 }
 
 /// The control path through the front: the docroot's `/` under the run's

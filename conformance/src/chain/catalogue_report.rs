@@ -6,10 +6,12 @@
 
 use super::catalogue::{Attributed, Found};
 use super::model::Hop;
-use super::report::{is_known_id, write_rules, ChainContext};
+use super::report::{
+    is_known_id, junit_head, junit_tail, tally, write_finding, write_junit_case,
+    write_markdown_finding, write_not_run, write_notes, ChainContext,
+};
 use crate::case::Level;
 use crate::escape;
-use crate::limits::SHOWN_BYTES;
 use crate::report::describe::fold_whitespace;
 use crate::report::{Format, Summary};
 use crate::rules::check_rules;
@@ -88,14 +90,11 @@ pub fn finding_hops(results: &[Attributed<'_>]) -> String {
 }
 
 fn counts(hops: impl Iterator<Item = Option<Hop>> + Clone) -> String {
-    [Some(Hop::Front), Some(Hop::Origin), Some(Hop::Pair), None]
-        .iter()
-        .map(|hop| {
-            let n = hops.clone().filter(|h| h == hop).count();
-            format!("{} {n}", hop_name(*hop))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    tally(
+        &[Some(Hop::Front), Some(Hop::Origin), Some(Hop::Pair), None],
+        hops,
+        hop_name,
+    )
 }
 
 fn requirement(result: &Attributed<'_>) -> String {
@@ -154,17 +153,7 @@ pub fn render_text(results: &[Attributed<'_>], context: &ChainContext<'_>) -> St
             case_line(result)
         );
     }
-    if let Some((reason, ids)) = context.not_run {
-        let _ = writeln!(
-            out,
-            "\nnot run ({reason}): {} of {} cases",
-            ids.len(),
-            ids.len() + results.len()
-        );
-        for id in ids {
-            let _ = writeln!(out, "  {id}");
-        }
-    }
+    write_not_run(&mut out, context, results.len());
     let details: Vec<_> = results
         .iter()
         .filter(|r| matches!(r.result.grade, Grade::Fail | Grade::Error | Grade::Warn))
@@ -177,18 +166,7 @@ pub fn render_text(results: &[Attributed<'_>], context: &ChainContext<'_>) -> St
         }
     }
     let cases = case_results(results);
-    let summary = Summary::of(&cases, context.baseline);
-    if !summary.known.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nknown failures (in the baseline): {}",
-            summary.known.join(", ")
-        );
-    }
-    for id in &summary.fixed {
-        let _ = writeln!(out, "fixed: remove from baseline: {id}");
-    }
-    write_rules(&mut out, &check_rules(&cases));
+    let summary = write_notes(&mut out, &cases, context);
     let _ = writeln!(out, "\ncases by hop: {}", case_hops(results));
     let _ = writeln!(out, "findings by hop: {}", finding_hops(results));
     let _ = writeln!(out, "{}", summary.line());
@@ -214,24 +192,13 @@ pub fn write_details(out: &mut String, result: &Attributed<'_>, context: &ChainC
     let _ = writeln!(out, "  requirement: {}", requirement(result));
     let _ = writeln!(out, "    \"{}\"", fold_whitespace(&case.quote));
     for finding in &result.findings {
-        let _ = writeln!(
+        write_finding(
             out,
-            "  {} ({}): {}",
             hop_name(finding.hop),
             finding.grade,
-            escape::terminal(&finding.what)
+            &finding.what,
+            &finding.evidence,
         );
-        for evidence in &finding.evidence {
-            let _ = writeln!(out, "    {}:", evidence.label);
-            let shown = &evidence.bytes[..evidence.bytes.len().min(SHOWN_BYTES)];
-            for line in escape::encode_lines(shown) {
-                let _ = writeln!(out, "      {line}");
-            }
-            let hidden = evidence.bytes.len() - shown.len();
-            if hidden > 0 {
-                let _ = writeln!(out, "      … ({hidden} more bytes)");
-            }
-        }
     }
     for (number, _, step) in result.result.reading_steps() {
         if let Some(crate::wire::Outcome::Error(why)) = &step.exchange.outcome {
@@ -281,22 +248,13 @@ pub fn render_markdown(results: &[Attributed<'_>], context: &ChainContext<'_>) -
                 escape::markdown_cell(&fold_whitespace(&result.result.case.quote))
             );
             for finding in &result.findings {
-                let _ = writeln!(
-                    out,
-                    "- **{}** ({}): {}",
+                write_markdown_finding(
+                    &mut out,
                     hop_name(finding.hop),
                     finding.grade,
-                    escape::markdown_cell(&finding.what)
+                    &finding.what,
+                    &finding.evidence,
                 );
-                for evidence in &finding.evidence {
-                    let shown = &evidence.bytes[..evidence.bytes.len().min(SHOWN_BYTES)];
-                    let _ = writeln!(out, "\n  {}:\n\n  ```", evidence.label);
-                    for line in escape::encode_lines(shown) {
-                        // The notation never holds a backtick run that could end the fence.
-                        let _ = writeln!(out, "  {}", line.replace('`', "\\x60"));
-                    }
-                    out.push_str("  ```\n");
-                }
             }
         }
     }
@@ -518,114 +476,32 @@ pub fn render_json(results: &[Attributed<'_>], context: &ChainContext<'_>) -> St
 pub fn render_junit(results: &[Attributed<'_>], context: &ChainContext<'_>) -> String {
     let cases = case_results(results);
     let summary = Summary::of(&cases, context.baseline);
-    let not_run = context.not_run.map_or(&[][..], |(_, ids)| ids);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
-        escape::xml(context.name),
-        results.len() + not_run.len(),
-        summary.regressions.len(),
-        summary.errors,
-        context.wall.as_secs_f64()
+    let properties = [
+        ("cases by hop", case_hops(results)),
+        ("findings by hop", finding_hops(results)),
+    ];
+    let properties: Vec<(&str, &str)> = properties.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let mut out = junit_head(
+        "chain-catalogue",
+        results.len(),
+        &summary,
+        context,
+        &properties,
     );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"chain-catalogue\" tests=\"{}\" failures=\"{}\" errors=\"{}\" \
-         skipped=\"{}\" timestamp=\"{}\">",
-        results.len() + not_run.len(),
-        summary.regressions.len(),
-        summary.errors,
-        summary.skipped + summary.info + summary.known.len() + not_run.len(),
-        crate::date::format_rfc3339(context.started)
-    );
-    out.push_str("    <properties>\n");
-    for (name, value) in [
-        ("front", context.front),
-        ("origin", context.origin),
-        ("cases by hop", &case_hops(results)),
-        ("findings by hop", &finding_hops(results)),
-        ("tool", env!("CONFORMANCE_VERSION")),
-    ] {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            escape::xml(value)
-        );
-    }
-    out.push_str("    </properties>\n");
     for result in results {
-        let case = result.result.case;
-        let _ = write!(
-            out,
-            "    <testcase classname=\"chain-catalogue.{}\" name=\"{}\" time=\"{:.3}\"",
-            case.group,
-            escape::xml(&case.id),
-            result.result.elapsed.as_secs_f64()
-        );
-        let message = format!(
-            "{} ({}): \"{}\": {}",
-            case.rfc,
-            case.level,
-            fold_whitespace(&case.quote),
-            case_line(result)
-        );
         let mut details = String::new();
         write_details(&mut details, result, context);
-        match result.result.grade {
-            Grade::Fail if is_known(result, context) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"known failure (in the baseline): {}\"/>\n    </testcase>",
-                    escape::xml(&message)
-                );
-            }
-            Grade::Fail => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    escape::xml(&message),
-                    escape::xml_content(&details)
-                );
-            }
-            Grade::Error => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <error message=\"{}\">{}</error>\n    </testcase>",
-                    escape::xml(&message),
-                    escape::xml_content(&details)
-                );
-            }
-            Grade::Skip | Grade::Info => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    escape::xml(&case_line(result))
-                );
-            }
-            Grade::Warn => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    escape::xml_content(&format!("WARN {details}"))
-                );
-            }
-            Grade::Pass => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    escape::xml_content(&case_line(result))
-                );
-            }
-        }
-    }
-    for id in not_run {
-        let _ = writeln!(
-            out,
-            "    <testcase classname=\"chain-catalogue\" name=\"{}\">\n      <skipped message=\"not run\"/>\n    </testcase>",
-            escape::xml(id)
+        write_junit_case(
+            &mut out,
+            "chain-catalogue",
+            result.result.case,
+            &result.result,
+            is_known(result, context),
+            &details,
+            &case_line(result),
+            true,
         );
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
+    junit_tail(&mut out, "chain-catalogue", context);
     out
 }

@@ -2,16 +2,17 @@
 //! peer is written in the case notation (escaped), each finding with its hop.
 
 use super::model::{Finding, Hop, Role};
-use super::report::{case_line, case_results, hop_counts, is_known, write_details, ChainContext};
+use super::report::{
+    case_line, case_results, hop_counts, is_known, junit_head, junit_tail, write_details,
+    write_junit_case, ChainContext,
+};
 use super::run::ChainResult;
 use crate::case::Level;
 use crate::escape;
-use crate::report::describe::fold_whitespace;
 use crate::report::Summary;
 use crate::rules::check_rules;
 use crate::verdict::Grade;
 use serde::Serialize;
-use std::fmt::Write as _;
 
 #[derive(Serialize)]
 struct JsonReport<'a> {
@@ -193,106 +194,21 @@ pub fn render_json(results: &[ChainResult<'_>], context: &ChainContext<'_>) -> S
 pub fn render_junit(results: &[ChainResult<'_>], context: &ChainContext<'_>) -> String {
     let cases = case_results(results);
     let summary = Summary::of(&cases, context.baseline);
-    let not_run = context.not_run.map_or(&[][..], |(_, ids)| ids);
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
-        escape::xml(context.name),
-        results.len() + not_run.len(),
-        summary.regressions.len(),
-        summary.errors,
-        context.wall.as_secs_f64()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"chain\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" \
-         timestamp=\"{}\">",
-        results.len() + not_run.len(),
-        summary.regressions.len(),
-        summary.errors,
-        summary.skipped + summary.info + summary.known.len() + not_run.len(),
-        crate::date::format_rfc3339(context.started)
-    );
-    out.push_str("    <properties>\n");
-    for (name, value) in [
-        ("front", context.front),
-        ("origin", context.origin),
-        ("tool", env!("CONFORMANCE_VERSION")),
-    ] {
-        let _ = writeln!(
-            out,
-            "      <property name=\"{name}\" value=\"{}\"/>",
-            escape::xml(value)
-        );
-    }
-    out.push_str("    </properties>\n");
+    let mut out = junit_head("chain", results.len(), &summary, context, &[]);
     for result in results {
-        let case = &result.chain.case;
-        let _ = write!(
-            out,
-            "    <testcase classname=\"chain.{}\" name=\"{}\" time=\"{:.3}\"",
-            case.group,
-            escape::xml(&case.id),
-            result.result.elapsed.as_secs_f64()
-        );
-        let message = format!(
-            "{} ({}): \"{}\": {}",
-            case.rfc,
-            case.level,
-            fold_whitespace(&case.quote),
-            case_line(result)
-        );
         let mut details = String::new();
         write_details(&mut details, result, context);
-        match result.result.grade {
-            Grade::Fail if is_known(result, context.baseline) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"known failure (in the baseline): {}\"/>\n    </testcase>",
-                    escape::xml(&message)
-                );
-            }
-            Grade::Fail => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    escape::xml(&message),
-                    escape::xml_content(&details)
-                );
-            }
-            Grade::Error => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <error message=\"{}\">{}</error>\n    </testcase>",
-                    escape::xml(&message),
-                    escape::xml_content(&details)
-                );
-            }
-            Grade::Skip | Grade::Info => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    escape::xml(&case_line(result))
-                );
-            }
-            Grade::Warn => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    escape::xml_content(&format!("WARN {details}"))
-                );
-            }
-            Grade::Pass => out.push_str("/>\n"),
-        }
-    }
-    for id in not_run {
-        let _ = writeln!(
-            out,
-            "    <testcase classname=\"chain\" name=\"{}\">\n      <skipped message=\"not run\"/>\n    </testcase>",
-            escape::xml(id)
+        write_junit_case(
+            &mut out,
+            "chain",
+            &result.chain.case,
+            &result.result,
+            is_known(result, context.baseline),
+            &details,
+            &case_line(result),
+            false,
         );
     }
-    out.push_str("  </testsuite>\n</testsuites>\n");
+    junit_tail(&mut out, "chain", context);
     out
 }

@@ -1,10 +1,13 @@
 //! A chain run for people: the text report and the Markdown one. Each case
 //! line and each finding names its hop; each failure shows the bytes on
-//! each side, escaped.
+//! each side, escaped. Also the pieces the chain reports and the catalogue
+//! reports share: findings with their evidence, the closing notes, the
+//! counts by hop and the JUnit suite around the cases.
 
-use super::model::{Finding, Hop, Role};
+use super::model::{Evidence, Finding, Hop, Role};
 use super::run::ChainResult;
 use crate::baseline::Baseline;
+use crate::case::Case;
 use crate::escape;
 use crate::limits::SHOWN_BYTES;
 use crate::report::describe::{describe_outcome, fold_whitespace};
@@ -150,17 +153,7 @@ pub fn render_text(results: &[ChainResult<'_>], context: &ChainContext<'_>) -> S
             case_line(result)
         );
     }
-    if let Some((reason, ids)) = context.not_run {
-        let _ = writeln!(
-            out,
-            "\nnot run ({reason}): {} of {} cases",
-            ids.len(),
-            ids.len() + results.len()
-        );
-        for id in ids {
-            let _ = writeln!(out, "  {id}");
-        }
-    }
+    write_not_run(&mut out, context, results.len());
     let details: Vec<_> = results
         .iter()
         .filter(|r| matches!(r.result.grade, Grade::Fail | Grade::Error | Grade::Warn))
@@ -173,7 +166,61 @@ pub fn render_text(results: &[ChainResult<'_>], context: &ChainContext<'_>) -> S
         }
     }
     let cases = case_results(results);
-    let summary = Summary::of(&cases, context.baseline);
+    let summary = write_notes(&mut out, &cases, context);
+    let _ = writeln!(out, "\nby hop: {}", hop_counts(results));
+    let _ = writeln!(out, "{}", summary.line());
+    out
+}
+
+/// `front 2, origin 1, pair 1`: the findings of each hop.
+pub fn hop_counts(results: &[ChainResult<'_>]) -> String {
+    tally(
+        &[Hop::Front, Hop::Origin, Hop::Pair],
+        results.iter().flat_map(|r| &r.findings).map(|f| f.hop),
+        Hop::as_str,
+    )
+}
+
+/// `front 2, origin 1, …`: how many of `hops` are each of `order`, named
+/// by `name`.
+pub(crate) fn tally<H: PartialEq + Copy>(
+    order: &[H],
+    hops: impl Iterator<Item = H> + Clone,
+    name: impl Fn(H) -> &'static str,
+) -> String {
+    order
+        .iter()
+        .map(|hop| {
+            let n = hops.clone().filter(|h| h == hop).count();
+            format!("{} {n}", name(*hop))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The cases never started, when the run stopped early.
+pub(crate) fn write_not_run(out: &mut String, context: &ChainContext<'_>, ran: usize) {
+    if let Some((reason, ids)) = context.not_run {
+        let _ = writeln!(
+            out,
+            "\nnot run ({reason}): {} of {} cases",
+            ids.len(),
+            ids.len() + ran
+        );
+        for id in ids {
+            let _ = writeln!(out, "  {id}");
+        }
+    }
+}
+
+/// The known failures, the fixed ones and the response rules, after the
+/// findings; returns the summary of `cases`.
+pub(crate) fn write_notes(
+    out: &mut String,
+    cases: &[CaseResult<'_>],
+    context: &ChainContext<'_>,
+) -> Summary {
+    let summary = Summary::of(cases, context.baseline);
     if !summary.known.is_empty() {
         let _ = writeln!(
             out,
@@ -184,26 +231,8 @@ pub fn render_text(results: &[ChainResult<'_>], context: &ChainContext<'_>) -> S
     for id in &summary.fixed {
         let _ = writeln!(out, "fixed: remove from baseline: {id}");
     }
-    write_rules(&mut out, &check_rules(&cases));
-    let _ = writeln!(out, "\nby hop: {}", hop_counts(results));
-    let _ = writeln!(out, "{}", summary.line());
-    out
-}
-
-/// `front 2, origin 1, pair 1`: the findings of each hop.
-pub fn hop_counts(results: &[ChainResult<'_>]) -> String {
-    [Hop::Front, Hop::Origin, Hop::Pair]
-        .iter()
-        .map(|hop| {
-            let n = results
-                .iter()
-                .flat_map(|r| &r.findings)
-                .filter(|f| f.hop == *hop)
-                .count();
-            format!("{hop} {n}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    write_rules(out, &check_rules(cases));
+    summary
 }
 
 /// One case in full: the requirement, then each finding with its bytes.
@@ -224,7 +253,13 @@ pub fn write_details(out: &mut String, result: &ChainResult<'_>, context: &Chain
     let _ = writeln!(out, "  requirement: {}", requirement(result));
     let _ = writeln!(out, "    \"{}\"", fold_whitespace(&case.quote));
     for finding in &result.findings {
-        write_finding(out, finding);
+        write_finding(
+            out,
+            finding.hop.as_str(),
+            finding.grade,
+            &finding.what,
+            &finding.evidence,
+        );
     }
     for (number, _, step) in result.result.reading_steps() {
         if let Some(crate::wire::Outcome::Error(why)) = &step.exchange.outcome {
@@ -233,15 +268,17 @@ pub fn write_details(out: &mut String, result: &ChainResult<'_>, context: &Chain
     }
 }
 
-fn write_finding(out: &mut String, finding: &Finding) {
-    let _ = writeln!(
-        out,
-        "  {} ({}): {}",
-        finding.hop,
-        finding.grade,
-        escape::terminal(&finding.what)
-    );
-    for evidence in &finding.evidence {
+/// One finding in the text report: its hop, grade and sentence, then the
+/// bytes on each side, bounded.
+pub(crate) fn write_finding(
+    out: &mut String,
+    hop: &str,
+    grade: Grade,
+    what: &str,
+    evidence: &[Evidence],
+) {
+    let _ = writeln!(out, "  {hop} ({grade}): {}", escape::terminal(what));
+    for evidence in evidence {
         let _ = writeln!(out, "    {}:", evidence.label);
         let shown = &evidence.bytes[..evidence.bytes.len().min(SHOWN_BYTES)];
         for line in escape::encode_lines(shown) {
@@ -318,22 +355,13 @@ pub fn render_markdown(results: &[ChainResult<'_>], context: &ChainContext<'_>) 
                 escape::markdown_cell(&fold_whitespace(&result.chain.case.quote))
             );
             for finding in &result.findings {
-                let _ = writeln!(
-                    out,
-                    "- **{}** ({}): {}",
-                    finding.hop,
+                write_markdown_finding(
+                    &mut out,
+                    finding.hop.as_str(),
                     finding.grade,
-                    escape::markdown_cell(&finding.what)
+                    &finding.what,
+                    &finding.evidence,
                 );
-                for evidence in &finding.evidence {
-                    let shown = &evidence.bytes[..evidence.bytes.len().min(SHOWN_BYTES)];
-                    let _ = writeln!(out, "\n  {}:\n\n  ```", evidence.label);
-                    for line in escape::encode_lines(shown) {
-                        // The notation never holds a backtick run that could end the fence.
-                        let _ = writeln!(out, "  {}", line.replace('`', "\\x60"));
-                    }
-                    out.push_str("  ```\n");
-                }
             }
         }
     }
@@ -345,4 +373,166 @@ pub fn render_markdown(results: &[ChainResult<'_>], context: &ChainContext<'_>) 
         hop_counts(results)
     );
     out
+}
+
+/// One finding in the Markdown report: its hop, grade and sentence, then
+/// the bytes on each side in a fenced block, bounded.
+pub(crate) fn write_markdown_finding(
+    out: &mut String,
+    hop: &str,
+    grade: Grade,
+    what: &str,
+    evidence: &[Evidence],
+) {
+    let _ = writeln!(
+        out,
+        "- **{hop}** ({grade}): {}",
+        escape::markdown_cell(what)
+    );
+    for evidence in evidence {
+        let shown = &evidence.bytes[..evidence.bytes.len().min(SHOWN_BYTES)];
+        let _ = writeln!(out, "\n  {}:\n\n  ```", evidence.label);
+        for line in escape::encode_lines(shown) {
+            // The notation never holds a backtick run that could end the fence.
+            let _ = writeln!(out, "  {}", line.replace('`', "\\x60"));
+        }
+        out.push_str("  ```\n");
+    }
+}
+
+/// The head of a JUnit report: the XML declaration, the suites, the one
+/// suite named `suite`, and its properties (`front`, `origin`, `extra`,
+/// `tool`).
+pub(crate) fn junit_head(
+    suite: &str,
+    ran: usize,
+    summary: &Summary,
+    context: &ChainContext<'_>,
+    extra: &[(&str, &str)],
+) -> String {
+    let not_run = context.not_run.map_or(0, |(_, ids)| ids.len());
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">",
+        escape::xml(context.name),
+        ran + not_run,
+        summary.regressions.len(),
+        summary.errors,
+        context.wall.as_secs_f64()
+    );
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"{suite}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" \
+         timestamp=\"{}\">",
+        ran + not_run,
+        summary.regressions.len(),
+        summary.errors,
+        summary.skipped + summary.info + summary.known.len() + not_run,
+        crate::date::format_rfc3339(context.started)
+    );
+    out.push_str("    <properties>\n");
+    let properties = [("front", context.front), ("origin", context.origin)]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .chain([("tool", env!("CONFORMANCE_VERSION"))]);
+    for (name, value) in properties {
+        let _ = writeln!(
+            out,
+            "      <property name=\"{name}\" value=\"{}\"/>",
+            escape::xml(value)
+        );
+    }
+    out.push_str("    </properties>\n");
+    out
+}
+
+/// One case as a JUnit test case in `suite`, named by its id: a known
+/// failure skipped, a failure or an error with `details`, a warning's
+/// details as its output; `line` (the case line) is the message of a skip
+/// and, with `line_on_pass`, a pass's output.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_junit_case(
+    out: &mut String,
+    suite: &str,
+    case: &Case,
+    result: &CaseResult<'_>,
+    known: bool,
+    details: &str,
+    line: &str,
+    line_on_pass: bool,
+) {
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{suite}.{}\" name=\"{}\" time=\"{:.3}\"",
+        case.group,
+        escape::xml(&case.id),
+        result.elapsed.as_secs_f64()
+    );
+    let message = format!(
+        "{} ({}): \"{}\": {line}",
+        case.rfc,
+        case.level,
+        fold_whitespace(&case.quote),
+    );
+    match result.grade {
+        Grade::Fail if known => {
+            let _ = writeln!(
+                out,
+                ">\n      <skipped message=\"known failure (in the baseline): {}\"/>\n    </testcase>",
+                escape::xml(&message)
+            );
+        }
+        Grade::Fail => {
+            let _ = writeln!(
+                out,
+                ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                escape::xml(&message),
+                escape::xml_content(details)
+            );
+        }
+        Grade::Error => {
+            let _ = writeln!(
+                out,
+                ">\n      <error message=\"{}\">{}</error>\n    </testcase>",
+                escape::xml(&message),
+                escape::xml_content(details)
+            );
+        }
+        Grade::Skip | Grade::Info => {
+            let _ = writeln!(
+                out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                escape::xml(line)
+            );
+        }
+        Grade::Warn => {
+            let _ = writeln!(
+                out,
+                ">\n      <system-out>{}</system-out>\n    </testcase>",
+                escape::xml_content(&format!("WARN {details}"))
+            );
+        }
+        Grade::Pass if line_on_pass => {
+            let _ = writeln!(
+                out,
+                ">\n      <system-out>{}</system-out>\n    </testcase>",
+                escape::xml_content(line)
+            );
+        }
+        Grade::Pass => out.push_str("/>\n"),
+    }
+}
+
+/// The end of a JUnit report: the cases never started, skipped, and the
+/// closing tags.
+pub(crate) fn junit_tail(out: &mut String, suite: &str, context: &ChainContext<'_>) {
+    for id in context.not_run.map_or(&[][..], |(_, ids)| ids) {
+        let _ = writeln!(
+            out,
+            "    <testcase classname=\"{suite}\" name=\"{}\">\n      <skipped message=\"not run\"/>\n    </testcase>",
+            escape::xml(id)
+        );
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
 }

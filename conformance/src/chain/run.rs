@@ -416,9 +416,26 @@ pub fn run_chain_cases<'c>(
     options: &ChainOptions,
     watch: &dyn Watch,
 ) -> ChainPartial<'c> {
+    let (results, not_run) = run_each(cases, options, watch, |case, token| {
+        let result = run_chain_case(front, origin, case, token, options);
+        watch.finished(&result.result);
+        result
+    });
+    ChainPartial { results, not_run }
+}
+
+/// Runs `run` on each of `cases` with its token, `options.jobs` at once,
+/// asking `watch` before each case whether to go on: the results of the
+/// cases started, in the order of the cases, and the cases never started.
+pub(crate) fn run_each<'c, C: Sync, R: Send>(
+    cases: &'c [C],
+    options: &ChainOptions,
+    watch: &dyn Watch,
+    run: impl Fn(&'c C, &str) -> R + Sync,
+) -> (Vec<R>, Vec<&'c C>) {
     let next = AtomicUsize::new(0);
     let workers = options.jobs.clamp(1, cases.len().max(1));
-    let mut results: Vec<Option<ChainResult<'c>>> = cases.iter().map(|_| None).collect();
+    let mut results: Vec<Option<R>> = cases.iter().map(|_| None).collect();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -430,9 +447,7 @@ pub fn run_chain_cases<'c>(
                         // Tokens have one length, so `{path}` has one too (32
                         // characters): a case's Content-Length can count it.
                         let token = format!("{}-{:04}", options.run_id, (i + 1) % 10_000);
-                        let result = run_chain_case(front, origin, case, &token, options);
-                        watch.finished(&result.result);
-                        done.push((i, result));
+                        done.push((i, run(case, &token)));
                     }
                     done
                 })
@@ -455,10 +470,7 @@ pub fn run_chain_cases<'c>(
         .filter(|(_, r)| r.is_none())
         .map(|(c, _)| c)
         .collect();
-    ChainPartial {
-        results: results.into_iter().flatten().collect(),
-        not_run,
-    }
+    (results.into_iter().flatten().collect(), not_run)
 }
 
 /// What the control through the front found.

@@ -11,6 +11,7 @@ use conformance::run::RunOptions;
 use conformance::template::{DEFAULT_HOST, DEFAULT_PATH};
 use conformance::wire::tls::{TlsClient, Trust, Versions};
 use conformance::wire::Transport;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -216,6 +217,25 @@ pub(crate) struct Selection {
     pub(crate) level: Option<LevelArg>,
 }
 
+/// What `run` and `chain` write on stderr besides errors.
+#[derive(Args)]
+pub(crate) struct StderrArgs {
+    /// Show progress on stderr even when it is not a terminal
+    #[arg(long, conflicts_with = "quiet")]
+    pub(crate) progress: bool,
+    /// No progress and no notes on stderr, only errors
+    #[arg(long)]
+    pub(crate) quiet: bool,
+}
+
+impl StderrArgs {
+    /// Whether progress shows: asked for, or stderr is a terminal and
+    /// `--quiet` was not given.
+    pub(crate) fn show_progress(&self) -> bool {
+        self.progress || (!self.quiet && std::io::stderr().is_terminal())
+    }
+}
+
 #[derive(Args)]
 pub(crate) struct RunArgs {
     /// The server to test: HOST:PORT, http://HOST[:PORT][/PATH],
@@ -258,12 +278,8 @@ pub(crate) struct RunArgs {
     /// and not when NO_COLOR is set to a non-empty value
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorArg,
-    /// Show progress on stderr even when it is not a terminal
-    #[arg(long, conflicts_with = "quiet")]
-    pub(crate) progress: bool,
-    /// No progress and no notes on stderr, only errors
-    #[arg(long)]
-    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) stderr: StderrArgs,
     /// List only the failed and errored cases, new failures first, then
     /// errors, then known failures (text, json, markdown; the counts still
     /// cover the whole run)
@@ -510,12 +526,8 @@ pub(crate) struct ChainArgs {
     /// Colour the grades of the text report
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub(crate) color: ColorArg,
-    /// Show progress on stderr even when it is not a terminal
-    #[arg(long, conflicts_with = "quiet")]
-    pub(crate) progress: bool,
-    /// No progress and no notes on stderr, only errors
-    #[arg(long)]
-    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) stderr: StderrArgs,
     /// Write the report to FILE instead of standard output
     #[arg(long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,

@@ -108,7 +108,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
     };
     let origin = Origin::bind(ends.listen.as_slice()).map_err(|e| cannot_listen(&args, &e))?;
     let origin_addr = origin.local_addr().to_string();
-    if !args.quiet {
+    if !args.stderr.quiet {
         eprintln!("origin listening on {origin_addr}: the front is to forward there");
     }
     let caught = watch_signals()?;
@@ -116,7 +116,7 @@ pub(crate) fn chain(dir: Option<&Path>, args: ChainArgs) -> Result<u8, Failure> 
         return Ok(code);
     }
     let (front, control) = reach_front(&fronts, &origin, &mut options, &args.front)?;
-    if !args.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
+    if !args.stderr.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
         eprintln!("{control}");
     }
     let watch = run_watch(&args, &caught, started, cases.len());
@@ -256,7 +256,7 @@ pub(crate) fn run_watch(
     started: Instant,
     cases: usize,
 ) -> RunWatch {
-    let progress = args.progress || (!args.quiet && std::io::stderr().is_terminal());
+    let progress = args.stderr.show_progress();
     RunWatch {
         caught: Arc::clone(caught),
         deadline: args.deadline.map(|d| started + Duration::from_secs(d)),
@@ -342,7 +342,7 @@ pub(crate) fn conclude(
         })?;
         // As for `run`: the run that writes a baseline succeeds once it is
         // written, whatever the grades.
-        if !args.quiet {
+        if !args.stderr.quiet {
             eprintln!(
                 "baseline written to {}: {} known failures",
                 path.display(),
@@ -411,7 +411,7 @@ pub(crate) fn wait_for_front(
     let endpoints: Vec<Endpoint> = fronts.iter().map(|&a| a.into()).collect();
     let halted = || caught.load(Ordering::SeqCst) != 0;
     let wait = Duration::from_secs(wait);
-    if wait_until_listening(&endpoints, &args.front, wait, args.quiet, &halted)? {
+    if wait_until_listening(&endpoints, &args.front, wait, args.stderr.quiet, &halted)? {
         return Ok(None);
     }
     eprintln!("conformance: interrupted while waiting for the front: no case run");

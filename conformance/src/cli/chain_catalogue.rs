@@ -72,7 +72,7 @@ pub(crate) fn chain_catalogue(dir: Option<&Path>, args: ChainArgs) -> Result<u8,
     )
     .map_err(|e| cannot_listen(&args, &e))?;
     let origin_addr = origin.local_addr().to_string();
-    if !args.quiet {
+    if !args.stderr.quiet {
         eprintln!("origin listening on {origin_addr}: the front is to forward there");
     }
     let caught = watch_signals()?;
@@ -84,7 +84,7 @@ pub(crate) fn chain_catalogue(dir: Option<&Path>, args: ChainArgs) -> Result<u8,
         "{}; answered by the origin at {origin_addr} through the front",
         control.line()
     );
-    if !args.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
+    if !args.stderr.quiet && (!matches!(args.format, FormatArg::Text) || args.output.is_some()) {
         eprintln!("{control_line}");
     }
     let environment = Environment::from_control(&control, true);

@@ -13,7 +13,6 @@ use conformance::report::{Format, Settings};
 use conformance::run::RunOptions;
 use conformance::wire::Endpoint;
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -147,8 +146,8 @@ pub(crate) fn plan_run(dir: Option<&Path>, args: RunArgs) -> Result<RunPlan, Fai
         fail_on: args.fail_on,
         deadline: args.deadline.map(Duration::from_secs),
         color: args.color,
-        progress: args.progress || (!args.quiet && std::io::stderr().is_terminal()),
-        quiet: args.quiet,
+        progress: args.stderr.show_progress(),
+        quiet: args.stderr.quiet,
         settings,
     })
 }
