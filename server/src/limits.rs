@@ -39,6 +39,15 @@ pub const MAX_DISCARDED_BODY: u64 = 1024 * 1024;
 /// either a broken client or a deliberate denial-of-service attack".
 pub const MAX_RANGES: usize = 32;
 
+/// The most request paths whose resolution is remembered between requests
+/// (past it, new paths are resolved anew each time).
+pub const MAX_REMEMBERED_PATHS: usize = 4096;
+
+/// The most files and directories watched for changes so that remembered
+/// resolutions can be trusted (past it, new paths are resolved anew each
+/// time, as when the system refuses another watch).
+pub const MAX_WATCHES: usize = 1024;
+
 /// Time a client has to send a complete request head once the server waits
 /// for one. Past it: 408 (Request Timeout) and close if some bytes arrived,
 /// a silent close if none did.
