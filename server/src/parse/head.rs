@@ -41,11 +41,20 @@ pub struct Request<'b> {
 impl<'b> Request<'b> {
     /// Every value of the fields named `name` (case-insensitive), in order.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'b [u8]> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| f.name.eq_ignore_ascii_case(name))
-            .map(|f| f.value)
+        values_named(&self.fields, name)
     }
+}
+
+/// Every value of the fields of `fields` named `name` (case-insensitive),
+/// in order: a request's or a response's.
+pub(super) fn values_named<'a, 'b>(
+    fields: &'a [Field<'b>],
+    name: &'a str,
+) -> impl Iterator<Item = &'b [u8]> + 'a {
+    fields
+        .iter()
+        .filter(move |f| f.name.eq_ignore_ascii_case(name))
+        .map(|f| f.value)
 }
 
 ///

@@ -6,7 +6,7 @@
 //! value are all errors.
 
 use super::grammar::FIELD_VALUE;
-use super::head::{parse_field_section, parse_line_end};
+use super::head::{parse_field_section, parse_line_end, values_named};
 use super::{Error, Field, Parsed, Status, Version};
 
 /// A parsed response head, borrowing from the receive buffer.
@@ -26,10 +26,7 @@ pub struct ResponseHead<'b> {
 impl<'b> ResponseHead<'b> {
     /// Every value of the fields named `name` (case-insensitive), in order.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'b [u8]> + 'a {
-        self.fields
-            .iter()
-            .filter(move |f| f.name.eq_ignore_ascii_case(name))
-            .map(|f| f.value)
+        values_named(&self.fields, name)
     }
 }
 
