@@ -8,6 +8,7 @@ use conformance::chain::{load_chain_catalogue, run_chain_cases, ChainOptions, Or
 use conformance::run::Watch;
 use conformance::Grade;
 use server::{Proxy, ProxyConfig, ProxyShutdown};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -23,6 +24,22 @@ struct ReferenceProxy {
     running: Option<JoinHandle<()>>,
 }
 
+impl ReferenceProxy {
+    /// Binds the proxy on 127.0.0.1:0 in front of `origin` and runs it on a
+    /// thread of its own; its address, and the handle that stops it.
+    fn start(origin: &Origin) -> (SocketAddr, ReferenceProxy) {
+        let mut config = ProxyConfig::new(origin.local_addr().to_string());
+        config.quiet = true;
+        let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
+        let front = proxy.local_addr();
+        let running = ReferenceProxy {
+            stop: proxy.shutdown_handle(),
+            running: Some(thread::spawn(move || proxy.run())),
+        };
+        (front, running)
+    }
+}
+
 impl Drop for ReferenceProxy {
     fn drop(&mut self) {
         self.stop.shutdown();
@@ -35,14 +52,7 @@ impl Drop for ReferenceProxy {
 #[test]
 fn reference_proxy_then_every_chain_case_passes() {
     let origin = Origin::bind("127.0.0.1:0").expect("bind the origin");
-    let mut config = ProxyConfig::new(origin.local_addr().to_string());
-    config.quiet = true;
-    let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
-    let front = proxy.local_addr();
-    let _running = ReferenceProxy {
-        stop: proxy.shutdown_handle(),
-        running: Some(thread::spawn(move || proxy.run())),
-    };
+    let (front, _running) = ReferenceProxy::start(&origin);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases");
     let cases = load_chain_catalogue(&dir).expect("the chain catalogue loads");
     let options = ChainOptions {
@@ -63,14 +73,7 @@ fn reference_proxy_then_every_chain_case_passes() {
 #[test]
 fn front_taken_for_a_cache_then_the_case_its_sentence_exempts_caches_from_skips() {
     let origin = Origin::bind("127.0.0.1:0").expect("bind the origin");
-    let mut config = ProxyConfig::new(origin.local_addr().to_string());
-    config.quiet = true;
-    let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
-    let front = proxy.local_addr();
-    let _running = ReferenceProxy {
-        stop: proxy.shutdown_handle(),
-        running: Some(thread::spawn(move || proxy.run())),
-    };
+    let (front, _running) = ReferenceProxy::start(&origin);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases");
     let cases: Vec<_> = load_chain_catalogue(&dir)
         .expect("the chain catalogue loads")
@@ -99,14 +102,7 @@ fn front_taken_for_a_cache_then_the_case_its_sentence_exempts_caches_from_skips(
 #[test]
 fn own_version_then_measured_against_the_version_the_control_was_forwarded_with() {
     let origin = Origin::bind("127.0.0.1:0").expect("bind the origin");
-    let mut config = ProxyConfig::new(origin.local_addr().to_string());
-    config.quiet = true;
-    let proxy = Proxy::bind("127.0.0.1:0", config).expect("bind the proxy");
-    let front = proxy.local_addr();
-    let _running = ReferenceProxy {
-        stop: proxy.shutdown_handle(),
-        running: Some(thread::spawn(move || proxy.run())),
-    };
+    let (front, _running) = ReferenceProxy::start(&origin);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/chain-cases");
     let cases: Vec<_> = load_chain_catalogue(&dir)
         .expect("the chain catalogue loads")
