@@ -247,11 +247,6 @@ impl ServerAnswers {
         }
     }
 
-    /// How the server kept rule `id`, if the matrix recorded it.
-    pub(crate) fn rule(&self, id: &str) -> Option<&RuleAnswer> {
-        self.rules.iter().find(|r| r.id == id)
-    }
-
     /// The answer to case `id`, if it ran.
     pub(crate) fn answer(&self, id: &str) -> Option<&Answer> {
         self.answers.iter().find(|a| a.id == id)
@@ -445,20 +440,40 @@ pub fn render_markdown(matrix: &Matrix, cases: &[Case]) -> String {
 /// The response rules, one row each, one column per server: `pass`, or
 /// `**fail** 38/402` (responses that broke it out of those it applied to).
 fn write_rules_markdown(out: &mut String, matrix: &Matrix) {
-    out.push_str(
-        "\n## Response rules\n\nWhat every response must satisfy, checked on every \
-         response a server sent and graded once per server.\n\n| rule | level |",
+    let columns: Vec<(&str, &[RuleAnswer])> = matrix
+        .servers
+        .iter()
+        .map(|s| (s.name.as_str(), s.rules.as_slice()))
+        .collect();
+    write_rules_table(
+        out,
+        "checked on every response a server sent and graded once per server",
+        &columns,
     );
-    for server in &matrix.servers {
-        let _ = write!(out, " {} |", md_cell(&server.name));
+}
+
+/// The "Response rules" section of a matrix page: what the rules are
+/// `checked` on, then one row per rule and one column per `(name, rules)`:
+/// `—` where a column has no answer for the rule, a failed rule in bold.
+pub(crate) fn write_rules_table(
+    out: &mut String,
+    checked: &str,
+    columns: &[(&str, &[RuleAnswer])],
+) {
+    let _ = write!(
+        out,
+        "\n## Response rules\n\nWhat every response must satisfy, {checked}.\n\n| rule | level |"
+    );
+    for (name, _) in columns {
+        let _ = write!(out, " {} |", md_cell(name));
     }
     out.push_str("\n|---|---|");
-    out.push_str(&"---|".repeat(matrix.servers.len()));
+    out.push_str(&"---|".repeat(columns.len()));
     out.push('\n');
     for rule in &RULES {
         let _ = write!(out, "| `{}` | {} |", rule.id, rule.level);
-        for server in &matrix.servers {
-            let cell = match server.rule(rule.id) {
+        for (_, rules) in columns {
+            let cell = match rules.iter().find(|r| r.id == rule.id) {
                 None => "—".to_string(),
                 Some(answer) if answer.grade == Grade::Fail => format!("**{}**", answer.cell()),
                 Some(answer) => answer.cell(),

@@ -27,8 +27,8 @@ use super::run::ChainResult;
 use crate::escape;
 use crate::escape::markdown_cell as md_cell;
 use crate::limits::MATRIX_SHOWN_BYTES;
-use crate::matrix::{Counts, MatrixError, RuleAnswer};
-use crate::rules::{check_rules, RULES};
+use crate::matrix::{write_rules_table, Counts, MatrixError, RuleAnswer};
+use crate::rules::check_rules;
 use crate::verdict::Grade;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -362,11 +362,6 @@ impl FrontAnswers {
     pub fn answer(&self, id: &str) -> Option<&ChainAnswer> {
         self.answers.iter().find(|a| a.id == id)
     }
-
-    /// How the front kept rule `id`, if recorded.
-    fn rule(&self, id: &str) -> Option<&RuleAnswer> {
-        self.rules.iter().find(|r| r.id == id)
-    }
 }
 
 impl ChainAnswer {
@@ -654,29 +649,17 @@ fn write_evidence(out: &mut String, finding: &ChainFinding) {
 /// The response rules over every response the client read through each
 /// front.
 fn write_rules(out: &mut String, matrix: &ChainMatrix) {
-    out.push_str(
-        "\n## Response rules\n\nWhat every response must satisfy, checked on every \
-         response the client read through each proxy (its own and those it relayed).\n\n\
-         | rule | level |",
+    let columns: Vec<(&str, &[RuleAnswer])> = matrix
+        .fronts
+        .iter()
+        .map(|f| (f.name.as_str(), f.rules.as_slice()))
+        .collect();
+    write_rules_table(
+        out,
+        "checked on every response the client read through each proxy (its own and those \
+         it relayed)",
+        &columns,
     );
-    for front in &matrix.fronts {
-        let _ = write!(out, " {} |", md_cell(&front.name));
-    }
-    out.push_str("\n|---|---|");
-    out.push_str(&"---|".repeat(matrix.fronts.len()));
-    out.push('\n');
-    for rule in &RULES {
-        let _ = write!(out, "| `{}` | {} |", rule.id, rule.level);
-        for front in &matrix.fronts {
-            let cell = match front.rule(rule.id) {
-                None => "—".to_string(),
-                Some(answer) if answer.grade == Grade::Fail => format!("**{}**", answer.cell()),
-                Some(answer) => answer.cell(),
-            };
-            let _ = write!(out, " {cell} |");
-        }
-        out.push('\n');
-    }
 }
 
 #[cfg(test)]
